@@ -1,0 +1,4 @@
+"""surveybot: chat surveys for safeguarding children partnerships.
+
+Importing this package has no side effects; everything is wired in bot.app.
+"""

@@ -1,0 +1,1 @@
+"""Channel adapters and the narrow port they implement."""

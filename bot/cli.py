@@ -1,0 +1,177 @@
+"""`surveybot` commands. The only place that loads .env and reads the environment (through Settings).
+
+Every failure a user can cause ends in a one-line message naming the file, line, field or setting, and a non-zero
+exit; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from dotenv import load_dotenv
+
+from bot.app import App, build, survey_dirs
+from bot.channels.console import ConsoleChannel
+from bot.channels.port import Address
+from bot.config import Settings, SettingsError
+from bot.reporting import export
+from bot.surveyfiles import SurveyFileError, check_files
+from storage import database
+
+log = logging.getLogger("surveybot")
+
+
+class UsageError(Exception):
+    """A command was given something it cannot use; the message says what."""
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="surveybot", description="Chat surveys for safeguarding children partnerships.")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="start the bot (with no chat tokens: a built-in survey in this terminal)")
+    run.add_argument("--survey", help="the survey to take in the terminal when no chat channel is configured")
+
+    surveys = commands.add_parser("surveys", help="check or list survey files")
+    survey_commands = surveys.add_subparsers(dest="surveys_command", required=True, metavar="ACTION")
+    check = survey_commands.add_parser("check", help="validate survey files; prints file:line: problem")
+    check.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the configured surveys)")
+    survey_commands.add_parser("list", help="list the surveys the bot can run")
+
+    chat = commands.add_parser("chat", help="take a survey in the terminal (reads one answer per line when piped)")
+    chat.add_argument("survey_id")
+    chat.add_argument("--respondent", help="who is answering (default: your login name); never stored as such")
+
+    exp = commands.add_parser("export", help="export completed responses, with no identifiers")
+    exp.add_argument("survey_id")
+    exp.add_argument("--format", choices=("csv", "json"), default="csv")
+    exp.add_argument("--out", required=True, help="the file to write, or - for standard output")
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply migrations up to the newest schema")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    load_dotenv(Path.cwd() / ".env", override=False)
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                            stream=sys.stderr)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        return dispatch(args, settings)
+    except SurveyFileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except (SettingsError, database.DatabaseError, UsageError) as exc:
+        print(f"surveybot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nsurveybot: stopped.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "surveys" and args.surveys_command == "check":
+        return check_surveys(args.paths or list(survey_dirs(settings)))
+    if args.command == "db":
+        engine = database.connect(settings.database_url)
+        database.upgrade(engine)
+        print(f"Database {database.describe(settings.database_url)} is up to date.")
+        return 0
+    app = build(settings)
+    for note in app.notes:
+        print(note, file=sys.stderr)
+    if args.command == "surveys":
+        for survey in app.catalogue.all():
+            print(f"{survey.id}  v{survey.version}  {survey.audience.value:<14} {survey.title}")
+        return 0
+    if args.command == "chat":
+        return chat(app, args.survey_id, args.respondent)
+    if args.command == "export":
+        return export_survey(app, args.survey_id, args.format, args.out)
+    if args.command == "run":
+        return run(app, args.survey)
+    raise UsageError(f"unknown command {args.command}")
+
+
+def check_surveys(paths: list[Path]) -> int:
+    surveys, problems = check_files(paths)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found.", file=sys.stderr)
+        return 1
+    print(f"{len(surveys)} survey file(s) OK: {', '.join(s.id for s in surveys)}")
+    return 0
+
+
+def chat(app: App, survey_id: str, respondent: str | None) -> int:
+    if not app.catalogue.has(survey_id):
+        raise UsageError(f"no survey `{survey_id}`; known surveys: {', '.join(app.catalogue.ids())}")
+    interactive = sys.stdin.isatty()
+    who = respondent or getpass.getuser()
+    channel = ConsoleChannel(app.service, sys.stdout, echo=not interactive)
+    if interactive:
+        print("Previewing in the terminal. Type /help for commands, Ctrl+C to leave (your place is kept).")
+    finished = channel.run(Address("console", "local", who), survey_id, sys.stdin)
+    return 0 if finished or interactive else 3
+
+
+def run(app: App, survey_id: str | None) -> int:
+    survey = survey_id or app.settings.default_survey
+    print("No chat channel is configured (no TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN), so here is the built-in survey "
+          f"`{survey}` in this terminal, stored in {database.describe(app.settings.database_url)}.")
+    return chat(app, survey, None)
+
+
+@contextmanager
+def output(path: str) -> TextIO:  # type: ignore[misc]
+    """Write to a temporary file and move it into place at the end, so a failed export leaves no half file."""
+    if path == "-":
+        yield sys.stdout
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--out {path} is a folder; name a file")
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        handle = partial.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with handle:
+            yield handle
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def export_survey(app: App, survey_id: str, fmt: str, out: str) -> int:
+    versions = app.published_versions(survey_id)
+    if not versions:
+        raise UsageError(f"no survey `{survey_id}` has been published; known surveys: {', '.join(app.catalogue.ids())}")
+    header = export.columns(versions)
+    writer = export.write_csv if fmt == "csv" else export.write_json
+    with output(out) as handle:
+        count = writer(app.store, survey_id, header, handle)
+    if out != "-":
+        print(f"Exported {count} completed response(s) of `{survey_id}` to {out}.", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

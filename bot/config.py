@@ -1,0 +1,120 @@
+"""Settings: the only place that reads the environment. Every setting is documented in deploy/.env.example.
+
+`Settings.from_env(mapping)` takes a mapping (os.environ after load_dotenv in the CLI, or a dict in tests), so nothing
+is read at import time and tests never touch the real environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.privacy import decode_pepper, new_pepper
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it and never contains a secret's value."""
+
+
+def _secret_field() -> str | None:
+    return field(default=None, repr=False)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    pepper: str | None = _secret_field()
+    surveys_dirs: tuple[Path, ...] = ()
+    default_survey: str = "policy-awareness"
+    timezone: str = "Europe/London"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+    auto_migrate: bool = True
+    telegram_token: str | None = _secret_field()
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = _secret_field()
+    slack_bot_token: str | None = _secret_field()
+    slack_app_token: str | None = _secret_field()
+    slack_signing_secret: str | None = _secret_field()
+    slack_api_url: str = "https://slack.com/api/"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        data_dir = Path(get("SURVEYBOT_DATA_DIR") or "data")
+        mode = (get("SURVEYBOT_ENV") or "development").lower()
+        if mode not in ("development", "production"):
+            raise SettingsError("SURVEYBOT_ENV should be `development` or `production`")
+        port_text = get("SURVEYBOT_PORT") or "8080"
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise SettingsError("SURVEYBOT_PORT should be a port number from 1 to 65535")
+        auto = (get("SURVEYBOT_AUTO_MIGRATE") or "true").lower()
+        if auto not in ("true", "false"):
+            raise SettingsError("SURVEYBOT_AUTO_MIGRATE should be `true` or `false`")
+        dirs = tuple(Path(p) for p in (get("SURVEYBOT_SURVEYS_DIR") or "").split(os.pathsep) if p)
+        return cls(
+            env=mode,
+            data_dir=data_dir,
+            database_url=get("DATABASE_URL") or f"sqlite:///{(data_dir / 'surveybot.db').as_posix()}",
+            pepper=get("SURVEYBOT_PEPPER"),
+            surveys_dirs=dirs,
+            default_survey=get("SURVEYBOT_DEFAULT_SURVEY") or "policy-awareness",
+            timezone=get("SURVEYBOT_TIMEZONE") or "Europe/London",
+            host=get("SURVEYBOT_HOST") or "127.0.0.1",
+            port=int(port_text),
+            log_level=(get("SURVEYBOT_LOG_LEVEL") or "INFO").upper(),
+            auto_migrate=auto == "true",
+            telegram_token=get("TELEGRAM_BOT_TOKEN"),
+            telegram_api_url=get("TELEGRAM_API_URL") or "https://api.telegram.org",
+            telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL"),
+            telegram_webhook_secret=get("TELEGRAM_WEBHOOK_SECRET"),
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
+        )
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def pepper_bytes(self) -> tuple[bytes, str | None]:
+        """The pepper, and a note to show when one was just created for the embedded default.
+
+        In production the pepper must be set: a generated one would silently change pseudonyms if the data folder
+        were lost. In development it is kept in the data folder (mode 0600), made on first run.
+        """
+        if self.pepper:
+            try:
+                return decode_pepper(self.pepper), None
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from None
+        if self.production:
+            raise SettingsError("SURVEYBOT_PEPPER is not set; production needs a secret pepper of at least 32 "
+                                "characters (see deploy/.env.example)")
+        path = self.data_dir / "pepper"
+        note = None
+        try:
+            if not path.exists():
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(new_pepper() + "\n")
+                note = (f"Created a secret pepper at {path}. Keep it with the database: without it, nobody can "
+                        "resume, or delete their answers.")
+            return decode_pepper(path.read_text()), note
+        except FileExistsError:
+            return decode_pepper(path.read_text()), None
+        except OSError as exc:
+            raise SettingsError(f"cannot create or read the pepper file {path}: {exc.strerror}") from None
+        except ValueError as exc:
+            raise SettingsError(f"{path}: {exc}") from None

@@ -1,0 +1,1 @@
+"""Read-only reporting: aggregates with suppression, exports, reports, evidence packs."""

@@ -1,0 +1,191 @@
+"""The use cases: start a survey, handle what a respondent did, erase their answers.
+
+Each call is one unit of work: claim the platform event (so a redelivery does nothing), load the conversation, run the
+pure engine, store its Record/Discard/Finish effects under the survey round's pseudonym with the date only, save or end
+the conversation, append the audit records, commit. The effects are returned for the channel to send only after that
+commit. Two updates from one person at once cannot both win: the conversation row is saved with optimistic locking
+and the loser retries from fresh state.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.channels.port import Address
+from bot.engine import conversation as engine
+from bot.engine import messages as msg
+from bot.engine.conversation import Effect, Event, Finish, Record, Say, State
+from bot.engine.survey import Survey
+from bot.privacy import Keys
+from bot.surveyfiles import Problem, SurveyCatalogue, SurveyFileError
+from storage.unit_of_work import Conflict, ConversationRow, Store, UnitOfWork
+
+log = logging.getLogger(__name__)
+RETRIES = 8
+
+
+@dataclass(frozen=True)
+class Outcome:
+    effects: tuple[Effect, ...]
+    open: bool = False  # a conversation is still open afterwards
+    duplicate: bool = False
+    survey: Survey | None = None
+
+
+class SurveyService:
+    def __init__(self, store: Store, catalogue: SurveyCatalogue, keys: Keys, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.catalogue = catalogue
+        self.keys = keys
+        self.clock = clock
+
+    def publish_all(self) -> None:
+        """Record the exact text of every loaded survey version; refuse one changed after it collected answers."""
+        today = self.clock().date()
+        frozen: list[Problem] = []
+        with self.store.unit() as uow:
+            for survey in self.catalogue.all():
+                result = uow.publish(survey.id, survey.version, survey.title, survey.audience.value, survey.source,
+                                     today)
+                if result == "frozen":
+                    frozen.append(Problem(survey.path, 1, f"version {survey.version} of `{survey.id}` has already "
+                                          "collected answers, so its wording is frozen: give the changed survey a "
+                                          "new version number"))
+                elif result in ("new", "updated"):
+                    uow.audit(f"survey.{result}", {"survey": survey.id, "version": survey.version}, today)
+            if frozen:
+                raise SurveyFileError(frozen)
+
+    # --- use cases -----------------------------------------------------------------------------------------------
+    def begin(self, address: Address, survey_id: str, wave: int = 1, event_key: str | None = None) -> Outcome:
+        """Start a survey for someone, or carry on the one they already have open."""
+        try:
+            survey = self.catalogue.latest(survey_id)
+        except KeyError:
+            return Outcome((Say(msg.UNKNOWN_SURVEY),))
+
+        def work(uow: UnitOfWork, now: datetime) -> Outcome:
+            session = self.keys.session(address)
+            open_row = uow.conversation(session)
+            if open_row is not None and open_row.survey_id == survey.id:
+                return self._advance(uow, address, session, open_row, engine.Resume(), now)
+            salt = uow.salt(survey.id, wave, now.date())
+            if salt is None:
+                return Outcome((Say(msg.SURVEY_CLOSED),))
+            respondent = self.keys.respondent(address, survey.id, wave, salt)
+            if uow.completed_response(respondent, survey.id, wave) is not None:
+                return Outcome((Say(msg.ALREADY_FINISHED),))
+            step = engine.start(survey, now)
+            uow.save_conversation(session, survey.id, survey.version, wave, step.state.to_json(),
+                                  open_row.revision if open_row else None, now)
+            return Outcome(step.effects, open=True, survey=survey)
+
+        return self._run(work, event_key, address.channel)
+
+    def handle(self, address: Address, event: Event, event_key: str | None = None) -> Outcome:
+        """Apply what someone did to their open conversation."""
+
+        def work(uow: UnitOfWork, now: datetime) -> Outcome:
+            session = self.keys.session(address)
+            row = uow.conversation(session)
+            if row is None:
+                return Outcome((Say(msg.NO_SURVEY_OPEN),))
+            return self._advance(uow, address, session, row, event, now)
+
+        return self._run(work, event_key, address.channel)
+
+    def erase(self, address: Address) -> Outcome:
+        """Delete this person's answers: to the open survey if any, otherwise to every survey still linkable."""
+
+        def work(uow: UnitOfWork, now: datetime) -> Outcome:
+            session = self.keys.session(address)
+            row = uow.conversation(session)
+            salts = uow.live_salts()
+            if row is not None:
+                uow.end_conversation(session)
+                salts = [s for s in salts if (s[0], s[1]) == (row.survey_id, row.wave)]
+                if not salts:
+                    return Outcome((Say(msg.ANONYMOUS_NOW),))
+            erased: list[str] = []
+            for survey_id, wave, salt in salts:
+                respondent = self.keys.respondent(address, survey_id, wave, salt)
+                for response in uow.responses_of(respondent, survey_id, wave):
+                    count = uow.erase_response(response)
+                    uow.audit("response.erased", {"response": response.id, "answers": count}, now.date())
+                    erased.append(self._title(survey_id))
+            if not erased:
+                return Outcome((Say(msg.NOTHING_TO_ERASE),))
+            return Outcome((Say(msg.ERASED.format(titles=", ".join(sorted(set(erased))))),))
+
+        return self._run(work, None, address.channel)
+
+    def open_survey(self, address: Address) -> Survey | None:
+        with self.store.unit() as uow:
+            row = uow.conversation(self.keys.session(address))
+        if row is None or not self.catalogue.has(row.survey_id, row.version):
+            return None
+        return self.catalogue.get(row.survey_id, row.version)
+
+    # --- inside one unit -----------------------------------------------------------------------------------------
+    def _run(self, work: Callable[[UnitOfWork, datetime], Outcome], event_key: str | None, channel: str) -> Outcome:
+        for attempt in range(RETRIES):
+            now = self.clock()
+            try:
+                with self.store.unit() as uow:
+                    if event_key is not None and not uow.claim_event(self.keys.event(channel, event_key), now.date()):
+                        return Outcome((), duplicate=True)
+                    return work(uow, now)
+            except Conflict:
+                log.info("rows changed concurrently; retrying (attempt %d)", attempt + 1)
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # desynchronise the retrying writers
+        raise RuntimeError("a conversation kept changing under us; giving up after several attempts")
+
+    def _advance(self, uow: UnitOfWork, address: Address, session: str, row: ConversationRow, event: Event,
+                 now: datetime) -> Outcome:
+        if not self.catalogue.has(row.survey_id, row.version):
+            uow.end_conversation(session)
+            return Outcome((Say(msg.SURVEY_GONE),))
+        survey = self.catalogue.get(row.survey_id, row.version)
+        before = State.from_json(row.state)
+        step = engine.advance(survey, before, event, now)
+        stored = [e for e in step.effects if isinstance(e, (Record, engine.Discard))]
+        finish = next((e for e in step.effects if isinstance(e, Finish)), None)
+        if stored or (finish is not None and finish.completed):
+            salt = uow.salt(survey.id, row.wave, now.date())
+            if salt is None:
+                uow.end_conversation(session)
+                return Outcome((Say(msg.SURVEY_CLOSED),))
+            respondent = self.keys.respondent(address, survey.id, row.wave, salt)
+            response = uow.open_response(respondent, survey.id, survey.version, row.wave, address.channel,
+                                         now.date())
+            for effect in stored:
+                if isinstance(effect, Record):
+                    answer = uow.put_answer(response, effect.question_id, effect.value, effect.on)
+                    fingerprint = self.keys.audit(f"{response.id}|{effect.question_id}|{answer.value}".encode())
+                    uow.audit("answer.recorded", {"response": response.id, "question": effect.question_id,
+                                                  "fingerprint": fingerprint}, now.date())
+                elif uow.drop_answer(response, effect.question_id):
+                    uow.audit("answer.discarded", {"response": response.id, "question": effect.question_id},
+                              now.date())
+            if finish is not None and finish.completed:
+                uow.complete(response, now.date())
+                uow.audit("response.completed", {"response": response.id}, now.date())
+                contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
+                                             self.keys.seal(address), now.date())
+                uow.mark_participation(contact, survey.id, row.wave, completed=True)
+        if finish is not None:
+            uow.end_conversation(session)
+        elif step.state != before:  # a stale tap or a re-ask changes nothing, so writes nothing
+            uow.save_conversation(session, survey.id, survey.version, row.wave, step.state.to_json(), row.revision,
+                                  now)
+        return Outcome(step.effects, open=finish is None, survey=survey)
+
+    def _title(self, survey_id: str) -> str:
+        return f"“{self.catalogue.latest(survey_id).title}”" if self.catalogue.has(survey_id) else "a survey"
+
+

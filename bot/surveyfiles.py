@@ -1,0 +1,450 @@
+"""Survey files: reading the YAML the business unit writes, and reporting every problem as `file:line: message`.
+
+We read YAML as a node tree (yaml.compose) rather than as Python values, for two reasons: every node keeps its line,
+so each problem can name one; and every scalar is taken as the text written, so an option written `No`, `on` or `01`
+stays that string instead of YAML 1.1 turning it into False or 1. Only fields the format declares as numbers or
+switches are converted, explicitly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from bot.engine.survey import (
+    CHOICE_KINDS,
+    DEFAULT_TEXT_LIMIT,
+    NO,
+    OTHER_LABEL,
+    YES,
+    Audience,
+    Condition,
+    Kind,
+    Question,
+    Survey,
+)
+
+SURVEY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+MAX_TEXT_LIMIT = 4000
+MAX_LABEL = 200
+
+SURVEY_KEYS = {"id", "version", "title", "audience", "intro", "thanks", "questions"}
+COMMON_KEYS = {"id", "kind", "text", "hint", "optional", "ask_if"}
+KIND_KEYS: dict[Kind, set[str]] = {
+    Kind.SINGLE: {"choices", "other", "breakdown"},
+    Kind.MULTI: {"choices", "other"},
+    Kind.YESNO: {"breakdown"},
+    Kind.SCALE: {"min", "max", "min_label", "max_label"},
+    Kind.NUMBER: {"min", "max", "integer"},
+    Kind.TEXT: {"max_length"},
+    Kind.KNOWLEDGE: {"choices", "correct", "explanation"},
+}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class SurveyFileError(Exception):
+    """A survey file has problems; the bot refuses to load it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class _Reader:
+    """Turns one file's node tree into a Survey, collecting problems instead of stopping at the first."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def problem(self, node: yaml.Node | None, message: str, line: int = 0) -> None:
+        at = node.start_mark.line + 1 if node is not None else line
+        self.problems.append(Problem(self.path, at, message))
+
+    def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, f"{what} should be a set of `key: value` lines")
+            return None
+        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if not isinstance(key, str):
+                self.problem(key_node, f"{what} has a key that is not plain text")
+                continue
+            if key in out:
+                self.problem(key_node, f"`{key}` is given twice in {what}")
+                continue
+            out[key] = (key_node, value_node)
+        return out
+
+    def text(self, node: yaml.Node, what: str, limit: int = 4000) -> str | None:
+        if not isinstance(node, yaml.ScalarNode):
+            self.problem(node, f"{what} should be text")
+            return None
+        value = node.value.strip()
+        if not value:
+            self.problem(node, f"{what} is empty")
+            return None
+        if len(value) > limit:
+            self.problem(node, f"{what} is {len(value)} characters long; the most is {limit}")
+            return None
+        return value
+
+    def integer(self, node: yaml.Node, what: str) -> int | None:
+        if isinstance(node, yaml.ScalarNode) and re.fullmatch(r"-?\d{1,9}", node.value.strip()):
+            return int(node.value)
+        self.problem(node, f"{what} should be a whole number")
+        return None
+
+    def number(self, node: yaml.Node, what: str) -> int | float | None:
+        if isinstance(node, yaml.ScalarNode) and re.fullmatch(r"-?\d{1,12}(\.\d{1,6})?", node.value.strip()):
+            raw = node.value.strip()
+            return float(raw) if "." in raw else int(raw)
+        self.problem(node, f"{what} should be a number")
+        return None
+
+    def switch(self, node: yaml.Node, what: str) -> bool:
+        if isinstance(node, yaml.ScalarNode) and node.value.strip() in ("true", "false"):
+            return node.value.strip() == "true"
+        self.problem(node, f"{what} should be true or false")
+        return False
+
+    def text_list(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node]]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, f"{what} should be a list")
+            return []
+        items = []
+        for item in node.value:
+            value = self.text(item, f"an item of {what}", MAX_LABEL)
+            if value is not None:
+                items.append((value, item))
+        return items
+
+    def survey(self, root: yaml.Node, source: str) -> Survey | None:
+        fields = self.mapping(root, "the survey")
+        if fields is None:
+            return None
+        for key, (key_node, _) in fields.items():
+            if key not in SURVEY_KEYS:
+                self.problem(key_node, f"unknown key `{key}` (expected one of: {', '.join(sorted(SURVEY_KEYS))})")
+        for key in ("id", "version", "title", "audience", "intro", "questions"):
+            if key not in fields:
+                self.problem(root, f"the survey has no `{key}`")
+        values: dict[str, object] = {}
+        if "id" in fields:
+            node = fields["id"][1]
+            sid = self.text(node, "`id`", 64)
+            if sid is not None and not SURVEY_ID.match(sid):
+                self.problem(node, f"survey id `{sid}` may use only lower case letters, digits, `-` and `_`")
+            values["id"] = sid
+        if "version" in fields:
+            version = self.integer(fields["version"][1], "`version`")
+            if version is not None and version < 1:
+                self.problem(fields["version"][1], "`version` should be 1 or more")
+            values["version"] = version
+        for key, limit in (("title", 200), ("intro", 4000), ("thanks", 2000)):
+            if key in fields:
+                values[key] = self.text(fields[key][1], f"`{key}`", limit)
+        if "audience" in fields:
+            node = fields["audience"][1]
+            raw = self.text(node, "`audience`")
+            if raw is not None and raw not in {a.value for a in Audience}:
+                self.problem(node, f"audience `{raw}` should be one of: {', '.join(a.value for a in Audience)}")
+            else:
+                values["audience"] = raw
+        questions: list[Question] = []
+        if "questions" in fields:
+            questions = self.questions(fields["questions"][1])
+        if self.problems or any(values.get(k) is None for k in ("id", "version", "title", "audience", "intro")):
+            return None
+        extra = {"thanks": values["thanks"]} if values.get("thanks") else {}
+        return Survey(
+            id=str(values["id"]),
+            version=int(values["version"]),  # type: ignore[call-overload]
+            title=str(values["title"]),
+            audience=Audience(str(values["audience"])),
+            intro=str(values["intro"]),
+            questions=tuple(questions),
+            source=source,
+            path=self.path,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    def questions(self, node: yaml.Node) -> list[Question]:
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            self.problem(node, "`questions` should be a list of at least one question")
+            return []
+        seen: dict[str, Question] = {}
+        out: list[Question] = []
+        for item in node.value:
+            question = self.question(item, seen)
+            if question is None:
+                continue
+            if question.id in seen:
+                first = seen[question.id].line
+                self.problem(item, f"question id `{question.id}` is used twice (first on line {first})")
+                continue
+            seen[question.id] = question
+            out.append(question)
+        return out
+
+    def question(self, node: yaml.Node, earlier: dict[str, Question]) -> Question | None:
+        fields = self.mapping(node, "a question")
+        if fields is None:
+            return None
+        line = node.start_mark.line + 1
+        before = len(self.problems)
+        qid = self.text(fields["id"][1], "`id`", 64) if "id" in fields else None
+        where = f"question `{qid}`" if qid else "this question"
+        if "id" not in fields:
+            self.problem(node, "a question has no `id`")
+        elif qid is not None and not QUESTION_ID.match(qid):
+            self.problem(fields["id"][1], f"question id `{qid}` may use only lower case letters, digits and `_`")
+        if "kind" not in fields:
+            self.problem(node, f"{where} has no `kind`")
+            return None
+        raw_kind = self.text(fields["kind"][1], "`kind`")
+        if raw_kind not in {k.value for k in Kind}:
+            kinds = ", ".join(k.value for k in Kind)
+            self.problem(fields["kind"][1], f"{where}: kind `{raw_kind}` should be one of: {kinds}")
+            return None
+        kind = Kind(raw_kind)
+        allowed = COMMON_KEYS | KIND_KEYS[kind]
+        for key, (key_node, _) in fields.items():
+            if key not in allowed:
+                self.problem(key_node, f"unknown key `{key}` for a {kind.value} question (allowed: "
+                             f"{', '.join(sorted(allowed))})")
+        text = self.text(fields["text"][1], f"the text of {where}") if "text" in fields else None
+        if "text" not in fields:
+            self.problem(node, f"{where} has no `text`")
+        args: dict[str, object] = {}
+        if "hint" in fields:
+            args["hint"] = self.text(fields["hint"][1], f"the hint of {where}", 500)
+        if "optional" in fields:
+            args["optional"] = self.switch(fields["optional"][1], "`optional`")
+        if kind in CHOICE_KINDS:
+            self.read_choices(fields, kind, where, node, args)
+        if kind is Kind.SCALE or kind is Kind.NUMBER:
+            self.read_bounds(fields, kind, where, node, args)
+        if kind is Kind.TEXT and "max_length" in fields:
+            limit = self.integer(fields["max_length"][1], "`max_length`")
+            if limit is not None and not 1 <= limit <= MAX_TEXT_LIMIT:
+                self.problem(fields["max_length"][1], f"`max_length` should be from 1 to {MAX_TEXT_LIMIT}")
+            args["max_length"] = limit if limit else DEFAULT_TEXT_LIMIT
+        if "breakdown" in fields:
+            name = self.text(fields["breakdown"][1], "`breakdown`", 40)
+            if name is not None and not QUESTION_ID.match(name):
+                self.problem(fields["breakdown"][1], f"breakdown `{name}` may use only lower case letters, digits, _")
+            if fields.get("optional") and args.get("optional"):
+                self.problem(fields["breakdown"][1], f"{where} is a breakdown, so it cannot be optional")
+            args["breakdown"] = name
+        if "ask_if" in fields:
+            args["ask_if"] = self.condition(fields["ask_if"][1], where, earlier)
+        if len(self.problems) > before or qid is None or text is None:
+            return None
+        return Question(id=qid, kind=kind, text=text, line=line, **args)  # type: ignore[arg-type]
+
+    def read_choices(self, fields: dict, kind: Kind, where: str, node: yaml.Node, args: dict[str, object]) -> None:
+        if "choices" not in fields:
+            self.problem(node, f"{where} has no `choices`")
+            return
+        choices = self.text_list(fields["choices"][1], f"the choices of {where}")
+        seen: set[str] = set()
+        for label, item in choices:
+            if label.casefold() in seen:
+                self.problem(item, f"{where}: choice `{label}` is listed twice")
+            if label == OTHER_LABEL:
+                self.problem(item, f"{where}: use `other: true` rather than listing `{OTHER_LABEL}`")
+            seen.add(label.casefold())
+        if len(choices) < 2:
+            self.problem(fields["choices"][1], f"{where} needs at least two choices")
+        labels = tuple(label for label, _ in choices)
+        args["choices"] = labels
+        if "other" in fields:
+            args["other"] = self.switch(fields["other"][1], "`other`")
+        if kind is Kind.KNOWLEDGE:
+            if "correct" not in fields:
+                self.problem(node, f"{where} is a knowledge check with no `correct` answer")
+            else:
+                correct = self.text(fields["correct"][1], "`correct`", MAX_LABEL)
+                if correct is not None and correct not in labels:
+                    self.problem(fields["correct"][1], f"{where}: the correct answer `{correct}` is not one of its "
+                                 "choices")
+                args["correct"] = correct
+            if "explanation" not in fields:
+                self.problem(node, f"{where} is a knowledge check with no `explanation`")
+            else:
+                args["explanation"] = self.text(fields["explanation"][1], "`explanation`", 1000)
+
+    def read_bounds(self, fields: dict, kind: Kind, where: str, node: yaml.Node, args: dict[str, object]) -> None:
+        read = self.integer if kind is Kind.SCALE else self.number
+        for key in ("min", "max"):
+            if key not in fields:
+                self.problem(node, f"{where} has no `{key}`")
+        low = read(fields["min"][1], "`min`") if "min" in fields else None
+        high = read(fields["max"][1], "`max`") if "max" in fields else None
+        if low is not None and high is not None:
+            if low >= high:
+                self.problem(fields["max"][1], f"{where}: the bounds are reversed or equal (min {low}, max {high})")
+            elif kind is Kind.SCALE and not 2 <= high - low + 1 <= 11:
+                self.problem(fields["max"][1], f"{where}: a scale has 2 to 11 points, this one has {high - low + 1}")
+        args["low"], args["high"] = low, high
+        if kind is Kind.SCALE:
+            for key in ("min_label", "max_label"):
+                if key in fields:
+                    args[key.replace("min", "low").replace("max", "high")] = self.text(fields[key][1], f"`{key}`", 80)
+        if "integer" in fields:
+            args["integer"] = self.switch(fields["integer"][1], "`integer`")
+            if args["integer"] and any(isinstance(v, float) for v in (low, high)):
+                self.problem(fields["integer"][1], f"{where} takes whole numbers but its bounds have decimals")
+
+    def condition(self, node: yaml.Node, where: str, earlier: dict[str, Question]) -> Condition | None:
+        fields = self.mapping(node, "`ask_if`")
+        if fields is None:
+            return None
+        for key, (key_node, _) in fields.items():
+            if key not in ("question", "answer"):
+                self.problem(key_node, f"unknown key `{key}` in `ask_if` (expected `question` and `answer`)")
+        if "question" not in fields or "answer" not in fields:
+            self.problem(node, "`ask_if` needs both `question` and `answer`")
+            return None
+        qnode, anode = fields["question"][1], fields["answer"][1]
+        target_id = self.text(qnode, "`ask_if.question`", 64)
+        if isinstance(anode, yaml.SequenceNode):
+            answers = [value for value, _ in self.text_list(anode, "`ask_if.answer`")]
+        else:
+            single = self.text(anode, "`ask_if.answer`", MAX_LABEL)
+            answers = [single] if single is not None else []
+        if target_id is None or not answers:
+            return None
+        target = earlier.get(target_id)
+        if target is None:
+            self.problem(qnode, f"{where}: `ask_if` points at `{target_id}`, which is not an earlier question in "
+                         "this survey")
+            return None
+        options = target.options()
+        if target.kind is Kind.NUMBER or target.kind is Kind.TEXT:
+            self.problem(qnode, f"{where}: `ask_if` can only depend on a choice, yes/no or scale question")
+            return None
+        for value in answers:
+            if value not in options:
+                hint = f" (write \"{YES}\" or \"{NO}\")" if target.kind is Kind.YESNO else ""
+                self.problem(anode, f"{where}: `ask_if` answer `{value}` is not an option of `{target_id}`{hint}")
+        return Condition(question=target_id, answers=tuple(answers))
+
+
+def parse_survey(source: str, path: str = "<survey>") -> Survey:
+    """Read one survey from its text; raises SurveyFileError naming every problem with its line."""
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise SurveyFileError([Problem(path, line, f"this is not valid YAML: {exc.problem or exc}")]) from None
+    except yaml.YAMLError as exc:
+        raise SurveyFileError([Problem(path, 1, f"this is not valid YAML: {exc}")]) from None
+    if root is None:
+        raise SurveyFileError([Problem(path, 1, "the file is empty")])
+    reader = _Reader(path)
+    survey = reader.survey(root, source)
+    if reader.problems or survey is None:
+        raise SurveyFileError(reader.problems or [Problem(path, 1, "this file does not describe a survey")])
+    return survey
+
+
+def load_survey_file(path: Path) -> Survey:
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SurveyFileError([Problem(str(path), 1, "the file is not UTF-8 text")]) from None
+    except OSError as exc:
+        raise SurveyFileError([Problem(str(path), 0, f"cannot read the file: {exc.strerror}")]) from None
+    return parse_survey(source, str(path))
+
+
+def survey_paths(paths: Iterable[Path]) -> Iterator[Path]:
+    """Each named file, and every .yaml/.yml file inside each named folder, in a stable order."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        else:
+            yield path
+
+
+def check_files(paths: Iterable[Path]) -> tuple[list[Survey], list[Problem]]:
+    """Validate files, and ids across them: two files may not claim the same survey id and version."""
+    surveys: list[Survey] = []
+    problems: list[Problem] = []
+    owners: dict[tuple[str, int], str] = {}
+    for path in survey_paths(paths):
+        if not path.exists():
+            problems.append(Problem(str(path), 0, "no such file or folder"))
+            continue
+        try:
+            survey = load_survey_file(path)
+        except SurveyFileError as exc:
+            problems.extend(exc.problems)
+            continue
+        key = (survey.id, survey.version)
+        if key in owners:
+            problems.append(Problem(str(path), 1, f"survey `{survey.id}` version {survey.version} is already defined "
+                                    f"in {owners[key]}"))
+            continue
+        owners[key] = str(path)
+        surveys.append(survey)
+    return surveys, problems
+
+
+def builtin_survey_dir() -> Path:
+    """The templates shipped with the package (the repository's surveys/ folder)."""
+    return Path(str(resources.files("surveys")))
+
+
+class SurveyCatalogue:
+    """The surveys the bot may run: the latest version of each id, all of them valid (or none are loaded)."""
+
+    def __init__(self, surveys: Iterable[Survey]) -> None:
+        self._versions: dict[str, dict[int, Survey]] = {}
+        for survey in surveys:
+            self._versions.setdefault(survey.id, {})[survey.version] = survey
+
+    @classmethod
+    def from_dirs(cls, dirs: Iterable[Path]) -> SurveyCatalogue:
+        surveys, problems = check_files(dirs)
+        if problems:
+            raise SurveyFileError(problems)
+        return cls(surveys)
+
+    def ids(self) -> list[str]:
+        return sorted(self._versions)
+
+    def latest(self, survey_id: str) -> Survey:
+        versions = self._versions.get(survey_id)
+        if not versions:
+            raise KeyError(survey_id)
+        return versions[max(versions)]
+
+    def get(self, survey_id: str, version: int) -> Survey:
+        return self._versions[survey_id][version]
+
+    def has(self, survey_id: str, version: int | None = None) -> bool:
+        versions = self._versions.get(survey_id, {})
+        return bool(versions) if version is None else version in versions
+
+    def all(self) -> list[Survey]:
+        return [self.latest(sid) for sid in self.ids()]

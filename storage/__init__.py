@@ -1,0 +1,1 @@
+"""Persistence for surveybot. Imports nothing from bot/: the dependency runs one way."""

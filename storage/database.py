@@ -1,0 +1,105 @@
+"""Connecting to the database and keeping its schema current.
+
+SQLite is the embedded default (a file in the local data folder, WAL, a busy timeout so a second writer waits rather
+than fails); PostgreSQL through a `postgresql+psycopg://` URL. Migrations are Alembic's, configured here in code so
+no alembic.ini has to be found at run time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlmodel import create_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class DatabaseError(Exception):
+    """The database cannot be reached, opened or written; the message says which and why, without secrets."""
+
+
+def normalise_url(url: str) -> str:
+    """Accept the common `postgres://` and `postgresql://` spellings and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def describe(url: str) -> str:
+    """The URL as it may be shown: never with its password."""
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable database URL)"
+
+
+def connect(url: str) -> Engine:
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError("DATABASE_URL is not a database URL (e.g. sqlite:///data/surveybot.db)") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            folder = Path(database).expanduser().resolve().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create the data folder {folder}: {exc.strerror}") from None
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    except (ArgumentError, ImportError) as exc:
+        raise DatabaseError(f"cannot use {describe(url)}: {exc}") from None
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to date; safe to run on every start."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        command.upgrade(alembic_config(engine), revision)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot open or update the database {describe(str(engine.url))}: "
+                            f"{_first_line(exc)}") from None
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    try:
+        command.downgrade(alembic_config(engine), revision)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot downgrade {describe(str(engine.url))}: {_first_line(exc)}") from None
+
+
+def tables(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__

@@ -1,0 +1,140 @@
+"""The tables, in two domains that share no column.
+
+Answers domain (pseudonymous): survey_version, survey_key, response, answer, conversation. A response is keyed by a
+keyed pseudonym that only the bot can compute, and only while both the secret pepper and that survey's key salt exist.
+Rows carry a date, never a time of day, and nothing that leads to a contact, chat or message.
+
+Contacts domain (who to invite and remind): contact, participation. A contact's platform address is stored sealed
+(encrypted) and found by a keyed lookup hash; participation knows only "completed or not", with no date, so it cannot
+be lined up against responses.
+
+Also: processed_event (at-most-once processing of redelivered platform updates), audit_record (hash chain).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class SurveyVersion(SQLModel, table=True):
+    """The exact text of every survey version that was published, so exports always show what was asked."""
+
+    __tablename__ = "survey_version"
+    __table_args__ = (UniqueConstraint("survey_id", "version", name="uq_survey_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: str = Field(max_length=64, index=True)
+    version: int
+    title: str = Field(max_length=200)
+    audience: str = Field(max_length=32)
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    digest: str = Field(max_length=64)
+    published_on: date
+
+
+class SurveyKey(SQLModel, table=True):
+    """The random salt behind one survey round's pseudonyms. Deleting it makes that round's answers unlinkable."""
+
+    __tablename__ = "survey_key"
+
+    survey_id: str = Field(max_length=64, primary_key=True)
+    wave: int = Field(default=1, primary_key=True)
+    salt: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_on: date
+    destroyed_on: date | None = None
+
+
+class Response(SQLModel, table=True):
+    __tablename__ = "response"
+    __table_args__ = (UniqueConstraint("respondent", "survey_id", "version", "wave", name="uq_response_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    respondent: str = Field(max_length=64, index=True)
+    survey_id: str = Field(max_length=64, index=True)
+    version: int
+    wave: int = 1
+    channel: str = Field(max_length=16)
+    completed: bool = False
+    started_on: date
+    completed_on: date | None = None
+
+
+class Answer(SQLModel, table=True):
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("response_id", "question_id", name="uq_answer_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    question_id: str = Field(max_length=80)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    answered_on: date
+
+
+class Conversation(SQLModel, table=True):
+    """Open conversation state. Deleted on completion; purged when idle. `touched` is kept to the hour only."""
+
+    __tablename__ = "conversation"
+
+    session: str = Field(max_length=64, primary_key=True)
+    survey_id: str = Field(max_length=64)
+    version: int
+    wave: int = 1
+    state: str = Field(sa_column=Column(Text, nullable=False))
+    revision: int = 0
+    touched: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Keyed hashes of platform update ids already handled, so a redelivered update is processed once."""
+
+    __tablename__ = "processed_event"
+
+    key: str = Field(max_length=64, primary_key=True)
+    seen_on: date = Field(index=True)
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contact"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    lookup: str = Field(max_length=64, unique=True)
+    address: str = Field(sa_column=Column(Text, nullable=False))
+    tags: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    opted_out: bool = False
+    unreachable: bool = False
+    joined_on: date
+
+
+class Participation(SQLModel, table=True):
+    """Who was invited to which survey round and whether they finished: for reminders, never linked to answers."""
+
+    __tablename__ = "participation"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "survey_id", "wave", name="uq_participation"),
+        Index("ix_participation_round", "survey_id", "wave"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    survey_id: str = Field(max_length=64)
+    wave: int = 1
+    invited: bool = False
+    completed: bool = False
+    reminders: int = 0
+
+
+class AuditRecord(SQLModel, table=True):
+    """One link of the append-only hash chain: what happened to which ids, never any answer content."""
+
+    __tablename__ = "audit_record"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    on: date
+    action: str = Field(max_length=40)
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64, unique=True)  # two writers can never both extend the same link
+    hash: str = Field(max_length=64, unique=True)

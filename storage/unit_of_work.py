@@ -1,0 +1,302 @@
+"""One transaction of work, and the reads and writes the service makes inside it.
+
+The service opens a unit, does everything one event needs (claim the event, load state, store answers, save state,
+write the audit record) and commits once: either all of it is stored or none. Messages go out only after the commit,
+so a crash can repeat a question but never lose an answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, col, select
+
+from storage.database import DatabaseError, describe
+from storage.models import (
+    Answer,
+    AuditRecord,
+    Contact,
+    Conversation,
+    Participation,
+    ProcessedEvent,
+    Response,
+    SurveyKey,
+    SurveyVersion,
+)
+
+GENESIS = "0" * 64
+
+
+class Conflict(Exception):
+    """Someone else wrote the same rows first; the caller retries the whole unit from fresh state."""
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    survey_id: str
+    version: int
+    wave: int
+    state: dict[str, Any]
+    revision: int
+
+
+class UnitOfWork:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- events --------------------------------------------------------------------------------------------------
+    def claim_event(self, key: str, today: date) -> bool:
+        """True the first time an event key is seen; False for a redelivery. Held until the unit commits."""
+        if self.session.get(ProcessedEvent, key) is not None:
+            return False
+        self.session.add(ProcessedEvent(key=key, seen_on=today))
+        try:
+            self.session.flush()
+        except IntegrityError:
+            self.session.rollback()
+            return False
+        return True
+
+    # --- surveys -------------------------------------------------------------------------------------------------
+    def published(self, survey_id: str, version: int) -> SurveyVersion | None:
+        return self.session.exec(
+            select(SurveyVersion).where(SurveyVersion.survey_id == survey_id, SurveyVersion.version == version)
+        ).first()
+
+    def publish(self, survey_id: str, version: int, title: str, audience: str, source: str, today: date) -> str:
+        """Store a survey version's exact text. Returns "new", "same", "updated" or "frozen" (changed after answers)."""
+        digest = hashlib.sha256(source.encode()).hexdigest()
+        row = self.published(survey_id, version)
+        if row is None:
+            self.session.add(SurveyVersion(survey_id=survey_id, version=version, title=title, audience=audience,
+                                           source=source, digest=digest, published_on=today))
+            return "new"
+        if row.digest == digest:
+            return "same"
+        if self.has_answers(survey_id, version):
+            return "frozen"
+        row.source, row.digest, row.title, row.audience = source, digest, title, audience
+        self.session.add(row)
+        return "updated"
+
+    def published_versions(self, survey_id: str) -> list[SurveyVersion]:
+        return list(self.session.exec(
+            select(SurveyVersion).where(SurveyVersion.survey_id == survey_id).order_by(col(SurveyVersion.version))
+        ))
+
+    def has_answers(self, survey_id: str, version: int) -> bool:
+        found = self.session.exec(
+            select(Response.id).where(Response.survey_id == survey_id, Response.version == version).limit(1)
+        ).first()
+        return found is not None
+
+    # --- keys ----------------------------------------------------------------------------------------------------
+    def salt(self, survey_id: str, wave: int, today: date) -> bytes | None:
+        """The round's key salt, made on first use; None once the key has been destroyed."""
+        row = self.session.get(SurveyKey, (survey_id, wave))
+        if row is None:
+            row = SurveyKey(survey_id=survey_id, wave=wave, salt=os.urandom(32), created_on=today)
+            self.session.add(row)
+            try:
+                self.session.flush()
+            except IntegrityError:  # made at the same moment by another process: use theirs
+                self.session.rollback()
+                row = self.session.get(SurveyKey, (survey_id, wave))
+                assert row is not None
+        return row.salt
+
+    def live_salts(self) -> list[tuple[str, int, bytes]]:
+        rows = self.session.exec(select(SurveyKey).where(col(SurveyKey.salt).is_not(None)))
+        return [(r.survey_id, r.wave, r.salt) for r in rows if r.salt is not None]
+
+    # --- responses and answers -----------------------------------------------------------------------------------
+    def response(self, respondent: str, survey_id: str, version: int, wave: int) -> Response | None:
+        return self.session.exec(select(Response).where(
+            Response.respondent == respondent, Response.survey_id == survey_id,
+            Response.version == version, Response.wave == wave,
+        )).first()
+
+    def completed_response(self, respondent: str, survey_id: str, wave: int) -> Response | None:
+        return self.session.exec(select(Response).where(
+            Response.respondent == respondent, Response.survey_id == survey_id, Response.wave == wave,
+            col(Response.completed).is_(True),
+        )).first()
+
+    def responses_of(self, respondent: str, survey_id: str, wave: int) -> list[Response]:
+        return list(self.session.exec(select(Response).where(
+            Response.respondent == respondent, Response.survey_id == survey_id, Response.wave == wave)))
+
+    def open_response(self, respondent: str, survey_id: str, version: int, wave: int, channel: str,
+                      today: date) -> Response:
+        row = self.response(respondent, survey_id, version, wave)
+        if row is None:
+            row = Response(respondent=respondent, survey_id=survey_id, version=version, wave=wave, channel=channel,
+                           started_on=today)
+            self.session.add(row)
+            self.session.flush()
+        return row
+
+    def put_answer(self, response: Response, question_id: str, value: Any, today: date) -> Answer:
+        encoded = json.dumps(value, ensure_ascii=False)
+        row = self.session.exec(select(Answer).where(
+            Answer.response_id == response.id, Answer.question_id == question_id)).first()
+        if row is None:
+            row = Answer(response_id=response.id, question_id=question_id, value=encoded, answered_on=today)
+        else:
+            row.value, row.answered_on = encoded, today
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def drop_answer(self, response: Response, question_id: str) -> bool:
+        result = self.session.execute(delete(Answer).where(
+            col(Answer.response_id) == response.id, col(Answer.question_id) == question_id))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def complete(self, response: Response, today: date) -> None:
+        response.completed, response.completed_on = True, today
+        self.session.add(response)
+
+    def erase_response(self, response: Response) -> int:
+        """Delete a response and its answers; returns how many answers went."""
+        result = self.session.execute(delete(Answer).where(col(Answer.response_id) == response.id))
+        self.session.delete(response)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def answers_of(self, response: Response) -> dict[str, Any]:
+        rows = self.session.exec(select(Answer).where(Answer.response_id == response.id))
+        return {row.question_id: json.loads(row.value) for row in rows}
+
+    def completed_rows(self, survey_id: str, batch: int = 1000) -> Iterator[tuple[Response, dict[str, Any]]]:
+        """Completed responses with their answers, a batch at a time so memory does not grow with the survey."""
+        last_id = 0
+        while True:
+            responses = list(self.session.exec(
+                select(Response).where(Response.survey_id == survey_id, col(Response.completed).is_(True),
+                                       col(Response.id) > last_id)
+                .order_by(col(Response.id)).limit(batch)))
+            if not responses:
+                return
+            ids = [r.id for r in responses]
+            answers: dict[int, dict[str, Any]] = {i: {} for i in ids if i is not None}
+            for row in self.session.exec(select(Answer).where(col(Answer.response_id).in_(ids))):
+                answers[row.response_id][row.question_id] = json.loads(row.value)
+            for response in responses:
+                assert response.id is not None
+                yield response, answers[response.id]
+            last_id = ids[-1] or last_id
+
+    def count_responses(self, survey_id: str, completed: bool | None = None) -> int:
+        query = select(func.count()).select_from(Response).where(Response.survey_id == survey_id)
+        if completed is not None:
+            query = query.where(col(Response.completed).is_(completed))
+        return int(self.session.exec(query).one())
+
+    # --- conversations -------------------------------------------------------------------------------------------
+    def conversation(self, session_key: str) -> ConversationRow | None:
+        row = self.session.get(Conversation, session_key)
+        if row is None:
+            return None
+        return ConversationRow(row.survey_id, row.version, row.wave, json.loads(row.state), row.revision)
+
+    def save_conversation(self, session_key: str, survey_id: str, version: int, wave: int, state: dict[str, Any],
+                          expected_revision: int | None, now: datetime) -> None:
+        """Insert, or update only if nobody else saved since we read it (optimistic locking)."""
+        touched = now.replace(minute=0, second=0, microsecond=0)
+        encoded = json.dumps(state, ensure_ascii=False)
+        if expected_revision is None:
+            self.session.add(Conversation(session=session_key, survey_id=survey_id, version=version, wave=wave,
+                                          state=encoded, revision=0, touched=touched))
+            try:
+                self.session.flush()
+            except IntegrityError:
+                raise Conflict() from None
+            return
+        result = self.session.execute(
+            update(Conversation)
+            .where(col(Conversation.session) == session_key, col(Conversation.revision) == expected_revision)
+            .values(survey_id=survey_id, version=version, wave=wave, state=encoded, revision=expected_revision + 1,
+                    touched=touched)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict()
+
+    def end_conversation(self, session_key: str) -> None:
+        self.session.execute(delete(Conversation).where(col(Conversation.session) == session_key))
+
+    # --- contacts and participation ------------------------------------------------------------------------------
+    def contact(self, lookup: str) -> Contact | None:
+        return self.session.exec(select(Contact).where(Contact.lookup == lookup)).first()
+
+    def ensure_contact(self, lookup: str, channel: str, sealed_address: str, today: date) -> Contact:
+        row = self.contact(lookup)
+        if row is None:
+            row = Contact(channel=channel, lookup=lookup, address=sealed_address, joined_on=today)
+            self.session.add(row)
+            self.session.flush()
+        return row
+
+    def mark_participation(self, contact: Contact, survey_id: str, wave: int, completed: bool) -> None:
+        row = self.session.exec(select(Participation).where(
+            Participation.contact_id == contact.id, Participation.survey_id == survey_id,
+            Participation.wave == wave)).first()
+        if row is None:
+            assert contact.id is not None
+            row = Participation(contact_id=contact.id, survey_id=survey_id, wave=wave)
+        row.completed = row.completed or completed
+        self.session.add(row)
+
+    # --- audit ---------------------------------------------------------------------------------------------------
+    def audit(self, action: str, subject: dict[str, Any], today: date) -> AuditRecord:
+        """Append one link to the chain. The caller passes ids and fingerprints only, never answer content."""
+        last = self.session.exec(select(AuditRecord).order_by(col(AuditRecord.seq).desc()).limit(1)).first()
+        prev = last.hash if last is not None else GENESIS
+        body = json.dumps(subject, sort_keys=True, separators=(",", ":"))
+        digest = chain_hash(prev, today, action, body)
+        row = AuditRecord(on=today, action=action, subject=body, prev_hash=prev, hash=digest)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+
+def chain_hash(prev: str, on: date, action: str, subject: str) -> str:
+    return hashlib.sha256(f"{prev}|{on.isoformat()}|{action}|{subject}".encode()).hexdigest()
+
+
+class Store:
+    """Hands out units of work on one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def unit(self) -> Iterator[UnitOfWork]:
+        """Commit when the block ends normally; roll back everything on any exception."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                work = UnitOfWork(session)
+                try:
+                    yield work
+                    session.commit()
+                except IntegrityError:
+                    # another writer created the same row first (a response, an answer, the next audit link):
+                    # the caller starts again from fresh state
+                    session.rollback()
+                    raise Conflict() from None
+                except BaseException:
+                    session.rollback()
+                    raise
+        except OperationalError as exc:
+            original = getattr(exc, "orig", None) or exc
+            reason = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+            raise DatabaseError(f"database {describe(str(self.engine.url))}: {reason}") from None
