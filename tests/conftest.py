@@ -1,0 +1,104 @@
+"""Shared fixtures: a fixed clock, the sample survey, a service on SQLite or on the PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from bot.engine.survey import Survey
+from bot.privacy import Keys
+from bot.service import SurveyService
+from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir, load_survey_file
+from storage import database
+from storage.unit_of_work import Store
+
+HERE = Path(__file__).parent
+SAMPLE = HERE / "surveys" / "sample.yaml"
+LONDON = ZoneInfo("Europe/London")
+PEPPER = b"test-pepper-" + b"x" * 40
+PG_ADMIN_URL = os.environ.get("SURVEYBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime(2026, 3, 2, 9, 30, tzinfo=LONDON)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="session")
+def sample() -> Survey:
+    return load_survey_file(SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def catalogue(sample: Survey) -> SurveyCatalogue:
+    builtin = SurveyCatalogue.from_dirs([builtin_survey_dir()]).all()
+    return SurveyCatalogue([sample, *builtin])
+
+
+def postgres_url() -> str | None:
+    """A fresh, empty database on the local PostgreSQL server, or None when no server is reachable."""
+    try:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        name = f"surveybot_test_{os.getpid()}_{secrets.token_hex(4)}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    except OperationalError:
+        return None
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'surveybot.db'}"
+        return
+    url = postgres_url()
+    if url is None:
+        pytest.skip(f"no PostgreSQL server reachable at {database.describe(PG_ADMIN_URL)} "
+                    "(set SURVEYBOT_TEST_PG_URL to use another)")
+    try:
+        yield url
+    finally:
+        drop_postgres(url)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    engine = database.connect(database_url)
+    database.upgrade(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def service(store: Store, catalogue: SurveyCatalogue, clock: Clock) -> SurveyService:
+    svc = SurveyService(store, catalogue, Keys(PEPPER), clock)
+    svc.publish_all()
+    return svc

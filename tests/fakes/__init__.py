@@ -1,0 +1,1 @@
+"""Fake chat platforms that the real SDKs can talk to in tests."""

@@ -1,0 +1,130 @@
+"""The `surveybot` command end to end, in real subprocesses with their own data folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).parent.parent
+TEMPLATES = ("policy-awareness", "you-said", "wood-partner-survey")
+RESPONDENT = "alice.tester.77"
+
+
+def surveybot(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SURVEYBOT_", "DATABASE_URL"))}
+    environment.update({"SURVEYBOT_DATA_DIR": str(tmp_path / "data"), **env})
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp_path, input=stdin, text=True,
+                          capture_output=True, env=environment, timeout=120)
+
+
+def test_the_console_script_is_installed() -> None:
+    script = shutil.which("surveybot", path=str(Path(sys.executable).parent)) or shutil.which("surveybot")
+    assert script is not None
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "surveys" in result.stdout
+
+
+def test_surveys_check_passes_on_the_shipped_surveys(tmp_path: Path) -> None:
+    result = surveybot(tmp_path, "surveys", "check", str(REPO / "surveys"))
+    assert result.returncode == 0, result.stderr
+    assert "3 survey file(s) OK" in result.stdout
+
+
+def test_surveys_check_names_file_and_line_on_a_broken_copy(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    source = (REPO / "surveys" / "policy-awareness.yaml").read_text()
+    broken.write_text(source.replace("kind: scale", "kind: slider", 1))
+    result = surveybot(tmp_path, "surveys", "check", str(broken))
+    assert result.returncode == 1
+    line = next(i for i, text in enumerate(broken.read_text().splitlines(), 1) if "kind: slider" in text)
+    assert f"{broken}:{line}: " in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("survey_id", TEMPLATES)
+def test_a_scripted_chat_completes_each_template_and_exports_without_identifiers(tmp_path: Path,
+                                                                                 survey_id: str) -> None:
+    # "1" is a valid answer to every question of the templates: first option, Yes, the bottom of a scale, or words
+    result = surveybot(tmp_path, "chat", survey_id, "--respondent", RESPONDENT, stdin="1\n" * 80)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "Created a secret pepper" in result.stderr
+    for fmt in ("csv", "json"):
+        out = tmp_path / f"export.{fmt}"
+        exported = surveybot(tmp_path, "export", survey_id, "--format", fmt, "--out", str(out))
+        assert exported.returncode == 0, exported.stderr
+        text = out.read_text()
+        assert RESPONDENT not in text and "alice" not in text
+    rows = json.loads((tmp_path / "export.json").read_text())
+    assert len(rows) == 1 and rows[0]["survey_id"] == survey_id
+    assert set(rows[0]) >= {"survey_id", "version", "wave", "completed_on"}
+    assert not {"respondent", "user", "user_id", "id", "response_id"} & set(rows[0])
+    database = sqlite3.connect(tmp_path / "data" / "surveybot.db")
+    dumped = "\n".join(database.iterdump())
+    assert RESPONDENT not in dumped and "alice" not in dumped
+
+
+def test_a_second_attempt_is_refused_and_a_piped_survey_resumes(tmp_path: Path) -> None:
+    partial = surveybot(tmp_path, "chat", "policy-awareness", "--respondent", "sam", stdin="yes\n2\n")
+    assert partial.returncode == 3 and "Your answers so far are kept" in partial.stdout
+    resumed = surveybot(tmp_path, "chat", "policy-awareness", "--respondent", "sam", stdin="1\n" * 60)
+    assert resumed.returncode == 0 and "(2 of " in resumed.stdout.split("> 1")[0]
+    again = surveybot(tmp_path, "chat", "policy-awareness", "--respondent", "sam", stdin="1\n")
+    assert "already finished" in again.stdout
+
+
+def test_delete_in_the_console_erases_the_answers(tmp_path: Path) -> None:
+    surveybot(tmp_path, "chat", "policy-awareness", "--respondent", "kim", stdin="1\n" * 60)
+    erased = surveybot(tmp_path, "chat", "policy-awareness", "--respondent", "kim", stdin="/delete\n")
+    assert erased.returncode == 0
+    exported = surveybot(tmp_path, "export", "policy-awareness", "--format", "json", "--out", "-")
+    assert json.loads(exported.stdout) == []
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (("chat", "no-such-survey"), {}, "no survey `no-such-survey`"),
+    (("export", "no-such-survey", "--out", "x.csv"), {}, "no survey `no-such-survey` has been published"),
+    (("chat", "you-said"), {"DATABASE_URL": "sqlite:////proc/surveybot/cannot.db"}, "cannot create the data folder"),
+    (("chat", "you-said"), {"DATABASE_URL": "postgresql://nobody:pw@127.0.0.1:1/none"}, "cannot open or update"),
+    (("chat", "you-said"), {"DATABASE_URL": "not a url"}, "DATABASE_URL is not a database URL"),
+    (("chat", "you-said"), {"SURVEYBOT_ENV": "production"}, "SURVEYBOT_PEPPER is not set"),
+    (("chat", "you-said"), {"SURVEYBOT_PEPPER": "short"}, "at least 32 characters"),
+    (("chat", "you-said"), {"SURVEYBOT_PORT": "http"}, "SURVEYBOT_PORT should be a port number"),
+])
+def test_bad_settings_and_ids_get_one_clear_line(tmp_path: Path, args: tuple[str, ...], env: dict[str, str],
+                                                 message: str) -> None:
+    result = surveybot(tmp_path, *args, stdin="", **env)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("surveybot: ")]
+    assert len(errors) == 1 and message in errors[0], result.stderr
+    assert "Traceback" not in result.stderr and "pw@" not in result.stderr
+
+
+def test_the_bot_refuses_to_load_an_invalid_survey(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "bad.yaml").write_text((REPO / "tests" / "surveys" / "sample.yaml").read_text()
+                                     .replace("correct: Talk to your lead", "correct: Shout"))
+    result = surveybot(tmp_path, "chat", "sample", stdin="yes\n", SURVEYBOT_SURVEYS_DIR=str(folder))
+    assert result.returncode == 1 and "bad.yaml:" in result.stderr and "not one of its choices" in result.stderr
+
+
+def test_db_upgrade_and_a_failed_export_leave_no_half_file(tmp_path: Path) -> None:
+    assert surveybot(tmp_path, "db", "upgrade").returncode == 0
+    out = tmp_path / "folder.csv"
+    out.mkdir()
+    result = surveybot(tmp_path, "export", "you-said", "--out", str(out))
+    assert result.returncode == 1 and "is a folder" in result.stderr
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_run_without_tokens_takes_the_default_survey_in_the_terminal(tmp_path: Path) -> None:
+    result = surveybot(tmp_path, "run", stdin="1\n" * 60)
+    assert result.returncode == 0, result.stderr
+    assert "No chat channel is configured" in result.stdout and "escalation policy" in result.stdout
