@@ -5,6 +5,10 @@ Nothing is wired on import; the CLI calls `build` once.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,13 +17,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import Engine
 
+from bot.channels.port import Channel
 from bot.config import Settings, SettingsError
 from bot.engine.survey import Survey
 from bot.privacy import Keys
+from bot.server import HttpServer
 from bot.service import SurveyService
 from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir, parse_survey
 from storage import database
 from storage.unit_of_work import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,3 +71,41 @@ def build(settings: Settings, clock: Callable[[], datetime] | None = None, migra
     service = SurveyService(store, catalogue, keys, clock or make_clock(settings))
     service.publish_all()
     return App(settings, engine, store, catalogue, service, keys, [note] if note else [])
+
+
+def make_channels(app: App) -> list[Channel]:
+    """The chat channels the settings ask for (imported only when configured, to keep the CLI quick)."""
+    channels: list[Channel] = []
+    if app.settings.telegram_token:
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel.from_app(app))
+    if app.settings.slack_bot_token:
+        from bot.channels.slack import SlackChannel
+
+        channels.append(SlackChannel.from_app(app))
+    return channels
+
+
+async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = None,
+                server: HttpServer | None = None) -> None:
+    """Run the HTTP server and every channel until `stop` is set (SIGINT/SIGTERM set it when run from the CLI)."""
+    stop = stop or asyncio.Event()
+    server = server or HttpServer(app.settings.host, app.settings.port)
+    server.add_check("database", lambda: database.ping(app.engine))
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or not supported
+            loop.add_signal_handler(signum, stop.set)
+    started: list[Channel] = []
+    try:
+        for channel in channels:
+            await channel.start(server)
+            started.append(channel)
+        await server.start()
+        log.info("surveybot is running with %s", ", ".join(c.name for c in channels) or "no chat channel")
+        await stop.wait()
+    finally:
+        for channel in reversed(started):
+            await channel.stop()
+        await server.stop()

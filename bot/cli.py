@@ -7,6 +7,7 @@ exit; never a traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import logging
 import os
@@ -18,7 +19,7 @@ from typing import TextIO
 
 from dotenv import load_dotenv
 
-from bot.app import App, build, survey_dirs
+from bot.app import App, build, make_channels, serve, survey_dirs
 from bot.channels.console import ConsoleChannel
 from bot.channels.port import Address
 from bot.config import Settings, SettingsError
@@ -132,6 +133,12 @@ def chat(app: App, survey_id: str, respondent: str | None) -> int:
 
 
 def run(app: App, survey_id: str | None) -> int:
+    channels = make_channels(app)
+    if channels:
+        print(f"surveybot is starting: {', '.join(c.name for c in channels)}; HTTP on "
+              f"{app.settings.host}:{app.settings.port}. Press Ctrl+C to stop.", file=sys.stderr)
+        asyncio.run(serve(app, channels))
+        return 0
     survey = survey_id or app.settings.default_survey
     print("No chat channel is configured (no TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN), so here is the built-in survey "
           f"`{survey}` in this terminal, stored in {database.describe(app.settings.database_url)}.")

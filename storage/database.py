@@ -96,6 +96,16 @@ def downgrade(engine: Engine, revision: str) -> None:
         raise DatabaseError(f"cannot downgrade {describe(str(engine.url))}: {_first_line(exc)}") from None
 
 
+def ping(engine: Engine) -> bool:
+    """True when the database answers a trivial query (for /healthz)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except SQLAlchemyError:
+        return False
+
+
 def tables(engine: Engine) -> list[str]:
     return sorted(inspect(engine).get_table_names())
 

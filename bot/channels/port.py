@@ -7,6 +7,10 @@ Kept deliberately narrow: only what the service needs. Each adapter translates i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.server import HttpServer
 
 
 @dataclass(frozen=True)
@@ -38,3 +42,14 @@ class RateLimited(ChannelError):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"rate limited for {retry_after} s")
         self.retry_after = retry_after
+
+
+class Channel(Protocol):
+    """A running chat channel. `start` registers its routes on the shared HTTP server (webhooks) and/or begins polling
+    or a socket connection; `stop` ends it cleanly."""
+
+    name: str
+
+    async def start(self, server: HttpServer) -> None: ...
+
+    async def stop(self) -> None: ...
