@@ -57,6 +57,10 @@ class Keys:
         """A redelivered platform update is recognised by this, without storing the platform's own ids."""
         return self._mac(b"event", f"{channel}|{event_id}".encode())
 
+    def secret(self, label: str) -> str:
+        """A stable secret for a purpose (e.g. Telegram's webhook token) when the settings do not give one."""
+        return self._derive(f"secret|{label}".encode()).hex()
+
     def seal(self, address: Address) -> str:
         """Encrypt a contact's address so a database dump holds no platform ids."""
         nonce = os.urandom(12)

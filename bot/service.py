@@ -80,6 +80,9 @@ class SurveyService:
             respondent = self.keys.respondent(address, survey.id, wave, salt)
             if uow.completed_response(respondent, survey.id, wave) is not None:
                 return Outcome((Say(msg.ALREADY_FINISHED),))
+            contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
+                                         self.keys.seal(address), now.date())
+            uow.mark_participation(contact, survey.id, wave, completed=False)
             step = engine.start(survey, now)
             uow.save_conversation(session, survey.id, survey.version, wave, step.state.to_json(),
                                   open_row.revision if open_row else None, now)
@@ -123,6 +126,11 @@ class SurveyService:
             return Outcome((Say(msg.ERASED.format(titles=", ".join(sorted(set(erased))))),))
 
         return self._run(work, None, address.channel)
+
+    def mark_unreachable(self, address: Address) -> None:
+        """The person blocked the bot or left the workspace: stop sending to them."""
+        with self.store.unit() as uow:
+            uow.mark_unreachable(self.keys.contact_lookup(address))
 
     def open_survey(self, address: Address) -> Survey | None:
         with self.store.unit() as uow:

@@ -246,6 +246,9 @@ class UnitOfWork:
             self.session.flush()
         return row
 
+    def mark_unreachable(self, lookup: str) -> None:
+        self.session.execute(update(Contact).where(col(Contact.lookup) == lookup).values(unreachable=True))
+
     def mark_participation(self, contact: Contact, survey_id: str, wave: int, completed: bool) -> None:
         row = self.session.exec(select(Participation).where(
             Participation.contact_id == contact.id, Participation.survey_id == survey_id,

@@ -24,6 +24,7 @@ BACK_LABEL, SKIP_LABEL, DONE_LABEL = "← Back", "Skip →", "Done ✓"
 class Button:
     label: str
     data: str
+    index: int | None = None  # which option, for option buttons; None for Back / Skip / Done
 
 
 def encode(turn: int, action: str, index: int | None = None) -> str:
@@ -49,7 +50,7 @@ def keyboard(prompt: Prompt) -> list[list[Button]]:
     """Rows of buttons: options (numbers side by side, words one per row), then Back / Skip / Done."""
     rows: list[list[Button]] = []
     action = TOGGLE if prompt.multiple else PICK
-    options = [Button(option_label(prompt, i), encode(prompt.turn, action, i)) for i in range(len(prompt.options))]
+    options = [Button(option_label(prompt, i), encode(prompt.turn, action, i), i) for i in range(len(prompt.options))]
     if prompt.kind in ("scale", "yesno", "consent"):
         width = ROW_OF_NUMBERS if prompt.kind == "scale" else 2
         rows.extend(options[i:i + width] for i in range(0, len(options), width))
