@@ -1,0 +1,304 @@
+"""The Telegram channel (aiogram 3): surveys in a private chat, by long polling or by webhook.
+
+A thin adapter. A Telegram update becomes (Address, engine event) for the service, and the effects the service returns
+(after its commit) become messages: questions with inline keyboards, answered questions edited to show the answer
+with their buttons gone, toasts on button presses. Every callback query is answered. A redelivered update (same
+update_id) is recognised by the service and does nothing. Telegram errors are translated here: 429 waits and retries
+(bounded), 403 marks the person unreachable, anything else is logged without ids and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlparse
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
+from aiogram.types import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
+from bot.channels import buttons
+from bot.channels.pacing import Pacer
+from bot.channels.port import Address, RateLimited, Unreachable
+from bot.channels.text import prompt_text
+from bot.engine import conversation as engine
+from bot.engine.conversation import Answered, Ask, Notice, Prompt, Say
+from bot.engine.conversation import Update as Redraw
+from bot.service import Outcome, SurveyService
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.server import HttpServer
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+HELP = (
+    "I run short surveys for the safeguarding partnership. Tap the buttons or type your answer.\n"
+    "/resume carries on where you left off\n"
+    "/stop pauses (your answers so far are kept)\n"
+    "/delete removes your answers to the survey\n"
+    "/help shows this message\n"
+    "Your answers are stored without your name or Telegram account."
+)
+HINT_TYPED = "I can only read typed words and button taps. Please type your answer, or tap a button."
+HINT_EDITED = "I keep the first version of each answer. To change an answer, tap Back."
+HINT_PRIVATE = "Surveys happen in a private chat. Please send me a direct message."
+STALE_BUTTON = "That button no longer works."
+ANSWER_MARK = "✓"
+COMMANDS = [
+    BotCommand(command="resume", description="Carry on with your survey"),
+    BotCommand(command="stop", description="Pause the survey"),
+    BotCommand(command="delete", description="Delete your answers"),
+    BotCommand(command="help", description="How this works"),
+]
+UPDATES = ["message", "edited_message", "callback_query"]
+LONG_OPTION = 40
+SEND_ATTEMPTS = 4
+MAX_RETRY_AFTER = 60.0
+MEMORY = 20_000  # chats whose last question we remember, to take its buttons away after a typed answer
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The last question sent to a chat: which turn, which message, and its text (to mark it answered)."""
+
+    turn: int
+    message_id: int
+    text: str
+
+
+class TelegramChannel:
+    name = "telegram"
+
+    def __init__(self, service: SurveyService, token: str, api_url: str, default_survey: str,
+                 webhook_url: str | None = None, webhook_secret: str | None = None, pacer: Pacer | None = None) -> None:
+        self.service = service
+        self.default_survey = default_survey
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
+        self.dispatcher = Dispatcher()
+        self.dispatcher.include_router(self._router())
+        self.pacer = pacer or Pacer(overall=30.0, per_chat=1.0)
+        self.shown: OrderedDict[int, Shown] = OrderedDict()
+        self.locks: dict[int, asyncio.Lock] = {}
+        self._polling: asyncio.Task[None] | None = None
+        self.connected = False
+
+    @classmethod
+    def from_app(cls, app: App) -> TelegramChannel:
+        settings = app.settings
+        assert settings.telegram_token is not None
+        secret = settings.telegram_webhook_secret or app.keys.secret("telegram-webhook")
+        return cls(app.service, settings.telegram_token, settings.telegram_api_url, settings.default_survey,
+                   settings.telegram_webhook_url, secret)
+
+    # --- lifecycle -----------------------------------------------------------------------------------------------
+    async def start(self, server: HttpServer) -> None:
+        me = await self.bot.get_me()
+        log.info("Telegram bot connected (%s mode)", "webhook" if self.webhook_url else "polling")
+        await self.bot.set_my_commands(COMMANDS)
+        server.add_check("telegram", lambda: self.connected)
+        if self.webhook_url:
+            path = urlparse(self.webhook_url).path or "/telegram/webhook"
+            handler = SimpleRequestHandler(self.dispatcher, self.bot, handle_in_background=False,
+                                           secret_token=self.webhook_secret)
+            handler.register(server.app, path=path)
+            await self.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret, allowed_updates=UPDATES)
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self._polling = asyncio.create_task(self.dispatcher.start_polling(
+                self.bot, handle_signals=False, allowed_updates=UPDATES, close_bot_session=False))
+        self.connected = bool(me.is_bot)
+
+    async def stop(self) -> None:
+        self.connected = False
+        if self._polling is not None:
+            if self.dispatcher._running_lock.locked():
+                await self.dispatcher.stop_polling()
+            await asyncio.gather(self._polling, return_exceptions=True)
+            self._polling = None
+        await self.bot.session.close()
+
+    def _router(self) -> Router:
+        router = Router(name="surveybot")
+        router.message.register(self.on_message)
+        router.edited_message.register(self.on_edited)
+        router.callback_query.register(self.on_button)
+        return router
+
+    # --- incoming ------------------------------------------------------------------------------------------------
+    def address(self, user_id: int) -> Address:
+        return Address("telegram", str(self.bot.id), str(user_id))
+
+    async def on_message(self, message: Message, event_update: Update) -> None:
+        if message.from_user is None or message.from_user.is_bot:
+            return
+        chat_id = message.chat.id
+        if message.chat.type != "private":
+            if (message.text or "").startswith("/"):
+                await self.send(chat_id, HINT_PRIVATE)
+            return
+        if message.text is None:
+            await self.send(chat_id, HINT_TYPED)
+            return
+        who = self.address(message.from_user.id)
+        key = str(event_update.update_id)
+        async with self.lock(chat_id):
+            outcome = await self.command(who, message.text, key)
+            await self.render(chat_id, who, outcome, None)
+
+    async def command(self, who: Address, text: str, key: str) -> Outcome:
+        """A slash command, or else a typed answer."""
+        word, _, rest = text.strip().partition(" ")
+        name = word[1:].split("@", 1)[0].lower() if word.startswith("/") else None
+        service = self.service
+        if name == "start":
+            code = rest.strip()
+            if not code:
+                current = await asyncio.to_thread(service.open_survey, who)
+                code = current.id if current is not None else self.default_survey
+            return await asyncio.to_thread(service.begin, who, code, 1, key)
+        if name == "help":
+            return Outcome((Say(HELP),))
+        if name == "delete":
+            return await asyncio.to_thread(service.erase, who)
+        events: dict[str, engine.Event] = {
+            "stop": engine.Stop(), "resume": engine.Resume(), "skip": engine.Skip(), "back": engine.Back()}
+        if name is not None and name in events:
+            return await asyncio.to_thread(service.handle, who, events[name], key)
+        return await asyncio.to_thread(service.handle, who, engine.Reply(text), key)
+
+    async def on_edited(self, message: Message) -> None:
+        if message.chat.type == "private":
+            await self.send(message.chat.id, HINT_EDITED)
+
+    async def on_button(self, query: CallbackQuery, event_update: Update) -> None:
+        event = buttons.decode(query.data)
+        message = query.message if isinstance(query.message, Message) else None
+        if event is None or message is None or message.chat.type != "private":
+            await self.answer(query, STALE_BUTTON)
+            return
+        who = self.address(query.from_user.id)
+        async with self.lock(message.chat.id):
+            outcome = await asyncio.to_thread(self.service.handle, who, event, str(event_update.update_id))
+            toast = next((e.text for e in outcome.effects if isinstance(e, Notice)), None)
+            await self.answer(query, toast)
+            await self.render(message.chat.id, who, outcome, message)
+
+    # --- outgoing ------------------------------------------------------------------------------------------------
+    async def render(self, chat_id: int, who: Address, outcome: Outcome, pressed: Message | None) -> None:
+        """Send what the service decided, in order. A press's toast replaces a repeat of the same words."""
+        toasts = {e.text for e in outcome.effects if isinstance(e, Notice)} if pressed else set()
+        try:
+            for effect in outcome.effects:
+                if isinstance(effect, Say) and effect.text not in toasts:
+                    await self.send(chat_id, effect.text)
+                elif isinstance(effect, Ask):
+                    await self.ask(chat_id, effect.prompt)
+                elif isinstance(effect, Redraw) and pressed is not None:
+                    text, markup = self.draw(effect.prompt)
+                    await self.call(chat_id, lambda t=text, m=markup: self.bot.edit_message_text(
+                        text=t, chat_id=chat_id, message_id=pressed.message_id, reply_markup=m))
+                elif isinstance(effect, Answered):
+                    await self.mark_answered(chat_id, effect, pressed)
+        except Unreachable:
+            log.info("a respondent has blocked the bot; marked unreachable")
+            await asyncio.to_thread(self.service.mark_unreachable, who)
+        except RateLimited:
+            log.warning("Telegram kept asking us to slow down; dropped the rest of one reply")
+
+    def draw(self, prompt: Prompt) -> tuple[str, InlineKeyboardMarkup | None]:
+        """Question text and keyboard. Long options are listed in the text and their buttons carry numbers."""
+        long = prompt.kind != "scale" and any(len(option) > LONG_OPTION for option in prompt.options)
+
+        def caption(button: buttons.Button) -> str:
+            if long and button.index is not None:
+                return f"{'☑ ' if button.index in prompt.selected else ''}{button.index + 1}"
+            return button.label
+
+        rows = [[InlineKeyboardButton(text=caption(b), callback_data=b.data) for b in row]
+                for row in buttons.keyboard(prompt)]
+        return prompt_text(prompt, numbered=long), InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+    async def ask(self, chat_id: int, prompt: Prompt) -> None:
+        text, markup = self.draw(prompt)
+        sent = await self.call(chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=markup), True)
+        if isinstance(sent, Message):
+            self.shown[chat_id] = Shown(prompt.turn, sent.message_id, text)
+            self.shown.move_to_end(chat_id)
+            while len(self.shown) > MEMORY:
+                self.shown.popitem(last=False)
+
+    async def mark_answered(self, chat_id: int, effect: Answered, pressed: Message | None) -> None:
+        """Show the answer on the question and take its buttons away, so they cannot be pressed again."""
+        shown = self.shown.get(chat_id)
+        if pressed is not None:
+            message_id, text = pressed.message_id, pressed.text or effect.question
+        elif shown is not None and shown.turn == effect.turn:
+            message_id, text = shown.message_id, shown.text
+        else:
+            return
+        final = f"{text}\n\n{ANSWER_MARK} {effect.answer}"
+        await self.call(chat_id, lambda: self.bot.edit_message_text(text=final[:4096], chat_id=chat_id,
+                                                                     message_id=message_id, reply_markup=None))
+
+    async def send(self, chat_id: int, text: str) -> None:
+        for start in range(0, len(text), 4096):  # Telegram's limit per message
+            part = text[start:start + 4096]
+            await self.call(chat_id, lambda part=part: self.bot.send_message(chat_id, part), True)
+
+    async def answer(self, query: CallbackQuery, text: str | None) -> None:
+        try:
+            await query.answer(text=text)
+        except TelegramAPIError:
+            log.info("a button press could not be answered (too old, or answered already)")
+
+    async def call(self, chat_id: int, request: Callable[[], Awaitable[T]], new_message: bool = False) -> T | None:
+        """One Bot API call within the rate limits, retrying 429s a bounded number of times. New messages count
+        against the chat's limit of one a second; edits only against the overall limit."""
+        for _ in range(SEND_ATTEMPTS):
+            await self.pacer.wait(str(chat_id) if new_message else None)
+            try:
+                return await request()
+            except TelegramRetryAfter as exc:
+                await asyncio.sleep(min(float(exc.retry_after), MAX_RETRY_AFTER))
+            except TelegramForbiddenError:
+                raise Unreachable("blocked by the user") from None
+            except TelegramBadRequest as exc:
+                if "not modified" not in exc.message:
+                    log.warning("Telegram refused a request: %s", exc.message.split(":")[0])
+                return None
+            except TelegramNetworkError:
+                log.warning("network error talking to Telegram; retrying")
+                await asyncio.sleep(1)
+        raise RateLimited(MAX_RETRY_AFTER)
+
+    def lock(self, chat_id: int) -> asyncio.Lock:
+        """One update at a time per chat, in arrival order, so quick typed answers apply in sequence."""
+        if len(self.locks) > MEMORY:
+            for key in [k for k, v in self.locks.items() if not v.locked()]:
+                del self.locks[key]
+        return self.locks.setdefault(chat_id, asyncio.Lock())
+
