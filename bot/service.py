@@ -173,8 +173,8 @@ class SurveyService:
                                          now.date())
             for effect in stored:
                 if isinstance(effect, Record):
-                    answer = uow.put_answer(response, effect.question_id, effect.value, effect.on)
-                    fingerprint = self.keys.audit(f"{response.id}|{effect.question_id}|{answer.value}".encode())
+                    stored_value = uow.put_answer(response, effect.question_id, effect.value, effect.on)
+                    fingerprint = self.keys.audit(f"{response.id}|{effect.question_id}|{stored_value}".encode())
                     uow.audit("answer.recorded", {"response": response.id, "question": effect.question_id,
                                                   "fingerprint": fingerprint}, now.date())
                 elif uow.drop_answer(response, effect.question_id):

@@ -7,34 +7,66 @@ so a crash can repeat a question but never lose an answer.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import Date, DateTime, bindparam, delete, func, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.database import DatabaseError, describe
 from storage.models import (
     Answer,
-    AuditRecord,
     Contact,
     Conversation,
     Participation,
-    ProcessedEvent,
     Response,
     SurveyKey,
     SurveyVersion,
 )
 
 GENESIS = "0" * 64
+AUDIT_CHAIN_LOCK = 0x5355_5256  # "SURV": the advisory lock id that orders appends to the audit chain
+
+
+TODAY = bindparam("today", type_=Date())  # typed, so SQLite stores dates and times as the ORM does elsewhere
+TOUCHED = bindparam("touched", type_=DateTime(timezone=True))
+# The statements every answer runs, written once. Both SQLite (3.35+) and PostgreSQL speak this SQL, and prepared
+# text avoids rebuilding and re-coercing an expression tree for every answer (most of the cost at volume).
+CLAIM_EVENT = text(
+    "INSERT INTO processed_event (key, seen_on) VALUES (:key, :today) ON CONFLICT (key) DO NOTHING RETURNING key"
+).bindparams(TODAY)
+SELECT_SALT = text("SELECT salt FROM survey_key WHERE survey_id = :survey_id AND wave = :wave")
+MAKE_SALT = text(
+    "INSERT INTO survey_key (survey_id, wave, salt, created_on) VALUES (:survey_id, :wave, :salt, :today) "
+    "ON CONFLICT (survey_id, wave) DO NOTHING"
+).bindparams(TODAY)
+SELECT_CONVERSATION = text(
+    "SELECT survey_id, version, wave, state, revision FROM conversation WHERE session = :session")
+UPSERT_ANSWER = text(
+    "INSERT INTO answer (response_id, question_id, value, answered_on) "
+    "VALUES (:response_id, :question_id, :value, :today) "
+    "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, answered_on = excluded.answered_on"
+).bindparams(TODAY)
+CHAIN_HEAD = text("SELECT hash FROM audit_record ORDER BY seq DESC LIMIT 1")
+APPEND_AUDIT = text(
+    'INSERT INTO audit_record ("on", action, subject, prev_hash, hash) VALUES (:today, :action, :subject, :prev, :hash)'
+).bindparams(TODAY)
+UPDATE_CONVERSATION = text(
+    "UPDATE conversation SET survey_id = :survey_id, version = :version, wave = :wave, state = :state, "
+    "revision = :revision + 1, touched = :touched WHERE session = :session AND revision = :revision"
+).bindparams(TOUCHED)
 
 
 class Conflict(Exception):
@@ -53,19 +85,22 @@ class ConversationRow:
 class UnitOfWork:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._chain_locked = False
 
     # --- events --------------------------------------------------------------------------------------------------
+    def _run(self, statement: Any, parameters: dict[str, Any] | None = None) -> Any:
+        """Plain Core execution on the unit's connection: the hot path needs no ORM bookkeeping."""
+        return self.session.connection().execute(statement, parameters)
+
+    def _insert(self, table: type[SQLModel]) -> Any:
+        """An INSERT that can say ON CONFLICT (both SQLite and PostgreSQL speak it)."""
+        dialect = self.session.get_bind().dialect.name
+        return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+
     def claim_event(self, key: str, today: date) -> bool:
-        """True the first time an event key is seen; False for a redelivery. Held until the unit commits."""
-        if self.session.get(ProcessedEvent, key) is not None:
-            return False
-        self.session.add(ProcessedEvent(key=key, seen_on=today))
-        try:
-            self.session.flush()
-        except IntegrityError:
-            self.session.rollback()
-            return False
-        return True
+        """True the first time an event key is seen; False for a redelivery. A concurrent claim of the same key
+        waits for the first to commit and then claims nothing."""
+        return self._run(CLAIM_EVENT, {"key": key, "today": today}).first() is not None
 
     # --- surveys -------------------------------------------------------------------------------------------------
     def published(self, survey_id: str, version: int) -> SurveyVersion | None:
@@ -103,17 +138,13 @@ class UnitOfWork:
     # --- keys ----------------------------------------------------------------------------------------------------
     def salt(self, survey_id: str, wave: int, today: date) -> bytes | None:
         """The round's key salt, made on first use; None once the key has been destroyed."""
-        row = self.session.get(SurveyKey, (survey_id, wave))
-        if row is None:
-            row = SurveyKey(survey_id=survey_id, wave=wave, salt=os.urandom(32), created_on=today)
-            self.session.add(row)
-            try:
-                self.session.flush()
-            except IntegrityError:  # made at the same moment by another process: use theirs
-                self.session.rollback()
-                row = self.session.get(SurveyKey, (survey_id, wave))
-                assert row is not None
-        return row.salt
+        which = {"survey_id": survey_id, "wave": wave}
+        found = self._run(SELECT_SALT, which).first()
+        if found is None:  # made on first use; if another process makes it at the same moment, theirs is used
+            self._run(MAKE_SALT, {**which, "salt": os.urandom(32), "today": today})
+            found = self._run(SELECT_SALT, which).first()
+            assert found is not None
+        return found[0]
 
     def live_salts(self) -> list[tuple[str, int, bytes]]:
         rows = self.session.exec(select(SurveyKey).where(col(SurveyKey.salt).is_not(None)))
@@ -146,17 +177,12 @@ class UnitOfWork:
             self.session.flush()
         return row
 
-    def put_answer(self, response: Response, question_id: str, value: Any, today: date) -> Answer:
+    def put_answer(self, response: Response, question_id: str, value: Any, today: date) -> str:
+        """Store (or replace, after Back) one answer; returns the stored JSON text."""
         encoded = json.dumps(value, ensure_ascii=False)
-        row = self.session.exec(select(Answer).where(
-            Answer.response_id == response.id, Answer.question_id == question_id)).first()
-        if row is None:
-            row = Answer(response_id=response.id, question_id=question_id, value=encoded, answered_on=today)
-        else:
-            row.value, row.answered_on = encoded, today
-        self.session.add(row)
-        self.session.flush()
-        return row
+        self._run(UPSERT_ANSWER, {"response_id": response.id, "question_id": question_id, "value": encoded,
+                                  "today": today})
+        return encoded
 
     def drop_answer(self, response: Response, question_id: str) -> bool:
         result = self.session.execute(delete(Answer).where(
@@ -204,7 +230,7 @@ class UnitOfWork:
 
     # --- conversations -------------------------------------------------------------------------------------------
     def conversation(self, session_key: str) -> ConversationRow | None:
-        row = self.session.get(Conversation, session_key)
+        row = self._run(SELECT_CONVERSATION, {"session": session_key}).first()
         if row is None:
             return None
         return ConversationRow(row.survey_id, row.version, row.wave, json.loads(row.state), row.revision)
@@ -222,12 +248,9 @@ class UnitOfWork:
             except IntegrityError:
                 raise Conflict() from None
             return
-        result = self.session.execute(
-            update(Conversation)
-            .where(col(Conversation.session) == session_key, col(Conversation.revision) == expected_revision)
-            .values(survey_id=survey_id, version=version, wave=wave, state=encoded, revision=expected_revision + 1,
-                    touched=touched)
-        )
+        result = self._run(UPDATE_CONVERSATION, {
+            "survey_id": survey_id, "version": version, "wave": wave, "state": encoded, "touched": touched,
+            "session": session_key, "revision": expected_revision})
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict()
 
@@ -260,16 +283,20 @@ class UnitOfWork:
         self.session.add(row)
 
     # --- audit ---------------------------------------------------------------------------------------------------
-    def audit(self, action: str, subject: dict[str, Any], today: date) -> AuditRecord:
-        """Append one link to the chain. The caller passes ids and fingerprints only, never answer content."""
-        last = self.session.exec(select(AuditRecord).order_by(col(AuditRecord.seq).desc()).limit(1)).first()
-        prev = last.hash if last is not None else GENESIS
+    def audit(self, action: str, subject: dict[str, Any], today: date) -> str:
+        """Append one link to the chain. The caller passes ids and fingerprints only, never answer content.
+
+        Appends queue on a transaction-level advisory lock (PostgreSQL) so concurrent writers extend the chain one
+        after another instead of colliding on the same head; SQLite has one writer at a time anyway (see Store)."""
+        if not self._chain_locked and self.session.get_bind().dialect.name == "postgresql":
+            self._run(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
+            self._chain_locked = True
+        last = self._run(CHAIN_HEAD).scalar()
+        prev = last if last is not None else GENESIS
         body = json.dumps(subject, sort_keys=True, separators=(",", ":"))
         digest = chain_hash(prev, today, action, body)
-        row = AuditRecord(on=today, action=action, subject=body, prev_hash=prev, hash=digest)
-        self.session.add(row)
-        self.session.flush()
-        return row
+        self._run(APPEND_AUDIT, {"today": today, "action": action, "subject": body, "prev": prev, "hash": digest})
+        return digest
 
 
 def chain_hash(prev: str, on: date, action: str, subject: str) -> str:
@@ -277,16 +304,18 @@ def chain_hash(prev: str, on: date, action: str, subject: str) -> str:
 
 
 class Store:
-    """Hands out units of work on one engine."""
+    """Hands out units of work on one engine. On SQLite, units run one at a time in this process: SQLite has a
+    single writer, and queueing here is cheaper than retrying busy or conflicting transactions."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._serial = threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
     @contextmanager
     def unit(self) -> Iterator[UnitOfWork]:
         """Commit when the block ends normally; roll back everything on any exception."""
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
+            with self._serial, Session(self.engine, expire_on_commit=False) as session:
                 work = UnitOfWork(session)
                 try:
                     yield work
