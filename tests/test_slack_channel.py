@@ -17,10 +17,20 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from sqlalchemy import text
 
 from bot.app import App, build, make_channels, serve
-from bot.channels.slack import DM_HINT, EDIT_HINT, FILE_HINT, HELP, RATE_LIMIT_RETRIES, SlackChannel
+from bot.channels.slack import (
+    COMMAND,
+    DM_HINT,
+    EDIT_HINT,
+    EVENTS_PATH,
+    FILE_HINT,
+    HELP,
+    RATE_LIMIT_RETRIES,
+    SlackChannel,
+)
 from bot.config import Settings, SettingsError
 from bot.engine import messages as msg
 from bot.server import HttpServer
@@ -52,6 +62,11 @@ from tests.fakes.slack_respondent import (
 SECRET = "test-signing-secret"
 PEPPER = "test-pepper-" + "x" * 40
 TEMPLATES = ("policy-awareness", "you-said", "wood-partner-survey")
+MANIFEST = Path(__file__).parent.parent / "deploy" / "slack-manifest.yaml"
+# The bot scope each Web API method the bot may call needs (None: no scope).
+SCOPE_OF = {"auth.test": None, "apps.connections.open": None, "chat.postMessage": "chat:write",
+            "chat.update": "chat:write", "chat.postEphemeral": "chat:write", "conversations.open": "im:write",
+            "views.publish": None, "views.open": None}
 
 
 @dataclass
@@ -154,6 +169,7 @@ async def test_every_template_is_completed_by_scripted_people(fake: FakeSlack, t
         assert updates and all(not any(b["type"] == "actions" for b in c.params["blocks"]) for c in updates)
         assert len(fake.calls_to("conversations.open")) <= len(TEMPLATES), "DM channels are cached"
         assert not [c for c in fake.calls if not c.ok], "no Web API call failed"
+        assert {c.method for c in fake.calls} <= SCOPE_OF.keys(), "the manifest test knows every method used"
         typed = [w for p in people.values() for w in p.typed]
         assert typed, "some answers were typed"
         answers = [json.loads(v) for (v,) in bot.rows("SELECT value FROM answer")]
@@ -500,6 +516,23 @@ async def test_slack_can_verify_the_request_url(http_bot: Bot) -> None:
     body = json.dumps({"token": "legacy", "challenge": "c4ll3ng3", "type": "url_verification"})
     status, answer = await SlackSigner(SECRET).post(http_bot.url, body, "application/json")
     assert (status, json.loads(answer)) == (200, {"challenge": "c4ll3ng3"})
+
+
+def test_the_manifest_asks_for_exactly_what_the_bot_uses() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    calls = {scope for scope in SCOPE_OF.values() if scope}
+    received = {"im:history", "commands"}  # to receive message.im events and /survey
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == calls | received
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"message.im", "app_home_opened"}
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == [COMMAND]
+    home = manifest["features"]["app_home"]
+    assert home["home_tab_enabled"] and home["messages_tab_enabled"] and not home["messages_tab_read_only_enabled"]
+    http = yaml.safe_load(re.sub(r"# (url|request_url): ", r"\1: ", MANIFEST.read_text())
+                          .replace("socket_mode_enabled: true", "socket_mode_enabled: false"))
+    urls = [http["features"]["slash_commands"][0]["url"], http["settings"]["event_subscriptions"]["request_url"],
+            http["settings"]["interactivity"]["request_url"]]
+    assert all(url.startswith("https://") and url.endswith(EVENTS_PATH) for url in urls), "HTTP mode, un-commented"
 
 
 # --- wiring and settings -------------------------------------------------------------------------------------------

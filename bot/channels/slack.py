@@ -7,9 +7,10 @@ effects it returns are drawn as Block Kit messages. No survey logic lives here.
   /slack/events on the bot's own HTTP server, where Bolt verifies every signature (401 for a bad or stale one).
 - Acknowledge first, work after: Bolt answers as soon as `ack()` is called (`process_before_response=False`), and the
   work runs in a task of ours, under a per-person lock so one person's messages go out in the order they happened.
-- Persist, then send: the service commits before anything is drawn. Each delivery carries a key (the Events API
-  event_id, an action's timestamp, a modal's id, a command's trigger) so a redelivery records nothing; buttons carry
-  their turn, so a double click or a press on an old message records nothing either.
+- Persist, then send: the service commits (in one database thread, off the event loop) before anything is drawn.
+  Each delivery carries a key (the Events API event_id, an action's timestamp, a modal's id, a command's trigger) so
+  a redelivery records nothing; buttons carry their turn, so a double click or a press on an old message records
+  nothing either.
 - Multiple choice is drawn as Block Kit checkboxes. Ticks stay in Slack until the person presses Done, which sends the
   ticked option numbers as one reply stamped with the question's turn: one transaction, and stale if late. With
   nothing ticked it sends Done, and the engine asks for at least one.
@@ -25,7 +26,9 @@ import re
 import traceback
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
@@ -33,6 +36,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -95,6 +99,10 @@ PEOPLE_KEPT = 10_000  # people whose DM channel and recent questions we remember
 TURNS_KEPT = 6  # recent questions remembered per person, to mark them answered
 EVENTS_KEPT = 10_000  # recent event ids, to drop redeliveries without touching the database
 STOP_GRACE = 10.0  # seconds stop() waits for work in progress
+# Service calls run in one thread: one writer at a time. SQLite allows only one (others sleep in its busy handler), and
+# on PostgreSQL every answer extends the one audit chain, so concurrent writers conflict, retry and can give up.
+# Measured with 50 people at once: one thread does more work per second than six (see bench/slack_bench.py).
+DATABASE_THREADS = 1
 UNREACHABLE = frozenset({"user_disabled", "account_inactive", "channel_not_found", "user_not_found", "cannot_dm_bot",
                          "is_archived", "not_in_channel", "user_not_in_channel", "messages_tab_disabled"})
 
@@ -114,6 +122,15 @@ _libraries = logging.getLogger(f"{__name__}.libraries")
 Blocks = list[dict[str, Any]]
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
+
+
+class _SameTokenNote(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and warns that the client's token wins. It is the
+    same token (ours comes through Settings), so the warning would only alarm whoever reads the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 class Recent(OrderedDict[K, V]):
@@ -343,6 +360,7 @@ class SlackChannel:
         self._people: Recent[Address, Person] = Recent(PEOPLE_KEPT)
         self._seen_events: Recent[str, bool] = Recent(EVENTS_KEPT)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._database: ThreadPoolExecutor | None = None
         self._closing = False
 
     @classmethod
@@ -364,7 +382,10 @@ class SlackChannel:
     # --- lifecycle ----------------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
         self._closing = False
+        self._database = ThreadPoolExecutor(max_workers=DATABASE_THREADS, thread_name_prefix="slack-service")
         _libraries.setLevel(max(_libraries.getEffectiveLevel(), logging.WARNING))
+        if not any(isinstance(f, _SameTokenNote) for f in _libraries.filters):
+            _libraries.addFilter(_SameTokenNote())
         self._session = aiohttp.ClientSession()  # one pool of connections to the Web API for every call
         self.client = AsyncWebClient(self._bot_token, base_url=self.api_url, session=self._session, logger=_libraries)
         self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
@@ -379,6 +400,7 @@ class SlackChannel:
                 server.add_route("POST", EVENTS_PATH, self._http)
         except BaseException:
             await self._session.close()
+            self._database.shutdown(wait=False)
             raise
         log.info("Slack channel started (%s)", "Socket Mode" if self._app_token else f"HTTP at {EVENTS_PATH}")
 
@@ -393,6 +415,9 @@ class SlackChannel:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._database is not None:
+            self._database.shutdown(wait=True)
+            self._database = None
 
     async def _check_token(self) -> None:
         """Fail at start, with one clear line, rather than on the first person's message."""
@@ -590,6 +615,11 @@ class SlackChannel:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _service(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Persist, then send: the service's transaction runs in our one database thread, off the event loop."""
+        assert self._database is not None
+        return await asyncio.get_running_loop().run_in_executor(self._database, partial(call, *args, **kwargs))
+
     async def _typed(self, address: Address, channel: str, text: str, key: str) -> None:
         person = self._person(address)
         if channel.startswith("D"):
@@ -608,14 +638,14 @@ class SlackChannel:
 
     async def _act(self, address: Address, event: engine.Event, key: str | None, refresh_home: bool = False) -> None:
         async with self._person(address).lock:
-            outcome = await asyncio.to_thread(self.service.handle, address, event, key)
+            outcome = await self._service(self.service.handle, address, event, key)
             await self._render(address, outcome)
         if refresh_home:
             await self._publish_home(address)
 
     async def _begin(self, address: Address, survey_id: str, key: str, refresh_home: bool = False) -> None:
         async with self._person(address).lock:
-            outcome = await asyncio.to_thread(self.service.begin, address, survey_id, event_key=key)
+            outcome = await self._service(self.service.begin, address, survey_id, event_key=key)
             await self._render(address, outcome)
         if refresh_home:
             await self._publish_home(address)
@@ -623,7 +653,7 @@ class SlackChannel:
     async def _command(self, address: Address, verb: str, key: str) -> None:
         if verb == "delete":
             async with self._person(address).lock:
-                await self._render(address, await asyncio.to_thread(self.service.erase, address))
+                await self._render(address, await self._service(self.service.erase, address))
             return
         event: engine.Event = engine.Stop() if verb == "stop" else engine.Resume()
         await self._act(address, event, key)
@@ -637,7 +667,7 @@ class SlackChannel:
         await self._call("views.open", self._api().views_open(trigger_id=trigger, view=answer_modal(turn, prompt)))
 
     async def _publish_home(self, address: Address) -> None:
-        in_progress = await asyncio.to_thread(self.service.open_survey, address)
+        in_progress = await self._service(self.service.open_survey, address)
         view = home_view(in_progress, self.catalogue.all())
         await self._call("views.publish", self._api().views_publish(user_id=address.user, view=view))
 
