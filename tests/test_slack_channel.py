@@ -364,6 +364,14 @@ async def test_every_question_kind_back_skip_and_explanations(http_bot: Bot) -> 
     assert [o["text"]["text"] for o in boxes["options"]] == ["Briefing", "Email", "off", "Other, please say"]
     done_block, done = first_button(sources, f"a:{turn_of(sources)}:d")
     assert done["text"]["text"] == "Done ✓"
+    toggle = {"action_id": f"a:{turn_of(sources)}:t:2", "value": f"a:{turn_of(sources)}:t:2"}
+    await person.press(sources, toggle, done_block)  # a Toggle (Telegram's way of ticking) redraws the boxes
+    redraw = await fake.wait_for(lambda c: c.method == "chat.update" and c.params["ts"] == sources["ts"])
+    (redrawn_boxes,) = [e for b in redraw.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+                        if e["type"] == "checkboxes"]
+    assert [o["value"] for o in redrawn_boxes["initial_options"]] == ["2"]
+    await person.press(sources, toggle, done_block)  # and off again, so the engine's ticks are empty
+    await nth_calls(fake, "chat.update", 3 + 2)  # consent, agency and aware were answered before
     await person.press(sources, done, done_block)  # nothing ticked
     assert section_text(await person.next_message()) == msg.CHOOSE_AT_LEAST_ONE
     ticked = {tick_block["block_id"]: {boxes["action_id"]: {"type": "checkboxes",
