@@ -81,6 +81,13 @@ class Bot:
     def url(self) -> str:
         return f"{self.server.base_url}/slack/events"
 
+    async def post_raw(self, body: bytes, content_type: str) -> tuple[int, str]:
+        """POST raw bytes to /slack/events, signed over their text as far as it goes."""
+        headers = {"Content-Type": content_type,
+                   **SlackSigner(SECRET).headers(body.decode("utf-8", "replace"))}
+        async with aiohttp.ClientSession() as session, session.post(self.url, data=body, headers=headers) as resp:
+            return resp.status, await resp.text()
+
     def person(self, user: str, seed: int = 0, **options: Any) -> Respondent:
         return Respondent(self.fake, self.transport, user, seed=seed, **options)
 
@@ -461,6 +468,9 @@ async def test_channel_messages_bots_edits_and_files_are_ignored_or_hinted(http_
     for event in (channel_message(person.user, "2"), bot_message("B0OTHER", "2", person.dm),
                   {**bot_message("B0OTHER", "2", person.dm), "subtype": "bot_message"}):
         assert (await signer.post_event(http_bot.url, event))[0] == 200
+    unfurled = edited_message(person.user, person.dm, "1.0", "see https://example.org", "see https://example.org")
+    del unfurled["message"]["edited"]  # Slack adding a link preview: not the person's edit
+    assert (await signer.post_event(http_bot.url, unfurled))[0] == 200
     assert (await signer.post_event(http_bot.url, edited_message(person.user, person.dm, "1.0", "2", "1")))[0] == 200
     assert section_text(await person.next_message()) == EDIT_HINT
     assert (await signer.post_event(http_bot.url, file_share_message(person.user, person.dm, "me.png")))[0] == 200
@@ -472,6 +482,8 @@ async def test_channel_messages_bots_edits_and_files_are_ignored_or_hinted(http_
     assert await person.say("<@U0SOMEONE|sam> said 2 &amp; more") == 200
     assert section_text(await person.next_message()) == msg.CHOOSE_ONE, "only the person's own words count"
     assert http_bot.rows("SELECT * FROM answer") == []
+    status, _ = await http_bot.post_raw(b"payload=\xff\xfe", "application/x-www-form-urlencoded")
+    assert status == 400, "a body that is not text is refused, not a crash"
     assert "ignored a message outside a direct message" in caplog.text
     assert caplog.text.count("ignored a message from a bot") == 2
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -453,7 +453,12 @@ class SlackChannel:
     async def _http(self, request: web.Request) -> web.StreamResponse:
         if self._closing or self.bolt is None:
             return web.Response(status=503, text="shutting down")  # Slack delivers it again later
-        response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except UnicodeDecodeError:
+            log.warning("rejected a Slack request whose body is not text")
+            return web.Response(status=400)
+        response = await self.bolt.async_dispatch(bolt_request)
         if response.status == 401:
             log.warning("rejected a Slack request with a bad or stale signature")
         return await to_aiohttp_response(response)
@@ -487,7 +492,7 @@ class SlackChannel:
             return
         subtype = event.get("subtype")
         channel = str(event.get("channel") or "")
-        if subtype == "message_changed":
+        if subtype == "message_changed" and inner.get("edited"):  # not a link preview Slack added
             log.info("answered an edited message with a hint")
             self._spawn("an edited message", self._hint(address, channel, EDIT_HINT))
         elif subtype == "file_share" or event.get("files"):
