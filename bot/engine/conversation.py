@@ -77,7 +77,8 @@ class State:
         return self.status in (Status.DONE, Status.DECLINED)
 
 
-# Events: what a respondent did. `turn` is the turn a button was drawn for; typed text applies to the current turn.
+# Events: what a respondent did. `turn` is the turn a button was drawn for; typed text applies to the current turn
+# unless it carries one.
 @dataclass(frozen=True)
 class Pick:
     turn: int
@@ -97,7 +98,11 @@ class Done:
 
 @dataclass(frozen=True)
 class Reply:
+    """Typed words. They answer the current question, unless the channel knows which question they were typed for
+    (a form on a button, ticked boxes sent with Submit): then `turn` makes a late one stale, like a button."""
+
     text: str
+    turn: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,382 @@
+"""Benchmark of the Slack channel in HTTP mode, side by side with a minimal Bolt app that only acks, on one harness.
+
+    .venv/bin/python bench/slack_bench.py [--users 50] [--rounds 4] [--database-url URL]
+
+Three processes besides this one, all on 127.0.0.1: the fake Slack Web API (tests/fakes/slack_api.py), the real bot
+(`surveybot run` with SLACK_API_URL pointing at the fake), and the minimal Bolt app, mounted the same way on the
+bot's own HttpServer. This process plays `--users` people at once, each pressing buttons with genuinely signed
+requests. For the bot, each person takes the whole "you-said" survey: they press a valid button of the question
+they were last sent (or tick boxes and press Done), then wait for the next question before pressing again, as a
+person must. A press counts once it is acknowledged AND its work is done (answer stored, question marked answered,
+next question posted). The minimal app is sent the same number of presses per person, and a press counts once
+acknowledged, since acknowledging is all it does. Time-to-ack is measured at the client, from sending the request to
+the response.
+
+Not a test: it prints figures (interactions per second, p50/p95 time-to-ack, and the ratio, whose target is at least
+0.5), checks that every person's response was stored as completed, and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.fakes.slack_api import SlackSigner, block_actions_payload, slash_command_fields  # noqa: E402
+
+SECRET = "bench-signing-secret"
+TOKEN = "xoxb-bench"
+SURVEY = "you-said"
+PRESSES_PER_PERSON = 7  # consent and six questions: the same count is sent to the minimal app
+_ACTION = re.compile(r"^a:(\d+):([ptdsb])(?::(\d+))?$")
+
+
+# --- the minimal Bolt app, served in its own process ---------------------------------------------------------------
+
+async def serve_minimal(port: int, api_url: str) -> None:
+    """A Bolt AsyncApp that only acks, on the bot's own HttpServer, exactly as the channel mounts its app."""
+    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.server import HttpServer
+
+    session = aiohttp.ClientSession()
+    bolt = AsyncApp(client=AsyncWebClient(TOKEN, base_url=api_url, session=session), signing_secret=SECRET,
+                    process_before_response=False)
+
+    async def only_ack(ack: Any) -> None:
+        await ack()
+
+    bolt.action(re.compile(".*"))(only_ack)
+    bolt.command("/survey")(only_ack)
+
+    async def endpoint(request: aiohttp.web.Request) -> aiohttp.web.StreamResponse:
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    server = HttpServer("127.0.0.1", port)
+    server.add_route("POST", "/slack/events", endpoint)
+    await server.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
+        await session.close()
+
+
+# --- processes -----------------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_fake() -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen([sys.executable, "-m", "tests.fakes.slack_api", "--port", str(free_port())],
+                               cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    return process, process.stdout.readline().strip()
+
+
+def start_bot(api_url: str, port: int, data_dir: Path, database_url: str | None) -> subprocess.Popen[str]:
+    env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api_url,
+           "SURVEYBOT_PORT": str(port), "SURVEYBOT_DATA_DIR": str(data_dir), "SURVEYBOT_LOG_LEVEL": "WARNING",
+           "SURVEYBOT_PEPPER": "bench-pepper-" + "x" * 40}
+    env.pop("SLACK_APP_TOKEN", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=data_dir, env=env, text=True)
+
+
+def start_minimal(api_url: str, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, __file__, "--serve-minimal", str(port), "--api-url", api_url], cwd=REPO,
+                            text=True)
+
+
+async def wait_until_up(session: aiohttp.ClientSession, url: str, process: subprocess.Popen[str]) -> None:
+    async with asyncio.timeout(30):
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"{process.args} exited with {process.returncode}")
+            try:
+                async with session.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+
+
+# --- the harness ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Harness:
+    """One HTTP connection pool for every simulated person, and a follower of what the bot posted to Slack."""
+
+    session: aiohttp.ClientSession
+    fake_url: str
+    signer: SlackSigner = field(default_factory=lambda: SlackSigner(SECRET))
+    inbox: dict[str, asyncio.Queue[dict[str, Any]]] = field(default_factory=lambda: defaultdict(asyncio.Queue))
+    owners: dict[str, str] = field(default_factory=dict)  # DM channel -> user
+    sample: dict[str, Any] = field(default_factory=dict)  # the last question pressed
+    cursor: int = 0
+
+    async def post(self, url: str, body: str, content_type: str) -> tuple[int, float]:
+        """POST a signed body; returns the status and the time to the response (the ack), in seconds."""
+        headers = {"Content-Type": content_type, **self.signer.headers(body)}
+        started = time.perf_counter()
+        async with self.session.post(url, data=body, headers=headers) as response:
+            await response.read()
+            return response.status, time.perf_counter() - started
+
+    async def press(self, url: str, payload: dict[str, Any]) -> float:
+        status, took = await self.post(url, urlencode({"payload": json.dumps(payload)}),
+                                       "application/x-www-form-urlencoded")
+        assert status == 200, status
+        return took
+
+    async def follow(self) -> None:
+        """Read the fake's record of Web API calls and hand each posted message to the person it was for."""
+        while True:
+            async with self.session.get(f"{self.fake_url}/_fake/calls", params={"since": self.cursor}) as response:
+                calls = await response.json()
+            self.cursor += len(calls)
+            for call in calls:
+                body = call["response"]
+                if call["method"] == "conversations.open" and body.get("ok"):
+                    self.owners[body["channel"]["id"]] = body["channel"]["user"]
+                elif call["method"] == "chat.postMessage" and body.get("ok"):
+                    self.inbox[self.owners.get(body["channel"], body["channel"])].put_nowait(body["message"])
+            if not calls:
+                await asyncio.sleep(0.002)
+
+
+def press_for(user: str, dm: str, message: dict[str, Any]) -> dict[str, Any] | None:
+    """A valid press on a question: the first option (Yes on the consent), Skip on a typed question, or two ticks
+    and Done on multiple choice. None when the message is not a question."""
+    found = [(b, e) for b in message.get("blocks", []) if b.get("type") == "actions" for e in b["elements"]]
+    controls = {m[2] + (m[3] or ""): (b, e) for b, e in found if (m := _ACTION.match(str(e.get("action_id", ""))))}
+    boxes = [(b, e) for b, e in found if e.get("type") == "checkboxes"]
+    state: dict[str, Any] = {}
+    if boxes:
+        block, element = boxes[0]
+        state = {block["block_id"]: {element["action_id"]: {"type": "checkboxes",
+                                                           "selected_options": element["options"][:2]}}}
+        block, element = controls["d"]
+    elif "p0" in controls:
+        block, element = controls["p0"]
+    elif "s" in controls:
+        block, element = controls["s"]
+    else:
+        return None
+    payload = block_actions_payload(user, dm, message["ts"], element["action_id"], element.get("value"),
+                                    block_id=block["block_id"], message=message)
+    payload["state"] = {"values": state}
+    return payload
+
+
+async def person_on_bot(harness: Harness, url: str, user: str, thanks: str, acks: list[float]) -> int:
+    """Take the whole survey; returns the number of presses."""
+    fields = slash_command_fields(user, text=f"start {SURVEY}", channel_id="C0BENCH")
+    status, _ = await harness.post(url, urlencode(fields), "application/x-www-form-urlencoded")
+    assert status == 200
+    presses = 0
+    inbox = harness.inbox[user]
+    while True:
+        message = await asyncio.wait_for(inbox.get(), 30)
+        if thanks in message.get("text", ""):
+            return presses
+        dm = next(channel for channel, owner in harness.owners.items() if owner == user)
+        payload = press_for(user, dm, message)
+        if payload is not None:
+            harness.sample = message
+            acks.append(await harness.press(url, payload))
+            presses += 1
+
+
+async def person_on_minimal(harness: Harness, url: str, user: str, sample: dict[str, Any], acks: list[float]) -> int:
+    for _ in range(PRESSES_PER_PERSON):
+        payload = press_for(user, "D0BENCH", sample)
+        assert payload is not None
+        acks.append(await harness.press(url, payload))
+    return PRESSES_PER_PERSON
+
+
+@dataclass
+class Result:
+    name: str
+    presses: int
+    seconds: float
+    acks: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.presses / self.seconds
+
+    def percentile(self, share: float) -> float:
+        return statistics.quantiles(self.acks, n=100, method="inclusive")[round(share * 100) - 1] * 1000
+
+
+    cpu_ms: float | None = None  # CPU time the app's process spent per press
+
+async def measure(name: str, rounds: int, users: int, play: Any, process: subprocess.Popen[str] | None = None
+                  ) -> Result:
+    acks: list[float] = []
+    presses, seconds = 0, 0.0
+    cpu_before = cpu_seconds(process)
+    for round_number in range(rounds):
+        started = time.perf_counter()
+        done = await asyncio.gather(*(play(f"U{name[:3].upper()}{round_number:02d}{n:03d}", acks)
+                                      for n in range(users)))
+        seconds += time.perf_counter() - started
+        presses += sum(done)
+    cpu_after = cpu_seconds(process)
+    cpu = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) / presses * 1000
+    return Result(name, presses, seconds, acks, cpu)
+
+
+def cpu_seconds(process: subprocess.Popen[str] | None) -> float | None:
+    """User and system CPU time of a process so far (Linux /proc), to see where a press's time goes."""
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split() if process else []
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else None
+
+
+def service_alone(users: int, database_url: str | None) -> tuple[float, float]:
+    """The core service on its own (no Slack, no HTTP, one caller): events per second, and CPU milliseconds per
+    event, for the same survey and presses."""
+    from bot.app import build
+    from bot.channels.port import Address
+    from bot.config import Settings
+    from bot.engine import conversation as engine
+
+    with tempfile.TemporaryDirectory(prefix="slack-bench-service-") as folder:
+        env = {"SURVEYBOT_DATA_DIR": folder, "SURVEYBOT_PEPPER": "bench-pepper-" + "x" * 40}
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        app = build(Settings.from_env(env))
+        events, started, cpu = 0, time.perf_counter(), time.process_time()
+        for n in range(users):
+            address = Address("bench", "T0BENCH", f"U0ALONE{n:04d}")
+            outcome = app.service.begin(address, SURVEY, event_key=f"start-{n}")
+            while outcome.open:
+                prompt = [e for e in outcome.effects if isinstance(e, engine.Ask)][-1].prompt
+                event: engine.Event = (engine.Reply("1, 2", turn=prompt.turn) if prompt.multiple else
+                                       engine.Pick(prompt.turn, 0) if prompt.options else engine.Skip(prompt.turn))
+                outcome = app.service.handle(address, event, event_key=f"{n}-{events}")
+                events += 1
+        took, cpu = time.perf_counter() - started, time.process_time() - cpu
+        app.engine.dispose()
+    return events / took, cpu / events * 1000
+
+
+def completed_responses(data_dir: Path, database_url: str | None) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url or f"sqlite:///{data_dir / 'surveybot.db'}")
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM response WHERE survey_id = :s AND completed"),
+                                          {"s": SURVEY}).scalar_one())
+    finally:
+        engine.dispose()
+
+
+async def run(users: int, rounds: int, database_url: str | None) -> None:
+    from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir
+
+    thanks = SurveyCatalogue.from_dirs([builtin_survey_dir()]).latest(SURVEY).thanks.strip().splitlines()[0]
+    processes: list[subprocess.Popen[str]] = []
+    with tempfile.TemporaryDirectory(prefix="slack-bench-") as folder:
+        data_dir = Path(folder)
+        try:
+            fake, fake_url = start_fake()
+            processes.append(fake)
+            bot_port, minimal_port = free_port(), free_port()
+            processes.append(start_bot(f"{fake_url}/api/", bot_port, data_dir, database_url))
+            processes.append(start_minimal(f"{fake_url}/api/", minimal_port))
+            bot_url = f"http://127.0.0.1:{bot_port}/slack/events"
+            minimal_url = f"http://127.0.0.1:{minimal_port}/slack/events"
+            connector = aiohttp.TCPConnector(limit=2 * users + 10)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                await wait_until_up(session, f"http://127.0.0.1:{bot_port}/healthz", processes[1])
+                await wait_until_up(session, f"http://127.0.0.1:{minimal_port}/healthz", processes[2])
+                harness = Harness(session, fake_url)
+                follower = asyncio.create_task(harness.follow())
+                sample: dict[str, Any] = {}
+
+                async def on_bot(user: str, acks: list[float]) -> int:
+                    return await person_on_bot(harness, bot_url, user, thanks, acks)
+
+                async def on_minimal(user: str, acks: list[float]) -> int:
+                    return await person_on_minimal(harness, minimal_url, user, sample, acks)
+
+                await measure("warm", 1, 5, on_bot)  # Bolt's auth.test, connection pools, the database
+                sample.update(harness.sample)  # a real question, so both apps get payloads of the same size
+                await measure("warm", 1, 5, on_minimal)
+                minimal = await measure("minimal Bolt app (ack only)", rounds, users, on_minimal, processes[2])
+                bot = await measure("surveybot (all the work)", rounds, users, on_bot, processes[1])
+                follower.cancel()
+            stored = completed_responses(data_dir, database_url)
+        finally:
+            for process in reversed(processes):
+                process.terminate()
+            for process in processes:
+                process.wait(10)
+    report(users, rounds, minimal, bot, stored, database_url, service_alone(users, database_url))
+
+
+def report(users: int, rounds: int, minimal: Result, bot: Result, stored: int, database_url: str | None,
+           service: tuple[float, float]) -> None:
+    print(f"\nSlack HTTP mode, {users} people at once, {rounds} rounds "
+          f"({'PostgreSQL' if database_url else 'SQLite'}; {os.cpu_count()} CPUs)")
+    print(f"{'':30}{'presses':>8}{'per second':>12}{'p50 ack ms':>12}{'p95 ack ms':>12}{'CPU ms/press':>14}")
+    for result in (minimal, bot):
+        cpu = f"{result.cpu_ms:>14.1f}" if result.cpu_ms is not None else f"{'?':>14}"
+        print(f"{result.name:30}{result.presses:>8}{result.rate:>12.1f}{result.percentile(0.5):>12.1f}"
+              f"{result.percentile(0.95):>12.1f}{cpu}")
+    print(f"{'the service alone (no Slack)':30}{'':8}{service[0]:>12.1f}{'':24}{service[1]:>14.1f}")
+    ratio = bot.rate / minimal.rate
+    print(f"ratio surveybot / minimal: {ratio:.2f} (target >= 0.5); surveybot p95 time-to-ack "
+          f"{bot.percentile(0.95):.1f} ms (Slack allows 3000)")
+    print(f"completed responses stored: {stored} (people: {users * rounds + 5}; more if the database was not empty)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--database-url", help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench (default: "
+                                               "SQLite in a temporary folder)")
+    parser.add_argument("--serve-minimal", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--api-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_minimal:
+        asyncio.run(serve_minimal(args.serve_minimal, args.api_url))
+        return
+    asyncio.run(run(args.users, args.rounds, args.database_url))
+
+
+if __name__ == "__main__":
+    main()
