@@ -102,7 +102,8 @@ class UnitOfWork:
 
     # --- keys ----------------------------------------------------------------------------------------------------
     def salt(self, survey_id: str, wave: int, today: date) -> bytes | None:
-        """The round's key salt, made on first use; None once the key has been destroyed."""
+        """The round's key salt, made on first use; None once the key has been destroyed or the round has closed
+        (after `closes_on` no answers are taken; /delete still finds them through `live_salts`)."""
         row = self.session.get(SurveyKey, (survey_id, wave))
         if row is None:
             row = SurveyKey(survey_id=survey_id, wave=wave, salt=os.urandom(32), created_on=today)
@@ -113,6 +114,8 @@ class UnitOfWork:
                 self.session.rollback()
                 row = self.session.get(SurveyKey, (survey_id, wave))
                 assert row is not None
+        if row.closes_on is not None and today > row.closes_on:
+            return None
         return row.salt
 
     def live_salts(self) -> list[tuple[str, int, bytes]]:
