@@ -42,8 +42,9 @@ def adults(policy: Policy, thresholds: Thresholds, closes_on: date | None) -> st
         "work out. The code lets you carry on later and delete your answers.",
         f"• Type /delete to delete your answers, {delete_until(policy, closes_on)}. Then the code is destroyed: "
         "nobody can link the answers to you any more, so they can no longer be deleted.",
-        "• Names, phone numbers, email addresses and other identifiers are removed from anything you write before "
-        f"it is stored. Written answers are deleted {policy.text_days} days after the survey closes.",
+        "• Please don't name anyone in what you write. Before it is stored we remove phone numbers, email "
+        "addresses, postcodes, NHS and National Insurance numbers, links, handles and the names on our list. "
+        f"Written answers are deleted {policy.text_days} days after the survey closes.",
         "• The partnership's business unit and independent scrutineer see the answers, never who gave them. "
         f"Reports never show a group of fewer than {thresholds.group} people, or written comments from a group of "
         f"fewer than {thresholds.text}.",
@@ -61,8 +62,9 @@ def young_people(policy: Policy, thresholds: Thresholds, closes_on: date | None)
         "Your answers are saved with a secret code instead.",
         f"Type /delete to remove your answers. {until}",
         "After that, nobody can tell which answers are yours.",
-        "If you write names or phone numbers, we take them out.",
-        f"We only share results about groups of {thresholds.group} or more young people.",
+        "Please don't write anyone's name or phone number. If you do, we try to take them out.",
+        "The adults who run the survey see your answers, but not who you are.",
+        f"When we show results, it is only about groups of {thresholds.group} or more young people.",
         "Nobody watches this chat live.",
         "If you say you or someone else is not safe, we may tell an adult who can help.",
         "We only do this to keep you safe, and we will tell you first.",

@@ -70,7 +70,7 @@ def test_the_notice_comes_after_the_intro_and_before_consent(service: SurveyServ
     assert kinds == ["Say", "Say", "Ask"]
     notice = says(outcome)[1]
     assert "until 30 days after the survey ends" in notice and "Nobody watches this chat live" in notice
-    assert "groups of 10 or more" in notice
+    assert "groups of 10 or more young people" in notice
     with store.unit() as uow:
         rounds.set_closes_on(uow, "policy-awareness", 1, date(2026, 3, 31), clock.now.date())
     adult = says(service.begin(Address("telegram", WORKSPACE, "2"), "policy-awareness"))[1]
