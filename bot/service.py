@@ -2,11 +2,13 @@
 
 Each call is one unit of work: claim the platform event (so a redelivery does nothing), load the conversation, run the
 pure engine, store its Record/Discard/Finish effects under the survey round's pseudonym with the date only, save or end
-the conversation, append the audit records, commit. Free text is scrubbed (bot.scrubbing) before any of that stores it,
-in the answer and in the conversation state alike; a new conversation opens with the standard privacy notice
-(bot.notices) for the round. The effects are returned for the channel to send only after that
+the conversation, append the audit records, commit. The effects are returned for the channel to send only after that
 commit. Two updates from one person at once cannot both win: the conversation row is saved with optimistic locking
 and the loser retries from fresh state.
+
+Privacy (docs/privacy.md): free text is scrubbed (bot.scrubbing) before any of that stores it, in the answer and in
+the conversation state alike; the round's thresholds are locked by its first stored answer; a new conversation opens
+with the standard privacy notice for its round (bot.notices).
 """
 
 from __future__ import annotations
