@@ -20,7 +20,9 @@ from sqlalchemy.engine import Engine
 from bot.channels.port import Channel
 from bot.config import Settings, SettingsError
 from bot.engine.survey import Survey
+from bot.policy import read_names
 from bot.privacy import Keys
+from bot.scrubbing import Scrubber
 from bot.server import HttpServer
 from bot.service import SurveyService
 from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir, parse_survey
@@ -68,9 +70,22 @@ def build(settings: Settings, clock: Callable[[], datetime] | None = None, migra
     if settings.auto_migrate if migrate is None else migrate:
         database.upgrade(engine)
     store = Store(engine)
-    service = SurveyService(store, catalogue, keys, clock or make_clock(settings))
+    service = SurveyService(store, catalogue, keys, clock or make_clock(settings), policy=settings.privacy,
+                            scrubber=scrubber(settings))
     service.publish_all()
     return App(settings, engine, store, catalogue, service, keys, [note] if note else [])
+
+
+def scrubber(settings: Settings) -> Scrubber:
+    """The free-text scrubber, with the partnership's names list when one is configured."""
+    path = settings.privacy.scrub_names_file
+    if path is None:
+        return Scrubber()
+    try:
+        return Scrubber(read_names(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise SettingsError(f"SURVEYBOT_SCRUB_NAMES_FILE: cannot read {path}: {reason}") from None
 
 
 def make_channels(app: App) -> list[Channel]:

@@ -19,6 +19,7 @@ from typing import TextIO
 
 from dotenv import load_dotenv
 
+from bot import admin
 from bot.app import App, build, make_channels, serve, survey_dirs
 from bot.channels.console import ConsoleChannel
 from bot.channels.port import Address
@@ -59,6 +60,7 @@ def parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply migrations up to the newest schema")
+    admin.add_commands(commands)
     return top
 
 
@@ -75,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    except (SettingsError, database.DatabaseError, UsageError) as exc:
+    except (SettingsError, database.DatabaseError, UsageError, admin.AdminError) as exc:
         print(f"surveybot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -106,6 +108,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return export_survey(app, args.survey_id, args.format, args.out)
     if args.command == "run":
         return run(app, args.survey)
+    if args.command in admin.COMMANDS:
+        return admin.run(app, args)
     raise UsageError(f"unknown command {args.command}")
 
 
@@ -174,7 +178,9 @@ def export_survey(app: App, survey_id: str, fmt: str, out: str) -> int:
     header = export.columns(versions)
     writer = export.write_csv if fmt == "csv" else export.write_json
     with output(out) as handle:
-        count = writer(app.store, survey_id, header, handle)
+        written = export.Fingerprinted(handle)
+        count = writer(app.store, survey_id, header, written)
+    export.record(app.store, survey_id, fmt, count, written.sha256(), app.service.clock().date())
     if out != "-":
         print(f"Exported {count} completed response(s) of `{survey_id}` to {out}.", file=sys.stderr)
     return 0

@@ -7,10 +7,11 @@ is read at import time and tests never touch the real environment.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.policy import MIN_THRESHOLD, Policy
 from bot.privacy import decode_pepper, new_pepper
 
 
@@ -35,6 +36,7 @@ class Settings:
     port: int = 8080
     log_level: str = "INFO"
     auto_migrate: bool = True
+    privacy: Policy = field(default_factory=Policy)
     telegram_token: str | None = _secret_field()
     telegram_api_url: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = None
@@ -73,6 +75,7 @@ class Settings:
             port=int(port_text),
             log_level=(get("SURVEYBOT_LOG_LEVEL") or "INFO").upper(),
             auto_migrate=auto == "true",
+            privacy=_privacy(get),
             telegram_token=get("TELEGRAM_BOT_TOKEN"),
             telegram_api_url=get("TELEGRAM_API_URL") or "https://api.telegram.org",
             telegram_webhook_url=get("TELEGRAM_WEBHOOK_URL"),
@@ -118,3 +121,26 @@ class Settings:
             raise SettingsError(f"cannot create or read the pepper file {path}: {exc.strerror}") from None
         except ValueError as exc:
             raise SettingsError(f"{path}: {exc}") from None
+
+
+def _privacy(get: Callable[[str], str | None]) -> Policy:
+    """Retention periods and reporting thresholds (docs/privacy.md): whole numbers, each checked and named."""
+
+    def whole(name: str, default: int, least: int) -> int:
+        text = get(name)
+        if text is None:
+            return default
+        if not text.isdigit() or int(text) < least:
+            raise SettingsError(f"{name} should be a whole number of at least {least}")
+        return int(text)
+
+    names = get("SURVEYBOT_SCRUB_NAMES_FILE")
+    return Policy(
+        key_days=whole("SURVEYBOT_KEY_DAYS", 30, 1),
+        text_days=whole("SURVEYBOT_TEXT_DAYS", 90, 1),
+        state_days=whole("SURVEYBOT_STATE_DAYS", 30, 1),
+        min_group=whole("SURVEYBOT_MIN_GROUP", 5, MIN_THRESHOLD),
+        min_group_young=whole("SURVEYBOT_MIN_GROUP_YOUNG", 10, MIN_THRESHOLD),
+        min_group_text=whole("SURVEYBOT_MIN_GROUP_TEXT", 10, MIN_THRESHOLD),
+        scrub_names_file=Path(names) if names else None,
+    )

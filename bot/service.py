@@ -5,6 +5,10 @@ pure engine, store its Record/Discard/Finish effects under the survey round's ps
 the conversation, append the audit records, commit. The effects are returned for the channel to send only after that
 commit. Two updates from one person at once cannot both win: the conversation row is saved with optimistic locking
 and the loser retries from fresh state.
+
+Privacy (docs/privacy.md): free text is scrubbed (bot.scrubbing) before any of that stores it, in the answer and in
+the conversation state alike; the round's thresholds are locked by its first stored answer; a new conversation opens
+with the standard privacy notice for its round (bot.notices).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.channels.port import Address
@@ -21,8 +25,12 @@ from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Effect, Event, Finish, Record, Say, State
 from bot.engine.survey import Survey
+from bot.notices import notice
+from bot.policy import Policy, round_thresholds
 from bot.privacy import Keys
+from bot.scrubbing import Scrubber
 from bot.surveyfiles import Problem, SurveyCatalogue, SurveyFileError
+from storage import rounds
 from storage.unit_of_work import Conflict, ConversationRow, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,11 +46,14 @@ class Outcome:
 
 
 class SurveyService:
-    def __init__(self, store: Store, catalogue: SurveyCatalogue, keys: Keys, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, catalogue: SurveyCatalogue, keys: Keys, clock: Callable[[], datetime], *,
+                 policy: Policy | None = None, scrubber: Scrubber | None = None) -> None:
         self.store = store
         self.catalogue = catalogue
         self.keys = keys
         self.clock = clock
+        self.policy = policy or Policy()
+        self.scrubber = scrubber or Scrubber()
 
     def publish_all(self) -> None:
         """Record the exact text of every loaded survey version; refuse one changed after it collected answers."""
@@ -86,7 +97,7 @@ class SurveyService:
             step = engine.start(survey, now)
             uow.save_conversation(session, survey.id, survey.version, wave, step.state.to_json(),
                                   open_row.revision if open_row else None, now)
-            return Outcome(step.effects, open=True, survey=survey)
+            return Outcome(self._with_notice(uow, survey, wave, step.effects), open=True, survey=survey)
 
         return self._run(work, event_key, address.channel)
 
@@ -122,6 +133,8 @@ class SurveyService:
                     uow.audit("response.erased", {"response": response.id, "answers": count}, now.date())
                     erased.append(self._title(survey_id))
             if not erased:
+                if rounds.destroyed_rounds_of(uow, self.keys.contact_lookup(address)):
+                    return Outcome((Say(msg.ANONYMOUS_NOW),))
                 return Outcome((Say(msg.NOTHING_TO_ERASE),))
             return Outcome((Say(msg.ERASED.format(titles=", ".join(sorted(set(erased))))),))
 
@@ -160,7 +173,7 @@ class SurveyService:
             return Outcome((Say(msg.SURVEY_GONE),))
         survey = self.catalogue.get(row.survey_id, row.version)
         before = State.from_json(row.state)
-        step = engine.advance(survey, before, event, now)
+        step = self._scrub(survey, engine.advance(survey, before, event, now))
         stored = [e for e in step.effects if isinstance(e, (Record, engine.Discard))]
         finish = next((e for e in step.effects if isinstance(e, Finish)), None)
         if stored or (finish is not None and finish.completed):
@@ -171,6 +184,9 @@ class SurveyService:
             respondent = self.keys.respondent(address, survey.id, row.wave, salt)
             response = uow.open_response(respondent, survey.id, survey.version, row.wave, address.channel,
                                          now.date())
+            if any(isinstance(e, Record) for e in stored):
+                locked = self.policy.thresholds(survey.audience)
+                rounds.lock_thresholds(uow, survey.id, row.wave, locked.group, locked.text)
             for effect in stored:
                 if isinstance(effect, Record):
                     stored_value = uow.put_answer(response, effect.question_id, effect.value, effect.on)
@@ -182,7 +198,8 @@ class SurveyService:
                               now.date())
             if finish is not None and finish.completed:
                 uow.complete(response, now.date())
-                uow.audit("response.completed", {"response": response.id}, now.date())
+                uow.audit("response.completed", {"response": response.id, "survey": survey.id,
+                                                  "version": survey.version, "wave": row.wave}, now.date())
                 contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
                                              self.keys.seal(address), now.date())
                 uow.mark_participation(contact, survey.id, row.wave, completed=True)
@@ -192,6 +209,36 @@ class SurveyService:
             uow.save_conversation(session, survey.id, survey.version, row.wave, step.state.to_json(), row.revision,
                                   now)
         return Outcome(step.effects, open=finish is None, survey=survey)
+
+    def _scrub(self, survey: Survey, step: engine.Step) -> engine.Step:
+        """Clean every free-text answer before it can be stored: in its Record and in the conversation state.
+
+        The Answered effect keeps the person's own words, because it is only shown back to them, never stored.
+        """
+        free_text = survey.free_text()
+        cleaned: dict[str, str] = {}
+        effects: list[Effect] = []
+        for effect in step.effects:
+            if isinstance(effect, Record) and isinstance(effect.value, str) and effect.question_id in free_text:
+                value = self.scrubber.scrub(effect.value).text
+                cleaned[effect.question_id] = value
+                effect = replace(effect, value=value)
+            effects.append(effect)
+        if not cleaned:
+            return step
+        answers = {qid: cleaned.get(qid, value) for qid, value in step.state.answers.items()}
+        return engine.Step(replace(step.state, answers=answers), tuple(effects))
+
+    def _with_notice(self, uow: UnitOfWork, survey: Survey, wave: int, effects: tuple[Effect, ...]
+                     ) -> tuple[Effect, ...]:
+        """The standard privacy notice for this round goes after the survey's own intro, before the consent question:
+        what is stored, until when /delete works, and the thresholds the round's reports keep to."""
+        key = rounds.get(uow, survey.id, wave)
+        assert key is not None  # made by uow.salt just before
+        thresholds = round_thresholds(self.policy, survey.audience, key.min_group, key.min_group_text)
+        said = Say(notice(survey.audience, self.policy, thresholds, key.closes_on))
+        at = next((i for i, e in enumerate(effects) if isinstance(e, engine.Ask)), len(effects))
+        return (*effects[:at], said, *effects[at:])
 
     def _title(self, survey_id: str) -> str:
         return f"“{self.catalogue.latest(survey_id).title}”" if self.catalogue.has(survey_id) else "a survey"

@@ -8,6 +8,9 @@ Contacts domain (who to invite and remind): contact, participation. A contact's 
 (encrypted) and found by a keyed lookup hash; participation knows only "completed or not", with no date, so it cannot
 be lined up against responses.
 
+Roles domain: role_grant (admin, scrutineer, safeguarding lead), found by the same keyed lookup as a contact, with
+the address sealed; it shares no column with answers.
+
 Also: processed_event (at-most-once processing of redelivered platform updates), audit_record (hash chain).
 """
 
@@ -45,6 +48,12 @@ class SurveyKey(SQLModel, table=True):
     salt: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_on: date
     destroyed_on: date | None = None
+    # The round's last day of answers. Key destruction, free-text deletion and idle-state purges count from it
+    # (bot.retention); None until a campaign (or `surveybot keys close`) sets it.
+    closes_on: date | None = None
+    # Reporting thresholds, locked when the round's first answer is stored (bot.policy.round_thresholds).
+    min_group: int | None = None
+    min_group_text: int | None = None
 
 
 class Response(SQLModel, table=True):
@@ -138,3 +147,17 @@ class AuditRecord(SQLModel, table=True):
     subject: str = Field(sa_column=Column(Text, nullable=False))
     prev_hash: str = Field(max_length=64, unique=True)  # two writers can never both extend the same link
     hash: str = Field(max_length=64, unique=True)
+
+
+class RoleGrant(SQLModel, table=True):
+    """Who may do what (bot.roles). Found by the keyed contact lookup; the address is sealed so `roles list` can say
+    who without the database holding a platform id."""
+
+    __tablename__ = "role_grant"
+    __table_args__ = (UniqueConstraint("role", "lookup", name="uq_role_grant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    role: str = Field(max_length=32)
+    lookup: str = Field(max_length=64, index=True)
+    address: str = Field(sa_column=Column(Text, nullable=False))
+    granted_on: date

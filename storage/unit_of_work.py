@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, bindparam, delete, func, text, update
+from sqlalchemy import Date, DateTime, LargeBinary, bindparam, delete, func, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -47,7 +47,8 @@ TOUCHED = bindparam("touched", type_=DateTime(timezone=True))
 CLAIM_EVENT = text(
     "INSERT INTO processed_event (key, seen_on) VALUES (:key, :today) ON CONFLICT (key) DO NOTHING RETURNING key"
 ).bindparams(TODAY)
-SELECT_SALT = text("SELECT salt FROM survey_key WHERE survey_id = :survey_id AND wave = :wave")
+SELECT_SALT = text("SELECT salt, closes_on FROM survey_key WHERE survey_id = :survey_id AND wave = :wave").columns(
+    salt=LargeBinary(), closes_on=Date())  # typed, so SQLite hands back a date, not text
 MAKE_SALT = text(
     "INSERT INTO survey_key (survey_id, wave, salt, created_on) VALUES (:survey_id, :wave, :salt, :today) "
     "ON CONFLICT (survey_id, wave) DO NOTHING"
@@ -137,14 +138,18 @@ class UnitOfWork:
 
     # --- keys ----------------------------------------------------------------------------------------------------
     def salt(self, survey_id: str, wave: int, today: date) -> bytes | None:
-        """The round's key salt, made on first use; None once the key has been destroyed."""
+        """The round's key salt, made on first use; None once the key has been destroyed or the round has closed
+        (after `closes_on` no answers are taken; /delete still finds them through `live_salts`)."""
         which = {"survey_id": survey_id, "wave": wave}
         found = self._run(SELECT_SALT, which).first()
         if found is None:  # made on first use; if another process makes it at the same moment, theirs is used
             self._run(MAKE_SALT, {**which, "salt": os.urandom(32), "today": today})
             found = self._run(SELECT_SALT, which).first()
             assert found is not None
-        return found[0]
+        salt, closes_on = found
+        if closes_on is not None and today > closes_on:
+            return None
+        return salt
 
     def live_salts(self) -> list[tuple[str, int, bytes]]:
         rows = self.session.exec(select(SurveyKey).where(col(SurveyKey.salt).is_not(None)))

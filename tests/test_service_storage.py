@@ -13,6 +13,7 @@ from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine.conversation import Ask
 from bot.privacy import Keys
+from bot.retention import destroy_key
 from bot.service import Outcome, SurveyService
 from bot.surveyfiles import SurveyCatalogue, SurveyFileError, parse_survey
 from storage.unit_of_work import Store
@@ -139,13 +140,17 @@ def test_delete_erases_my_answers_only(service: SurveyService, store: Store) -> 
     assert service.begin(ALICE, "sample").open  # erased answers can be given again
 
 
-def test_a_destroyed_key_makes_answers_unlinkable(service: SurveyService, store: Store) -> None:
+def test_a_destroyed_key_makes_answers_unlinkable(service: SurveyService, store: Store, clock: Clock) -> None:
     complete_sample(service, ALICE)
-    with store.unit() as uow:
-        uow.session.execute(text("UPDATE survey_key SET salt = NULL"))
-    assert "no answers" in service.erase(ALICE).effects[0].text  # type: ignore[union-attr]
+    destroy_key(store, "sample", 1, clock.now.date())
+    assert "anonymous" in service.erase(ALICE).effects[0].text  # type: ignore[union-attr]
+    stranger = Address("telegram", WORKSPACE, "777")  # never took part: nothing to say about anonymity
+    assert "no answers" in service.erase(stranger).effects[0].text  # type: ignore[union-attr]
     with store.unit() as uow:
         assert uow.count_responses("sample", completed=True) == 1
+        (salt,) = uow.session.execute(text("SELECT salt FROM survey_key")).one()
+    assert salt is None
+    assert "closed" in service.begin(ALICE, "sample").effects[0].text  # type: ignore[union-attr]
 
 
 def test_changed_wording_after_answers_is_refused(service: SurveyService, store: Store, clock: Clock) -> None:

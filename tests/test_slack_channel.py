@@ -170,8 +170,9 @@ async def test_every_template_is_completed_by_scripted_people(fake: FakeSlack, t
         for survey_id, seen in zip(TEMPLATES, transcripts, strict=True):
             assert bot.completed(survey_id) == 1, survey_id
             intro = bot.app.catalogue.latest(survey_id).intro
-            assert intro.strip().splitlines()[0] in section_text(seen[0]), "the privacy notice comes first"
-            assert "happy to start" in section_text(seen[1])
+            assert intro.strip().splitlines()[0] in section_text(seen[0]), "the survey's welcome comes first"
+            assert "your answers" in section_text(seen[1]).lower(), "then the privacy notice"
+            assert "happy to start" in section_text(seen[2]), "then the request to agree"
         for person in people.values():  # every question was redrawn with its answer and without buttons
             shown = fake.messages_in(person.dm)
             assert not [m for m in shown if is_question(m)], "a question was left with its buttons"

@@ -112,7 +112,13 @@ class Survey:
                 cols.append(q.other_id)
         return tuple(cols)
 
-    @property
-    def min_group_size(self) -> int:
-        """Smallest group any output may show (privacy.md): 10 for young people, 5 otherwise."""
-        return 10 if self.audience is Audience.YOUNG_PEOPLE else 5
+    def free_text(self) -> tuple[str, ...]:
+        """The columns that hold a respondent's own words (text questions and "other, please say"): these are
+        scrubbed before they are stored and blanked when the survey's text retention ends."""
+        cols: list[str] = []
+        for q in self.questions:
+            if q.kind is Kind.TEXT:
+                cols.append(q.id)
+            if q.other:
+                cols.append(q.other_id)
+        return tuple(cols)

@@ -3,17 +3,43 @@
 Rows are streamed a batch at a time, so memory does not grow with the number of responses. Text cells that a
 spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return) are neutralised with a leading
 apostrophe; numbers stay numbers.
+
+An export is record-level evidence for the scrutineer, not an aggregate: it is not suppressed (docs/privacy.md says
+why that is acceptable), its free text is the scrubbed text that was stored, and every export is audited with its
+row count and the SHA-256 of exactly what was written.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Iterator
-from typing import Any, TextIO
+from datetime import date
+from typing import Any, Protocol
 
 from bot.engine.survey import Survey
 from storage.unit_of_work import Store
+
+
+class Writable(Protocol):
+    def write(self, text: str, /) -> int: ...
+
+
+class Fingerprinted:
+    """Passes text on to `out` while hashing it, so the export's audit record names the exact bytes written."""
+
+    def __init__(self, out: Writable) -> None:
+        self.out = out
+        self._hash = hashlib.sha256()
+
+    def write(self, text: str, /) -> int:
+        self._hash.update(text.encode("utf-8"))
+        return self.out.write(text)
+
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
 
 FIXED_COLUMNS = ("survey_id", "version", "wave", "completed_on")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -58,7 +84,7 @@ def rows(store: Store, survey_id: str, header: list[str]) -> Iterator[dict[str, 
             yield row
 
 
-def write_csv(store: Store, survey_id: str, header: list[str], out: TextIO) -> int:
+def write_csv(store: Store, survey_id: str, header: list[str], out: Writable) -> int:
     writer = csv.writer(out)
     writer.writerow(header)
     count = 0
@@ -68,7 +94,7 @@ def write_csv(store: Store, survey_id: str, header: list[str], out: TextIO) -> i
     return count
 
 
-def write_json(store: Store, survey_id: str, header: list[str], out: TextIO) -> int:
+def write_json(store: Store, survey_id: str, header: list[str], out: Writable) -> int:
     """A JSON array written row by row (values keep their types: lists stay lists)."""
     out.write("[")
     count = 0
@@ -77,3 +103,9 @@ def write_json(store: Store, survey_id: str, header: list[str], out: TextIO) -> 
         count += 1
     out.write("\n]\n" if count else "]\n")
     return count
+
+
+def record(store: Store, survey_id: str, fmt: str, rows: int, sha256: str, today: date) -> None:
+    """The `export` audit record: which survey, in what form, how many rows, and the hash of what was written."""
+    with store.unit() as uow:
+        uow.audit("export", {"survey": survey_id, "format": fmt, "rows": rows, "sha256": sha256}, today)

@@ -1,0 +1,135 @@
+"""Who may do what, in one place: the business unit's admins, the independent scrutineer, the safeguarding lead.
+
+A role is granted to a person on a channel (`surveybot roles grant admin telegram:123456789` on the server) and
+stored under the keyed contact lookup (bot.privacy.Keys.contact_lookup), with the address sealed so `roles list`
+can show who without the database holding a platform id. Grants and revocations are audited, with a keyed
+fingerprint of the person, never the id.
+
+Chat admin commands (a later issue) call `require` or `require_to` before doing anything; the CLI on the server is
+the operator's, who already holds the database and the pepper, so it is not asked for a role.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from bot.channels.port import Address
+from bot.privacy import Keys
+from storage import roles as grants_table
+from storage.unit_of_work import Store
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # the business unit: writes and schedules surveys, manages contacts, reads, exports
+    SCRUTINEER = "scrutineer"  # reads and exports results and evidence; cannot change surveys or contacts
+    SAFEGUARDING_LEAD = "safeguarding-lead"  # receives safeguarding alerts
+
+
+class Action(StrEnum):
+    CHANGE_SURVEYS = "change surveys and schedules"
+    CHANGE_CONTACTS = "change contacts"
+    READ_RESULTS = "read results"
+    EXPORT = "export results and evidence"
+    RECEIVE_ALERTS = "receive safeguarding alerts"
+
+
+PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: frozenset({Action.CHANGE_SURVEYS, Action.CHANGE_CONTACTS, Action.READ_RESULTS, Action.EXPORT}),
+    Role.SCRUTINEER: frozenset({Action.READ_RESULTS, Action.EXPORT}),
+    Role.SAFEGUARDING_LEAD: frozenset({Action.RECEIVE_ALERTS}),
+}
+
+
+class Forbidden(Exception):
+    """The person does not hold the role an action needs; the message names the role, never the person."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: Role
+    address: Address
+    granted_on: date
+
+
+class Roles:
+    def __init__(self, store: Store, keys: Keys, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.keys = keys
+        self.clock = clock
+
+    def grant(self, role: Role, address: Address) -> bool:
+        """Give someone a role; False when they already had it."""
+        today = self.clock().date()
+        with self.store.unit() as uow:
+            added = grants_table.grant(uow, role.value, self.keys.contact_lookup(address), self.keys.seal(address),
+                                       today)
+            if added:
+                uow.audit("role.granted", {"role": role.value, "who": self._who(address)}, today)
+        return added
+
+    def revoke(self, role: Role, address: Address) -> bool:
+        """Take a role away; False when they did not have it."""
+        today = self.clock().date()
+        with self.store.unit() as uow:
+            removed = grants_table.revoke(uow, role.value, self.keys.contact_lookup(address))
+            if removed:
+                uow.audit("role.revoked", {"role": role.value, "who": self._who(address)}, today)
+        return removed
+
+    def grants(self, role: Role | None = None) -> list[Grant]:
+        with self.store.unit() as uow:
+            rows = grants_table.grants(uow, role.value if role else None)
+        return [Grant(Role(row.role), self.keys.unseal(row.address), row.granted_on) for row in rows]
+
+    def holders(self, role: Role) -> list[Address]:
+        """Everyone holding a role (e.g. the safeguarding leads an alert goes to)."""
+        return [grant.address for grant in self.grants(role)]
+
+    def has_role(self, role: Role, address: Address) -> bool:
+        with self.store.unit() as uow:
+            return grants_table.has(uow, role.value, self.keys.contact_lookup(address))
+
+    def require(self, role: Role, address: Address) -> None:
+        if not self.has_role(role, address):
+            raise Forbidden(f"this needs the {role.value} role")
+
+    def may(self, action: Action, address: Address) -> bool:
+        return any(action in PERMISSIONS[role] and self.has_role(role, address) for role in Role)
+
+    def require_to(self, action: Action, address: Address) -> None:
+        if not self.may(action, address):
+            allowed = " or ".join(r.value for r in Role if action in PERMISSIONS[r])
+            raise Forbidden(f"to {action.value} you need the {allowed} role")
+
+    def _who(self, address: Address) -> str:
+        return self.keys.audit(b"role|" + address.identity())
+
+
+_PART = re.compile(r"^[A-Za-z0-9._@-]+$")
+
+
+def parse_who(text: str, telegram_bot_id: str | None = None) -> Address:
+    """A person as the operator types them: `slack:TEAM:USER`, `telegram:USER` (the bot's id taken from its token)
+    or `telegram:BOT_ID:USER`, `console:NAME`. Raises ValueError with a one-line reason."""
+    parts = text.strip().split(":")
+    if len(parts) not in (2, 3) or not all(_PART.match(p) for p in parts):
+        raise ValueError(f"WHO `{text}` should look like telegram:USER_ID or slack:TEAM_ID:USER_ID")
+    channel = parts[0].lower()
+    if len(parts) == 3:
+        return Address(channel, parts[1], parts[2])
+    if channel == "telegram":
+        if not telegram_bot_id:
+            raise ValueError(f"WHO `{text}`: write telegram:BOT_ID:USER_ID, or set TELEGRAM_BOT_TOKEN so the bot's "
+                             "id is known")
+        return Address(channel, telegram_bot_id, parts[1])
+    if channel == "console":
+        return Address(channel, "local", parts[1])
+    raise ValueError(f"WHO `{text}` needs its workspace too, like {channel}:WORKSPACE_ID:USER_ID")
+
+
+def show_who(address: Address) -> str:
+    return f"{address.channel}:{address.workspace}:{address.user}"

@@ -1,0 +1,86 @@
+"""Reading the evidence back: the audit chain in order, and the answer and response rows it vouches for.
+
+Streamed in batches (keyset pagination on the primary key), so verifying a large log needs no more memory than the
+replayed state. Read-only; bot.audit does the checking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from storage.models import Answer, AuditRecord, Response
+from storage.unit_of_work import GENESIS, UnitOfWork
+
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """The newest link of the chain: quote `hash` (e.g. in an evidence pack) and any later rewrite shows."""
+
+    seq: int
+    hash: str
+    records: int
+
+
+def chain_head(uow: UnitOfWork) -> ChainHead:
+    last = uow.session.exec(select(AuditRecord).order_by(col(AuditRecord.seq).desc()).limit(1)).first()
+    count = int(uow.session.exec(select(func.count()).select_from(AuditRecord)).one())
+    if last is None or last.seq is None:
+        return ChainHead(0, GENESIS, 0)
+    return ChainHead(last.seq, last.hash, count)
+
+
+def audit_records(uow: UnitOfWork) -> Iterator[AuditRecord]:
+    last = -1
+    while True:
+        batch = list(uow.session.exec(
+            select(AuditRecord).where(col(AuditRecord.seq) > last).order_by(col(AuditRecord.seq)).limit(BATCH)))
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq or last
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    id: int
+    response_id: int
+    question_id: str
+    value: str
+    answered_on: date
+    survey_id: str
+    wave: int
+
+
+def answer_rows(uow: UnitOfWork) -> Iterator[AnswerRow]:
+    """Every answer with its response's round. An answer whose response row is gone comes with survey_id ""."""
+    last = -1
+    while True:
+        rows = list(uow.session.exec(
+            select(Answer, Response.survey_id, Response.wave)
+            .join(Response, col(Response.id) == col(Answer.response_id), isouter=True)
+            .where(col(Answer.id) > last).order_by(col(Answer.id)).limit(BATCH)))
+        if not rows:
+            return
+        for answer, survey_id, wave in rows:
+            assert answer.id is not None
+            yield AnswerRow(answer.id, answer.response_id, answer.question_id, answer.value, answer.answered_on,
+                            survey_id or "", wave or 0)
+        last = rows[-1][0].id or last
+
+
+def responses(uow: UnitOfWork) -> Iterator[Response]:
+    last = -1
+    while True:
+        batch = list(uow.session.exec(
+            select(Response).where(col(Response.id) > last).order_by(col(Response.id)).limit(BATCH)))
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].id or last

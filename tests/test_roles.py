@@ -1,0 +1,73 @@
+"""Roles in one place: granted by channel user, stored under the keyed lookup, checked, audited."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from bot.audit import verify
+from bot.channels.port import Address
+from bot.privacy import Keys
+from bot.roles import Action, Forbidden, Role, Roles, parse_who, show_who
+from storage.unit_of_work import Store
+
+from .conftest import PEPPER, Clock
+from .test_service_storage import dump
+
+LEAD = Address("telegram", "5550001", "123456789")
+SCRUTINEER = Address("slack", "T0PARTNER", "U0SCRUTINY")
+
+
+@pytest.fixture
+def book(store: Store, clock: Clock) -> Roles:
+    return Roles(store, Keys(PEPPER), clock)
+
+
+def test_grant_check_and_revoke(book: Roles, store: Store) -> None:
+    assert book.grant(Role.SAFEGUARDING_LEAD, LEAD)
+    assert not book.grant(Role.SAFEGUARDING_LEAD, LEAD)  # already
+    assert book.grant(Role.SCRUTINEER, SCRUTINEER)
+    assert book.has_role(Role.SCRUTINEER, SCRUTINEER) and not book.has_role(Role.ADMIN, SCRUTINEER)
+    assert book.holders(Role.SAFEGUARDING_LEAD) == [LEAD]
+    book.require(Role.SCRUTINEER, SCRUTINEER)
+    with pytest.raises(Forbidden, match="needs the admin role"):
+        book.require(Role.ADMIN, SCRUTINEER)
+    assert book.may(Action.EXPORT, SCRUTINEER) and not book.may(Action.CHANGE_SURVEYS, SCRUTINEER)
+    with pytest.raises(Forbidden, match="you need the admin role"):
+        book.require_to(Action.CHANGE_CONTACTS, SCRUTINEER)
+    assert [(g.role, g.address) for g in book.grants()] == [(Role.SAFEGUARDING_LEAD, LEAD),
+                                                            (Role.SCRUTINEER, SCRUTINEER)]
+    assert book.revoke(Role.SCRUTINEER, SCRUTINEER) and not book.revoke(Role.SCRUTINEER, SCRUTINEER)
+    assert not book.may(Action.READ_RESULTS, SCRUTINEER)
+    with store.unit() as uow:
+        audited = uow.session.execute(text("SELECT action, subject FROM audit_record ORDER BY seq")).all()
+    assert [a for a, _ in audited] == ["role.granted", "role.granted", "role.revoked"]
+    assert {json.loads(s)["role"] for _, s in audited} == {"safeguarding-lead", "scrutineer"}
+    everything = dump(store)
+    for secret in ("123456789", "5550001", "T0PARTNER", "U0SCRUTINY"):
+        assert secret not in everything
+    assert verify(store, Keys(PEPPER)).ok
+
+
+@pytest.mark.parametrize(("typed", "bot_id", "address"), [
+    ("telegram:123456789", "5550001", LEAD),
+    ("telegram:5550001:123456789", None, LEAD),
+    ("slack:T0PARTNER:U0SCRUTINY", None, SCRUTINEER),
+    ("console:kim", None, Address("console", "local", "kim")),
+])
+def test_who_is_typed_as_channel_and_user(typed: str, bot_id: str | None, address: Address) -> None:
+    assert parse_who(typed, bot_id) == address
+    assert parse_who(show_who(address)) == address
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("telegram:123", "set TELEGRAM_BOT_TOKEN"),
+    ("slack:U0SCRUTINY", "needs its workspace too"),
+    ("123456789", "should look like"),
+    ("slack:T1:U 2", "should look like"),
+])
+def test_who_that_cannot_be_used_is_refused_with_a_reason(typed: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_who(typed)
