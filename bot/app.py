@@ -124,3 +124,4 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
         for channel in reversed(started):
             await channel.stop()
         await server.stop()
+        app.service.close()

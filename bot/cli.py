@@ -69,9 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                            stream=sys.stderr)
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        configure_logging(settings.log_level)
         return dispatch(args, settings)
     except SurveyFileError as exc:
         for problem in exc.problems:
@@ -85,6 +83,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+
+
+def configure_logging(level: str) -> None:
+    """Logs go to standard error. Libraries that would log SQL parameters (which include answers) are held at
+    WARNING whatever the level asked for."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(level)  # basicConfig leaves the level alone when a handler already exists
+    for noisy in ("alembic", "sqlalchemy", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:

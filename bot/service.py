@@ -13,12 +13,16 @@ with the standard privacy notice for its round (bot.notices).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
 
 from bot.channels.port import Address
 from bot.engine import conversation as engine
@@ -35,6 +39,7 @@ from storage.unit_of_work import Conflict, ConversationRow, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 RETRIES = 8
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class SurveyService:
         self.clock = clock
         self.policy = policy or Policy()
         self.scrubber = scrubber or Scrubber()
+        self._database: ThreadPoolExecutor | None = None
 
     def publish_all(self) -> None:
         """Record the exact text of every loaded survey version; refuse one changed after it collected answers."""
@@ -139,6 +145,20 @@ class SurveyService:
             return Outcome((Say(msg.ERASED.format(titles=", ".join(sorted(set(erased))))),))
 
         return self._run(work, None, address.channel)
+
+    async def call(self, use_case: Callable[..., T], *args: Any) -> T:
+        """Run a use case from the event loop on the service's one database thread.
+
+        Every channel shares this thread: one thread keeps a process's transactions from contending with each other
+        (and, on SQLite, with the single writer), and avoids the GIL hand-offs a pool of threads pays for."""
+        if self._database is None:
+            self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="surveybot-database")
+        return await asyncio.get_running_loop().run_in_executor(self._database, partial(use_case, *args))
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.shutdown(wait=True)
+            self._database = None
 
     def mark_unreachable(self, address: Address) -> None:
         """The person blocked the bot or left the workspace: stop sending to them."""

@@ -128,3 +128,19 @@ def test_run_without_tokens_takes_the_default_survey_in_the_terminal(tmp_path: P
     result = surveybot(tmp_path, "run", stdin="1\n" * 60)
     assert result.returncode == 0, result.stderr
     assert "No chat channel is configured" in result.stdout and "escalation policy" in result.stdout
+
+
+
+def test_debug_logging_never_enables_sql_parameter_logs() -> None:
+    import logging
+
+    from bot.cli import configure_logging
+
+    configure_logging("DEBUG")
+    try:
+        assert logging.getLogger("surveybot").isEnabledFor(logging.DEBUG)
+        # SQLAlchemy prints statements with their parameters (answers) at INFO on these loggers
+        assert not logging.getLogger("sqlalchemy.engine.Engine").isEnabledFor(logging.INFO)
+        assert not logging.getLogger("sqlalchemy.pool").isEnabledFor(logging.INFO)
+    finally:
+        logging.getLogger().setLevel(logging.WARNING)

@@ -26,7 +26,6 @@ import re
 import traceback
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -102,7 +101,6 @@ STOP_GRACE = 10.0  # seconds stop() waits for work in progress
 # Service calls run in one thread: one writer at a time. SQLite allows only one (others sleep in its busy handler), and
 # on PostgreSQL every answer extends the one audit chain, so concurrent writers conflict, retry and can give up.
 # Measured with 50 people at once: one thread does more work per second than six (see bench/slack_bench.py).
-DATABASE_THREADS = 1
 UNREACHABLE = frozenset({"user_disabled", "account_inactive", "channel_not_found", "user_not_found", "cannot_dm_bot",
                          "is_archived", "not_in_channel", "user_not_in_channel", "messages_tab_disabled"})
 
@@ -360,7 +358,6 @@ class SlackChannel:
         self._people: Recent[Address, Person] = Recent(PEOPLE_KEPT)
         self._seen_events: Recent[str, bool] = Recent(EVENTS_KEPT)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._database: ThreadPoolExecutor | None = None
         self._closing = False
 
     @classmethod
@@ -382,7 +379,6 @@ class SlackChannel:
     # --- lifecycle ----------------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
         self._closing = False
-        self._database = ThreadPoolExecutor(max_workers=DATABASE_THREADS, thread_name_prefix="slack-service")
         _libraries.setLevel(max(_libraries.getEffectiveLevel(), logging.WARNING))
         if not any(isinstance(f, _SameTokenNote) for f in _libraries.filters):
             _libraries.addFilter(_SameTokenNote())
@@ -400,7 +396,6 @@ class SlackChannel:
                 server.add_route("POST", EVENTS_PATH, self._http)
         except BaseException:
             await self._session.close()
-            self._database.shutdown(wait=False)
             raise
         log.info("Slack channel started (%s)", "Socket Mode" if self._app_token else f"HTTP at {EVENTS_PATH}")
 
@@ -415,9 +410,6 @@ class SlackChannel:
         if self._session is not None:
             await self._session.close()
             self._session = None
-        if self._database is not None:
-            self._database.shutdown(wait=True)
-            self._database = None
 
     async def _check_token(self) -> None:
         """Fail at start, with one clear line, rather than on the first person's message."""
@@ -622,8 +614,7 @@ class SlackChannel:
 
     async def _service(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Persist, then send: the service's transaction runs in our one database thread, off the event loop."""
-        assert self._database is not None
-        return await asyncio.get_running_loop().run_in_executor(self._database, partial(call, *args, **kwargs))
+        return await self.service.call(partial(call, *args, **kwargs))
 
     async def _typed(self, address: Address, channel: str, text: str, key: str) -> None:
         person = self._person(address)

@@ -177,18 +177,18 @@ class TelegramChannel:
         if name == "start":
             code = rest.strip()
             if not code:
-                current = await asyncio.to_thread(service.open_survey, who)
+                current = await service.call(service.open_survey, who)
                 code = current.id if current is not None else self.default_survey
-            return await asyncio.to_thread(service.begin, who, code, 1, key)
+            return await service.call(service.begin, who, code, 1, key)
         if name == "help":
             return Outcome((Say(HELP),))
         if name == "delete":
-            return await asyncio.to_thread(service.erase, who)
+            return await service.call(service.erase, who)
         events: dict[str, engine.Event] = {
             "stop": engine.Stop(), "resume": engine.Resume(), "skip": engine.Skip(), "back": engine.Back()}
         if name is not None and name in events:
-            return await asyncio.to_thread(service.handle, who, events[name], key)
-        return await asyncio.to_thread(service.handle, who, engine.Reply(text), key)
+            return await service.call(service.handle, who, events[name], key)
+        return await service.call(service.handle, who, engine.Reply(text), key)
 
     async def on_edited(self, message: Message) -> None:
         if message.chat.type == "private":
@@ -202,7 +202,7 @@ class TelegramChannel:
             return
         who = self.address(query.from_user.id)
         async with self.lock(message.chat.id):
-            outcome = await asyncio.to_thread(self.service.handle, who, event, str(event_update.update_id))
+            outcome = await self.service.call(self.service.handle, who, event, str(event_update.update_id))
             toast = next((e.text for e in outcome.effects if isinstance(e, Notice)), None)
             await self.answer(query, toast)
             await self.render(message.chat.id, who, outcome, message)
@@ -225,7 +225,7 @@ class TelegramChannel:
                     await self.mark_answered(chat_id, effect, pressed)
         except Unreachable:
             log.info("a respondent has blocked the bot; marked unreachable")
-            await asyncio.to_thread(self.service.mark_unreachable, who)
+            await self.service.call(self.service.mark_unreachable, who)
         except RateLimited:
             log.warning("Telegram kept asking us to slow down; dropped the rest of one reply")
 
