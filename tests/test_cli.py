@@ -136,6 +136,8 @@ def test_debug_logging_never_enables_sql_parameter_logs() -> None:
 
     from bot.cli import configure_logging
 
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     configure_logging("DEBUG")
     try:
         assert logging.getLogger("surveybot").isEnabledFor(logging.DEBUG)
@@ -143,4 +145,5 @@ def test_debug_logging_never_enables_sql_parameter_logs() -> None:
         assert not logging.getLogger("sqlalchemy.engine.Engine").isEnabledFor(logging.INFO)
         assert not logging.getLogger("sqlalchemy.pool").isEnabledFor(logging.INFO)
     finally:
-        logging.getLogger().setLevel(logging.WARNING)
+        root.setLevel(level)
+        root.handlers[:] = handlers

@@ -314,7 +314,7 @@ class FakeSlack:
         app.router.add_post("/respond/{hook}", self._respond)
         app.router.add_get("/link/", self._socket)
         app.router.add_get("/_fake/calls", self._dump_calls)
-        self._runner = web.AppRunner(app, shutdown_timeout=2.0)
+        self._runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)  # no user ids in test logs
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = self._runner.addresses[0][1]
