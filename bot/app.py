@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import Engine
 
+from bot.broadcast import Broadcaster, inviting
 from bot.channels.port import Channel
 from bot.config import Settings, SettingsError
 from bot.engine.survey import Survey
 from bot.policy import read_names
 from bot.privacy import Keys
+from bot.scheduling import CampaignScheduler, Leadership
 from bot.scrubbing import Scrubber
 from bot.server import HttpServer
 from bot.service import SurveyService
@@ -113,14 +115,23 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or not supported
             loop.add_signal_handler(signum, stop.set)
     started: list[Channel] = []
+    scheduler: CampaignScheduler | None = None
     try:
         for channel in channels:
             await channel.start(server)
             started.append(channel)
         await server.start()
+        senders = inviting(channels)
+        if senders:
+            broadcaster = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock)
+            scheduler = CampaignScheduler(app.service, broadcaster, senders, app.service.clock,
+                                          app.settings.timezone, Leadership(app.engine))
+            await scheduler.start()
         log.info("surveybot is running with %s", ", ".join(c.name for c in channels) or "no chat channel")
         await stop.wait()
     finally:
+        if scheduler is not None:
+            await scheduler.stop()
         for channel in reversed(started):
             await channel.stop()
         await server.stop()

@@ -19,7 +19,7 @@ from typing import TextIO
 
 from dotenv import load_dotenv
 
-from bot import admin
+from bot import admin, campaign_commands
 from bot.app import App, build, make_channels, serve, survey_dirs
 from bot.channels.console import ConsoleChannel
 from bot.channels.port import Address
@@ -28,7 +28,7 @@ from bot.reporting import export
 from bot.surveyfiles import SurveyFileError, check_files
 from storage import database
 
-log = logging.getLogger("surveybot")
+log = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
@@ -61,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply migrations up to the newest schema")
     admin.add_commands(commands)
+    campaign_commands.add_commands(commands)
     return top
 
 
@@ -75,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    except (SettingsError, database.DatabaseError, UsageError, admin.AdminError) as exc:
+    except (SettingsError, database.DatabaseError, UsageError, admin.AdminError,
+            campaign_commands.CampaignError) as exc:
         print(f"surveybot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -117,6 +119,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run(app, args.survey)
     if args.command in admin.COMMANDS:
         return admin.run(app, args)
+    if args.command in campaign_commands.COMMANDS:
+        return campaign_commands.run(app, args)
     raise UsageError(f"unknown command {args.command}")
 
 

@@ -20,10 +20,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from bot.campaigns import current_wave, rules_of
 from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
@@ -34,6 +35,7 @@ from bot.policy import Policy, round_thresholds
 from bot.privacy import Keys
 from bot.scrubbing import Scrubber
 from bot.surveyfiles import Problem, SurveyCatalogue, SurveyFileError
+from storage import campaigns as store_campaigns
 from storage import rounds
 from storage.unit_of_work import Conflict, ConversationRow, Store, UnitOfWork
 
@@ -79,31 +81,32 @@ class SurveyService:
                 raise SurveyFileError(frozen)
 
     # --- use cases -----------------------------------------------------------------------------------------------
-    def begin(self, address: Address, survey_id: str, wave: int = 1, event_key: str | None = None) -> Outcome:
-        """Start a survey for someone, or carry on the one they already have open."""
-        try:
-            survey = self.catalogue.latest(survey_id)
-        except KeyError:
-            return Outcome((Say(msg.UNKNOWN_SURVEY),))
+    def begin(self, address: Address, code: str, wave: int | None = None, event_key: str | None = None) -> Outcome:
+        """Start a survey for someone, or carry on the one they already have open. `code` is a survey id (wave 1
+        unless given) or a campaign's code (its current wave)."""
 
         def work(uow: UnitOfWork, now: datetime) -> Outcome:
+            found = self._resolve(uow, code, wave, now)
+            if isinstance(found, Outcome):
+                return found
+            survey, round_wave = found
             session = self.keys.session(address)
             open_row = uow.conversation(session)
             if open_row is not None and open_row.survey_id == survey.id:
                 return self._advance(uow, address, session, open_row, engine.Resume(), now)
-            salt = uow.salt(survey.id, wave, now.date())
+            salt = uow.salt(survey.id, round_wave, now.date())
             if salt is None:
                 return Outcome((Say(msg.SURVEY_CLOSED),))
-            respondent = self.keys.respondent(address, survey.id, wave, salt)
-            if uow.completed_response(respondent, survey.id, wave) is not None:
+            respondent = self.keys.respondent(address, survey.id, round_wave, salt)
+            if uow.completed_response(respondent, survey.id, round_wave) is not None:
                 return Outcome((Say(msg.ALREADY_FINISHED),))
             contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
                                          self.keys.seal(address), now.date())
-            uow.mark_participation(contact, survey.id, wave, completed=False)
+            uow.mark_participation(contact, survey.id, round_wave, completed=False)
             step = engine.start(survey, now)
-            uow.save_conversation(session, survey.id, survey.version, wave, step.state.to_json(),
+            uow.save_conversation(session, survey.id, survey.version, round_wave, step.state.to_json(),
                                   open_row.revision if open_row else None, now)
-            return Outcome(self._with_notice(uow, survey, wave, step.effects), open=True, survey=survey)
+            return Outcome(self._with_notice(uow, survey, round_wave, step.effects), open=True, survey=survey)
 
         return self._run(work, event_key, address.channel)
 
@@ -159,6 +162,31 @@ class SurveyService:
         if self._database is not None:
             self._database.shutdown(wait=True)
             self._database = None
+
+    def _resolve(self, uow: UnitOfWork, code: str, wave: int | None, now: datetime) -> tuple[Survey, int] | Outcome:
+        if self.catalogue.has(code):
+            return self.catalogue.latest(code), wave or 1
+        campaign = store_campaigns.by_code(uow, code)
+        if campaign is None or not self.catalogue.has(campaign.survey_id, campaign.version):
+            return Outcome((Say(msg.UNKNOWN_SURVEY),))
+        rules = rules_of(campaign, now.tzinfo or UTC)
+        current = current_wave(rules, now)
+        if current is None:
+            opens = rules.opens_at.astimezone(now.tzinfo)
+            return Outcome((Say(msg.NOT_OPEN_YET.format(opens=f"{opens:%A} {opens.day} {opens:%B}")),))
+        return self.catalogue.get(campaign.survey_id, campaign.version), wave or current
+
+    def opt_out(self, address: Address) -> Outcome:
+        """No more invitations or reminders, from now on, on every campaign (the person can still use links)."""
+
+        def work(uow: UnitOfWork, now: datetime) -> Outcome:
+            lookup = self.keys.contact_lookup(address)
+            uow.ensure_contact(lookup, address.channel, self.keys.seal(address), now.date())
+            store_campaigns.opt_out(uow, lookup)
+            uow.audit("contact.opted_out", {"channel": address.channel}, now.date())
+            return Outcome((Say(msg.OPTED_OUT),))
+
+        return self._run(work, None, address.channel)
 
     def mark_unreachable(self, address: Address) -> None:
         """The person blocked the bot or left the workspace: stop sending to them."""

@@ -132,6 +132,7 @@ class Participation(SQLModel, table=True):
     survey_id: str = Field(max_length=64)
     wave: int = 1
     invited: bool = False
+    started: bool = False
     completed: bool = False
     reminders: int = 0
 
@@ -161,3 +162,57 @@ class RoleGrant(SQLModel, table=True):
     lookup: str = Field(max_length=64, index=True)
     address: str = Field(sa_column=Column(Text, nullable=False))
     granted_on: date
+
+
+class Campaign(SQLModel, table=True):
+    """One survey version sent to an audience on a schedule (rules in bot.campaigns). `code` is what links carry."""
+
+    __tablename__ = "campaign"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    survey_id: str = Field(max_length=64)
+    version: int
+    tags: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    channels: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    opens_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    closes_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    reminders: str = Field(default="[3, 7]", sa_column=Column(Text, nullable=False, default="[3, 7]"))
+    max_reminders: int = 2
+    every_months: int | None = None
+    quiet_from: int = 20
+    quiet_until: int = 8
+    stopped: bool = False
+    created_on: date
+
+
+class CampaignStep(SQLModel, table=True):
+    """A step (invite, a reminder, close) of one wave that has been run: claimed once, by one process, ever."""
+
+    __tablename__ = "campaign_step"
+
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    wave: int = Field(primary_key=True)
+    step: str = Field(max_length=20, primary_key=True)
+    run_on: date
+    planned: int = 0
+
+
+class Outbox(SQLModel, table=True):
+    """One message to one contact, planned and committed before anything is sent, then marked as it goes."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "wave", "step", "contact_id", name="uq_outbox_once"),
+        Index("ix_outbox_pending", "status", "channel"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    wave: int
+    step: str = Field(max_length=20)
+    contact_id: int = Field(foreign_key="contact.id")
+    channel: str = Field(max_length=16)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    claimed_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))

@@ -284,6 +284,7 @@ class UnitOfWork:
         if row is None:
             assert contact.id is not None
             row = Participation(contact_id=contact.id, survey_id=survey_id, wave=wave)
+        row.started = True
         row.completed = row.completed or completed
         self.session.add(row)
 

@@ -140,10 +140,57 @@ def test_debug_logging_never_enables_sql_parameter_logs() -> None:
     level, handlers = root.level, list(root.handlers)
     configure_logging("DEBUG")
     try:
-        assert logging.getLogger("surveybot").isEnabledFor(logging.DEBUG)
+        assert logging.getLogger("bot.service").isEnabledFor(logging.DEBUG)
         # SQLAlchemy prints statements with their parameters (answers) at INFO on these loggers
         assert not logging.getLogger("sqlalchemy.engine.Engine").isEnabledFor(logging.INFO)
         assert not logging.getLogger("sqlalchemy.pool").isEnabledFor(logging.INFO)
     finally:
         root.setLevel(level)
         root.handlers[:] = handlers
+
+
+def test_a_business_unit_sets_up_a_campaign_from_the_command_line(tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text("who,tags\ntelegram:1:1001,police;frontline\ntelegram:1:1002,health\nslack:T1:U9,police\n")
+    assert "3 new" in surveybot(tmp_path, "contacts", "import", str(people)).stdout
+    listed = json.loads(surveybot(tmp_path, "contacts", "list", "--tag", "police", "--json").stdout)
+    assert [c["channel"] for c in listed] == ["telegram", "slack"]
+    assert "1001" not in json.dumps(listed) and "U9" not in json.dumps(listed)  # never the platform ids
+    made = surveybot(tmp_path, "campaign", "create", "escalation-2026", "--survey", "policy-awareness",
+                     "--opens", "2026-12-01 09:00", "--closes", "2026-12-22 17:00", "--tags", "police",
+                     "--every-months", "12", "--json")
+    assert made.returncode == 0, made.stderr
+    shown = json.loads(made.stdout)
+    assert shown["state"] == "scheduled" and [s["step"] for s in shown["schedule"]] == [
+        "invite", "remind-1", "remind-2", "close"]
+    assert "escalation-2026" in surveybot(tmp_path, "campaign", "list").stdout
+    closed = surveybot(tmp_path, "campaign", "close", "escalation-2026")
+    assert closed.returncode == 0 and "closed" in closed.stdout
+    again = surveybot(tmp_path, "campaign", "show", "escalation-2026", "--json")
+    assert json.loads(again.stdout)["state"] == "closed"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("campaign", "create", "x", "--survey", "nope", "--opens", "2026-12-01 09:00", "--closes", "2026-12-02 09:00"),
+     "--survey: no survey `nope`"),
+    (("campaign", "create", "x", "--survey", "you-said", "--opens", "tomorrow", "--closes", "2026-12-02 09:00"),
+     "--opens `tomorrow` should look like"),
+    (("campaign", "create", "x", "--survey", "you-said", "--opens", "2026-12-03 09:00", "--closes",
+      "2026-12-02 09:00"), "must close after it opens"),
+    (("campaign", "create", "Bad Code", "--survey", "you-said", "--opens", "2026-12-01 09:00", "--closes",
+      "2026-12-02 09:00"), "code `Bad Code`"),
+    (("campaign", "show", "missing"), "no campaign `missing`"),
+    (("contacts", "tag", "99", "--add", "x"), "no contact 99"),
+])
+def test_campaign_mistakes_get_one_clear_line(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    result = surveybot(tmp_path, *args)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("surveybot: ")]
+    assert result.returncode == 1 and len(errors) == 1 and message in errors[0], result.stderr
+
+
+def test_a_bad_contacts_file_names_its_line_and_imports_nothing(tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text("who,tags\ntelegram:1:1001,police\ntelegram:1:1002,Not A Tag\n")
+    result = surveybot(tmp_path, "contacts", "import", str(people))
+    assert result.returncode == 1 and f"{people}:3: tags: `not a tag`" in result.stderr
+    assert "0 contact(s)" in surveybot(tmp_path, "contacts", "list").stdout

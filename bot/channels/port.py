@@ -7,7 +7,7 @@ Kept deliberately narrow: only what the service needs. Each adapter translates i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from bot.server import HttpServer
@@ -53,3 +53,12 @@ class Channel(Protocol):
     async def start(self, server: HttpServer) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+@runtime_checkable
+class Inviting(Channel, Protocol):
+    """A channel that can message people first (Telegram, Slack), so campaigns can invite and remind through it."""
+
+    async def invite(self, address: Address, text: str, code: str) -> None:
+        """Send a campaign's invitation or reminder with a way to start (`code`). Raises Unreachable or RateLimited."""
+        ...

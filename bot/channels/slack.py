@@ -66,6 +66,7 @@ HELP = (
     "• /survey stop  pauses it, keeping your answers so far\n"
     "• /survey resume  carries on where you left off\n"
     "• /survey delete  deletes your answers\n"
+    "• /survey stop all  stops survey invitations and reminders\n"
     "Answer with the buttons, or by typing a message in our chat. Skip leaves a question out, and Back lets you "
     "change your last answer."
 )
@@ -573,7 +574,9 @@ class SlackChannel:
         words = str(command.get("text") or "").split()
         verb = words[0].lower() if words else "help"
         address = self._address(context)
-        if address is None or verb not in ("start", "stop", "resume", "delete"):
+        if verb == "stop" and len(words) > 1 and words[1].lower() == "all":
+            verb = "unsubscribe"
+        if address is None or verb not in ("start", "stop", "resume", "delete", "unsubscribe"):
             await ack(HELP)
             return
         if verb == "start" and len(words) < 2:
@@ -647,9 +650,10 @@ class SlackChannel:
             await self._publish_home(address)
 
     async def _command(self, address: Address, verb: str, key: str) -> None:
-        if verb == "delete":
+        if verb in ("delete", "unsubscribe"):
+            use_case = self.service.erase if verb == "delete" else self.service.opt_out
             async with self._person(address).lock:
-                await self._render(address, await self._service(self.service.erase, address))
+                await self._render(address, await self._service(use_case, address))
             return
         event: engine.Event = engine.Stop() if verb == "stop" else engine.Resume()
         await self._act(address, event, key)
@@ -703,6 +707,12 @@ class SlackChannel:
             channel = await self._dm(address)
             await self._call("chat.postEphemeral", self._api().chat_postEphemeral(
                 channel=channel, user=address.user, text=escape(effect.text)))
+
+    async def invite(self, address: Address, text: str, code: str) -> None:
+        """An invitation or reminder in the person's DM, with the Start button the Home tab uses."""
+        blocks = [*_sections(text), {"type": "actions", "elements": [
+            _button(START_BUTTON, f"{START_ACTION}:{code}", code)]}]
+        await self._post(address, text, blocks)
 
     async def _post(self, address: Address, text: str, blocks: Blocks) -> dict[str, Any]:
         channel = await self._dm(address)

@@ -42,6 +42,7 @@ from bot.channels.pacing import Pacer
 from bot.channels.port import Address, RateLimited, Unreachable
 from bot.channels.text import prompt_text
 from bot.engine import conversation as engine
+from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Ask, Notice, Prompt, Say
 from bot.engine.conversation import Update as Redraw
 from bot.service import Outcome, SurveyService
@@ -58,6 +59,7 @@ HELP = (
     "/resume carries on where you left off\n"
     "/stop pauses (your answers so far are kept)\n"
     "/delete removes your answers to the survey\n"
+    "/stop all stops survey invitations and reminders\n"
     "/help shows this message\n"
     "Your answers are stored without your name or Telegram account."
 )
@@ -65,6 +67,7 @@ HINT_TYPED = "I can only read typed words and button taps. Please type your answ
 HINT_EDITED = "I keep the first version of each answer. To change an answer, tap Back."
 HINT_PRIVATE = "Surveys happen in a private chat. Please send me a direct message."
 STALE_BUTTON = "That button no longer works."
+START_PREFIX = "go:"
 ANSWER_MARK = "✓"
 COMMANDS = [
     BotCommand(command="resume", description="Carry on with your survey"),
@@ -179,11 +182,13 @@ class TelegramChannel:
             if not code:
                 current = await service.call(service.open_survey, who)
                 code = current.id if current is not None else self.default_survey
-            return await service.call(service.begin, who, code, 1, key)
+            return await service.call(service.begin, who, code, None, key)
         if name == "help":
             return Outcome((Say(HELP),))
         if name == "delete":
             return await service.call(service.erase, who)
+        if name == "unsubscribe" or (name == "stop" and rest.strip().lower() == "all"):
+            return await service.call(service.opt_out, who)
         events: dict[str, engine.Event] = {
             "stop": engine.Stop(), "resume": engine.Resume(), "skip": engine.Skip(), "back": engine.Back()}
         if name is not None and name in events:
@@ -195,8 +200,16 @@ class TelegramChannel:
             await self.send(message.chat.id, HINT_EDITED)
 
     async def on_button(self, query: CallbackQuery, event_update: Update) -> None:
-        event = buttons.decode(query.data)
         message = query.message if isinstance(query.message, Message) else None
+        if (query.data or "").startswith(START_PREFIX) and message is not None and message.chat.type == "private":
+            await self.answer(query, None)  # the Start button on an invitation
+            who = self.address(query.from_user.id)
+            async with self.lock(message.chat.id):
+                code = (query.data or "")[len(START_PREFIX):]
+                outcome = await self.service.call(self.service.begin, who, code, None, str(event_update.update_id))
+                await self.render(message.chat.id, who, outcome, None)
+            return
+        event = buttons.decode(query.data)
         if event is None or message is None or message.chat.type != "private":
             await self.answer(query, STALE_BUTTON)
             return
@@ -294,6 +307,15 @@ class TelegramChannel:
                 log.warning("network error talking to Telegram; retrying")
                 await asyncio.sleep(1)
         raise RateLimited(MAX_RETRY_AFTER)
+
+    async def invite(self, address: Address, text: str, code: str) -> None:
+        """An invitation or reminder with a Start button (the campaign's code rides in the button's data)."""
+        chat_id = int(address.user)
+        start = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
+            text=msg.START, callback_data=f"{START_PREFIX}{code}"[:64])]])
+        sent = await self.call(chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=start), True)
+        if sent is None:
+            raise Unreachable("Telegram refused the invitation")
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         """One update at a time per chat, in arrival order, so quick typed answers apply in sequence."""

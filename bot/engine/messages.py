@@ -42,3 +42,12 @@ SURVEY_CLOSED = "Sorry, this survey has closed, so no more answers can be taken.
 ERASED = "Done. Your answers to {titles} have been deleted."
 NOTHING_TO_ERASE = "There are no answers of yours that can still be deleted."
 ANONYMOUS_NOW = "Your answers can't be linked to you any more, so they are anonymous and can't be picked out to delete."
+
+INVITATION = ("Hello! The safeguarding partnership would like to hear from you: “{title}”. "
+              "It only takes a few minutes, and your answers are kept without your name. It is open until {closes}.")
+REMINDER = ("A gentle reminder: “{title}” is open until {closes}. If you would like to take part, tap Start. "
+            "If not, that is fine.")
+START = "Start"
+NOT_OPEN_YET = "This survey opens on {opens}. Please come back then."
+OPTED_OUT = ("Done. We won't send you any more survey invitations. You can still start a survey from a link "
+             "you are given.")

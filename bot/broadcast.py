@@ -1,0 +1,163 @@
+"""Campaign broadcasts: run the steps that are due (claim each once, plan its outbox) and send the outbox.
+
+Planning and sending are separate on purpose. A step is claimed and all its messages are written to the outbox in one
+transaction, before anything is sent; a sender then leases one message at a time, sends it and marks it. A restart
+anywhere therefore resumes where it stopped: nothing planned is lost, nothing marked is sent again, and the one message
+that may have been sent but not yet marked when the process died is sent again at most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.campaigns import CLOSE, INVITE, current_wave, due_steps, out_of_quiet_hours, rules_of, window
+from bot.channels.port import Channel, Inviting, RateLimited, Unreachable
+from bot.engine import messages as msg
+from bot.privacy import Keys
+from bot.surveyfiles import SurveyCatalogue
+from storage import campaigns as store_campaigns
+from storage import rounds
+from storage.models import Campaign
+from storage.unit_of_work import Store
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=2)
+
+
+def last_day(closes_at: datetime) -> datetime:
+    """A round takes answers through the day it closes on (dates, not times, are what answers carry)."""
+    return closes_at - timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A leased message, and whether it should still go (not to someone who opted out, became unreachable, or
+    after the campaign stopped or the wave closed: those are marked skipped)."""
+
+    lease: store_campaigns.Lease
+    campaign: Campaign
+    send: bool
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: str
+    wave: int
+    step: str
+    planned: int
+
+
+class Broadcaster:
+    def __init__(self, store: Store, keys: Keys, catalogue: SurveyCatalogue, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.keys = keys
+        self.catalogue = catalogue
+        self.clock = clock
+        self.zone = clock().tzinfo or UTC
+
+    def run_due(self) -> list[Ran]:
+        """Claim and plan every step that is due. Safe to call any number of times, from any number of processes."""
+        now = self.clock()
+        with self.store.unit() as uow:
+            running = store_campaigns.all_campaigns(uow, running_only=True)
+        ran: list[Ran] = []
+        for campaign in running:
+            for step in due_steps(rules_of(campaign, self.zone), now):
+                with self.store.unit() as uow:
+                    if not store_campaigns.claim_step(uow, campaign.id or 0, step.wave, step.name, now.date()):
+                        continue
+                    planned = 0
+                    if step.name == INVITE:
+                        closes = window(rules_of(campaign, self.zone), step.wave)[1]
+                        rounds.set_closes_on(uow, campaign.survey_id, step.wave, last_day(closes).date(), now.date())
+                    if step.name != CLOSE:
+                        people = store_campaigns.audience(uow, campaign, step.wave, reminder=step.name != INVITE)
+                        planned = store_campaigns.plan(uow, campaign, step.wave, step.name, people)
+                    uow.audit("campaign.step", {"campaign": campaign.code, "wave": step.wave, "step": step.name,
+                                                "planned": planned}, now.date())
+                log.info("campaign step run: %s wave %d %s (%d planned)", campaign.code, step.wave, step.name,
+                         planned)
+                ran.append(Ran(campaign.code, step.wave, step.name, planned))
+        return ran
+
+    def remind_now(self, code: str) -> int:
+        """A reminder the business unit asked for by hand: to those invited who have not finished (within the
+        reminder limit), never in quiet hours or after closing."""
+        now = self.clock()
+        with self.store.unit() as uow:
+            campaign = store_campaigns.by_code(uow, code)
+            if campaign is None:
+                raise KeyError(code)
+            rules = rules_of(campaign, self.zone)
+            wave = current_wave(rules, now)
+            if wave is None or now >= window(rules, wave)[1] or out_of_quiet_hours(now, rules) != now:
+                return 0
+            name = f"remind-by-hand-{now:%Y%m%d%H%M}"
+            if not store_campaigns.claim_step(uow, campaign.id or 0, wave, name, now.date()):
+                return 0
+            people = store_campaigns.audience(uow, campaign, wave, reminder=True)
+            planned = store_campaigns.plan(uow, campaign, wave, name, people)
+            uow.audit("campaign.remind", {"campaign": code, "wave": wave, "planned": planned}, now.date())
+            return planned
+
+    # --- sending ------------------------------------------------------------------------------------------------
+    def _lease(self, channel: str) -> Taken | None:
+        with self.store.unit() as uow:
+            lease = store_campaigns.lease_next(uow, channel, self.clock(), LEASE)
+            if lease is None:
+                return None
+            campaign = uow.session.get(Campaign, lease.campaign_id)
+            assert campaign is not None
+            send = store_campaigns.contact_is_current(uow, lease.contact_id) and not campaign.stopped and (
+                self.clock() < window(rules_of(campaign, self.zone), lease.wave)[1])
+            if not send:
+                store_campaigns.finish(uow, lease, "skipped", campaign.survey_id)
+            return Taken(lease, campaign, send)
+
+    def _finish(self, lease: store_campaigns.Lease, status: str, survey_id: str) -> None:
+        with self.store.unit() as uow:
+            store_campaigns.finish(uow, lease, status, survey_id)
+
+    def _release(self, lease: store_campaigns.Lease) -> None:
+        with self.store.unit() as uow:
+            store_campaigns.release(uow, lease)
+
+    def message(self, campaign: Campaign, lease: store_campaigns.Lease) -> str:
+        survey = self.catalogue.get(campaign.survey_id, campaign.version)
+        closes = last_day(window(rules_of(campaign, self.zone), lease.wave)[1])
+        template = msg.INVITATION if lease.step == INVITE else msg.REMINDER
+        return template.format(title=survey.title, closes=f"{closes:%A} {closes.day} {closes:%B}")
+
+    async def drain(self, channel: Inviting, run: Callable[..., object]) -> int:
+        """Send every pending message for `channel`, one at a time; returns how many were sent.
+
+        `run` runs a function on the database thread (SurveyService.call)."""
+        sent = 0
+        while True:
+            taken = await run(self._lease, channel.name)  # type: ignore[misc]
+            if taken is None:
+                return sent
+            if not taken.send:
+                continue
+            lease, campaign = taken.lease, taken.campaign
+            try:
+                await channel.invite(self.keys.unseal(lease.sealed_address), self.message(campaign, lease),
+                                     campaign.code)
+            except Unreachable:
+                await run(self._finish, lease, "unreachable", campaign.survey_id)  # type: ignore[misc]
+                continue
+            except RateLimited as exc:
+                await run(self._release, lease)  # type: ignore[misc]
+                await asyncio.sleep(exc.retry_after)
+                continue
+            await run(self._finish, lease, "sent", campaign.survey_id)  # type: ignore[misc]
+            sent += 1
+
+
+def inviting(channels: list[Channel]) -> Mapping[str, Inviting]:
+    """The channels campaigns can send through, by name."""
+    return {channel.name: channel for channel in channels if isinstance(channel, Inviting)}

@@ -1,0 +1,356 @@
+"""The business unit's commands: `surveybot contacts import|list|tag` and `surveybot campaign create|list|show|open|
+close|remind`. Human-friendly output, `--json` for scripts; every mistake is one line naming the field or file:line.
+
+The running bot (`surveybot run`) does the sending: these commands only change the tables it reads, so a campaign
+created here is picked up by the bot's next sweep (within 30 seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.app import App
+from bot.broadcast import Broadcaster, last_day
+from bot.campaigns import Rules, as_zone, current_wave, rules_of, steps, window
+from bot.reporting.disclosure import percentage
+from bot.roles import parse_who
+from storage import campaigns as store_campaigns
+from storage import rounds
+from storage.models import Campaign
+
+COMMANDS = ("contacts", "campaign")
+CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
+TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+CHANNELS = ("telegram", "slack")
+
+
+class CampaignError(Exception):
+    """A campaign command was given something it cannot use; the message names the field."""
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    contacts = commands.add_parser("contacts", help="the people campaigns can reach")
+    contact_commands = contacts.add_subparsers(dest="contacts_command", required=True, metavar="ACTION")
+    importing = contact_commands.add_parser("import", help="add contacts from a CSV file with columns who,tags")
+    importing.add_argument("file", type=Path)
+    listing = contact_commands.add_parser("list", help="contacts with their tags (never their platform ids)")
+    listing.add_argument("--tag")
+    listing.add_argument("--json", action="store_true")
+    tagging = contact_commands.add_parser("tag", help="add or remove tags on a contact")
+    tagging.add_argument("contact_id", type=int)
+    tagging.add_argument("--add", default="", help="tags to add, separated by commas")
+    tagging.add_argument("--remove", default="", help="tags to remove, separated by commas")
+
+    campaign = commands.add_parser("campaign", help="send a survey to an audience on a schedule")
+    campaign_commands = campaign.add_subparsers(dest="campaign_command", required=True, metavar="ACTION")
+    create = campaign_commands.add_parser("create", help="a new campaign (the running bot sends it)")
+    create.add_argument("code", help="the campaign's code, used in links: lower case letters, digits, - and _")
+    create.add_argument("--survey", required=True)
+    create.add_argument("--opens", required=True, help="YYYY-MM-DD HH:MM (UK time)")
+    create.add_argument("--closes", required=True, help="YYYY-MM-DD HH:MM (UK time)")
+    create.add_argument("--tags", default="", help="audience: contacts with any of these tags (default: everyone)")
+    create.add_argument("--channels", default="", help="telegram and/or slack (default: both)")
+    create.add_argument("--reminders", default="3,7", help="days after opening, e.g. 3,7 (none: empty)")
+    create.add_argument("--max-reminders", type=int, default=2)
+    create.add_argument("--every-months", type=int, help="run again as a new wave every N months")
+    create.add_argument("--json", action="store_true")
+    for verb, text in (("list", "every campaign"), ("show", "a campaign's schedule and live status")):
+        sub = campaign_commands.add_parser(verb, help=text)
+        if verb == "show":
+            sub.add_argument("code")
+            sub.add_argument("--watch", action="store_true", help="refresh until everything planned is sent")
+        sub.add_argument("--json", action="store_true")
+    for verb, text in (("open", "open now rather than at the planned time"),
+                       ("close", "stop now: no more messages, no more answers"),
+                       ("remind", "send a reminder now to those who have not finished")):
+        campaign_commands.add_parser(verb, help=text).add_argument("code")
+
+
+def run(app: App, args: argparse.Namespace) -> int:
+    if args.command == "contacts":
+        if args.contacts_command == "import":
+            return import_contacts(app, args.file)
+        if args.contacts_command == "list":
+            return list_contacts(app, args.tag, args.json)
+        return tag_contact(app, args.contact_id, _words(args.add, "--add"), _words(args.remove, "--remove"))
+    verb = args.campaign_command
+    if verb == "create":
+        return create(app, args)
+    if verb == "list":
+        return list_campaigns(app, args.json)
+    if verb == "show":
+        return show(app, args.code, args.json, args.watch)
+    if verb == "remind":
+        planned = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock).remind_now(_campaign(app,
+                                                                                                       args.code).code)
+        print(f"Reminder planned for {planned} people (sent by the running bot)." if planned else
+              "No reminder planned: nobody is due one, or it is quiet hours, or the wave is not open.")
+        return 0
+    return open_now(app, args.code) if verb == "open" else close_now(app, args.code)
+
+
+# --- contacts ---------------------------------------------------------------------------------------------------------
+
+def _words(text: str, field: str) -> list[str]:
+    words = [w.strip().lower() for w in re.split(r"[,;]", text) if w.strip()]
+    for word in words:
+        if not TAG.match(word):
+            raise CampaignError(f"{field}: `{word}` is not a tag (lower case letters, digits, - and _)")
+    return words
+
+
+def import_contacts(app: App, path: Path) -> int:
+    """All or nothing: every row is checked first, and nothing is stored if any row is wrong."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CampaignError(f"{path}: cannot read it ({getattr(exc, 'strerror', None) or 'not UTF-8 text'})") from None
+    reader = csv.DictReader(lines)
+    if reader.fieldnames is None or "who" not in [f.strip().lower() for f in reader.fieldnames]:
+        raise CampaignError(f"{path}:1: the first line should name the columns: who,tags")
+    bot_id = (app.settings.telegram_token or "").split(":", 1)[0] or None
+    people = []
+    for number, row in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        try:
+            address = parse_who(row.get("who", ""), bot_id)
+            if address.channel not in CHANNELS:
+                raise ValueError(f"channel `{address.channel}` cannot be invited (telegram or slack)")
+            tags = _words(row.get("tags", ""), "tags")
+        except (ValueError, CampaignError) as exc:
+            raise CampaignError(f"{path}:{number}: {exc}") from None
+        people.append((address, tags))
+    today = app.service.clock().date()
+    added = 0
+    with app.store.unit() as uow:
+        for address, tags in people:
+            _, created = store_campaigns.upsert_contact(uow, app.keys.contact_lookup(address), address.channel,
+                                                        app.keys.seal(address), tags, today)
+            added += created
+        uow.audit("contacts.imported", {"rows": len(people), "new": added}, today)
+    print(f"Imported {len(people)} contact(s): {added} new, {len(people) - added} updated.")
+    return 0
+
+
+def list_contacts(app: App, tag: str | None, as_json: bool) -> int:
+    with app.store.unit() as uow:
+        rows = [{"id": c.id, "channel": c.channel, "tags": store_campaigns.tags_of(c), "opted_out": c.opted_out,
+                 "unreachable": c.unreachable, "joined_on": c.joined_on.isoformat()}
+                for c in store_campaigns.contacts(uow, tag)]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        state = "opted out" if row["opted_out"] else "unreachable" if row["unreachable"] else "reachable"
+        print(f"{row['id']:>6}  {row['channel']:<9} {state:<12} {', '.join(row['tags']) or '-'}")
+    print(f"{len(rows)} contact(s).")
+    return 0
+
+
+def tag_contact(app: App, contact_id: int, add: list[str], remove: list[str]) -> int:
+    with app.store.unit() as uow:
+        row = store_campaigns.set_tags(uow, contact_id, add, remove)
+        if row is None:
+            raise CampaignError(f"no contact {contact_id} (see `surveybot contacts list`)")
+        uow.audit("contact.tagged", {"contact": contact_id, "add": add, "remove": remove},
+                  app.service.clock().date())
+        tags = store_campaigns.tags_of(row)
+    print(f"Contact {contact_id}: {', '.join(tags) or 'no tags'}.")
+    return 0
+
+
+# --- campaigns --------------------------------------------------------------------------------------------------------
+
+def _zone(app: App) -> ZoneInfo:
+    return ZoneInfo(app.settings.timezone)
+
+
+def _moment(app: App, text: str, field: str) -> datetime:
+    try:
+        naive = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise CampaignError(f"{field} `{text}` should look like 2026-12-01 09:00 (UK time)") from None
+    return naive.replace(tzinfo=_zone(app))
+
+
+def create(app: App, args: argparse.Namespace) -> int:
+    if not CODE.match(args.code):
+        raise CampaignError(f"code `{args.code}` may use only lower case letters, digits, - and _ (60 at most)")
+    if not app.catalogue.has(args.survey):
+        raise CampaignError(f"--survey: no survey `{args.survey}`; known surveys: {', '.join(app.catalogue.ids())}")
+    if app.catalogue.has(args.code):
+        raise CampaignError(f"code `{args.code}` is a survey id; choose another so links are not ambiguous")
+    survey = app.catalogue.latest(args.survey)
+    channels = _words(args.channels, "--channels")
+    for channel in channels:
+        if channel not in CHANNELS:
+            raise CampaignError(f"--channels: `{channel}` should be telegram or slack")
+    try:
+        reminders = sorted({int(d) for d in args.reminders.split(",") if d.strip()})
+    except ValueError:
+        raise CampaignError(f"--reminders `{args.reminders}` should be whole days, like 3,7") from None
+    if any(d < 1 for d in reminders) or args.max_reminders < 0:
+        raise CampaignError("--reminders are days after opening (1 or more); --max-reminders 0 or more")
+    if args.every_months is not None and not 1 <= args.every_months <= 60:
+        raise CampaignError("--every-months should be from 1 to 60")
+    opens, closes = _moment(app, args.opens, "--opens"), _moment(app, args.closes, "--closes")
+    try:
+        Rules(opens, closes, tuple(reminders), args.max_reminders, args.every_months)
+    except ValueError as exc:
+        raise CampaignError(f"--closes: {exc}") from None
+    if args.every_months and closes > opens + timedelta(days=28 * args.every_months):
+        raise CampaignError("--closes: each wave must close before the next one opens")
+    today = app.service.clock().date()
+    with app.store.unit() as uow:
+        if store_campaigns.by_code(uow, args.code) is not None:
+            raise CampaignError(f"a campaign `{args.code}` exists already")
+        row = Campaign(code=args.code, survey_id=survey.id, version=survey.version,
+                       tags=json.dumps(_words(args.tags, "--tags")), channels=json.dumps(channels),
+                       opens_at=opens.astimezone(UTC), closes_at=closes.astimezone(UTC),
+                       reminders=json.dumps(reminders), max_reminders=args.max_reminders,
+                       every_months=args.every_months, created_on=today)
+        uow.session.add(row)
+        uow.session.flush()
+        uow.audit("campaign.created", {"campaign": args.code, "survey": survey.id, "version": survey.version}, today)
+    if args.json:
+        print(json.dumps(describe(app, args.code), indent=2, default=str))
+    else:
+        print("\n".join(render(describe(app, args.code))))
+    return 0
+
+
+def _campaign(app: App, code: str) -> Campaign:
+    with app.store.unit() as uow:
+        row = store_campaigns.by_code(uow, code)
+    if row is None:
+        raise CampaignError(f"no campaign `{code}` (see `surveybot campaign list`)")
+    return row
+
+
+def list_campaigns(app: App, as_json: bool) -> int:
+    with app.store.unit() as uow:
+        codes = [c.code for c in store_campaigns.all_campaigns(uow)]
+    described = [describe(app, code) for code in codes]
+    if as_json:
+        print(json.dumps(described, indent=2, default=str))
+        return 0
+    for item in described:
+        print(f"{item['code']:<24} {item['survey']:<22} {item['state']:<10} wave {item['wave'] or '-'}  "
+              f"invited {item['invited']}, completed {item['completed']}")
+    print(f"{len(described)} campaign(s).")
+    return 0
+
+
+def open_now(app: App, code: str) -> int:
+    campaign = _campaign(app, code)
+    now = app.service.clock()
+    if as_zone(campaign.opens_at, _zone(app)) <= now:
+        print(f"`{code}` is already open.")
+        return 0
+    with app.store.unit() as uow:
+        row = store_campaigns.by_code(uow, code)
+        assert row is not None
+        row.opens_at = now.astimezone(UTC)
+        uow.session.add(row)
+        uow.audit("campaign.opened", {"campaign": code}, now.date())
+    print(f"`{code}` opens now; the running bot sends the invitations at its next sweep.")
+    return 0
+
+
+def close_now(app: App, code: str) -> int:
+    campaign = _campaign(app, code)
+    now = app.service.clock()
+    with app.store.unit() as uow:
+        row = store_campaigns.by_code(uow, code)
+        assert row is not None
+        row.stopped = True
+        uow.session.add(row)
+        wave = current_wave(rules_of(row, _zone(app)), now)
+        if wave is not None:
+            rounds.set_closes_on(uow, row.survey_id, wave, now.date() - timedelta(days=1), now.date())
+        uow.audit("campaign.closed", {"campaign": code, "wave": wave}, now.date())
+    print(f"`{campaign.code}` is closed: nothing more will be sent and no more answers are taken.")
+    return 0
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    value: str
+
+
+def describe(app: App, code: str) -> dict[str, Any]:
+    """Everything `show` prints: schedule, messages planned and sent, and response, with small counts hidden."""
+    now = app.service.clock()
+    campaign = _campaign(app, code)
+    rules = rules_of(campaign, _zone(app))
+    wave = current_wave(rules, now)
+    shown_wave = wave or 1
+    opens, closes = window(rules, shown_wave)
+    with app.store.unit() as uow:
+        outbox = store_campaigns.outbox_counts(uow, campaign.id or 0, shown_wave)
+        people = store_campaigns.participation_counts(uow, campaign.survey_id, shown_wave)
+        run = {(s.wave, s.step) for s in store_campaigns.steps_run(uow, campaign.id or 0)}
+    k = app.settings.privacy.thresholds(app.catalogue.get(campaign.survey_id, campaign.version).audience).group
+    invited = sum(n for (step, status), n in outbox.items() if step == "invite" and status == "sent")
+    state = "closed" if campaign.stopped or (wave is not None and now >= closes and not campaign.every_months) else (
+        "scheduled" if wave is None else "open" if now < closes else "between waves")
+    schedule = [{"step": s.name, "due": s.due.isoformat(timespec="minutes"), "done": (s.wave, s.name) in run}
+                for s in steps(rules, shown_wave)]
+    rate = percentage(people["completed"], invited) if invited else None
+    return {
+        "code": campaign.code, "survey": f"{campaign.survey_id} v{campaign.version}", "state": state, "wave": wave,
+        "opens": opens.isoformat(timespec="minutes"), "closes": closes.isoformat(timespec="minutes"),
+        "last_day_of_answers": last_day(closes).date().isoformat(),
+        "audience": {"tags": json.loads(campaign.tags) or "everyone", "channels": json.loads(campaign.channels)
+                     or list(CHANNELS)},
+        "schedule": schedule,
+        "messages": {f"{step} {status}": n for (step, status), n in sorted(outbox.items())},
+        "pending": sum(n for (_, status), n in outbox.items() if status == "pending"),
+        "invited": invited,
+        "started": _small(people["started"], k), "completed": _small(people["completed"], k),
+        "response_rate": None if rate is None or people["completed"] < k else round(rate, 1),
+    }
+
+
+def _small(count: int, k: int) -> int | str:
+    """Counts of people in a campaign are shown only from k upwards (0 stays 0)."""
+    return count if count == 0 or count >= k else f"fewer than {k}"
+
+
+def render(item: dict[str, Any]) -> list[str]:
+    lines = [f"{item['code']}: {item['survey']}, {item['state']}" + (f", wave {item['wave']}" if item["wave"] else ""),
+             f"  opens {item['opens']}, closes {item['closes']} (answers taken until {item['last_day_of_answers']})",
+             f"  audience: {item['audience']['tags']} on {', '.join(item['audience']['channels'])}"]
+    for step in item["schedule"]:
+        lines.append(f"  {'✓' if step['done'] else '·'} {step['step']:<10} {step['due']}")
+    rate = "not shown (too few)" if item["response_rate"] is None else f"{item['response_rate']}%"
+    lines.append(f"  invited {item['invited']}, started {item['started']}, completed {item['completed']}, "
+                 f"response rate {rate}")
+    if item["pending"]:
+        lines.append(f"  {item['pending']} message(s) waiting to be sent by the running bot")
+    return lines
+
+
+def show(app: App, code: str, as_json: bool, watch: bool) -> int:
+    item = describe(app, code)
+    print(json.dumps(item, indent=2, default=str) if as_json else "\n".join(render(item)))
+    while watch and item["pending"]:  # a progress bar while the running bot sends
+        total = sum(item["messages"].values())
+        done = total - item["pending"]
+        print(f"\r[{'#' * (30 * done // max(total, 1)):<30}] {done}/{total} sent", end="", file=sys.stderr, flush=True)
+        time.sleep(2)
+        item = describe(app, code)
+    if watch:
+        print(f"\rall {sum(item['messages'].values())} message(s) handled.{' ' * 30}", file=sys.stderr)
+    return 0

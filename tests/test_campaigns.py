@@ -1,0 +1,195 @@
+"""Campaigns end to end: a fake clock drives opening, reminders, closing and recurrence; invitations go through the
+real Telegram channel to the fake Bot API; restarts and a second sender never send an invitation twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.app import build, make_channels, serve
+from bot.broadcast import Broadcaster
+from bot.channels.pacing import Pacer
+from bot.channels.port import Address
+from bot.channels.telegram import TelegramChannel
+from bot.config import Settings
+from bot.engine import conversation as engine
+from bot.engine import messages as msg
+from bot.privacy import Keys
+from bot.scheduling import Leadership
+from bot.service import SurveyService
+from bot.surveyfiles import SurveyCatalogue
+from storage import campaigns as store_campaigns
+from storage import database
+from storage.models import Campaign
+from storage.unit_of_work import Store
+
+from .conftest import LONDON, PEPPER, Clock
+from .fakes.telegram_api import FakeTelegram
+from .test_telegram import free_port
+
+BOT = "123456789"  # the fake's bot id: the Telegram workspace of every address
+
+
+def person(user: int) -> Address:
+    return Address("telegram", BOT, str(user))
+
+
+def add_contacts(store: Store, keys: Keys, users: list[int], tags: list[str], clock: Clock) -> None:
+    with store.unit() as uow:
+        for user in users:
+            store_campaigns.upsert_contact(uow, keys.contact_lookup(person(user)), "telegram",
+                                           keys.seal(person(user)), tags, clock.now.date())
+
+
+def add_campaign(store: Store, code: str, opens: datetime, closes: datetime, tags: list[str], clock: Clock,
+                 every_months: int | None = None) -> None:
+    with store.unit() as uow:
+        uow.session.add(Campaign(code=code, survey_id="sample", version=1, tags=json.dumps(tags),
+                                 opens_at=opens.astimezone(UTC), closes_at=closes.astimezone(UTC),
+                                 reminders="[3, 7]", every_months=every_months, created_on=clock.now.date()))
+
+
+@asynccontextmanager
+async def telegram(service: SurveyService) -> AsyncIterator[tuple[FakeTelegram, TelegramChannel]]:
+    async with FakeTelegram() as fake:
+        channel = TelegramChannel(service, fake.token, fake.base_url, "sample")
+        channel.pacer = Pacer(overall=10_000, per_chat=10_000)
+        try:
+            yield fake, channel
+        finally:
+            await channel.bot.session.close()
+
+
+def invitations(fake: FakeTelegram, user: int) -> list[str]:
+    return [m["text"] for m in fake.messages_to(user) if "sample of every kind" in m["text"].lower()]
+
+
+def complete(service: SurveyService, who: Address, code: str) -> None:
+    """Answer the sample survey through the campaign's code."""
+    outcome = service.begin(who, code)
+    for answer in ("yes", "1", "2", "3", "4", "1", ""):
+        outcome = service.handle(who, engine.Reply(answer) if answer else engine.Skip())
+    assert any(isinstance(e, engine.Finish) and e.completed for e in outcome.effects)
+
+
+async def test_a_campaign_invites_reminds_non_completers_respects_opt_out_closes_and_recurs(
+        service: SurveyService, store: Store, clock: Clock) -> None:
+    keys = service.keys
+    opens = clock.now + timedelta(hours=1)
+    add_contacts(store, keys, [1, 2, 3, 4], ["police"], clock)
+    add_contacts(store, keys, [5], ["health"], clock)
+    add_campaign(store, "esc", opens, opens + timedelta(days=21), ["police"], clock, every_months=12)
+    broadcaster = Broadcaster(store, keys, service.catalogue, clock)
+    async with telegram(service) as (fake, channel):
+        assert broadcaster.run_due() == []  # not open yet
+        assert "opens on" in service.begin(person(1), "esc").effects[0].text  # type: ignore[union-attr]
+        clock.now = opens
+        assert [(r.step, r.planned) for r in broadcaster.run_due()] == [("invite", 4)]
+        assert broadcaster.run_due() == [] and Broadcaster(store, keys, service.catalogue, clock).run_due() == []
+        assert await broadcaster.drain(channel, service.call) == 4
+        assert [len(invitations(fake, u)) for u in (1, 2, 3, 4, 5)] == [1, 1, 1, 1, 0]
+        complete(service, person(1), "esc")  # finishes: gets no reminders
+        service.opt_out(person(2))  # stops everything from now on
+        clock.now = opens + timedelta(days=3)
+        assert [(r.step, r.planned) for r in broadcaster.run_due()] == [("remind-1", 2)]
+        assert await broadcaster.drain(channel, service.call) == 2
+        clock.now = opens + timedelta(days=21, minutes=1)
+        assert [(r.step, r.planned) for r in broadcaster.run_due()] == [("remind-2", 2), ("close", 0)]
+        assert await broadcaster.drain(channel, service.call) == 0  # closed: the late reminders are skipped
+        assert [len(invitations(fake, u)) for u in (1, 2, 3, 4)] == [1, 1, 2, 2]
+        clock.now = opens + timedelta(days=22)  # answers are taken through the closing day (dates, not times)
+        assert msg.SURVEY_CLOSED in service.begin(person(3), "esc").effects[0].text  # type: ignore[union-attr]
+        clock.now = opens + timedelta(days=365)  # wave 2: everyone still opted in, including the completer
+        assert [(r.wave, r.step, r.planned) for r in broadcaster.run_due()] == [(2, "invite", 3)]
+        assert await broadcaster.drain(channel, service.call) == 3
+        assert service.begin(person(1), "esc").open  # wave 2 is a new round: they may answer again
+    with store.unit() as uow:
+        actions = [a for (a,) in uow.session.execute(text("SELECT action FROM audit_record"))]
+    assert actions.count("campaign.step") == 5 and "contact.opted_out" in actions  # invite, 2 reminders, close, wave 2
+
+
+async def test_a_crash_mid_broadcast_resumes_and_sends_at_most_one_twice(service: SurveyService, store: Store,
+                                                                         clock: Clock) -> None:
+    users = list(range(100, 130))
+    add_contacts(store, service.keys, users, ["all"], clock)
+    add_campaign(store, "big", clock.now - timedelta(minutes=1), clock.now + timedelta(days=7), [], clock)
+    first = Broadcaster(store, service.keys, service.catalogue, clock)
+    async with telegram(service) as (fake, channel):
+        first.run_due()
+        task = asyncio.create_task(first.drain(channel, service.call))
+        await fake.wait_until(lambda: len(fake.calls_to("sendMessage")) >= 10)
+        task.cancel()  # the process dies here
+        await asyncio.gather(task, return_exceptions=True)
+        clock.now += timedelta(minutes=3)  # the dead process's lease on its one message runs out
+        restarted = Broadcaster(store, service.keys, service.catalogue, clock)
+        assert restarted.run_due() == []  # the step was claimed before the crash: not planned again
+        await restarted.drain(channel, service.call)
+        counts = [len(invitations(fake, u)) for u in users]
+    assert min(counts) == 1 and sum(counts) - len(users) <= 1
+
+
+async def test_two_senders_sharing_postgresql_send_each_invitation_once(database_url: str, catalogue: SurveyCatalogue,
+                                                                        clock: Clock) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite serves one process; sharing the outbox needs PostgreSQL")
+    engines = [database.connect(database_url) for _ in range(2)]
+    database.upgrade(engines[0])
+    services = [SurveyService(Store(e), catalogue, Keys(PEPPER), clock) for e in engines]
+    users = list(range(200, 240))
+    add_contacts(services[0].store, services[0].keys, users, [], clock)
+    add_campaign(services[0].store, "shared", clock.now - timedelta(minutes=1), clock.now + timedelta(days=7), [],
+                 clock)
+    async with telegram(services[0]) as (fake, one), telegram(services[1]) as (_, two):
+        two.bot = one.bot  # both processes talk to the same Bot API (the first fake)
+        broadcasters = [Broadcaster(s.store, s.keys, catalogue, clock) for s in services]
+        planned = [b.run_due() for b in broadcasters]
+        assert sum(len(p) for p in planned) == 1  # the step is claimed by one of them only
+        sent = await asyncio.gather(broadcasters[0].drain(one, services[0].call),
+                                    broadcasters[1].drain(two, services[1].call))
+        assert sum(sent) == len(users)
+        assert [len(invitations(fake, u)) for u in users] == [1] * len(users)
+    first, second = Leadership(engines[0]), Leadership(engines[1])
+    assert first.acquire() and not second.acquire()  # only one process schedules
+    first.release()
+    assert second.acquire()
+    second.release()
+    for service in services:
+        service.close()
+    for e in engines:
+        e.dispose()
+
+
+async def test_the_running_bot_sends_a_campaign_and_start_opens_the_survey(tmp_path: Path) -> None:
+    """`surveybot run`'s own wiring: APScheduler sweeps at start, the outbox drains, Start begins the survey."""
+    async with FakeTelegram() as fake:
+        env = {"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_PEPPER": PEPPER.decode(),
+               "SURVEYBOT_PORT": str(free_port()), "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url}
+        app = await asyncio.to_thread(build, Settings.from_env(env))
+        clock = Clock(datetime.now(LONDON))
+        add_contacts(app.store, app.keys, [7, 8], ["youth"], clock)
+        with app.store.unit() as uow:
+            uow.session.add(Campaign(code="ambassadors", survey_id="you-said", version=1, tags='["youth"]',
+                                     opens_at=(clock.now - timedelta(hours=1)).astimezone(UTC),
+                                     closes_at=(clock.now + timedelta(days=14)).astimezone(UTC),
+                                     reminders="[]", quiet_from=0, quiet_until=0, created_on=clock.now.date()))
+        channels = make_channels(app)
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(app, channels, stop))
+        try:
+            invite = await fake.next_message(7, timeout=15)
+            assert "You said" in invite["text"] and "open until" in invite["text"]
+            fake.user_clicks(7, invite, msg.START)
+            while (await fake.next_message(7, timeout=10))["text"] != msg.CONSENT_QUESTION:
+                pass
+            await fake.next_message(8, timeout=10)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            app.engine.dispose()
