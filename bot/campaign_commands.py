@@ -23,6 +23,8 @@ from bot.app import App
 from bot.broadcast import Broadcaster, last_day
 from bot.campaigns import Rules, as_zone, current_wave, rules_of, steps, window
 from bot.reporting.disclosure import percentage
+from bot.reporting.status import render as status_lines
+from bot.reporting.status import round_status
 from bot.roles import parse_who
 from storage import campaigns as store_campaigns
 from storage import rounds
@@ -91,7 +93,7 @@ def run(app: App, args: argparse.Namespace) -> int:
     if verb == "show":
         return show(app, args.code, args.json, args.watch)
     if verb == "remind":
-        planned = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock).remind_now(_campaign(app,
+        planned = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock).remind_now(find_campaign(app,
                                                                                                        args.code).code)
         print(f"Reminder planned for {planned} people (sent by the running bot)." if planned else
               "No reminder planned: nobody is due one, or it is quiet hours, or the wave is not open.")
@@ -229,7 +231,7 @@ def create(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
-def _campaign(app: App, code: str) -> Campaign:
+def find_campaign(app: App, code: str) -> Campaign:
     with app.store.unit() as uow:
         row = store_campaigns.by_code(uow, code)
     if row is None:
@@ -252,7 +254,7 @@ def list_campaigns(app: App, as_json: bool) -> int:
 
 
 def open_now(app: App, code: str) -> int:
-    campaign = _campaign(app, code)
+    campaign = find_campaign(app, code)
     now = app.service.clock()
     if as_zone(campaign.opens_at, _zone(app)) <= now:
         print(f"`{code}` is already open.")
@@ -268,7 +270,13 @@ def open_now(app: App, code: str) -> int:
 
 
 def close_now(app: App, code: str) -> int:
-    campaign = _campaign(app, code)
+    print(close_campaign(app, code))
+    return 0
+
+
+def close_campaign(app: App, code: str) -> str:
+    """Stop a campaign now: nothing more is sent and its current round takes no more answers."""
+    campaign = find_campaign(app, code)
     now = app.service.clock()
     with app.store.unit() as uow:
         row = store_campaigns.by_code(uow, code)
@@ -279,8 +287,7 @@ def close_now(app: App, code: str) -> int:
         if wave is not None:
             rounds.set_closes_on(uow, row.survey_id, wave, now.date() - timedelta(days=1), now.date())
         uow.audit("campaign.closed", {"campaign": code, "wave": wave}, now.date())
-    print(f"`{campaign.code}` is closed: nothing more will be sent and no more answers are taken.")
-    return 0
+    return f"`{campaign.code}` is closed: nothing more will be sent and no more answers are taken."
 
 
 @dataclass(frozen=True)
@@ -292,16 +299,23 @@ class Line:
 def describe(app: App, code: str) -> dict[str, Any]:
     """Everything `show` prints: schedule, messages planned and sent, and response, with small counts hidden."""
     now = app.service.clock()
-    campaign = _campaign(app, code)
+    campaign = find_campaign(app, code)
     rules = rules_of(campaign, _zone(app))
     wave = current_wave(rules, now)
     shown_wave = wave or 1
     opens, closes = window(rules, shown_wave)
+    if not app.catalogue.has(campaign.survey_id, campaign.version):
+        raise CampaignError(f"campaign `{code}` uses {campaign.survey_id} version {campaign.version}, which is not "
+                            "among the loaded surveys")
+    survey = app.catalogue.get(campaign.survey_id, campaign.version)
     with app.store.unit() as uow:
+        round_key = rounds.get(uow, campaign.survey_id, shown_wave)
         outbox = store_campaigns.outbox_counts(uow, campaign.id or 0, shown_wave)
         people = store_campaigns.participation_counts(uow, campaign.survey_id, shown_wave)
         run = {(s.wave, s.step) for s in store_campaigns.steps_run(uow, campaign.id or 0)}
-    k = app.settings.privacy.thresholds(app.catalogue.get(campaign.survey_id, campaign.version).audience).group
+    k = app.settings.privacy.thresholds(survey.audience).group
+    by_breakdown = (status_lines(round_status(app.store, app.settings.privacy, survey, round_key)[1])
+                    if round_key is not None else [])
     invited = sum(n for (step, status), n in outbox.items() if step == "invite" and status == "sent")
     state = "closed" if campaign.stopped or (wave is not None and now >= closes and not campaign.every_months) else (
         "scheduled" if wave is None else "open" if now < closes else "between waves")
@@ -320,6 +334,7 @@ def describe(app: App, code: str) -> dict[str, Any]:
         "invited": invited,
         "started": _small(people["started"], k), "completed": _small(people["completed"], k),
         "response_rate": None if rate is None or people["completed"] < k else round(rate, 1),
+        "by_breakdown": by_breakdown,
     }
 
 
@@ -337,6 +352,7 @@ def render(item: dict[str, Any]) -> list[str]:
     rate = "not shown (too few)" if item["response_rate"] is None else f"{item['response_rate']}%"
     lines.append(f"  invited {item['invited']}, started {item['started']}, completed {item['completed']}, "
                  f"response rate {rate}")
+    lines.extend(f"  {line}" for line in item["by_breakdown"])
     if item["pending"]:
         lines.append(f"  {item['pending']} message(s) waiting to be sent by the running bot")
     return lines

@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.privacy import Keys
+from bot.roles import Role, Roles
 from bot.scheduling import Leadership
 from bot.service import SurveyService
 from bot.surveyfiles import SurveyCatalogue
@@ -32,7 +33,7 @@ from storage.unit_of_work import Store
 
 from .conftest import LONDON, PEPPER, Clock
 from .fakes.telegram_api import FakeTelegram
-from .test_telegram import free_port
+from .test_telegram import free_port, running
 
 BOT = "123456789"  # the fake's bot id: the Telegram workspace of every address
 
@@ -49,9 +50,9 @@ def add_contacts(store: Store, keys: Keys, users: list[int], tags: list[str], cl
 
 
 def add_campaign(store: Store, code: str, opens: datetime, closes: datetime, tags: list[str], clock: Clock,
-                 every_months: int | None = None) -> None:
+                 every_months: int | None = None, survey: str = "sample") -> None:
     with store.unit() as uow:
-        uow.session.add(Campaign(code=code, survey_id="sample", version=1, tags=json.dumps(tags),
+        uow.session.add(Campaign(code=code, survey_id=survey, version=1, tags=json.dumps(tags),
                                  opens_at=opens.astimezone(UTC), closes_at=closes.astimezone(UTC),
                                  reminders="[3, 7]", every_months=every_months, created_on=clock.now.date()))
 
@@ -193,3 +194,22 @@ async def test_the_running_bot_sends_a_campaign_and_start_opens_the_survey(tmp_p
             stop.set()
             await asyncio.wait_for(task, 10)
             app.engine.dispose()
+
+
+async def test_admins_check_and_close_campaigns_in_chat_and_others_are_refused(tmp_path: Path) -> None:
+    async with FakeTelegram() as fake, running(fake, tmp_path / "data") as app:
+        clock = Clock(datetime.now(LONDON))
+        Roles(app.store, app.keys, app.service.clock).grant(Role.ADMIN, person(41))
+        add_campaign(app.store, "esc-live", clock.now - timedelta(hours=1), clock.now + timedelta(days=7), [], clock,
+                     survey="policy-awareness")
+        fake.user_sends_text(42, "/status esc-live")  # not an admin
+        refused = await fake.next_message(42)
+        assert refused["text"].startswith("Sorry,") and "admin" in refused["text"] and "esc-live" not in refused["text"]
+        fake.user_sends_text(41, "/status esc-live")
+        status = await fake.next_message(41)
+        assert status["text"].startswith("esc-live: policy-awareness v1, open") and "invited" in status["text"]
+        fake.user_sends_text(41, "/close esc-live")
+        assert "is closed" in (await fake.next_message(41))["text"]
+        with app.store.unit() as uow:
+            actions = [a for (a,) in uow.session.execute(text("SELECT action FROM audit_record"))]
+        assert "admin.refused" in actions and "campaign.closed" in actions

@@ -56,6 +56,7 @@ from bot.surveyfiles import SurveyCatalogue
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.chat_admin import ChatAdmin
     from bot.server import HttpServer
 
 # --- everything the Slack channel itself says (the rest comes from the engine's messages and the surveys) -------------
@@ -360,6 +361,7 @@ class SlackChannel:
         self._seen_events: Recent[str, bool] = Recent(EVENTS_KEPT)
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by from_app)
 
     @classmethod
     def from_app(cls, app: App) -> SlackChannel:
@@ -373,9 +375,13 @@ class SlackChannel:
             raise SettingsError("SLACK_APP_TOKEN should be an app-level token starting xapp- (with connections:write)")
         if not settings.slack_api_url.startswith(("https://", "http://")):
             raise SettingsError("SLACK_API_URL should be an http(s) URL, such as https://slack.com/api/")
-        return cls(app.service, app.catalogue, bot_token=settings.slack_bot_token or "",
-                   app_token=settings.slack_app_token, signing_secret=settings.slack_signing_secret,
-                   api_url=settings.slack_api_url)
+        channel = cls(app.service, app.catalogue, bot_token=settings.slack_bot_token or "",
+                      app_token=settings.slack_app_token, signing_secret=settings.slack_signing_secret,
+                      api_url=settings.slack_api_url)
+        from bot.chat_admin import ChatAdmin  # the admin side needs the whole app; respondents never do
+
+        channel.admin = ChatAdmin(app)
+        return channel
 
     # --- lifecycle ----------------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
@@ -576,6 +582,10 @@ class SlackChannel:
         address = self._address(context)
         if verb == "stop" and len(words) > 1 and words[1].lower() == "all":
             verb = "unsubscribe"
+        if address is not None and self.admin is not None and self.admin.handles(verb):
+            await ack()
+            self._spawn(f"/survey {verb}", self._admin(address, words))
+            return
         if address is None or verb not in ("start", "stop", "resume", "delete", "unsubscribe"):
             await ack(HELP)
             return
@@ -657,6 +667,12 @@ class SlackChannel:
             return
         event: engine.Event = engine.Stop() if verb == "stop" else engine.Resume()
         await self._act(address, event, key)
+
+    async def _admin(self, address: Address, words: list[str]) -> None:
+        """A campaign command: the reply goes to the person's DM with the app, never to a channel."""
+        assert self.admin is not None
+        reply = await self._service(self.admin.run, address, words)
+        await self._post(address, reply, _sections(reply))
 
     async def _hint(self, address: Address, channel: str, text: str) -> None:
         if channel.startswith("D"):

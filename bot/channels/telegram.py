@@ -10,9 +10,10 @@ update_id) is recognised by the service and does nothing. Telegram errors are tr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlparse
@@ -49,6 +50,7 @@ from bot.service import Outcome, SurveyService
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.chat_admin import ChatAdmin
     from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ HINT_EDITED = "I keep the first version of each answer. To change an answer, tap
 HINT_PRIVATE = "Surveys happen in a private chat. Please send me a direct message."
 STALE_BUTTON = "That button no longer works."
 START_PREFIX = "go:"
+SORRY = "Sorry, something went wrong on our side. Your answers so far are safe. Please try again in a moment."
 ANSWER_MARK = "✓"
 COMMANDS = [
     BotCommand(command="resume", description="Carry on with your survey"),
@@ -107,6 +110,7 @@ class TelegramChannel:
         self.shown: OrderedDict[int, Shown] = OrderedDict()
         self.locks: dict[int, asyncio.Lock] = {}
         self._polling: asyncio.Task[None] | None = None
+        self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by from_app)
         self.connected = False
 
     @classmethod
@@ -114,8 +118,12 @@ class TelegramChannel:
         settings = app.settings
         assert settings.telegram_token is not None
         secret = settings.telegram_webhook_secret or app.keys.secret("telegram-webhook")
-        return cls(app.service, settings.telegram_token, settings.telegram_api_url, settings.default_survey,
-                   settings.telegram_webhook_url, secret)
+        channel = cls(app.service, settings.telegram_token, settings.telegram_api_url, settings.default_survey,
+                      settings.telegram_webhook_url, secret)
+        from bot.chat_admin import ChatAdmin  # the admin side needs the whole app; respondents never do
+
+        channel.admin = ChatAdmin(app)
+        return channel
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
@@ -168,7 +176,7 @@ class TelegramChannel:
             return
         who = self.address(message.from_user.id)
         key = str(event_update.update_id)
-        async with self.lock(chat_id):
+        async with self.lock(chat_id), self.apology(chat_id):
             outcome = await self.command(who, message.text, key)
             await self.render(chat_id, who, outcome, None)
 
@@ -187,6 +195,9 @@ class TelegramChannel:
             return Outcome((Say(HELP),))
         if name == "delete":
             return await service.call(service.erase, who)
+        if name is not None and self.admin is not None and self.admin.handles(name):
+            reply = await service.call(self.admin.run, who, [name, *rest.split()])
+            return Outcome((Say(reply),))
         if name == "unsubscribe" or (name == "stop" and rest.strip().lower() == "all"):
             return await service.call(service.opt_out, who)
         events: dict[str, engine.Event] = {
@@ -214,7 +225,7 @@ class TelegramChannel:
             await self.answer(query, STALE_BUTTON)
             return
         who = self.address(query.from_user.id)
-        async with self.lock(message.chat.id):
+        async with self.lock(message.chat.id), self.apology(message.chat.id):
             outcome = await self.service.call(self.service.handle, who, event, str(event_update.update_id))
             toast = next((e.text for e in outcome.effects if isinstance(e, Notice)), None)
             await self.answer(query, toast)
@@ -316,6 +327,18 @@ class TelegramChannel:
         sent = await self.call(chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=start), True)
         if sent is None:
             raise Unreachable("Telegram refused the invitation")
+
+    @contextlib.asynccontextmanager
+    async def apology(self, chat_id: int) -> AsyncIterator[None]:
+        """Our own failure is logged (without ids) and met with a kind word, never silence or a traceback."""
+        try:
+            yield
+        except (asyncio.CancelledError, Unreachable, RateLimited):
+            raise
+        except Exception:
+            log.exception("handling a Telegram update failed")
+            with contextlib.suppress(Exception):
+                await self.send(chat_id, SORRY)
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         """One update at a time per chat, in arrival order, so quick typed answers apply in sequence."""

@@ -1,0 +1,77 @@
+"""Campaign commands typed in chat by the business unit and scrutineers: list, status, remind, close.
+
+Channel-independent: the Telegram and Slack adapters pass the words typed and who typed them, and send back the text
+this returns. Every command checks its role (bot.roles) first; a refusal is audited and says which role is needed,
+never anything about the campaign.
+"""
+
+from __future__ import annotations
+
+from bot import campaign_commands
+from bot.app import App
+from bot.broadcast import Broadcaster
+from bot.channels.port import Address
+from bot.roles import Action, Forbidden, Roles
+from storage import campaigns as store_campaigns
+
+VERBS: dict[str, Action] = {
+    "campaigns": Action.READ_RESULTS,
+    "status": Action.READ_RESULTS,
+    "remind": Action.CHANGE_SURVEYS,
+    "close": Action.CHANGE_SURVEYS,
+}
+USAGE = ("Campaign commands: campaigns (list them), status CODE, remind CODE (a reminder now to those who have not "
+         "finished), close CODE (stop it now).")
+
+
+class ChatAdmin:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.roles = Roles(app.store, app.keys, app.service.clock)
+
+    def handles(self, verb: str) -> bool:
+        return verb in VERBS
+
+    def run(self, address: Address, words: list[str]) -> str:
+        """Runs on the database thread; returns the reply to send (to the person only)."""
+        verb = words[0].lower() if words else ""
+        if verb not in VERBS:
+            return USAGE
+        today = self.app.service.clock().date()
+        try:
+            self.roles.require_to(VERBS[verb], address)
+        except Forbidden as refusal:
+            with self.app.store.unit() as uow:
+                uow.audit("admin.refused", {"command": verb, "channel": address.channel}, today)
+            return f"Sorry, {refusal}."
+        with self.app.store.unit() as uow:
+            uow.audit("admin.command", {"command": verb, "channel": address.channel}, today)
+        try:
+            return self._do(verb, words[1:])
+        except campaign_commands.CampaignError as exc:
+            return str(exc)
+
+    def _do(self, verb: str, rest: list[str]) -> str:
+        if verb == "campaigns":
+            with self.app.store.unit() as uow:
+                codes = [c.code for c in store_campaigns.all_campaigns(uow)]
+            if not codes:
+                return "There are no campaigns yet."
+            return "\n".join(campaign_commands.render(campaign_commands.describe(self.app, code))[0] for code in codes)
+        if not rest:
+            return f"Which campaign? For example: {verb} {self._example()}"
+        code = rest[0].lower()
+        if verb == "status":
+            return "\n".join(campaign_commands.render(campaign_commands.describe(self.app, code)))
+        if verb == "close":
+            return campaign_commands.close_campaign(self.app, code)
+        campaign_commands.find_campaign(self.app, code)  # names an unknown code clearly
+        app = self.app
+        planned = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock).remind_now(code)
+        return (f"A reminder is on its way to {planned} people." if planned else
+                "No reminder sent: nobody is due one, or it is quiet hours, or the campaign is not open.")
+
+    def _example(self) -> str:
+        with self.app.store.unit() as uow:
+            campaigns = store_campaigns.all_campaigns(uow)
+        return campaigns[-1].code if campaigns else "CODE"
