@@ -25,7 +25,7 @@ from storage.models import Campaign
 from storage.unit_of_work import Store
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(seconds=60)  # longer than one send can take, retries included
 
 
 def last_day(closes_at: datetime) -> datetime:
@@ -105,8 +105,12 @@ class Broadcaster:
             return planned
 
     # --- sending ------------------------------------------------------------------------------------------------
-    def _lease(self, channel: str) -> Taken | None:
+    def _lease(self, channel: str, done: tuple[store_campaigns.Lease, str, str] | None = None) -> Taken | None:
+        """Mark the message just handled (`done`: lease, status, survey) and lease the next, in one transaction:
+        still only one message in flight, at one commit per message."""
         with self.store.unit() as uow:
+            if done is not None:
+                store_campaigns.finish(uow, *done)
             lease = store_campaigns.lease_next(uow, channel, self.clock(), LEASE)
             if lease is None:
                 return None
@@ -117,10 +121,6 @@ class Broadcaster:
             if not send:
                 store_campaigns.finish(uow, lease, "skipped", campaign.survey_id)
             return Taken(lease, campaign, send)
-
-    def _finish(self, lease: store_campaigns.Lease, status: str, survey_id: str) -> None:
-        with self.store.unit() as uow:
-            store_campaigns.finish(uow, lease, status, survey_id)
 
     def _release(self, lease: store_campaigns.Lease) -> None:
         with self.store.unit() as uow:
@@ -137,8 +137,10 @@ class Broadcaster:
 
         `run` runs a function on the database thread (SurveyService.call)."""
         sent = 0
+        done: tuple[store_campaigns.Lease, str, str] | None = None
         while True:
-            taken = await run(self._lease, channel.name)  # type: ignore[misc]
+            taken = await run(self._lease, channel.name, done)  # type: ignore[misc]
+            done = None
             if taken is None:
                 return sent
             if not taken.send:
@@ -148,13 +150,15 @@ class Broadcaster:
                 await channel.invite(self.keys.unseal(lease.sealed_address), self.message(campaign, lease),
                                      campaign.code)
             except Unreachable:
-                await run(self._finish, lease, "unreachable", campaign.survey_id)  # type: ignore[misc]
+                done = (lease, "unreachable", campaign.survey_id)
                 continue
             except RateLimited as exc:
                 await run(self._release, lease)  # type: ignore[misc]
                 await asyncio.sleep(exc.retry_after)
                 continue
-            await run(self._finish, lease, "sent", campaign.survey_id)  # type: ignore[misc]
+            except asyncio.CancelledError:
+                raise
+            done = (lease, "sent", campaign.survey_id)
             sent += 1
 
 
