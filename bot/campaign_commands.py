@@ -19,9 +19,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
 from bot.app import App
 from bot.broadcast import Broadcaster, last_day
 from bot.campaigns import Rules, as_zone, current_wave, rules_of, steps, window
+from bot.channels.port import Address
 from bot.reporting.disclosure import percentage
 from bot.reporting.status import render as status_lines
 from bot.reporting.status import round_status
@@ -45,6 +49,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     contact_commands = contacts.add_subparsers(dest="contacts_command", required=True, metavar="ACTION")
     importing = contact_commands.add_parser("import", help="add contacts from a CSV file with columns who,tags")
     importing.add_argument("file", type=Path)
+    slack = contact_commands.add_parser("import-slack", help="add a Slack channel's members as contacts")
+    slack.add_argument("channel_id", help="the channel's id, like C0123ABCD (channel details, at the bottom)")
+    slack.add_argument("--tags", default="", help="tags to give them, separated by commas")
     listing = contact_commands.add_parser("list", help="contacts with their tags (never their platform ids)")
     listing.add_argument("--tag")
     listing.add_argument("--json", action="store_true")
@@ -82,6 +89,8 @@ def run(app: App, args: argparse.Namespace) -> int:
     if args.command == "contacts":
         if args.contacts_command == "import":
             return import_contacts(app, args.file)
+        if args.contacts_command == "import-slack":
+            return import_slack_channel(app, args.channel_id, _words(args.tags, "--tags"))
         if args.contacts_command == "list":
             return list_contacts(app, args.tag, args.json)
         return tag_contact(app, args.contact_id, _words(args.add, "--add"), _words(args.remove, "--remove"))
@@ -141,6 +150,37 @@ def import_contacts(app: App, path: Path) -> int:
             added += created
         uow.audit("contacts.imported", {"rows": len(people), "new": added}, today)
     print(f"Imported {len(people)} contact(s): {added} new, {len(people) - added} updated.")
+    return 0
+
+
+def import_slack_channel(app: App, channel_id: str, tags: list[str]) -> int:
+    """Every member of a Slack channel (but the app itself), through the Web API with the bot's token."""
+    if not app.settings.slack_bot_token:
+        raise CampaignError("SLACK_BOT_TOKEN is not set, so Slack cannot be asked who is in the channel")
+    if not re.fullmatch(r"[CG][A-Z0-9]{2,20}", channel_id):
+        raise CampaignError(f"channel `{channel_id}` should be a channel id like C0123ABCD")
+    client = WebClient(app.settings.slack_bot_token, base_url=app.settings.slack_api_url)
+    try:
+        me = client.auth_test()
+        members: list[str] = []
+        cursor = None
+        while True:
+            page = client.conversations_members(channel=channel_id, limit=500, cursor=cursor)
+            members.extend(str(m) for m in page.get("members") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+    except SlackApiError as exc:
+        raise CampaignError(f"Slack refused: {exc.response.get('error', 'unknown error')}") from None
+    except OSError as exc:
+        raise CampaignError(f"cannot reach Slack at {app.settings.slack_api_url}: {exc}") from None
+    team, bot_user = str(me.get("team_id")), str(me.get("user_id"))
+    added = sum(app.service.register(Address("slack", team, member), tuple(tags))
+                for member in members if member != bot_user)
+    with app.store.unit() as uow:
+        uow.audit("contacts.imported", {"rows": len(members), "new": added, "from": "slack channel"},
+                  app.service.clock().date())
+    print(f"Imported {len(members) - (bot_user in members)} member(s) of {channel_id}: {added} new.")
     return 0
 
 

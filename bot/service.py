@@ -176,6 +176,13 @@ class SurveyService:
             return Outcome((Say(msg.NOT_OPEN_YET.format(opens=f"{opens:%A} {opens.day} {opens:%B}")),))
         return self.catalogue.get(campaign.survey_id, campaign.version), wave or current
 
+    def register(self, address: Address, tags: tuple[str, ...] = ()) -> bool:
+        """Make someone a contact campaigns can reach (they opened the app, or were imported); True when new."""
+        with self.store.unit() as uow:
+            _, created = store_campaigns.upsert_contact(uow, self.keys.contact_lookup(address), address.channel,
+                                                        self.keys.seal(address), tags, self.clock().date())
+        return created
+
     def opt_out(self, address: Address) -> Outcome:
         """No more invitations or reminders, from now on, on every campaign (the person can still use links)."""
 

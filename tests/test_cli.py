@@ -194,3 +194,22 @@ def test_a_bad_contacts_file_names_its_line_and_imports_nothing(tmp_path: Path) 
     result = surveybot(tmp_path, "contacts", "import", str(people))
     assert result.returncode == 1 and f"{people}:3: tags: `not a tag`" in result.stderr
     assert "0 contact(s)" in surveybot(tmp_path, "contacts", "list").stdout
+
+
+def test_a_slack_channels_members_become_contacts(tmp_path: Path) -> None:
+    from .fakes.slack_api import FakeSlack
+
+    handle = FakeSlack().run_in_thread()
+    try:
+        handle.fake.members["C0PARTNERS"] = ["U0ANN", "U0BEN", handle.fake.bot_user_id]
+        result = surveybot(tmp_path, "contacts", "import-slack", "C0PARTNERS", "--tags", "partners",
+                           SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=handle.api_url)
+        assert result.returncode == 0, result.stderr
+        assert "Imported 2 member(s) of C0PARTNERS: 2 new." in result.stdout
+        listed = json.loads(surveybot(tmp_path, "contacts", "list", "--tag", "partners", "--json").stdout)
+        assert [c["channel"] for c in listed] == ["slack", "slack"] and "U0ANN" not in json.dumps(listed)
+        refused = surveybot(tmp_path, "contacts", "import-slack", "general", SLACK_BOT_TOKEN="xoxb-test",
+                            SLACK_API_URL=handle.api_url)
+        assert refused.returncode == 1 and "should be a channel id" in refused.stderr
+    finally:
+        handle.stop()

@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 import yaml
 from sqlalchemy import text
+from sqlmodel import select
 
 from bot.app import App, build, make_channels, serve
 from bot.channels.slack import (
@@ -35,6 +36,7 @@ from bot.config import Settings, SettingsError
 from bot.engine import messages as msg
 from bot.server import HttpServer
 from bot.surveyfiles import builtin_survey_dir
+from storage.models import Contact
 from tests.conftest import SAMPLE, Clock
 from tests.fakes.slack_api import (
     TEAM_ID,
@@ -446,6 +448,9 @@ async def test_the_home_tab_lists_surveys_with_start_and_resume(http_bot: Bot) -
     signer = SlackSigner(SECRET)
     assert (await signer.post_event(http_bot.url, app_home_opened(person.user, person.dm)))[0] == 200
     await fake.wait_for(lambda c: c.method == "views.publish")
+    await http_bot.app.service.call(lambda: None)  # the contact is saved on the database thread
+    with http_bot.app.store.unit() as uow:
+        assert [c.channel for c in uow.session.exec(select(Contact))] == ["slack"], "opening the app joins campaigns"
     home = fake.home_views[person.user]
     starts = {e["value"] for b in home["blocks"] if (e := b.get("accessory"))}
     assert starts == {"policy-awareness", "you-said", "wood-partner-survey", "sample"}

@@ -512,6 +512,7 @@ class SlackChannel:
         channel = str(event.get("channel") or "")
         if channel.startswith("D"):
             self._person(address).dm = channel  # the app's DM with this person
+        self._spawn("a new contact", self._service(self.service.register, address))  # campaigns can reach them
         if event.get("tab") == "home":
             self._spawn("the Home tab", self._publish_home(address))
 
