@@ -154,7 +154,7 @@
       }
       window.clearTimeout(slow);
       if (response.ok && body && Array.isArray(body.effects)) {
-        draw(body, event.type === "open", form && form.closest("#chat") ? form : null);
+        draw(body, event.type === "open", form && form.matches("#chat form.act") ? form : null);
       } else if (response.status === 429) {
         note(main.dataset.slowDown);
       } else {
