@@ -102,6 +102,8 @@ def test_delete_in_the_console_erases_the_answers(tmp_path: Path) -> None:
     (("chat", "you-said"), {"SURVEYBOT_ENV": "production"}, "SURVEYBOT_PEPPER is not set"),
     (("chat", "you-said"), {"SURVEYBOT_PEPPER": "short"}, "at least 32 characters"),
     (("chat", "you-said"), {"SURVEYBOT_PORT": "http"}, "SURVEYBOT_PORT should be a port number"),
+    (("run",), {"SURVEYBOT_PUBLIC_URL": "surveys.example.org"}, "SURVEYBOT_PUBLIC_URL should start with https://"),
+    (("run", "--survey", "no-such-survey"), {}, "no survey `no-such-survey`"),
 ])
 def test_bad_settings_and_ids_get_one_clear_line(tmp_path: Path, args: tuple[str, ...], env: dict[str, str],
                                                  message: str) -> None:
