@@ -280,12 +280,15 @@ async def test_stale_turns_and_double_clicks_record_nothing(tmp_path: Path) -> N
         assert person.waiting is not None
         question = person.waiting
         await person.answer()
+        waiting = person.waiting
+        assert waiting is not None
         recorded = count(bot.app, "SELECT count(*) FROM answer")
         audited = count(bot.app, "SELECT count(*) FROM audit_record")
-        for index in (0, 1):  # the same button again, and another button on the same old question
+        for index in (0, 1):  # the same button again, and another button on the same old question (an old tab)
             body = await person.send({"type": "pick", "turn": question["turn"], "index": index})
-            assert [e["type"] for e in body["effects"]] == ["notice"]
+            assert [e["type"] for e in body["effects"]] == ["notice", "ask"]  # and the question waiting now
             assert body["effects"][0]["text"] == msg.ALREADY_ANSWERED
+            assert body["effects"][1]["prompt"]["question_id"] == waiting["prompt"]["question_id"]
         await person.send({"type": "reply", "turn": question["turn"], "text": "Police"})
         assert count(bot.app, "SELECT count(*) FROM answer") == recorded == 1
         assert count(bot.app, "SELECT count(*) FROM audit_record") == audited
@@ -407,6 +410,10 @@ async def test_posts_from_another_site_are_refused(tmp_path: Path) -> None:
             async with session.post(f"{bot.base}/s/you-said", data={"do": "open"}, headers=headers) as resp:
                 assert resp.status == 403
         assert count(bot.app, "SELECT count(*) FROM conversation") == 0
+        bot.web.public_url = "https://surveys.example.org"  # behind a proxy that does not pass Host on
+        async with session.post(f"{bot.base}/s/you-said/api", json={"type": "open"},
+                                headers={"Origin": "https://surveys.example.org"}) as response:
+            assert response.status == 200
 
 
 async def test_the_qr_poster_encodes_the_link(tmp_path: Path) -> None:

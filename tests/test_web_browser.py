@@ -269,3 +269,18 @@ async def test_motion_follows_the_reduced_motion_setting(browser: Any, bot: Bot)
     assert await first.evaluate("el => getComputedStyle(el).animationName") == "arrive"
     await page.emulate_media(reduced_motion="reduce")
     assert await first.evaluate("el => getComputedStyle(el).animationName") == "none"
+
+
+async def test_without_javascript_the_forms_still_take_answers(browser: Any, bot: Bot) -> None:
+    context = await browser.new_context(viewport=PHONE, java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = await context.new_page()
+    await page.goto(f"{bot.base}/s/you-said")
+    assert await page.locator("noscript .note").inner_text() == words.NO_SCRIPT
+    await page.get_by_role("button", name=words.START).click()
+    await page.get_by_role("button", name=msg.CONSENT_YES).click()
+    await page.get_by_role("button", name="4").click()
+    await page.get_by_text("Question 2 of").wait_for()
+    await page.get_by_role("button", name=words.SKIP).click()
+    await page.get_by_text("Question 3 of").wait_for()
+    assert count(bot.app, "SELECT count(*) FROM answer") == 2

@@ -317,7 +317,7 @@ class WebChannel:
     async def page(self, request: web.Request) -> web.StreamResponse:
         link = self._link(request)
         action = self._action(request)
-        html = webpage.page(link.title, action, webpage.start_form(action), assets=self._assets())
+        html = webpage.page(link.title, action, webpage.start_form(action), open_=False, assets=self._assets())
         return web.Response(text=html, content_type="text/html", headers=PRIVATE)
 
     async def api(self, request: web.Request) -> web.StreamResponse:
@@ -334,6 +334,10 @@ class WebChannel:
             raise Refused(400, "the body is not valid JSON") from None
         action = read_event(data)
         token, result = await self._act(link, token, action)
+        if result.open and result.effects == (Notice(msg.ALREADY_ANSWERED),):
+            # an old tab, or a question asked again elsewhere: draw the question that is waiting now
+            _, waiting = await self._act(link, token, RESUME)
+            result = Result((*result.effects, *waiting.effects), waiting.open)
         response = web.json_response({"open": result.open, "effects": draw(result.effects, self._action(request))},
                                      headers=PRIVATE)
         self._cookie(request, response, token, result.forget)
@@ -355,7 +359,7 @@ class WebChannel:
         effects = result.effects
         if result.open and not any(isinstance(e, (Ask, Update, Confirm)) for e in effects):
             # a resubmitted form or an old page: show the question that is waiting now
-            _, waiting = await self._act(link, token, OPEN)
+            _, waiting = await self._act(link, token, RESUME)
             effects = (*effects, *waiting.effects)
         action_url = self._action(request)
         drawn = draw(effects, action_url)
@@ -455,13 +459,16 @@ class WebChannel:
             log.info("web: asked a visitor to slow down (rate limit)")
             raise Refused(429, words.SLOW_DOWN, retry_after=wait)
 
-    @staticmethod
-    def _same_site(request: web.Request) -> None:
-        """Only the page itself may post: a form on another site must not answer (or start) a survey for someone."""
+    def _same_site(self, request: web.Request) -> None:
+        """Only the page itself may post: a form on another site must not answer (or start) a survey for someone.
+        The page's origin is the host it was asked for, or the public address (a proxy may rewrite Host)."""
         if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
             raise Refused(403, words.CROSS_SITE)
         origin = request.headers.get("Origin")
-        if origin is not None and urlsplit(origin).netloc != request.host:
+        ours = {request.host, urlsplit(self.public_url).netloc if self.public_url else request.host}
+        # "null" is what a form on our own page sends under Referrer-Policy: no-referrer; Sec-Fetch-Site said above
+        # where it came from, and the cookie is SameSite=Strict anyway
+        if origin not in (None, "null") and urlsplit(origin).netloc not in ours:
             raise Refused(403, words.CROSS_SITE)
 
     @staticmethod
