@@ -373,6 +373,8 @@ async def test_a_typed_slash_command_works_as_the_notices_say(tmp_path: Path) ->
         assert paused["text"] == words.PAUSED and 'value="resume"' in paused["html"]
         resumed = await person.send({"type": "resume"})
         assert resumed["open"] and resumed["effects"][-1]["prompt"]["kind"] == "text"
+        helped = await person.send({"type": "reply", "turn": resumed["effects"][-1]["turn"], "text": "/help"})
+        assert helped["effects"][0]["text"] == words.HELP and helped["effects"][-1]["prompt"]["kind"] == "text"
         assert count(bot.app, "SELECT count(*) FROM answer WHERE value LIKE '%stop%'") == 0
 
 
