@@ -91,8 +91,11 @@ def scrubber(settings: Settings) -> Scrubber:
 
 
 def make_channels(app: App) -> list[Channel]:
-    """The chat channels the settings ask for (imported only when configured, to keep the CLI quick)."""
-    channels: list[Channel] = []
+    """The chat channels the settings ask for (imported only when configured, to keep the CLI quick). The web chat
+    is always on: it needs no tokens, and it is the way in for anyone under 16."""
+    from bot.channels.web import WebChannel
+
+    channels: list[Channel] = [WebChannel.from_app(app)]
     if app.settings.telegram_token:
         from bot.channels.telegram import TelegramChannel
 
@@ -105,8 +108,9 @@ def make_channels(app: App) -> list[Channel]:
 
 
 async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = None,
-                server: HttpServer | None = None) -> None:
-    """Run the HTTP server and every channel until `stop` is set (SIGINT/SIGTERM set it when run from the CLI)."""
+                server: HttpServer | None = None, ready: Callable[[HttpServer], None] | None = None) -> None:
+    """Run the HTTP server and every channel until `stop` is set (SIGINT/SIGTERM set it when run from the CLI).
+    `ready` is called once the server is listening (the CLI prints the survey's link then)."""
     stop = stop or asyncio.Event()
     server = server or HttpServer(app.settings.host, app.settings.port)
     server.add_check("database", lambda: database.ping(app.engine))
@@ -128,6 +132,8 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
                                           app.settings.timezone, Leadership(app.engine))
             await scheduler.start()
         log.info("surveybot is running with %s", ", ".join(c.name for c in channels) or "no chat channel")
+        if ready is not None:
+            ready(server)
         await stop.wait()
     finally:
         if scheduler is not None:

@@ -23,8 +23,11 @@ from bot import admin, campaign_commands
 from bot.app import App, build, make_channels, serve, survey_dirs
 from bot.channels.console import ConsoleChannel
 from bot.channels.port import Address
+from bot.channels.poster import poster_svg
+from bot.channels.web import resolve
 from bot.config import Settings, SettingsError
 from bot.reporting import export
+from bot.server import HttpServer
 from bot.surveyfiles import SurveyFileError, check_files
 from storage import database
 
@@ -39,8 +42,8 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="surveybot", description="Chat surveys for safeguarding children partnerships.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="start the bot (with no chat tokens: a built-in survey in this terminal)")
-    run.add_argument("--survey", help="the survey to take in the terminal when no chat channel is configured")
+    run = commands.add_parser("run", help="start the bot: the web chat, and Telegram or Slack when configured")
+    run.add_argument("--survey", help="the survey whose web link to print (default: SURVEYBOT_DEFAULT_SURVEY)")
 
     surveys = commands.add_parser("surveys", help="check or list survey files")
     survey_commands = surveys.add_subparsers(dest="surveys_command", required=True, metavar="ACTION")
@@ -56,6 +59,11 @@ def parser() -> argparse.ArgumentParser:
     exp.add_argument("survey_id")
     exp.add_argument("--format", choices=("csv", "json"), default="csv")
     exp.add_argument("--out", required=True, help="the file to write, or - for standard output")
+
+    qr = commands.add_parser("qr", help="write a printable poster (SVG) with a QR code for a survey's web link")
+    qr.add_argument("code", help="the link's code (today, a survey id)")
+    qr.add_argument("--out", required=True, help="the SVG file to write, e.g. poster.svg")
+    qr.add_argument("--base", help="the address people will open (default: SURVEYBOT_PUBLIC_URL, else this machine)")
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -117,6 +125,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return export_survey(app, args.survey_id, args.format, args.out)
     if args.command == "run":
         return run(app, args.survey)
+    if args.command == "qr":
+        return poster(app, args.code, args.out, args.base)
     if args.command in admin.COMMANDS:
         return admin.run(app, args)
     if args.command in campaign_commands.COMMANDS:
@@ -147,17 +157,43 @@ def chat(app: App, survey_id: str, respondent: str | None) -> int:
     return 0 if finished or interactive else 3
 
 
+def base_url(settings: Settings) -> str:
+    """Where people reach the web chat: the public address when one is set, else this machine's own."""
+    if settings.public_url:
+        return settings.public_url
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
+
+
 def run(app: App, survey_id: str | None) -> int:
-    channels = make_channels(app)
-    if channels:
-        print(f"surveybot is starting: {', '.join(c.name for c in channels)}; HTTP on "
-              f"{app.settings.host}:{app.settings.port}. Press Ctrl+C to stop.", file=sys.stderr)
-        asyncio.run(serve(app, channels))
-        return 0
     survey = survey_id or app.settings.default_survey
-    print("No chat channel is configured (no TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN), so here is the built-in survey "
-          f"`{survey}` in this terminal, stored in {database.describe(app.settings.database_url)}.")
-    return chat(app, survey, None)
+    if not app.catalogue.has(survey):
+        raise UsageError(f"no survey `{survey}`; known surveys: {', '.join(app.catalogue.ids())}")
+    channels = make_channels(app)
+    link = f"{base_url(app.settings)}/s/{survey}"
+
+    def ready(_server: HttpServer) -> None:
+        print(f"surveybot is running ({', '.join(c.name for c in channels)}), storing answers in "
+              f"{database.describe(app.settings.database_url)}.\nOpen the survey in a browser: {link}\n"
+              "Press Ctrl+C to stop.", flush=True)
+
+    asyncio.run(serve(app, channels, ready=ready))
+    return 0
+
+
+def poster(app: App, code: str, out: str, base: str | None) -> int:
+    """A printable poster for a survey's web link (see bot.channels.poster)."""
+    link = resolve(app.catalogue, code)
+    if link is None:
+        raise UsageError(f"no survey `{code}`; known surveys: {', '.join(app.catalogue.ids())}")
+    if base is not None and not base.startswith(("http://", "https://")):
+        raise UsageError("--base should start with https:// (or http://)")
+    url = f"{(base or base_url(app.settings)).rstrip('/')}/s/{code}"
+    with output(out) as handle:
+        handle.write(poster_svg(url, link.title))
+    if out != "-":
+        print(f"Wrote a poster for {url} to {out}.", file=sys.stderr)
+    return 0
 
 
 @contextmanager

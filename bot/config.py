@@ -34,6 +34,7 @@ class Settings:
     timezone: str = "Europe/London"
     host: str = "127.0.0.1"
     port: int = 8080
+    public_url: str | None = None
     log_level: str = "INFO"
     auto_migrate: bool = True
     privacy: Policy = field(default_factory=Policy)
@@ -59,6 +60,9 @@ class Settings:
         port_text = get("SURVEYBOT_PORT") or "8080"
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise SettingsError("SURVEYBOT_PORT should be a port number from 1 to 65535")
+        public_url = get("SURVEYBOT_PUBLIC_URL")
+        if public_url is not None and not public_url.startswith(("http://", "https://")):
+            raise SettingsError("SURVEYBOT_PUBLIC_URL should start with https:// (or http://)")
         auto = (get("SURVEYBOT_AUTO_MIGRATE") or "true").lower()
         if auto not in ("true", "false"):
             raise SettingsError("SURVEYBOT_AUTO_MIGRATE should be `true` or `false`")
@@ -73,6 +77,7 @@ class Settings:
             timezone=get("SURVEYBOT_TIMEZONE") or "Europe/London",
             host=get("SURVEYBOT_HOST") or "127.0.0.1",
             port=int(port_text),
+            public_url=public_url.rstrip("/") if public_url else None,
             log_level=(get("SURVEYBOT_LOG_LEVEL") or "INFO").upper(),
             auto_migrate=auto == "true",
             privacy=_privacy(get),

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -96,6 +102,8 @@ def test_delete_in_the_console_erases_the_answers(tmp_path: Path) -> None:
     (("chat", "you-said"), {"SURVEYBOT_ENV": "production"}, "SURVEYBOT_PEPPER is not set"),
     (("chat", "you-said"), {"SURVEYBOT_PEPPER": "short"}, "at least 32 characters"),
     (("chat", "you-said"), {"SURVEYBOT_PORT": "http"}, "SURVEYBOT_PORT should be a port number"),
+    (("run",), {"SURVEYBOT_PUBLIC_URL": "surveys.example.org"}, "SURVEYBOT_PUBLIC_URL should start with https://"),
+    (("run", "--survey", "no-such-survey"), {}, "no survey `no-such-survey`"),
 ])
 def test_bad_settings_and_ids_get_one_clear_line(tmp_path: Path, args: tuple[str, ...], env: dict[str, str],
                                                  message: str) -> None:
@@ -124,11 +132,56 @@ def test_db_upgrade_and_a_failed_export_leave_no_half_file(tmp_path: Path) -> No
     assert not list(tmp_path.glob(".*.partial"))
 
 
-def test_run_without_tokens_takes_the_default_survey_in_the_terminal(tmp_path: Path) -> None:
-    result = surveybot(tmp_path, "run", stdin="1\n" * 60)
-    assert result.returncode == 0, result.stderr
-    assert "No chat channel is configured" in result.stdout and "escalation policy" in result.stdout
+def test_run_without_tokens_serves_the_web_chat_and_stops_cleanly(tmp_path: Path) -> None:
+    """The README's main command: no tokens, SQLite, and a printed link that works in a browser."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SURVEYBOT_", "DATABASE_URL"))}
+    environment.update({"SURVEYBOT_DATA_DIR": str(tmp_path / "data"), "SURVEYBOT_PORT": str(port)})
+    environment.pop("TELEGRAM_BOT_TOKEN", None)
+    environment.pop("SLACK_BOT_TOKEN", None)
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=environment, text=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        printed = ""
+        deadline = time.monotonic() + 60
+        while "http://" not in printed and time.monotonic() < deadline and process.poll() is None:
+            printed += process.stdout.readline()
+        link = re.search(r"http://\S+", printed)
+        assert link is not None, printed
+        assert link[0] == f"http://127.0.0.1:{port}/s/policy-awareness"
+        with urllib.request.urlopen(link[0], timeout=10) as page:
+            html = page.read().decode()
+            assert page.status == 200 and "escalation policy" in html
+            assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+        request = urllib.request.Request(f"{link[0]}/api", data=b'{"type": "open"}', method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            effects = json.loads(answer.read())["effects"]
+            assert "resume=" in answer.headers["Set-Cookie"]
+        assert [e["type"] for e in effects][-1] == "ask" and effects[-1]["prompt"]["kind"] == "consent"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=30)
+    assert process.returncode == 0, errors
+    assert "Traceback" not in errors
 
+
+def test_qr_writes_a_poster_of_the_link(tmp_path: Path) -> None:
+    out = tmp_path / "poster.svg"
+    result = surveybot(tmp_path, "qr", "you-said", "--out", str(out), "--base", "https://surveys.example.org/")
+    assert result.returncode == 0, result.stderr
+    svg = ElementTree.parse(out).getroot()
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    assert "https://surveys.example.org/s/you-said" in out.read_text()
+    unknown = surveybot(tmp_path, "qr", "no-such-survey", "--out", str(tmp_path / "x.svg"))
+    assert unknown.returncode == 1 and "no survey `no-such-survey`" in unknown.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_debug_logging_never_enables_sql_parameter_logs() -> None:

@@ -122,7 +122,7 @@ async def running_bot(fake: FakeSlack, tmp_path: Path, mode: str, database_url: 
         env["SLACK_APP_TOKEN"] = "xapp-1-test"
     app = build(Settings.from_env(env), clock=clock or Clock())
     channels = make_channels(app)
-    (channel,) = channels
+    (channel,) = [c for c in channels if c.name == "slack"]  # beside the web chat, which is always on
     assert isinstance(channel, SlackChannel) and channel.mode == mode
     server = HttpServer("127.0.0.1", 0)
     stop = asyncio.Event()

@@ -1,0 +1,537 @@
+"""The web chat channel: a survey on a page of the bot's own HTTP server, reached by an anonymous link /s/CODE.
+
+The way in for people who can't use Telegram or Slack (both require users in the UK to be 16 or over), and the
+zero-set-up default: `surveybot run` with no tokens serves it. The same engine, service and storage as every other
+channel; only the drawing differs (bot.channels.webpage).
+
+- Anonymous: no login. Resuming on the same device needs one cookie and nothing else: a random token
+  (secrets.token_urlsafe), HttpOnly, SameSite=Strict, Secure over https, scoped to the link's own path. The person
+  is Address("web", "link", token). The token is never logged, and never stored: the service keeps only keyed
+  pseudonyms of it (and the sealed contact address, encrypted).
+- Routes: GET /s/CODE is the page; POST /s/CODE/api takes one event as JSON and returns the effects to draw (the main
+  path, used by chat.js); POST /s/CODE takes the same forms without JavaScript and answers with a whole page;
+  GET /s/CODE/qr.svg is a printable poster of the link.
+- Persist, then draw: the service commits before a response is sent. Every question's buttons carry its turn, so a
+  double click, a resubmitted form or an old tab records nothing; that is why no event key is needed here.
+- Abuse: bodies over 32 KiB get 413; each person (token) and each link has a token bucket, and an empty one gets
+  429 with Retry-After; JSON that isn't an event gets 400 with a short message; posts from another site get 403;
+  unknown codes get a friendly 404 page. Never a traceback: a failure is logged by type and line, without data.
+- No third-party anything: the page, its CSS and its script come from the package, under a strict
+  Content-Security-Policy (nothing inline, nothing from elsewhere), with no referrer and no caching of answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import math
+import re
+import secrets
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from aiohttp import web
+
+from bot.channels import web_words as words
+from bot.channels import webpage
+from bot.channels.port import Address
+from bot.channels.poster import poster_svg
+from bot.engine import conversation as engine
+from bot.engine import messages as msg
+from bot.engine.conversation import Answered, Ask, Effect, Finish, Notice, Say, Update
+from bot.service import SurveyService
+from bot.surveyfiles import SurveyCatalogue
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.server import HttpServer
+
+log = logging.getLogger(__name__)
+
+COOKIE = "resume"
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
+CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+BODY_LIMIT = 32 * 1024  # the longest typed answer a survey may take (4,000 characters) fits with room to spare
+MAX_TURN = 10**9
+MAX_TICKS = 200
+PEOPLE_KEPT = 50_000  # tokens and links whose rate-limit buckets and locks we remember
+STATIC = {"chat.css": "text/css", "chat.js": "text/javascript", "icon.svg": "image/svg+xml"}
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+PRIVATE = {**SECURITY_HEADERS, "Cache-Control": "no-store"}  # answers must not linger in a shared device's cache
+
+# Actions of the page's own, beside the engine's events
+OPEN, RESUME, DELETE, ERASE, KEEP, HELP = "open", "resume", "delete", "delete-sure", "keep", "help"
+Action = engine.Event | str
+TYPED_COMMANDS = {"/stop", "/resume", "/delete", "/skip", "/back", "/help"}
+
+
+@dataclass(frozen=True)
+class Link:
+    """What an anonymous link opens: a survey, in one round (wave)."""
+
+    survey_id: str
+    wave: int
+    title: str
+
+
+def resolve(catalogue: SurveyCatalogue, code: str) -> Link | None:
+    """The survey and round a link's code opens, or None for an unknown code.
+
+    Today a code is a survey id in its first round, as Telegram's /start CODE is. Campaigns (being built elsewhere)
+    will give each round its own code: this is the one place that mapping goes, so the rest of the channel already
+    deals in (survey, wave)."""
+    if not CODE.match(code) or not catalogue.has(code):
+        return None
+    survey = catalogue.latest(code)
+    return Link(survey.id, 1, survey.title)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Token buckets: `*_rate` requests a second on average, bursts of up to `*_burst`. A person answers a question
+    every few seconds; a class of thirty on one link at the same moment stays well inside the link's bucket."""
+
+    person_rate: float = 2.0
+    person_burst: float = 20.0
+    link_rate: float = 20.0
+    link_burst: float = 200.0
+
+
+@dataclass
+class Buckets:
+    """One token bucket per key, forgetting the longest-idle keys beyond `kept`."""
+
+    rate: float
+    burst: float
+    clock: Callable[[], float] = time.monotonic
+    kept: int = PEOPLE_KEPT
+    _levels: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict, init=False)
+
+    def take(self, key: str) -> float:
+        """Take one token: 0 when there was one, else the seconds until there will be."""
+        now = self.clock()
+        level, since = self._levels.pop(key, (self.burst, now))
+        level = min(self.burst, level + (now - since) * self.rate)
+        wait = 0.0
+        if level >= 1:
+            level -= 1
+        else:
+            wait = (1 - level) / self.rate
+        self._levels[key] = (level, now)
+        while len(self._levels) > self.kept:
+            self._levels.popitem(last=False)
+        return wait
+
+
+class Refused(Exception):
+    """A request we won't act on: its status and the short message to show."""
+
+    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """Ask before deleting: a message with Yes and No buttons (drawn by the page, not the engine)."""
+
+
+@dataclass(frozen=True)
+class Result:
+    effects: tuple[Effect | Confirm, ...]
+    open: bool
+    forget: bool = False  # the answers were deleted: drop the cookie as well
+
+
+# --- events from the page ---------------------------------------------------------------------------------------------
+
+def _whole(value: object, what: str, high: int) -> int:
+    if isinstance(value, str) and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+        raise Refused(400, f"`{what}` should be a whole number from 0 to {high}")
+    return value
+
+
+def read_event(data: object) -> Action:
+    """The event a JSON body (or a form, read into the same shape) stands for. Raises Refused(400) for anything
+    that isn't one, with a message short enough to show."""
+    if not isinstance(data, dict):
+        raise Refused(400, "the body should be a JSON object describing one event")
+    kind = data.get("type")
+    if kind in (OPEN, RESUME, DELETE, ERASE, KEEP):
+        return str(kind)
+    if kind == "stop":
+        return engine.Stop()
+    turn = _whole(data.get("turn"), "turn", MAX_TURN)
+    if kind in ("pick", "toggle"):
+        index = _whole(data.get("index"), "index", 999)
+        return engine.Pick(turn, index) if kind == "pick" else engine.Toggle(turn, index)
+    if kind == "ticks":
+        indexes = data.get("indexes")
+        if not isinstance(indexes, list) or len(indexes) > MAX_TICKS:
+            raise Refused(400, "`indexes` should be a list of option numbers")
+        picked = sorted({_whole(i, "indexes", 999) for i in indexes})
+        return engine.Reply(", ".join(str(i + 1) for i in picked), turn) if picked else engine.Done(turn)
+    if kind == "done":
+        return engine.Done(turn)
+    if kind == "skip":
+        return engine.Skip(turn)
+    if kind == "back":
+        return engine.Back(turn)
+    if kind == "reply":
+        text = data.get("text")
+        if not isinstance(text, str):
+            raise Refused(400, "`text` should be a string")
+        command = text.strip().lower()
+        if command in TYPED_COMMANDS:  # the notices and intros say "type /stop": typing it works here too
+            verb = command[1:]
+            return {"stop": engine.Stop(), "skip": engine.Skip(turn), "back": engine.Back(turn)}.get(verb, verb)
+        return engine.Reply(text, turn)
+    raise Refused(400, "unknown event type")
+
+
+def form_event(fields: list[tuple[str, str]]) -> Action:
+    """A posted form (no JavaScript) as the same event: `do` names the button pressed."""
+    values: dict[str, str] = {}
+    ticks: list[str] = []
+    for name, value in fields:
+        if name == "tick":
+            ticks.append(value)
+        else:
+            values.setdefault(name, value)
+    pressed = values.get("do", "send")
+    verb, _, index = pressed.partition(":")
+    data: dict[str, Any] = {"type": verb, "turn": values.get("turn"), "index": index, "text": values.get("text")}
+    if verb == "send":
+        data["type"] = "reply"
+    elif verb == "done":
+        data.update(type="ticks", indexes=ticks)
+    return read_event(data)
+
+
+# --- drawing -------------------------------------------------------------------------------------------------------
+
+SAID_HERE = {msg.PAUSED: words.PAUSED, msg.STILL_PAUSED: words.STILL_PAUSED}
+
+
+def draw(effects: tuple[Effect | Confirm, ...], action: str) -> list[dict[str, Any]]:
+    """The effects as the page gets them: what each is, and its HTML. Stored-only effects are left out, and a
+    passing note that repeats a message is dropped."""
+    said = {e.text for e in effects if isinstance(e, Say)}
+    drawn: list[dict[str, Any]] = []
+    for position, effect in enumerate(effects):
+        following = effects[position + 1] if position + 1 < len(effects) else None
+        if isinstance(effect, Say):
+            text = SAID_HERE.get(effect.text, effect.text)
+            extra = webpage.carry_on(action) if effect.text in SAID_HERE else ""
+            if (isinstance(following, Ask) and following.prompt.kind == "consent"
+                    and effect.text != msg.YES_OR_NO):  # the privacy notice: how its "/delete" works here
+                text = f"{text}\n{words.HOW_TO_STOP}"
+            drawn.append({"type": "say", "text": text, "html": webpage.say(text, extra)})
+        elif isinstance(effect, (Ask, Update)):
+            prompt = effect.prompt
+            drawn.append({"type": "ask" if isinstance(effect, Ask) else "update", "turn": prompt.turn,
+                          "prompt": {"question_id": prompt.question_id, "kind": prompt.kind, "text": prompt.text,
+                                     "number": prompt.number, "total": prompt.total,
+                                     "options": list(prompt.options), "selected": list(prompt.selected),
+                                     "optional": prompt.optional, "can_go_back": prompt.can_go_back},
+                          "html": webpage.question(action, prompt)})
+        elif isinstance(effect, Answered):
+            drawn.append({"type": "answered", "turn": effect.turn, "question": effect.question,
+                          "answer": effect.answer, "html": webpage.answered(effect)})
+        elif isinstance(effect, Notice) and effect.text not in said:
+            drawn.append({"type": "notice", "text": effect.text})
+        elif isinstance(effect, Finish):
+            drawn.append({"type": "finish", "completed": effect.completed})
+        elif isinstance(effect, Confirm):
+            drawn.append({"type": "confirm", "html": webpage.confirm_delete(action)})
+    return drawn
+
+
+# --- the channel ------------------------------------------------------------------------------------------------------
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class WebChannel:
+    name = "web"
+
+    def __init__(self, service: SurveyService, catalogue: SurveyCatalogue, *, cookie_days: int,
+                 public_url: str | None = None, limits: Limits | None = None) -> None:
+        self.service = service
+        self.catalogue = catalogue
+        self.cookie_days = cookie_days
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.limits = limits or Limits()
+        self.people = Buckets(self.limits.person_rate, self.limits.person_burst)
+        self.links = Buckets(self.limits.link_rate, self.limits.link_burst)
+        self.locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
+        self.static = {name: webpage.static_file(name) for name in STATIC}
+        self.versions = {name: hashlib.sha256(body).hexdigest()[:12] for name, body in self.static.items()}
+
+    @classmethod
+    def from_app(cls, app: App) -> WebChannel:
+        policy = app.settings.privacy
+        # Long enough to carry on after a break (idle conversations live state_days), then to delete the answers
+        # for as long as the round's key may live after it closes (key_days). Renewed on each use.
+        return cls(app.service, app.catalogue, cookie_days=policy.state_days + policy.key_days,
+                   public_url=app.settings.public_url)
+
+    def set_limits(self, limits: Limits) -> None:
+        self.limits = limits
+        self.people = Buckets(limits.person_rate, limits.person_burst)
+        self.links = Buckets(limits.link_rate, limits.link_burst)
+
+    # --- lifecycle -----------------------------------------------------------------------------------------------
+    async def start(self, server: HttpServer) -> None:
+        server.add_route("GET", "/s/{code}", self._guarded(self.page, api=False))
+        server.add_route("POST", "/s/{code}", self._guarded(self.form, api=False))
+        server.add_route("POST", "/s/{code}/api", self._guarded(self.api, api=True))
+        server.add_route("GET", "/s/{code}/qr.svg", self._guarded(self.qr, api=False))
+        server.add_route("GET", "/web/{name}", self._guarded(self.asset, api=False))
+
+    async def stop(self) -> None:
+        """Nothing to close: every request finished its work before it was answered."""
+
+    # --- routes -----------------------------------------------------------------------------------------------------
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        link = self._link(request)
+        action = self._action(request)
+        html = webpage.page(link.title, action, webpage.start_form(action), open_=False, assets=self._assets())
+        return web.Response(text=html, content_type="text/html", headers=PRIVATE)
+
+    async def api(self, request: web.Request) -> web.StreamResponse:
+        link = self._link(request)
+        self._same_site(request)
+        token = self._token(request)
+        self._limit(link, token)
+        body = await self._body(request)
+        if request.content_type != "application/json":
+            raise Refused(415, "send the event as application/json")
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise Refused(400, "the body is not valid JSON") from None
+        action = read_event(data)
+        token, result = await self._act(link, token, action)
+        if result.open and result.effects == (Notice(msg.ALREADY_ANSWERED),):
+            # an old tab, or a question asked again elsewhere: draw the question that is waiting now
+            _, waiting = await self._act(link, token, RESUME)
+            result = Result((*result.effects, *waiting.effects), waiting.open)
+        response = web.json_response({"open": result.open, "effects": draw(result.effects, self._action(request))},
+                                     headers=PRIVATE)
+        self._cookie(request, response, token, result.forget)
+        return response
+
+    async def form(self, request: web.Request) -> web.StreamResponse:
+        link = self._link(request)
+        self._same_site(request)
+        token = self._token(request)
+        self._limit(link, token)
+        body = await self._body(request)
+        try:
+            fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_TICKS + 10,
+                               strict_parsing=False)
+        except (UnicodeDecodeError, ValueError):
+            raise Refused(400, words.BAD_REQUEST) from None
+        action = form_event(fields)
+        token, result = await self._act(link, token, action)
+        effects = result.effects
+        if result.open and not any(isinstance(e, (Ask, Update, Confirm)) for e in effects):
+            # a resubmitted form or an old page: show the question that is waiting now
+            _, waiting = await self._act(link, token, RESUME)
+            effects = (*effects, *waiting.effects)
+        action_url = self._action(request)
+        drawn = draw(effects, action_url)
+        chat = "".join(d["html"] for d in drawn if "html" in d)
+        status = " ".join(d["text"] for d in drawn if d["type"] == "notice")
+        html = webpage.page(link.title, action_url, chat, status=status, started=True, open_=result.open,
+                            assets=self._assets())
+        response = web.Response(text=html, content_type="text/html", headers=PRIVATE)
+        self._cookie(request, response, token, result.forget)
+        return response
+
+    async def qr(self, request: web.Request) -> web.StreamResponse:
+        link = self._link(request)
+        self._limit(link, None)
+        url = self.link_url(link_code(request), self._origin(request))
+        return web.Response(text=poster_svg(url, link.title), content_type="image/svg+xml", headers=PRIVATE)
+
+    async def asset(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in STATIC:
+            raise Refused(404, words.NOT_FOUND)
+        cached = request.query.get("v") == self.versions[name]
+        headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=31536000, immutable" if cached
+                   else "no-cache"}
+        return web.Response(body=self.static[name], content_type=STATIC[name], charset="utf-8", headers=headers)
+
+    def link_url(self, code: str, origin: str) -> str:
+        """The address to print or share: the public URL when one is set, else the address this request came to."""
+        return f"{self.public_url or origin}/s/{code}"
+
+    # --- acting ---------------------------------------------------------------------------------------------------
+    async def _act(self, link: Link, token: str | None, action: Action) -> tuple[str, Result]:
+        """Do what the person asked, one request at a time per person, and return their token and the result.
+        Without a token nothing can be carried on, so any action opens the survey (with a new token)."""
+        if token is None:
+            token, action = secrets.token_urlsafe(32), OPEN
+        who = Address("web", "link", token)
+        service = self.service
+        async with self._lock(token):
+            if action in (OPEN, RESUME):
+                outcome = await service.call(service.begin, who, link.survey_id, link.wave)
+                effects = outcome.effects
+                resumed = action == OPEN and any(isinstance(e, Ask) for e in effects) and not any(
+                    isinstance(e, Say) for e in effects)
+                if resumed:
+                    effects = (Say(words.WELCOME_BACK), *effects)
+                return token, Result(effects, outcome.open)
+            if action == DELETE:
+                return token, Result((Confirm(),), await self._is_open(who))
+            if action == ERASE:
+                outcome = await service.call(service.erase, who)
+                return token, Result(outcome.effects, False, forget=True)
+            if action == KEEP:
+                if await self._is_open(who):
+                    outcome = await service.call(service.begin, who, link.survey_id, link.wave)
+                    return token, Result(outcome.effects, outcome.open)
+                return token, Result((Notice(words.KEPT),), False)
+            if action == HELP:  # typed as an answer: explain, then ask the waiting question again
+                if not await self._is_open(who):
+                    return token, Result((Say(words.HELP),), False)
+                outcome = await service.call(service.begin, who, link.survey_id, link.wave)
+                return token, Result((Say(words.HELP), *outcome.effects), outcome.open)
+            assert not isinstance(action, str)
+            outcome = await service.call(service.handle, who, action)
+            return token, Result(outcome.effects, outcome.open)
+
+    async def _is_open(self, who: Address) -> bool:
+        return await self.service.call(self.service.open_survey, who) is not None
+
+    def _lock(self, token: str) -> asyncio.Lock:
+        lock = self.locks.pop(token, None) or asyncio.Lock()
+        self.locks[token] = lock
+        while len(self.locks) > PEOPLE_KEPT:
+            oldest = next(iter(self.locks))
+            if self.locks[oldest].locked():
+                break
+            del self.locks[oldest]
+        return lock
+
+    # --- checks -----------------------------------------------------------------------------------------------------
+    def _link(self, request: web.Request) -> Link:
+        link = resolve(self.catalogue, link_code(request))
+        if link is None:
+            raise Refused(404, words.NOT_FOUND)
+        return link
+
+    @staticmethod
+    def _token(request: web.Request) -> str | None:
+        token = request.cookies.get(COOKIE)
+        return token if token is not None and TOKEN.match(token) else None
+
+    def _limit(self, link: Link, token: str | None) -> None:
+        wait = self.links.take(f"{link.survey_id}|{link.wave}")
+        if token is not None:
+            wait = max(wait, self.people.take(token))
+        if wait > 0:
+            log.info("web: asked a visitor to slow down (rate limit)")
+            raise Refused(429, words.SLOW_DOWN, retry_after=wait)
+
+    def _same_site(self, request: web.Request) -> None:
+        """Only the page itself may post: a form on another site must not answer (or start) a survey for someone.
+        The page's origin is the host it was asked for, or the public address (a proxy may rewrite Host)."""
+        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            raise Refused(403, words.CROSS_SITE)
+        origin = request.headers.get("Origin")
+        ours = {request.host, urlsplit(self.public_url).netloc if self.public_url else request.host}
+        # "null" is what a form on our own page sends under Referrer-Policy: no-referrer; Sec-Fetch-Site said above
+        # where it came from, and the cookie is SameSite=Strict anyway
+        if origin not in (None, "null") and urlsplit(origin).netloc not in ours:
+            raise Refused(403, words.CROSS_SITE)
+
+    @staticmethod
+    async def _body(request: web.Request) -> bytes:
+        if request.content_length is not None and request.content_length > BODY_LIMIT:
+            raise Refused(413, words.TOO_BIG)
+        body = await request.content.read(BODY_LIMIT + 1)
+        if len(body) > BODY_LIMIT:
+            raise Refused(413, words.TOO_BIG)
+        return body
+
+    @staticmethod
+    def _secure(request: web.Request) -> bool:
+        return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+
+    def _origin(self, request: web.Request) -> str:
+        return f"{'https' if self._secure(request) else 'http'}://{request.host}"
+
+    @staticmethod
+    def _action(request: web.Request) -> str:
+        return f"/s/{link_code(request)}"
+
+    def _cookie(self, request: web.Request, response: web.StreamResponse, token: str, forget: bool) -> None:
+        """Set (or renew) the resume cookie, scoped to this link's path; delete it once the answers are deleted."""
+        path = self._action(request)
+        if forget:
+            response.del_cookie(COOKIE, path=path, secure=self._secure(request), httponly=True, samesite="Strict")
+            return
+        response.set_cookie(COOKIE, token, path=path, max_age=self.cookie_days * 86_400, httponly=True,
+                            samesite="Strict", secure=self._secure(request))
+
+    def _assets(self) -> dict[str, str]:
+        return {name: f"/web/{name}?v={version}" for name, version in self.versions.items()}
+
+    # --- errors -----------------------------------------------------------------------------------------------------
+    def _guarded(self, handler: Handler, *, api: bool) -> Handler:
+        """Every refusal as a short message (JSON for the API, a page otherwise), and never a traceback."""
+
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            except Refused as refused:
+                return self._refusal(request, refused, api)
+            except Exception as exc:  # a bug must not show a traceback, nor log a token or an answer
+                frame = traceback.extract_tb(exc.__traceback__)[-1]
+                log.error("web: failed to handle a request (%s at %s:%s)", type(exc).__name__, frame.filename,
+                          frame.lineno)
+                return self._refusal(request, Refused(500, words.WENT_WRONG), api)
+
+        return guarded
+
+    def _refusal(self, request: web.Request, refused: Refused, api: bool) -> web.StreamResponse:
+        headers = dict(PRIVATE)
+        if refused.retry_after is not None:
+            headers["Retry-After"] = str(max(1, math.ceil(refused.retry_after)))
+        if api:
+            return web.json_response({"error": refused.message}, status=refused.status, headers=headers)
+        heading = words.NOT_FOUND_TITLE if refused.status == 404 else words.SORRY
+        text = words.BAD_REQUEST if refused.status == 400 else refused.message  # not the API's technical wording
+        html = webpage.message_page(heading, text, assets=self._assets())
+        return web.Response(text=html, status=refused.status, content_type="text/html", headers=headers)
+
+
+def link_code(request: web.Request) -> str:
+    return request.match_info.get("code", "")
+

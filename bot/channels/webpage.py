@@ -1,0 +1,194 @@
+"""How the web chat looks: engine effects drawn as HTML, and the page around them. Pure functions, no I/O.
+
+One renderer serves both ways of using the page. Without JavaScript, every question is a real form that posts to
+/s/CODE and the answer comes back as a whole page. With JavaScript (the usual way), chat.js posts the same forms as
+JSON events to /s/CODE/api and inserts the fragments drawn here, so the markup a screen reader meets is the same
+either way and lives in one place. Every piece of text is escaped here; nothing else builds HTML.
+
+Accessibility choices (WCAG 2.2 AA): each question is a heading with tabindex=-1, so the script can move focus to it
+after an answer; options are real buttons (or real checkboxes, for multiple choice) grouped under the question;
+typed answers have a visible label and their hint as a description; the progress is text, not only a bar.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from importlib import resources
+from string import Template
+
+from bot.channels import web_words as words
+from bot.engine.conversation import Answered, Prompt
+
+STATIC = "webstatic"
+LONG_OPTION = 24  # options longer than this go one to a row, whatever the kind
+
+
+def static_file(name: str) -> bytes:
+    """A file of the page's own (CSS, JavaScript, the HTML template), shipped in the package."""
+    return resources.files("bot.channels").joinpath(STATIC, name).read_bytes()
+
+
+def _paragraphs(text: str) -> str:
+    """Plain text as HTML: one paragraph per line, and lines starting with a bullet as a list."""
+    parts: list[str] = []
+    items: list[str] = []
+    for line in text.strip().splitlines():
+        line = line.strip()
+        if line.startswith("• "):
+            items.append(f"<li>{escape(line[2:])}</li>")
+            continue
+        if items:
+            parts.append(f"<ul>{''.join(items)}</ul>")
+            items = []
+        if line.endswith(":") and not parts:  # a heading line, such as "How we keep your answers:"
+            parts.append(f'<p class="lead">{escape(line)}</p>')
+        elif line:
+            parts.append(f"<p>{escape(line)}</p>")
+    if items:
+        parts.append(f"<ul>{''.join(items)}</ul>")
+    return "".join(parts)
+
+
+def say(text: str, extra: str = "") -> str:
+    """Something the survey says: a message bubble, with optional buttons under it."""
+    return f'<div class="msg bot">{_paragraphs(text)}{extra}</div>'
+
+
+def buttons_form(action: str, choices: list[tuple[str, str, str]]) -> str:
+    """A small form of buttons (value, label, style) under a message, e.g. Carry on, or the delete confirmation."""
+    inner = "".join(f'<button type="submit" name="do" value="{escape(value)}" class="{escape(style)}">'
+                    f"{escape(label)}</button>" for value, label, style in choices)
+    return f'<form method="post" action="{escape(action)}" class="act"><div class="row">{inner}</div></form>'
+
+
+def carry_on(action: str) -> str:
+    return buttons_form(action, [("resume", words.CARRY_ON, "primary")])
+
+
+def confirm_delete(action: str) -> str:
+    return say(words.DELETE_SURE, buttons_form(action, [("delete-sure", words.DELETE_YES, "danger"),
+                                                        ("keep", words.DELETE_NO, "secondary")]))
+
+
+def _option_buttons(prompt: Prompt) -> str:
+    side_by_side = prompt.kind in ("scale", "yesno", "consent") and all(len(o) <= LONG_OPTION for o in prompt.options)
+    items = []
+    last = len(prompt.options) - 1
+    for index, option in enumerate(prompt.options):
+        label = escape(option)
+        if prompt.kind == "scale" and index in (0, last):
+            end = prompt.low_label if index == 0 else prompt.high_label
+            if end:
+                spoken = words.SCALE_END.format(number=option, label=end)
+                label = f'<span aria-hidden="true">{label}</span><span class="sr">{escape(spoken)}</span>'
+        style = "primary" if prompt.kind == "consent" and index == 0 else "option"
+        items.append(f'<button type="submit" name="do" value="pick:{index}" class="{style}">{label}</button>')
+    layout = "row" if side_by_side else "column"
+    if prompt.kind == "scale":
+        layout = "scale"
+    group = f'<div class="{layout}" role="group" aria-labelledby="q{prompt.turn}">{"".join(items)}</div>'
+    if prompt.kind == "scale" and (prompt.low_label or prompt.high_label):
+        group += (f'<div class="ends" aria-hidden="true"><span>{escape(prompt.low_label or "")}</span>'
+                  f'<span>{escape(prompt.high_label or "")}</span></div>')
+    return group
+
+
+def _ticks(prompt: Prompt, described: str) -> str:
+    boxes = []
+    for index, option in enumerate(prompt.options):
+        checked = " checked" if index in prompt.selected else ""
+        boxes.append(f'<label class="tick"><input type="checkbox" name="tick" value="{index}"{checked}>'
+                     f"<span>{escape(option)}</span></label>")
+    return (f'<fieldset class="ticks"{described}><legend class="sr">{escape(prompt.text)}</legend>'
+            f'{"".join(boxes)}</fieldset>'
+            f'<button type="submit" name="do" value="done" class="primary">{escape(words.DONE)}</button>')
+
+
+def _typed(prompt: Prompt, described: str) -> str:
+    field_id = f"a{prompt.turn}"
+    if prompt.kind == "number":
+        box = (f'<input id="{field_id}" name="text" type="text" inputmode="decimal" autocomplete="off" '
+               f'spellcheck="false"{described}>')
+    else:
+        box = f'<textarea id="{field_id}" name="text" rows="3" autocomplete="off"{described}></textarea>'
+    return (f'<label for="{field_id}" class="label">{escape(words.YOUR_ANSWER)}</label>{box}'
+            f'<button type="submit" name="do" value="send" class="primary">{escape(words.SEND)}</button>')
+
+
+def question(action: str, prompt: Prompt) -> str:
+    """A question as a form: progress, the question as a heading, its hint, then its options and controls."""
+    turn = prompt.turn
+    head = ""
+    if prompt.total:
+        shown = words.QUESTION_OF.format(number=prompt.number, total=prompt.total)
+        head = (f'<p class="progress">{escape(shown)}</p>'
+                f'<progress value="{prompt.number - 1}" max="{prompt.total}" aria-hidden="true"></progress>')
+    notes = []
+    if prompt.hint:
+        notes.append(f'<p class="hint" id="h{turn}">{escape(prompt.hint)}</p>')
+    elif prompt.multiple:
+        notes.append(f'<p class="hint" id="h{turn}">{escape(words.TICK_ALL)}</p>')
+    if prompt.previous:
+        notes.append(f'<p class="previous" id="p{turn}">{escape(prompt.previous)}</p>')
+    described_ids = " ".join(i for i, present in ((f"h{turn}", prompt.hint or prompt.multiple),
+                                                   (f"p{turn}", prompt.previous)) if present)
+    described = f' aria-describedby="{described_ids}"' if described_ids else ""
+    if prompt.multiple:
+        body = _ticks(prompt, described)
+    elif prompt.typed:
+        body = _typed(prompt, described)
+    else:
+        body = _option_buttons(prompt)
+    controls = []
+    if prompt.can_go_back:
+        controls.append(f'<button type="submit" name="do" value="back" class="secondary">'
+                        f'<span aria-hidden="true">← </span>{escape(words.BACK)}</button>')
+    if prompt.optional:
+        controls.append(f'<button type="submit" name="do" value="skip" class="secondary">{escape(words.SKIP)}'
+                        '<span aria-hidden="true"> →</span></button>')
+    control_row = f'<div class="row controls">{"".join(controls)}</div>' if controls else ""
+    return (f'<div class="msg question" data-turn="{turn}">'
+            f'<form method="post" action="{escape(action)}" class="ask" novalidate>'
+            f'<input type="hidden" name="turn" value="{turn}">{head}'
+            f'<h2 id="q{turn}" tabindex="-1">{escape(prompt.text)}</h2>{"".join(notes)}{body}{control_row}'
+            "</form></div>")
+
+
+def answered(effect: Answered) -> str:
+    """A question once answered: its words, and the answer as the person's own bubble. No buttons are left."""
+    return (f'<div class="msg question answered" data-turn="{effect.turn}">'
+            f'<h2 id="q{effect.turn}" tabindex="-1">{escape(effect.question)}</h2></div>'
+            f'<div class="msg mine"><p>{escape(words.YOU_SAID.format(answer=effect.answer))}</p></div>')
+
+
+def start_form(action: str) -> str:
+    """What the page shows before the conversation is opened: the script opens it at once; without script, a
+    button does."""
+    return (f'<div class="msg bot" id="opener"><form method="post" action="{escape(action)}" class="act">'
+            f'<button type="submit" name="do" value="open" class="primary">{escape(words.START)}</button>'
+            "</form></div>")
+
+
+def page(title: str, action: str, chat: str, *, assets: dict[str, str], status: str = "", started: bool = False,
+         open_: bool = True) -> str:
+    """The whole chat page: the survey's title, the chat so far, live regions, and the controls at the bottom.
+
+    `started` tells the script the conversation was opened already (a page answered to a form); `open_` whether
+    there is a survey in progress to stop."""
+    stop = "" if open_ else " hidden"
+    template = Template(static_file("page.html").decode("utf-8"))
+    return template.substitute(
+        lang=words.LANGUAGE, title=escape(title), action=escape(action), chat=chat, status=escape(status),
+        css=escape(assets["chat.css"]), js=escape(assets["chat.js"]), icon=escape(assets["icon.svg"]), stop_hidden=stop,
+        skip_link=escape(words.SKIP_TO_CHAT), no_login=escape(words.NO_LOGIN), chat_label=escape(words.CHAT_LABEL),
+        no_script=escape(words.NO_SCRIPT), stop=escape(words.STOP), delete=escape(words.DELETE),
+        started="true" if started else "false", sending=escape(words.SENDING), try_again=escape(words.TRY_AGAIN),
+        slow_down=escape(words.SLOW_DOWN), cookies_off=escape(words.COOKIES_OFF),
+    )
+
+
+def message_page(heading: str, text: str, *, assets: dict[str, str]) -> str:
+    """A page with one message and no chat: the friendly 404, or a request we could not take."""
+    template = Template(static_file("message.html").decode("utf-8"))
+    return template.substitute(lang=words.LANGUAGE, heading=escape(heading), text=escape(text),
+                               css=escape(assets["chat.css"]), icon=escape(assets["icon.svg"]))

@@ -1,0 +1,431 @@
+"""The web chat over plain HTTP: our own wiring (build -> make_channels -> serve) on 127.0.0.1, and an aiohttp
+client playing the page's script (JSON events to /s/CODE/api) or a browser without JavaScript (forms to /s/CODE)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import aiohttp
+import pytest
+import segno
+from sqlalchemy import text
+
+from bot.app import App, build, make_channels, serve
+from bot.channels import web_words as words
+from bot.channels.poster import qr_path
+from bot.channels.web import COOKIE, CSP, Limits, WebChannel
+from bot.config import Settings
+from bot.engine import messages as msg
+from bot.server import HttpServer
+
+PEPPER = "a-test-pepper-that-is-long-enough-to-use-0123456789"
+TEMPLATES = ("policy-awareness", "you-said", "wood-partner-survey")
+SECRET_WORDS = "my-very-own-words-4471"
+UNHURRIED = Limits(person_rate=1000, person_burst=1000, link_rate=1000, link_burst=1000)
+
+
+@dataclass
+class Bot:
+    app: App
+    web: WebChannel
+    base: str
+
+
+@asynccontextmanager
+async def running(data: Path) -> AsyncIterator[Bot]:
+    """The bot as `surveybot run` wires it with no tokens, on a free port; stopped cleanly afterwards."""
+    env = {"SURVEYBOT_DATA_DIR": str(data), "SURVEYBOT_PEPPER": PEPPER, "SURVEYBOT_LOG_LEVEL": "DEBUG"}
+    app = await asyncio.to_thread(build, Settings.from_env(env))
+    channels = make_channels(app)
+    (web,) = [c for c in channels if isinstance(c, WebChannel)]
+    web.set_limits(UNHURRIED)  # scripted people answer instantly; the rate-limit test sets its own
+    server = HttpServer("127.0.0.1", 0)
+    stop = asyncio.Event()
+    ready = asyncio.Event()
+    task = asyncio.create_task(serve(app, channels, stop, server, ready=lambda _: ready.set()))
+    try:
+        await asyncio.wait_for(ready.wait(), 10)
+        yield Bot(app, web, server.base_url)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        app.engine.dispose()
+
+
+def client(jar: aiohttp.CookieJar | None = None) -> aiohttp.ClientSession:
+    """A browser's cookie store; `unsafe` lets it keep cookies from an address like 127.0.0.1."""
+    return aiohttp.ClientSession(cookie_jar=jar if jar is not None else aiohttp.CookieJar(unsafe=True))
+
+
+@dataclass
+class Respondent:
+    """Plays the page's script: posts events as JSON and remembers the question waiting."""
+
+    session: aiohttp.ClientSession
+    url: str
+    waiting: dict[str, Any] | None = None
+    said: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    finished: bool = False
+
+    async def send(self, event: dict[str, Any]) -> dict[str, Any]:
+        async with self.session.post(f"{self.url}/api", json=event) as response:
+            assert response.status == 200, await response.text()
+            body = await response.json()
+        for effect in body["effects"]:
+            if effect["type"] in ("ask", "update"):
+                self.waiting = effect
+            elif effect["type"] == "say":
+                self.said.append(effect["text"])
+            elif effect["type"] == "notice":
+                self.notices.append(effect["text"])
+            elif effect["type"] == "finish":
+                self.finished = True
+                self.waiting = None
+        return body
+
+    async def answer(self, words_to_type: str = "1") -> dict[str, Any]:
+        """What a cooperative person does: the first option, the first tick then Done, or typing."""
+        assert self.waiting is not None
+        prompt, turn = self.waiting["prompt"], self.waiting["turn"]
+        if prompt["kind"] == "multi":
+            return await self.send({"type": "ticks", "turn": turn, "indexes": [0]})
+        if prompt["options"]:
+            return await self.send({"type": "pick", "turn": turn, "index": 0})
+        typed = words_to_type if prompt["kind"] == "text" else "1"
+        return await self.send({"type": "reply", "turn": turn, "text": typed})
+
+
+async def complete(person: Respondent, typed: str = "1") -> int:
+    """Open, agree, and answer until the thanks; returns how many questions were answered."""
+    await person.send({"type": "open"})
+    await person.answer()  # the consent question: "Yes, let's start"
+    answered = 0
+    while person.waiting is not None:
+        await person.answer(typed)
+        answered += 1
+    return answered
+
+
+def count(app: App, sql: str) -> int:
+    with app.engine.connect() as connection:
+        return int(connection.execute(text(sql)).scalar_one())
+
+
+def cookie_header(response: aiohttp.ClientResponse) -> str:
+    headers = response.headers.getall("Set-Cookie", [])
+    assert len(headers) == 1, headers
+    return headers[0]
+
+
+@pytest.mark.parametrize("code", TEMPLATES)
+async def test_a_respondent_completes_each_template_through_the_api(tmp_path: Path, code: str) -> None:
+    async with running(tmp_path / "data") as bot, client() as session:
+        person = Respondent(session, f"{bot.base}/s/{code}")
+        survey = bot.app.catalogue.latest(code)
+        answered = await complete(person)
+        assert answered >= len([q for q in survey.questions if q.ask_if is None])
+        assert person.said[-1].strip() == survey.thanks.strip()
+        assert any(words.HOW_TO_STOP in said for said in person.said)  # the notice says how /delete works here
+        assert count(bot.app, "SELECT count(*) FROM response WHERE completed") == 1
+        again = await person.send({"type": "open"})
+        assert [e["text"] for e in again["effects"] if e["type"] == "say"] == [msg.ALREADY_FINISHED]
+        assert again["open"] is False
+
+
+async def test_the_page_has_a_strict_policy_and_nothing_from_elsewhere(tmp_path: Path) -> None:
+    async with running(tmp_path / "data") as bot, client() as session:
+        async with session.get(f"{bot.base}/s/you-said") as response:
+            assert response.status == 200
+            html = await response.text()
+            headers = response.headers
+        assert headers["Content-Security-Policy"] == CSP
+        assert "unsafe-inline" not in CSP and "default-src 'none'" in CSP and "frame-ancestors 'none'" in CSP
+        assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert "Set-Cookie" not in headers  # merely looking at the page stores nothing
+        # nothing inline: no script blocks, style attributes or event handlers
+        assert "<script>" not in html and " style=" not in html and not re.search(r"\son[a-z]+=", html)
+        addresses = re.findall(r'(?:src|href|action)="([^"]*)"', html)
+        assert addresses and all(a.startswith(("/", "#")) and not a.startswith("//") for a in addresses), addresses
+        for asset in re.findall(r'(?:src|href)="(/web/[^"]+)"', html):
+            async with session.get(f"{bot.base}{asset}") as response:
+                assert response.status == 200 and "immutable" in response.headers["Cache-Control"]
+                body = await response.text()
+                body = body.replace('xmlns="http://www.w3.org/2000/svg"', "")  # a name, never fetched
+                assert "http://" not in body and "https://" not in body
+
+
+async def test_unknown_codes_get_a_friendly_page_and_never_a_traceback(tmp_path: Path) -> None:
+    async with running(tmp_path / "data") as bot, client() as session:
+        for path in ("/s/no-such-survey", "/s/Policy-Awareness", "/s/you%20said", "/s/%2e%2epolicy",
+                     "/s/" + "x" * 300, "/s/no-such-survey/qr.svg"):
+            async with session.get(f"{bot.base}{path}") as response:
+                assert response.status == 404, path
+                html = await response.text()
+                assert escape(words.NOT_FOUND_TITLE) in html and "Traceback" not in html
+                assert response.headers["Content-Security-Policy"] == CSP
+        async with session.post(f"{bot.base}/s/no-such-survey/api", json={"type": "open"}) as response:
+            assert response.status == 404 and (await response.json())["error"] == words.NOT_FOUND
+        async with session.get(f"{bot.base}/web/secrets.txt") as response:
+            assert response.status == 404
+
+
+async def test_the_resume_cookie_is_http_only_strict_and_scoped_to_the_link(tmp_path: Path) -> None:
+    async with running(tmp_path / "data") as bot, client() as session:
+        async with session.post(f"{bot.base}/s/you-said/api", json={"type": "open"}) as response:
+            cookie = cookie_header(response)
+        assert re.match(rf"^{COOKIE}=[A-Za-z0-9_-]{{43}};", cookie), cookie
+        attributes = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]}
+        assert attributes["path"] == "Path=/s/you-said"
+        assert attributes["samesite"] == "SameSite=Strict" and "httponly" in attributes
+        assert "secure" not in attributes and "domain" not in attributes and "expires" not in attributes
+        assert int(attributes["max-age"].split("=")[1]) == (30 + 30) * 86_400
+        # behind an https proxy the cookie is Secure
+        async with aiohttp.ClientSession() as fresh, fresh.post(
+                f"{bot.base}/s/you-said/api", json={"type": "open"}, headers={"X-Forwarded-Proto": "https"}) as resp:
+            assert "Secure" in cookie_header(resp).split("; ")
+
+
+async def test_malformed_json_and_events_get_a_short_400(tmp_path: Path) -> None:
+    async with running(tmp_path / "data") as bot, client() as session:
+        url = f"{bot.base}/s/you-said/api"
+        await Respondent(session, f"{bot.base}/s/you-said").send({"type": "open"})
+        bad: list[tuple[bytes | str, str]] = [
+            (b"{not json", "application/json"),
+            (b"\xff\xfe\x00", "application/json"),
+            (b"[1, 2]", "application/json"),
+            (b"null", "application/json"),
+            (b'{"type": "launch"}', "application/json"),
+            (b'{"type": "pick", "turn": "x", "index": 0}', "application/json"),
+            (b'{"type": "pick", "turn": true, "index": 0}', "application/json"),
+            (b'{"type": "pick", "turn": 2, "index": -1}', "application/json"),
+            (b'{"type": "pick", "turn": 99999999999, "index": 0}', "application/json"),
+            (b'{"type": "reply", "turn": 2, "text": 5}', "application/json"),
+            (b'{"type": "ticks", "turn": 2, "indexes": "1,2"}', "application/json"),
+        ]
+        for body, kind in bad:
+            async with session.post(url, data=body, headers={"Content-Type": kind}) as response:
+                assert response.status == 400, body
+                error = (await response.json())["error"]
+                assert 0 < len(error) < 80 and "Traceback" not in error
+        async with session.post(url, data=b'{"type": "open"}', headers={"Content-Type": "text/plain"}) as response:
+            assert response.status == 415
+        async with session.post(f"{bot.base}/s/you-said", data={"do": "pick:x", "turn": "1"}) as response:
+            assert response.status == 400 and escape(words.BAD_REQUEST) in await response.text()
+        assert count(bot.app, "SELECT count(*) FROM answer") == 0
+
+
+async def test_oversized_bodies_are_refused_before_they_are_read(tmp_path: Path) -> None:
+    async with running(tmp_path / "data") as bot, client() as session:
+        url = f"{bot.base}/s/you-said/api"
+        huge = {"type": "reply", "turn": 1, "text": "x" * 40_000}
+        async with session.post(url, json=huge) as response:
+            assert response.status == 413 and (await response.json())["error"] == words.TOO_BIG
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the limit still holds
+            yield b'{"type": "reply", "turn": 1, "text": "'
+            for _ in range(40):
+                yield b"y" * 1024
+            yield b'"}'
+
+        async with session.post(url, data=chunks(), headers={"Content-Type": "application/json"}) as response:
+            assert response.status == 413
+        async with session.post(f"{bot.base}/s/you-said", data={"text": "z" * 40_000}) as response:
+            assert response.status == 413 and words.TOO_BIG in await response.text()
+
+
+async def test_each_person_and_each_link_is_rate_limited_with_retry_after(tmp_path: Path) -> None:
+    async with running(tmp_path / "data") as bot, client() as one, client() as two:
+        bot.web.set_limits(Limits(person_rate=0.5, person_burst=3, link_rate=100, link_burst=100))
+        first = Respondent(one, f"{bot.base}/s/you-said")
+        await first.send({"type": "open"})
+        statuses = []
+        for _ in range(4):
+            async with one.post(f"{bot.base}/s/you-said/api", json={"type": "open"}) as response:
+                statuses.append(response.status)
+                if response.status == 429:
+                    assert int(response.headers["Retry-After"]) >= 1
+                    assert (await response.json())["error"] == words.SLOW_DOWN
+        assert statuses[:2] == [200, 200] and statuses[-1] == 429
+        await Respondent(two, f"{bot.base}/s/you-said").send({"type": "open"})  # someone else is not held up
+
+        bot.web.set_limits(Limits(person_rate=100, person_burst=100, link_rate=0.2, link_burst=2))
+        statuses = []
+        for _ in range(3):  # new visitors with no cookie each time: only the link's bucket can stop them
+            async with client() as fresh, fresh.post(f"{bot.base}/s/you-said/api", json={"type": "open"}) as resp:
+                statuses.append(resp.status)
+                retry = resp.headers.get("Retry-After")
+        assert statuses == [200, 200, 429] and retry is not None and int(retry) >= 4
+        async with client() as fresh, fresh.post(f"{bot.base}/s/policy-awareness/api",
+                                                 json={"type": "open"}) as response:
+            assert response.status == 200  # another link has its own bucket
+
+
+async def test_stale_turns_and_double_clicks_record_nothing(tmp_path: Path) -> None:
+    async with running(tmp_path / "data") as bot, client() as session:
+        person = Respondent(session, f"{bot.base}/s/policy-awareness")
+        await person.send({"type": "open"})
+        await person.answer()
+        assert person.waiting is not None
+        question = person.waiting
+        await person.answer()
+        waiting = person.waiting
+        assert waiting is not None
+        recorded = count(bot.app, "SELECT count(*) FROM answer")
+        audited = count(bot.app, "SELECT count(*) FROM audit_record")
+        for index in (0, 1):  # the same button again, and another button on the same old question (an old tab)
+            body = await person.send({"type": "pick", "turn": question["turn"], "index": index})
+            assert [e["type"] for e in body["effects"]] == ["notice", "ask"]  # and the question waiting now
+            assert body["effects"][0]["text"] == msg.ALREADY_ANSWERED
+            assert body["effects"][1]["prompt"]["question_id"] == waiting["prompt"]["question_id"]
+        await person.send({"type": "reply", "turn": question["turn"], "text": "Police"})
+        assert count(bot.app, "SELECT count(*) FROM answer") == recorded == 1
+        assert count(bot.app, "SELECT count(*) FROM audit_record") == audited
+
+
+async def test_a_person_resumes_on_the_same_device_after_a_restart(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with running(data) as bot, client(jar) as session:
+        person = Respondent(session, f"{bot.base}/s/policy-awareness")
+        await person.send({"type": "open"})
+        for _ in range(3):
+            await person.answer()
+        assert person.waiting is not None and person.waiting["prompt"]["number"] == 3
+        port = bot.base
+    async with running(data) as bot, client(jar) as session:  # a new process, maybe on another port
+        assert len(jar) == 1
+        if bot.base != port:  # the cookie belongs to the host, not the port: carry it over as a browser would
+            cookie = next(iter(jar))
+            jar.update_cookies({COOKIE: cookie.value}, aiohttp.client.URL(f"{bot.base}/s/policy-awareness"))
+        person = Respondent(session, f"{bot.base}/s/policy-awareness")
+        body = await person.send({"type": "open"})
+        assert body["effects"][0]["text"] == words.WELCOME_BACK
+        assert person.waiting is not None and person.waiting["prompt"]["number"] == 3
+        while person.waiting is not None:
+            await person.answer()
+        assert count(bot.app, "SELECT count(*) FROM response WHERE completed") == 1
+        assert count(bot.app, "SELECT count(*) FROM response") == 1
+
+
+async def test_no_cookie_token_or_typed_answer_reaches_the_database_or_the_logs(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with running(tmp_path / "data") as bot, client() as session:
+        person = Respondent(session, f"{bot.base}/s/you-said")
+        await complete(person, typed=SECRET_WORDS)
+        await person.send({"type": "delete"})
+        tokens = [cookie.value for cookie in session.cookie_jar]
+        bot.web.set_limits(Limits(person_rate=0.01, person_burst=1, link_rate=100, link_burst=100))
+        for expected in (200, 429):  # refusals are logged too: still without the token
+            async with session.post(f"{bot.base}/s/you-said/api", json={"type": "open"}) as response:
+                assert response.status == expected
+        async with session.post(f"{bot.base}/s/you-said/api", data=b"{", headers={
+                "Content-Type": "application/json"}) as response:
+            assert response.status in (400, 429)
+    assert len(tokens) == 1 and len(tokens[0]) == 43
+    dump = "\n".join(sqlite3.connect(tmp_path / "data" / "surveybot.db").iterdump())
+    assert tokens[0] not in dump
+    assert SECRET_WORDS in dump  # the typed answer is stored, as an answer: the check above can fail
+    assert "asked a visitor to slow down" in caplog.text
+    assert tokens[0] not in caplog.text and SECRET_WORDS not in caplog.text
+
+
+async def test_delete_asks_first_then_erases_and_forgets_the_cookie(tmp_path: Path) -> None:
+    async with running(tmp_path / "data") as bot, client() as session:
+        person = Respondent(session, f"{bot.base}/s/you-said")
+        await complete(person)
+        assert count(bot.app, "SELECT count(*) FROM answer") > 0
+        asked = await person.send({"type": "delete"})
+        assert [e["type"] for e in asked["effects"]] == ["confirm"]
+        assert escape(words.DELETE_SURE) in asked["effects"][0]["html"]
+        assert count(bot.app, "SELECT count(*) FROM answer") > 0  # nothing happens before Yes
+        async with session.post(f"{bot.base}/s/you-said/api", json={"type": "delete-sure"}) as response:
+            body = await response.json()
+            cookie = cookie_header(response)
+        assert body["effects"][0]["text"].startswith("Done. Your answers to")
+        assert "Max-Age=0" in cookie and "Path=/s/you-said" in cookie
+        assert len(session.cookie_jar) == 0
+        assert count(bot.app, "SELECT count(*) FROM answer") == 0
+
+
+async def test_a_typed_slash_command_works_as_the_notices_say(tmp_path: Path) -> None:
+    async with running(tmp_path / "data") as bot, client() as session:
+        person = Respondent(session, f"{bot.base}/s/you-said")
+        await person.send({"type": "open"})
+        await person.answer()
+        while person.waiting is not None and person.waiting["prompt"]["kind"] != "text":
+            await person.send({"type": "skip", "turn": person.waiting["turn"]})
+        assert person.waiting is not None
+        stopped = await person.send({"type": "reply", "turn": person.waiting["turn"], "text": " /stop "})
+        (paused,) = [e for e in stopped["effects"] if e["type"] == "say"]
+        assert paused["text"] == words.PAUSED and 'value="resume"' in paused["html"]
+        resumed = await person.send({"type": "resume"})
+        assert resumed["open"] and resumed["effects"][-1]["prompt"]["kind"] == "text"
+        helped = await person.send({"type": "reply", "turn": resumed["effects"][-1]["turn"], "text": "/help"})
+        assert helped["effects"][0]["text"] == words.HELP and helped["effects"][-1]["prompt"]["kind"] == "text"
+        assert count(bot.app, "SELECT count(*) FROM answer WHERE value LIKE '%stop%'") == 0
+
+
+async def test_without_javascript_the_forms_post_and_pages_come_back(tmp_path: Path) -> None:
+    async with running(tmp_path / "data") as bot, client() as session:
+        url = f"{bot.base}/s/you-said"
+        async with session.get(url) as response:
+            assert 'name="do" value="open"' in await response.text()
+        async with session.post(url, data={"do": "open"}) as response:
+            page = await response.text()
+        turn = re.findall(r'name="turn" value="(\d+)"', page)[-1]
+        assert msg.CONSENT_QUESTION in page
+        async with session.post(url, data={"do": "pick:0", "turn": turn}) as response:
+            page = await response.text()
+        assert escape(words.YOU_SAID.format(answer=msg.CONSENT_YES)) in page
+        assert "Question 1 of" in page
+        first = re.findall(r'name="turn" value="(\d+)"', page)[-1]
+        async with session.post(url, data={"do": "pick:2", "turn": first}) as response:
+            assert "Question 2 of" in await response.text()
+        async with session.post(url, data={"do": "pick:2", "turn": first}) as response:  # the browser resubmits
+            page = await response.text()
+        assert msg.ALREADY_ANSWERED in page and "Question 2 of" in page  # a note, and the question waiting now
+        assert count(bot.app, "SELECT count(*) FROM answer") == 1
+        async with session.post(url, data={"do": "done", "turn": re.findall(r'name="turn" value="(\d+)"', page)[-1],
+                                           "tick": ["0", "2"]}) as response:
+            page = await response.text()
+        assert "Question 2 of" in page or "Question 3 of" in page
+
+
+async def test_posts_from_another_site_are_refused(tmp_path: Path) -> None:
+    async with running(tmp_path / "data") as bot, client() as session:
+        for headers in ({"Origin": "https://elsewhere.example"}, {"Sec-Fetch-Site": "cross-site"}):
+            async with session.post(f"{bot.base}/s/you-said/api", json={"type": "open"}, headers=headers) as resp:
+                assert resp.status == 403 and "Set-Cookie" not in resp.headers
+            async with session.post(f"{bot.base}/s/you-said", data={"do": "open"}, headers=headers) as resp:
+                assert resp.status == 403
+        assert count(bot.app, "SELECT count(*) FROM conversation") == 0
+        bot.web.public_url = "https://surveys.example.org"  # behind a proxy that does not pass Host on
+        async with session.post(f"{bot.base}/s/you-said/api", json={"type": "open"},
+                                headers={"Origin": "https://surveys.example.org"}) as response:
+            assert response.status == 200
+
+
+async def test_the_qr_poster_encodes_the_link(tmp_path: Path) -> None:
+    async with running(tmp_path / "data") as bot, client() as session, session.get(
+            f"{bot.base}/s/you-said/qr.svg") as response:
+        assert response.status == 200 and response.content_type == "image/svg+xml"
+        svg = await response.text()
+    link = f"{bot.base}/s/you-said"
+    root = ElementTree.fromstring(svg)
+    drawn = next(p.get("d") for p in root.iter("{http://www.w3.org/2000/svg}path"))
+    assert link in svg and drawn == qr_path(link)[0]
+    assert qr_path(link)[1] == len(segno.make(link, error="m").matrix)
+    assert qr_path(link)[0] != qr_path(f"{link}x")[0]
