@@ -24,11 +24,11 @@ from bot.app import App, build, make_channels, serve, survey_dirs
 from bot.channels.console import ConsoleChannel
 from bot.channels.port import Address
 from bot.channels.poster import poster_svg
-from bot.channels.web import resolve
 from bot.config import Settings, SettingsError
 from bot.reporting import export
 from bot.server import HttpServer
 from bot.surveyfiles import SurveyFileError, check_files
+from storage import campaigns as store_campaigns
 from storage import database
 
 log = logging.getLogger(__name__)
@@ -183,14 +183,20 @@ def run(app: App, survey_id: str | None) -> int:
 
 def poster(app: App, code: str, out: str, base: str | None) -> int:
     """A printable poster for a survey's web link (see bot.channels.poster)."""
-    link = resolve(app.catalogue, code)
-    if link is None:
-        raise UsageError(f"no survey `{code}`; known surveys: {', '.join(app.catalogue.ids())}")
+    found = app.service.link(code)
+    if isinstance(found, str):
+        with app.store.unit() as uow:  # a campaign that has not opened yet still gets its poster
+            campaign = store_campaigns.by_code(uow, code)
+        if campaign is None or not app.catalogue.has(campaign.survey_id, campaign.version):
+            raise UsageError(f"no survey or campaign `{code}`; known surveys: {', '.join(app.catalogue.ids())}")
+        title = app.catalogue.get(campaign.survey_id, campaign.version).title
+    else:
+        title = found[0].title
     if base is not None and not base.startswith(("http://", "https://")):
         raise UsageError("--base should start with https:// (or http://)")
     url = f"{(base or base_url(app.settings)).rstrip('/')}/s/{code}"
     with output(out) as handle:
-        handle.write(poster_svg(url, link.title))
+        handle.write(poster_svg(url, title))
     if out != "-":
         print(f"Wrote a poster for {url} to {out}.", file=sys.stderr)
     return 0

@@ -176,6 +176,15 @@ class SurveyService:
             return Outcome((Say(msg.NOT_OPEN_YET.format(opens=f"{opens:%A} {opens.day} {opens:%B}")),))
         return self.catalogue.get(campaign.survey_id, campaign.version), wave or current
 
+    def link(self, code: str) -> tuple[Survey, int] | str:
+        """What a link's code opens (a survey id: its first round; a campaign's code: its current wave), or the
+        words to show instead (unknown code, not open yet)."""
+        with self.store.unit() as uow:
+            found = self._resolve(uow, code, None, self.clock())
+        if isinstance(found, Outcome):
+            return next(e.text for e in found.effects if isinstance(e, Say))
+        return found
+
     def register(self, address: Address, tags: tuple[str, ...] = ()) -> bool:
         """Make someone a contact campaigns can reach (they opened the app, or were imported); True when new."""
         with self.store.unit() as uow:

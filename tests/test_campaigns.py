@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import text
 
@@ -171,8 +172,9 @@ async def test_two_senders_sharing_postgresql_send_each_invitation_once(database
 async def test_the_running_bot_sends_a_campaign_and_start_opens_the_survey(tmp_path: Path) -> None:
     """`surveybot run`'s own wiring: APScheduler sweeps at start, the outbox drains, Start begins the survey."""
     async with FakeTelegram() as fake:
+        port = free_port()
         env = {"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_PEPPER": PEPPER.decode(),
-               "SURVEYBOT_PORT": str(free_port()), "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url}
+               "SURVEYBOT_PORT": str(port), "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url}
         app = await asyncio.to_thread(build, Settings.from_env(env))
         clock = Clock(datetime.now(LONDON))
         add_contacts(app.store, app.keys, [7, 8], ["youth"], clock)
@@ -191,6 +193,10 @@ async def test_the_running_bot_sends_a_campaign_and_start_opens_the_survey(tmp_p
             while (await fake.next_message(7, timeout=10))["text"] != msg.CONSENT_QUESTION:
                 pass
             await fake.next_message(8, timeout=10)
+            async with aiohttp.ClientSession() as web, web.get(f"http://127.0.0.1:{port}/s/ambassadors") as page:
+                assert page.status == 200 and "You said" in await page.text()  # the web link takes the code too
+            async with aiohttp.ClientSession() as web, web.get(f"http://127.0.0.1:{port}/s/nobody") as page:
+                assert page.status == 404
         finally:
             stop.set()
             await asyncio.wait_for(task, 10)

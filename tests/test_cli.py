@@ -175,7 +175,7 @@ def test_qr_writes_a_poster_of_the_link(tmp_path: Path) -> None:
     assert svg.tag == "{http://www.w3.org/2000/svg}svg"
     assert "https://surveys.example.org/s/you-said" in out.read_text()
     unknown = surveybot(tmp_path, "qr", "no-such-survey", "--out", str(tmp_path / "x.svg"))
-    assert unknown.returncode == 1 and "no survey `no-such-survey`" in unknown.stderr
+    assert unknown.returncode == 1 and "no survey or campaign `no-such-survey`" in unknown.stderr
 
 
 def free_port() -> int:

@@ -91,18 +91,6 @@ class Link:
     title: str
 
 
-def resolve(catalogue: SurveyCatalogue, code: str) -> Link | None:
-    """The survey and round a link's code opens, or None for an unknown code.
-
-    Today a code is a survey id in its first round, as Telegram's /start CODE is. Campaigns (being built elsewhere)
-    will give each round its own code: this is the one place that mapping goes, so the rest of the channel already
-    deals in (survey, wave)."""
-    if not CODE.match(code) or not catalogue.has(code):
-        return None
-    survey = catalogue.latest(code)
-    return Link(survey.id, 1, survey.title)
-
-
 @dataclass(frozen=True)
 class Limits:
     """Token buckets: `*_rate` requests a second on average, bursts of up to `*_burst`. A person answers a question
@@ -315,13 +303,13 @@ class WebChannel:
 
     # --- routes -----------------------------------------------------------------------------------------------------
     async def page(self, request: web.Request) -> web.StreamResponse:
-        link = self._link(request)
+        link = await self._link(request)
         action = self._action(request)
         html = webpage.page(link.title, action, webpage.start_form(action), open_=False, assets=self._assets())
         return web.Response(text=html, content_type="text/html", headers=PRIVATE)
 
     async def api(self, request: web.Request) -> web.StreamResponse:
-        link = self._link(request)
+        link = await self._link(request)
         self._same_site(request)
         token = self._token(request)
         self._limit(link, token)
@@ -344,7 +332,7 @@ class WebChannel:
         return response
 
     async def form(self, request: web.Request) -> web.StreamResponse:
-        link = self._link(request)
+        link = await self._link(request)
         self._same_site(request)
         token = self._token(request)
         self._limit(link, token)
@@ -372,7 +360,7 @@ class WebChannel:
         return response
 
     async def qr(self, request: web.Request) -> web.StreamResponse:
-        link = self._link(request)
+        link = await self._link(request)
         self._limit(link, None)
         url = self.link_url(link_code(request), self._origin(request))
         return web.Response(text=poster_svg(url, link.title), content_type="image/svg+xml", headers=PRIVATE)
@@ -440,11 +428,17 @@ class WebChannel:
         return lock
 
     # --- checks -----------------------------------------------------------------------------------------------------
-    def _link(self, request: web.Request) -> Link:
-        link = resolve(self.catalogue, link_code(request))
-        if link is None:
+    async def _link(self, request: web.Request) -> Link:
+        """What the link opens. A code is a survey id (its first round) or a campaign's code (its current wave),
+        worked out by the service exactly as Telegram's /start CODE and Slack's Start button are."""
+        code = link_code(request)
+        if not CODE.match(code):
             raise Refused(404, words.NOT_FOUND)
-        return link
+        found = await self.service.call(self.service.link, code)
+        if isinstance(found, str):
+            raise Refused(404, words.NOT_FOUND if found == msg.UNKNOWN_SURVEY else found)
+        survey, wave = found
+        return Link(survey.id, wave, survey.title)
 
     @staticmethod
     def _token(request: web.Request) -> str | None:
