@@ -13,9 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
 
 from dotenv import load_dotenv
 
@@ -24,7 +22,7 @@ from bot.app import App, build, make_channels, serve, survey_dirs
 from bot.channels.console import ConsoleChannel
 from bot.channels.port import Address
 from bot.config import Settings, SettingsError
-from bot.reporting import export
+from bot.reporting import commands as reporting
 from bot.surveyfiles import SurveyFileError, check_files
 from storage import database
 
@@ -52,10 +50,7 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument("survey_id")
     chat.add_argument("--respondent", help="who is answering (default: your login name); never stored as such")
 
-    exp = commands.add_parser("export", help="export completed responses, with no identifiers")
-    exp.add_argument("survey_id")
-    exp.add_argument("--format", choices=("csv", "json"), default="csv")
-    exp.add_argument("--out", required=True, help="the file to write, or - for standard output")
+    reporting.add_commands(commands)
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -75,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    except (SettingsError, database.DatabaseError, UsageError, admin.AdminError) as exc:
+    except (SettingsError, database.DatabaseError, UsageError, admin.AdminError, reporting.ReportingError) as exc:
         print(f"surveybot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -111,8 +106,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "chat":
         return chat(app, args.survey_id, args.respondent)
-    if args.command == "export":
-        return export_survey(app, args.survey_id, args.format, args.out)
+    if args.command in reporting.COMMANDS:
+        return reporting.run(app, args)
     if args.command == "run":
         return run(app, args.survey)
     if args.command in admin.COMMANDS:
@@ -154,43 +149,6 @@ def run(app: App, survey_id: str | None) -> int:
     print("No chat channel is configured (no TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN), so here is the built-in survey "
           f"`{survey}` in this terminal, stored in {database.describe(app.settings.database_url)}.")
     return chat(app, survey, None)
-
-
-@contextmanager
-def output(path: str) -> TextIO:  # type: ignore[misc]
-    """Write to a temporary file and move it into place at the end, so a failed export leaves no half file."""
-    if path == "-":
-        yield sys.stdout
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"--out {path} is a folder; name a file")
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        handle = partial.open("w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with handle:
-            yield handle
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def export_survey(app: App, survey_id: str, fmt: str, out: str) -> int:
-    versions = app.published_versions(survey_id)
-    if not versions:
-        raise UsageError(f"no survey `{survey_id}` has been published; known surveys: {', '.join(app.catalogue.ids())}")
-    header = export.columns(versions)
-    writer = export.write_csv if fmt == "csv" else export.write_json
-    with output(out) as handle:
-        written = export.Fingerprinted(handle)
-        count = writer(app.store, survey_id, header, written)
-    export.record(app.store, survey_id, fmt, count, written.sha256(), app.service.clock().date())
-    if out != "-":
-        print(f"Exported {count} completed response(s) of `{survey_id}` to {out}.", file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":
