@@ -142,7 +142,7 @@ def count_round(store: Store, survey_id: str, wave: int, versions: list[Survey],
     memo: dict[str, Any] = {}
     with store.unit() as uow:
         for head, stored in results.completed(uow, survey_id, wave):
-            answers = {qid: _decode(memo, raw) for qid, raw in stored.items()}
+            answers = {question_id: _decode(memo, raw) for question_id, raw in stored}
             add(tally, answers, partial(_rank, key, head.id))
             if progress is not None:
                 progress.advance()
@@ -154,6 +154,7 @@ def _rank(key: bytes, response_id: int, column: str) -> int:
 
 
 def _decode(memo: dict[str, Any], raw: str) -> Any:
+    """Stored JSON text, decoded once per distinct text (lists are never changed, so sharing them is safe)."""
     if raw not in memo:
         if len(memo) > 50_000:
             memo.clear()
