@@ -36,8 +36,9 @@ UNIT, RECORD = "\x1f", "\x1e"  # the ASCII unit and record separators: never in 
 
 
 def completed(uow: UnitOfWork, survey_id: str, wave: int | None = None,
-              batch: int = BATCH) -> Iterator[tuple[CompletedResponse, list[tuple[str, str]]]]:
-    """Completed responses in id order, optionally of one wave, each with its (question id, stored JSON text) pairs.
+              batch: int = BATCH) -> Iterator[tuple[CompletedResponse, Iterator[tuple[str, str]]]]:
+    """Completed responses in id order, optionally of one wave, each with its (question id, stored JSON text) pairs:
+    an iterator, to read before asking for the next response.
 
     The database strings each response's answers together (SQLite's group_concat, PostgreSQL's string_agg,
     separated by the ASCII unit and record separators, which JSON text escapes and question ids never hold), so a
@@ -63,8 +64,9 @@ def completed(uow: UnitOfWork, survey_id: str, wave: int | None = None,
     for response_id, survey, version, round_, completed_on, joined in _stream(uow, query, batch):
         if isinstance(completed_on, str):  # SQLite keeps dates as text
             completed_on = date.fromisoformat(completed_on)
-        pairs = [tuple(part.split(UNIT, 1)) for part in joined.split(RECORD)] if joined else []
-        yield CompletedResponse(response_id, survey, version, round_, completed_on), pairs  # type: ignore[misc]
+        # one split in C, paired up lazily: no Python-level step per answer here
+        parts = iter(joined.replace(RECORD, UNIT).split(UNIT) if joined else ())
+        yield CompletedResponse(response_id, survey, version, round_, completed_on), zip(parts, parts, strict=True)
 
 
 def _stream(uow: UnitOfWork, query: Select[Any], batch: int) -> Iterator[tuple[Any, ...]]:
