@@ -114,7 +114,8 @@ def export_survey(app: App, survey_id: str, fmt: str, wave: int | None, out: str
     if fmt == "xlsx" and out == "-":
         raise ReportingError("--out: an XLSX file can't go to standard output; name a file")
     header = export.columns(versions)
-    progress = Progress("exporting", export.count(app.store, survey_id, wave))
+    watching = sys.stderr.isatty()  # the total is only for the progress line: no count query otherwise
+    progress = Progress("exporting", export.count(app.store, survey_id, wave) if watching else None)
     today = app.service.clock().date()
     codebook_sha256 = None
     if fmt == "xlsx":

@@ -28,10 +28,12 @@ from bot.engine.survey import Survey
 from bot.reporting import export, html, pack
 from bot.reporting.report import ReportRequestError, make_report
 from bot.reporting.signing import signing_key
-from bot.roles import Action, Roles
+from bot.roles import Action, Forbidden, Roles
 from storage import results
 
 KINDS = ("report", "csv", "xlsx", "json", "evidence")
+COMMANDS = frozenset({"report", "export", "evidence"})
+"""The command words a channel hands to `respond` instead of the survey (typed as /report, /export, /evidence)."""
 HELP = (
     "Reports and exports (scrutineer or admin role):\n"
     "/report SURVEY [WAVE] [compare OTHER_WAVE]: the HTML report, e.g. /report policy-awareness 2 compare 1\n"
@@ -178,3 +180,15 @@ def _evidence(app: App, request: Request, versions: list[Survey], via: str, who:
     return Deliverable(f"{request.survey_id}-evidence.zip", data,
                        f"Evidence pack: {made.files} files, signed; key fingerprint {made.fingerprint}. Check it "
                        "with the verify_pack.py inside.")
+
+
+def respond(app: App, requester: Address, text: str) -> Deliverable | str:
+    """What a channel does with a typed /report, /export or /evidence: the file to send, or what to say instead.
+
+    Runs on the service's database thread (SurveyService.call). The channel needs nothing else from here."""
+    try:
+        return deliverable(app, requester, parse_request(text))
+    except Forbidden as exc:
+        return f"Sorry: {exc}."
+    except RequestError as exc:
+        return str(exc)
