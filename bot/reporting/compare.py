@@ -59,6 +59,9 @@ class Comparison:
     not_compared: tuple[NotCompared, ...]
 
 
+AVERAGE = "Average"
+
+
 def percent(value: float) -> str:
     """A percentage as reports print it: whole numbers, halves rounded up (41.5 -> 42%)."""
     return f"{int(value + 0.5)}%"
@@ -247,7 +250,7 @@ def _scale(first: QuestionResult, second: QuestionResult, before: WaveResult, af
                 f"{movement(mean_text(first.mean), mean_text(second.mean))} ({verdict(result)}).")
     lines = [Line(row.label, _percent(first, row.label), row.percent) for row in second.rows
              if row.label != NO_ANSWER]
-    lines.append(Line("average", first.mean, second.mean, result))
+    lines.append(Line(AVERAGE, first.mean, second.mean, result))
     return Change(question, tuple(lines), sentence, result)
 
 
@@ -259,4 +262,4 @@ def _numbers(first: QuestionResult, second: QuestionResult, before_tally: RoundT
     result = mann_whitney(before_tally.questions[question.id].values, after_tally.questions[question.id].values)
     sentence = (f"The average answer to “{question.text}” "
                 f"{movement(mean_text(first.mean), mean_text(second.mean))} ({verdict(result)}).")
-    return Change(question, (Line("average", first.mean, second.mean, result),), sentence, result)
+    return Change(question, (Line(AVERAGE, first.mean, second.mean, result),), sentence, result)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.engine.survey import Kind, Question
+from bot.engine.survey import Kind, Question, Survey
 from bot.notices import long_date
 from bot.reporting.charts import Bar, bars
-from bot.reporting.compare import Comparison, mean_text, p_text, percent
+from bot.reporting.compare import AVERAGE, Comparison, mean_text, p_text, percent
 from bot.reporting.disclosure import Cell, percentage
 from bot.reporting.figures import GroupTable, QuestionResult, WaveResult, people
 from bot.reporting.method import method
@@ -144,24 +144,27 @@ def _responses(wave: WaveResult) -> str:
     return "\n".join(out)
 
 
-def _describe(question: Question) -> str:
+def _describe(question: Question, survey: Survey) -> str:
+    """"Scale from 1 (Not at all) to 5 (Very); optional; asked only of people who answered “Yes” to “...”."."""
     kind = {Kind.SINGLE: "Single choice", Kind.MULTI: "Multiple choice: people could choose several",
             Kind.YESNO: "Yes or no", Kind.SCALE: "Scale", Kind.NUMBER: "A number", Kind.TEXT: "Written answer",
             Kind.KNOWLEDGE: "Knowledge check"}[question.kind]
-    parts = [kind]
     if question.kind is Kind.SCALE:
-        parts.append(f"from {int(question.low or 0)} ({question.low_label or 'lowest'}) to {int(question.high or 0)} "
-                     f"({question.high_label or 'highest'})")
+        kind += (f" from {int(question.low or 0)} ({question.low_label or 'lowest'}) to {int(question.high or 0)} "
+                 f"({question.high_label or 'highest'})")
+    parts = [kind]
     if question.kind is Kind.KNOWLEDGE:
-        parts.append(f"right answer: “{question.correct}”")
+        parts.append(f"the right answer is “{question.correct}”")
     if question.optional:
         parts.append("optional")
     if question.ask_if is not None:
         answers = " or ".join(f"“{a}”" for a in question.ask_if.answers)
-        parts.append(f"asked only when {question.ask_if.question.replace('_', ' ')} was {answers}")
+        earlier = question.ask_if.question
+        wording = survey.question(earlier).text if earlier in {q.id for q in survey.questions} else earlier
+        parts.append(f"asked only of people who answered {answers} to “{wording}”")
     if question.breakdown:
         parts.append(f"used to break the results down by {label(question.breakdown)}")
-    return ". ".join(parts) + "."
+    return "; ".join(parts) + "."
 
 
 def _base_line(result: QuestionResult, people_word: str) -> str:
@@ -182,7 +185,7 @@ def _question(number: int, result: QuestionResult, wave: WaveResult) -> str:
     question = result.question
     out = [f'<article class="question" id="q-{escape(question.id)}">',
            f"<h3>{number}. {escape(question.text)}</h3>",
-           f'<p class="meta">{escape(_describe(question))}</p>']
+           f'<p class="meta">{escape(_describe(question, wave.survey))}</p>']
     if result.withheld:
         out += [f'<p class="note">{escape(upper_first(result.withheld))}.</p>', "</article>"]
         return "\n".join(out)
@@ -270,13 +273,13 @@ def _comparison(comparison: Comparison) -> str:
         out.append(f'<h3>{escape(change.question.text)}</h3><p{css}>{escape(change.sentence)}</p>')
         items = [Bar(line.label, line.after, percent(line.after) if line.after is not None else "not shown",
                      line.before, percent(line.before) if line.before is not None else "not shown")
-                 for line in change.lines if line.label != "average"]
+                 for line in change.lines if line.label != AVERAGE]
         if items:
             out.append(bars(items, f"{change.question.text}: wave {before.wave} and wave {after.wave}", legend))
         out.append(f'<table><thead><tr><th></th><th class="n">Wave {before.wave}</th><th class="n">Wave {after.wave}'
                    '</th><th>Test</th></tr></thead><tbody>')
         for line in change.lines:
-            show = mean_text if line.label == "average" else percent
+            show = mean_text if line.label == AVERAGE else percent
             first = show(line.before) if line.before is not None else "not shown"
             second = show(line.after) if line.after is not None else "not shown"
             test = f"{line.result.name}, {p_text(line.result)}" if line.result else ""

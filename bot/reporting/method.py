@@ -44,8 +44,11 @@ def the_round(report: Report) -> Part:
     if facts.first_completed and facts.last_completed:
         lines.append(f"Responses in this report were completed {period(facts.first_completed, facts.last_completed)}. "
                      "Answers carry a date only, never a time.")
+    started = wave.responses.started
+    total = (f"{shown(started)} started in all" if not started.suppressed else
+             "how many started in all is not shown, so the small number cannot be worked out")
     lines.append(f"Responses: {shown(wave.responses.completed)} completed, {shown(wave.responses.not_completed)} "
-                 f"started without finishing ({shown(wave.responses.started)} started in all).")
+                 f"started without finishing; {total}.")
     lines.append(response_rate(wave))
     lines.append(f"This report was made on {long_date(report.made_on)} from the responses stored that day.")
     if report.comparison is not None:
