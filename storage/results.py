@@ -1,7 +1,8 @@
 """Reading results for exports and reports: completed responses streamed with their answers, and round facts.
 
-Functions over an open UnitOfWork, read-only. The streaming read is a plain Core query returning tuples, not ORM
-objects: an export of a million answers spends its time writing, not building objects it throws away.
+Functions over an open UnitOfWork, read-only. The streaming read (`completed`) is built for volume: the database
+strings each response's answers together, and the rows come straight from the driver's cursor, so an export of a
+million answers spends its time writing rather than building objects it throws away (bench/reports_bench.py).
 """
 
 from __future__ import annotations
