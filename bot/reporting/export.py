@@ -91,14 +91,14 @@ def columns(versions: list[Survey]) -> list[str]:
 _CACHE_LIMIT = 50_000  # choice answers repeat endlessly; free text does not, so the memo is emptied when full
 
 
-def _cells(header: list[str]) -> Callable[[results.CompletedResponse, list[tuple[str, str]]], list[Any]]:
+def _cells(header: list[str]) -> Callable[[results.CompletedResponse, Iterator[tuple[str, str]]], list[Any]]:
     """A function turning one response into its row of cells. Each stored JSON text becomes a cell once, memoised:
     an export of a million answers holds a few hundred different choice answers."""
     where = {column: index for index, column in enumerate(header) if index >= len(FIXED_COLUMNS)}
     blank = [""] * len(header)
     memo: dict[str, str | int | float] = {}
 
-    def row(head: results.CompletedResponse, answers: list[tuple[str, str]]) -> list[Any]:
+    def row(head: results.CompletedResponse, answers: Iterator[tuple[str, str]]) -> list[Any]:
         cells = blank.copy()
         cells[0], cells[1], cells[2] = head.survey_id, head.version, head.wave
         cells[3] = head.completed_on.isoformat() if head.completed_on else ""
@@ -117,7 +117,7 @@ def _cells(header: list[str]) -> Callable[[results.CompletedResponse, list[tuple
 
 
 def records(store: Store, survey_id: str, wave: int | None = None
-            ) -> Iterator[tuple[results.CompletedResponse, list[tuple[str, str]]]]:
+            ) -> Iterator[tuple[results.CompletedResponse, Iterator[tuple[str, str]]]]:
     """The export's responses, each with its (question id, stored JSON text) pairs."""
     with store.unit() as uow:
         yield from results.completed(uow, survey_id, wave)
