@@ -15,6 +15,7 @@ from bot.app import App
 from bot.audit import head, verify
 from bot.engine.survey import Survey
 from bot.notices import long_date
+from bot.reporting.signing import signing_new
 from bot.reporting.status import render, round_status
 from bot.retention import RoundNotFound, destroy_key, purge
 from bot.roles import Role, Roles, parse_who, show_who
@@ -42,6 +43,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     destroy = key_commands.add_parser("destroy", help="destroy a round's key now: its answers become unlinkable")
     destroy.add_argument("survey_id")
     destroy.add_argument("--wave", type=int)
+    key_commands.add_parser("signing-new", help="print a new Ed25519 key pair for signing evidence packs")
 
     commands.add_parser("purge", help="delete what retention says is due: keys, raw free text, idle state")
 
@@ -69,6 +71,9 @@ def run(app: App, args: argparse.Namespace) -> int:
             return list_keys(app)
         if args.keys_command == "close":
             return close_round(app, args.survey_id, args.wave, args.closes_on)
+        if args.keys_command == "signing-new":
+            print(signing_new())
+            return 0
         return destroy(app, args.survey_id, args.wave)
     if args.command == "purge":
         report = purge(app.store, app.settings.privacy, app.service.clock())

@@ -13,9 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
 
 from dotenv import load_dotenv
 
@@ -25,7 +23,7 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.port import Address
 from bot.channels.poster import poster_svg
 from bot.config import Settings, SettingsError
-from bot.reporting import export
+from bot.reporting import commands as reporting
 from bot.server import HttpServer
 from bot.surveyfiles import SurveyFileError, check_files
 from storage import campaigns as store_campaigns
@@ -55,10 +53,7 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument("survey_id")
     chat.add_argument("--respondent", help="who is answering (default: your login name); never stored as such")
 
-    exp = commands.add_parser("export", help="export completed responses, with no identifiers")
-    exp.add_argument("survey_id")
-    exp.add_argument("--format", choices=("csv", "json"), default="csv")
-    exp.add_argument("--out", required=True, help="the file to write, or - for standard output")
+    reporting.add_commands(commands)
 
     qr = commands.add_parser("qr", help="write a printable poster (SVG) with a QR code for a survey's web link")
     qr.add_argument("code", help="the link's code (today, a survey id)")
@@ -85,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         return 1
     except (SettingsError, database.DatabaseError, UsageError, admin.AdminError,
-            campaign_commands.CampaignError) as exc:
+            campaign_commands.CampaignError, reporting.ReportingError) as exc:
         print(f"surveybot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -121,8 +116,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "chat":
         return chat(app, args.survey_id, args.respondent)
-    if args.command == "export":
-        return export_survey(app, args.survey_id, args.format, args.out)
+    if args.command in reporting.COMMANDS:
+        return reporting.run(app, args)
     if args.command == "run":
         return run(app, args.survey)
     if args.command == "qr":
@@ -195,47 +190,10 @@ def poster(app: App, code: str, out: str, base: str | None) -> int:
     if base is not None and not base.startswith(("http://", "https://")):
         raise UsageError("--base should start with https:// (or http://)")
     url = f"{(base or base_url(app.settings)).rstrip('/')}/s/{code}"
-    with output(out) as handle:
+    with reporting.output(out) as handle:
         handle.write(poster_svg(url, title))
     if out != "-":
         print(f"Wrote a poster for {url} to {out}.", file=sys.stderr)
-    return 0
-
-
-@contextmanager
-def output(path: str) -> TextIO:  # type: ignore[misc]
-    """Write to a temporary file and move it into place at the end, so a failed export leaves no half file."""
-    if path == "-":
-        yield sys.stdout
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"--out {path} is a folder; name a file")
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        handle = partial.open("w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with handle:
-            yield handle
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def export_survey(app: App, survey_id: str, fmt: str, out: str) -> int:
-    versions = app.published_versions(survey_id)
-    if not versions:
-        raise UsageError(f"no survey `{survey_id}` has been published; known surveys: {', '.join(app.catalogue.ids())}")
-    header = export.columns(versions)
-    writer = export.write_csv if fmt == "csv" else export.write_json
-    with output(out) as handle:
-        written = export.Fingerprinted(handle)
-        count = writer(app.store, survey_id, header, written)
-    export.record(app.store, survey_id, fmt, count, written.sha256(), app.service.clock().date())
-    if out != "-":
-        print(f"Exported {count} completed response(s) of `{survey_id}` to {out}.", file=sys.stderr)
     return 0
 
 

@@ -46,6 +46,7 @@ class Settings:
     slack_app_token: str | None = _secret_field()
     slack_signing_secret: str | None = _secret_field()
     slack_api_url: str = "https://slack.com/api/"
+    signing_key: str | None = _secret_field()  # evidence packs (bot.reporting.signing); checked when first used
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -89,6 +90,7 @@ class Settings:
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
+            signing_key=get("SURVEYBOT_SIGNING_KEY"),
         )
 
     @property

@@ -71,8 +71,15 @@ def test_small_groups_are_hidden_and_a_hidden_total_is_not_given_away() -> None:
     counts = RoundCounts(completed=12, not_completed=2, breakdowns={"agency": {"Police": 9, "Health": 3}})
     lines = render(suppress_status(counts, 5))
     assert "    not completed" in lines[2] and lines[2].endswith("fewer than 5")
-    assert lines[1].endswith("hidden") and lines[3].endswith("14")  # else 14 - 12 = 2
-    assert lines[4:] == ["  completed by agency", "    withheld: too few completed responses to show safely"]
+    # the total gives way, not the completed count every other table adds up to: else 14 - 12 = 2
+    assert lines[1].endswith(" 12") and lines[3].startswith("    started") and lines[3].endswith("hidden")
+    assert lines[4] == "  completed by agency"
+    assert lines[5].endswith("hidden") and lines[6].endswith("fewer than 5") and lines[7].endswith(" 12")
+
+
+def test_a_count_below_k_with_no_dropouts_hides_the_total_as_small_too() -> None:
+    lines = render(suppress_status(RoundCounts(completed=3, not_completed=0, breakdowns={}), 5))
+    assert [line.split()[-1] for line in lines[1:]] == ["5", "0", "5"] and "fewer than" in lines[3]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

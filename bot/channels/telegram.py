@@ -15,6 +15,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlparse
 
@@ -30,6 +31,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import (
     BotCommand,
+    BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -51,6 +53,7 @@ from bot.service import Outcome, SurveyService
 if TYPE_CHECKING:
     from bot.app import App
     from bot.chat_admin import ChatAdmin
+    from bot.reporting.delivery import Deliverable
     from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
@@ -112,6 +115,9 @@ class TelegramChannel:
         self._polling: asyncio.Task[None] | None = None
         self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by from_app)
         self.connected = False
+        # /report, /export and /evidence for scrutineers and admins (bot.reporting.delivery), set by from_app
+        self.reports: Callable[[Address, str], Deliverable | str] | None = None
+        self.report_commands: frozenset[str] = frozenset()
 
     @classmethod
     def from_app(cls, app: App) -> TelegramChannel:
@@ -121,8 +127,10 @@ class TelegramChannel:
         channel = cls(app.service, settings.telegram_token, settings.telegram_api_url, settings.default_survey,
                       settings.telegram_webhook_url, secret)
         from bot.chat_admin import ChatAdmin  # the admin side needs the whole app; respondents never do
+        from bot.reporting.delivery import COMMANDS, respond  # reporting reads storage; the channel itself does not
 
         channel.admin = ChatAdmin(app)
+        channel.reports, channel.report_commands = partial(respond, app), COMMANDS
         return channel
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
@@ -176,6 +184,10 @@ class TelegramChannel:
             return
         who = self.address(message.from_user.id)
         key = str(event_update.update_id)
+        word = message.text.strip().split(" ", 1)[0]
+        if self.reports is not None and word[1:].split("@", 1)[0].lower() in self.report_commands:
+            await self.deliver(chat_id, who, message.text)
+            return
         async with self.lock(chat_id), self.apology(chat_id):
             outcome = await self.command(who, message.text, key)
             await self.render(chat_id, who, outcome, None)
@@ -205,6 +217,16 @@ class TelegramChannel:
         if name is not None and name in events:
             return await service.call(service.handle, who, events[name], key)
         return await service.call(service.handle, who, engine.Reply(text), key)
+
+    async def deliver(self, chat_id: int, who: Address, text: str) -> None:
+        """A report or export as a document in this chat, or a plain reply (no role, no such survey...)."""
+        assert self.reports is not None
+        made = await self.service.call(self.reports, who, text)
+        if isinstance(made, str):
+            await self.send(chat_id, made)
+            return
+        upload = BufferedInputFile(made.data, filename=made.filename)
+        await self.call(chat_id, lambda: self.bot.send_document(chat_id, upload, caption=made.caption[:1024]), True)
 
     async def on_edited(self, message: Message) -> None:
         if message.chat.type == "private":

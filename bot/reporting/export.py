@@ -1,8 +1,13 @@
 """Exports for the scrutineer: one row per completed response, a column per question, and nothing that identifies.
 
-Rows are streamed a batch at a time, so memory does not grow with the number of responses. Text cells that a
-spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return) are neutralised with a leading
-apostrophe; numbers stay numbers.
+Rows are streamed a batch at a time (storage.results), so memory does not grow with the number of responses: CSV and
+JSON are written as they are read, and XLSX goes through xlsxwriter's constant_memory mode, which flushes each row
+to disk. Text cells that a spreadsheet would run as a formula (starting with =, +, -, @, tab or carriage return) are
+neutralised with a leading apostrophe, in CSV and XLSX alike, so the two hold the same text; numbers stay numbers,
+and XLSX cells are always written as text or number, never as a formula.
+
+Every export comes with a codebook (bot.reporting.codebook): the second sheet of an XLSX file, and a sidecar file
+next to a CSV (`<out>.codebook.csv`) or JSON export (`<out>.codebook.json`), so the JSON stays a plain array of rows.
 
 An export is record-level evidence for the scrutineer, not an aggregate: it is not suppressed (docs/privacy.md says
 why that is acceptable), its free text is the scrubbed text that was stored, and every export is audited with its
@@ -14,11 +19,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
+import xlsxwriter
+
 from bot.engine.survey import Survey
+from bot.reporting import codebook
+from bot.reporting.progress import Progress
+from storage import results
 from storage.unit_of_work import Store
 
 
@@ -43,22 +54,29 @@ class Fingerprinted:
 
 FIXED_COLUMNS = ("survey_id", "version", "wave", "completed_on")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = ("csv", "xlsx", "json")
+RESPONSES_SHEET, CODEBOOK_SHEET = "Responses", "Codebook"
+
+
+_FORMULA = frozenset(FORMULA_STARTS)
 
 
 def neutralise(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text[:1] in _FORMULA else text
 
 
 def cell(value: Any) -> str | int | float:
-    """A stored answer as a flat cell: lists joined with "; ", skipped or not asked as empty."""
+    """A stored answer as a flat cell: lists joined with "; ", skipped or not asked as empty. (The common kinds are
+    tested first, by exact type: this runs once per answer of an export.)"""
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value[:1] in _FORMULA else value
     if value is None:
         return ""
-    if isinstance(value, list):
+    if kind is int or kind is float:
+        return value  # type: ignore[no-any-return]
+    if kind is list:
         return neutralise("; ".join(str(v) for v in value))
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (int, float)):
-        return value
     return neutralise(str(value))
 
 
@@ -70,42 +88,157 @@ def columns(versions: list[Survey]) -> list[str]:
     return [*FIXED_COLUMNS, *ordered]
 
 
-def rows(store: Store, survey_id: str, header: list[str]) -> Iterator[dict[str, Any]]:
+_CACHE_LIMIT = 50_000  # choice answers repeat endlessly; free text does not, so the memo is emptied when full
+
+
+def _cells(header: list[str]) -> Callable[[results.CompletedResponse, Iterator[tuple[str, str]]], list[Any]]:
+    """A function turning one response into its row of cells. Each stored JSON text becomes a cell once, memoised:
+    an export of a million answers holds a few hundred different choice answers."""
+    where = {column: index for index, column in enumerate(header) if index >= len(FIXED_COLUMNS)}
+    blank = [""] * len(header)
+    memo: dict[str, str | int | float] = {}
+
+    def row(head: results.CompletedResponse, answers: Iterator[tuple[str, str]]) -> list[Any]:
+        cells = blank.copy()
+        cells[0], cells[1], cells[2] = head.survey_id, head.version, head.wave
+        cells[3] = head.completed_on.isoformat() if head.completed_on else ""
+        for question_id, raw in answers:
+            index = where.get(question_id)
+            if index is not None:
+                found = memo.get(raw)
+                if found is None:
+                    if len(memo) >= _CACHE_LIMIT:
+                        memo.clear()
+                    found = memo[raw] = cell(json.loads(raw))
+                cells[index] = found
+        return cells
+
+    return row
+
+
+def records(store: Store, survey_id: str, wave: int | None = None
+            ) -> Iterator[tuple[results.CompletedResponse, Iterator[tuple[str, str]]]]:
+    """The export's responses, each with its (question id, stored JSON text) pairs."""
     with store.unit() as uow:
-        for response, answers in uow.completed_rows(survey_id):
-            row: dict[str, Any] = {
-                "survey_id": response.survey_id,
-                "version": response.version,
-                "wave": response.wave,
-                "completed_on": response.completed_on.isoformat() if response.completed_on else "",
-            }
-            for column in header[len(FIXED_COLUMNS):]:
-                row[column] = answers.get(column)
-            yield row
+        yield from results.completed(uow, survey_id, wave)
 
 
-def write_csv(store: Store, survey_id: str, header: list[str], out: Writable) -> int:
+def count(store: Store, survey_id: str, wave: int | None = None) -> int:
+    with store.unit() as uow:
+        return results.count_completed(uow, survey_id, wave)
+
+
+def write_csv(store: Store, survey_id: str, header: list[str], out: Writable, wave: int | None = None,
+              progress: Progress | None = None) -> int:
     writer = csv.writer(out)
     writer.writerow(header)
-    count = 0
-    for row in rows(store, survey_id, header):
-        writer.writerow([cell(row[c]) for c in header])
-        count += 1
-    return count
+    row = _cells(header)
+    written = 0
+
+    def rows() -> Iterator[list[Any]]:
+        nonlocal written
+        for head, answers in records(store, survey_id, wave):
+            written += 1
+            if progress is not None:
+                progress.advance()
+            yield row(head, answers)
+
+    writer.writerows(rows())
+    return written
 
 
-def write_json(store: Store, survey_id: str, header: list[str], out: Writable) -> int:
-    """A JSON array written row by row (values keep their types: lists stay lists)."""
+def write_json(store: Store, survey_id: str, header: list[str], out: Writable, wave: int | None = None,
+               progress: Progress | None = None) -> int:
+    """A JSON array written row by row (values keep their types: lists stay lists; nothing is neutralised, since
+    no spreadsheet runs JSON)."""
     out.write("[")
-    count = 0
-    for row in rows(store, survey_id, header):
-        out.write(("," if count else "") + "\n  " + json.dumps(row, ensure_ascii=False))
-        count += 1
-    out.write("\n]\n" if count else "]\n")
-    return count
+    written = 0
+    questions = header[len(FIXED_COLUMNS):]
+    for head, answers in records(store, survey_id, wave):
+        item: dict[str, Any] = {
+            "survey_id": head.survey_id, "version": head.version, "wave": head.wave,
+            "completed_on": head.completed_on.isoformat() if head.completed_on else "",
+        }
+        stored = dict(answers)
+        for column in questions:
+            raw = stored.get(column)
+            item[column] = None if raw is None else json.loads(raw)
+        out.write(("," if written else "") + "\n  " + json.dumps(item, ensure_ascii=False))
+        written += 1
+        if progress is not None:
+            progress.advance()
+    out.write("\n]\n" if written else "]\n")
+    return written
 
 
-def record(store: Store, survey_id: str, fmt: str, rows: int, sha256: str, today: date) -> None:
-    """The `export` audit record: which survey, in what form, how many rows, and the hash of what was written."""
+def write_xlsx(store: Store, survey_id: str, header: list[str], versions: list[Survey], path: Path,
+               made_on: date, wave: int | None = None, progress: Progress | None = None) -> int:
+    """An Excel workbook: the responses on the first sheet, the codebook on the second. Every cell is written as a
+    string or a number explicitly, never through xlsxwriter's guessing, so nothing can become a formula or a link;
+    the file's creation date is `made_on` (no time), so the same data gives the same file."""
+    workbook = xlsxwriter.Workbook(str(path), {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+        "strings_to_numbers": False, "tmpdir": str(path.parent)})
+    workbook.set_properties({"created": datetime(made_on.year, made_on.month, made_on.day),
+                             "title": f"{survey_id} responses"})
+    bold = workbook.add_format({"bold": True})
+    sheet = workbook.add_worksheet(RESPONSES_SHEET)
+    sheet.freeze_panes(1, 0)
+    sheet.set_column(0, len(header) - 1, 18)
+    for col, name in enumerate(header):
+        sheet.write_string(0, col, name, bold)
+    row = _cells(header)
+    written = 0
+    for head, answers in records(store, survey_id, wave):
+        written += 1
+        for col, value in enumerate(row(head, answers)):
+            if isinstance(value, str):
+                if value:
+                    sheet.write_string(written, col, value)
+            else:
+                sheet.write_number(written, col, value)
+        if progress is not None:
+            progress.advance()
+    book = workbook.add_worksheet(CODEBOOK_SHEET)
+    book.set_column(0, len(codebook.HEADER) - 1, 24)
+    for col, name in enumerate(codebook.HEADER):
+        book.write_string(0, col, name, bold)
+    for number, entry in enumerate(codebook.rows(versions), start=1):
+        for col, name in enumerate(codebook.HEADER):
+            if entry[name]:
+                book.write_string(number, col, neutralise(entry[name]))
+    workbook.close()
+    return written
+
+
+def write_codebook_csv(versions: list[Survey], out: Writable) -> None:
+    writer = csv.writer(out)
+    writer.writerow(codebook.HEADER)
+    for entry in codebook.rows(versions):
+        writer.writerow([neutralise(entry[name]) for name in codebook.HEADER])
+
+
+def write_codebook_json(versions: list[Survey], out: Writable) -> None:
+    out.write(json.dumps(codebook.rows(versions), ensure_ascii=False, indent=2) + "\n")
+
+
+def codebook_path(out: Path, fmt: str) -> Path:
+    """Where the codebook of a CSV or JSON export goes: beside it, `<out>.codebook.csv` or `.codebook.json`."""
+    return out.with_name(f"{out.name}.codebook.{'json' if fmt == 'json' else 'csv'}")
+
+
+def record(store: Store, survey_id: str, fmt: str, rows: int, sha256: str, today: date, *, wave: int | None = None,
+           codebook_sha256: str | None = None, via: str | None = None, who: str | None = None) -> None:
+    """The `export` audit record: which survey (and wave), in what form, how many rows, the hash of what was
+    written, and for a chat request the channel and a keyed fingerprint of who asked."""
+    subject: dict[str, Any] = {"survey": survey_id, "format": fmt, "rows": rows, "sha256": sha256}
+    if wave is not None:
+        subject["wave"] = wave
+    if codebook_sha256 is not None:
+        subject["codebook_sha256"] = codebook_sha256
+    if via is not None:
+        subject["via"] = via
+    if who is not None:
+        subject["who"] = who
     with store.unit() as uow:
-        uow.audit("export", {"survey": survey_id, "format": fmt, "rows": rows, "sha256": sha256}, today)
+        uow.audit("export", subject, today)

@@ -3,8 +3,11 @@
 The one aggregate output so far, so it follows the reporting rules (docs/privacy.md) like every later report will:
 every number goes through bot.reporting.disclosure with the round's locked k (bot.policy.round_thresholds).
 
-* Responses: completed and not completed, with their total (started = answered at least one question), as one
-  table, so a small "not completed" cannot be worked out from the other two.
+* Responses: completed and not completed, each suppressed on its own, and their total (started = answered at least
+  one question) shown only when both are, so a small "not completed" cannot be worked out from the other two. The
+  total is what gets hidden, not the completed count: every other table adds up to the completed count, and hiding
+  it because a few people stopped half way would withhold everything else. Reports (bot.reporting.figures) use the
+  same rule, so the two outputs agree on which numbers are hidden and cannot be combined to reveal one.
 * Completed responses by each declared breakdown (agency, role band...): one table each, every declared option
   listed (0 stays 0), "(no answer)" for those who skipped it, totalling the completed count above.
 * The tables are linked by that total. A breakdown is shown only when the completed count is shown above, and is
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 
 from bot.engine.survey import Survey
 from bot.policy import Policy, round_thresholds
-from bot.reporting.disclosure import SuppressedCounts, suppress_counts
+from bot.reporting.disclosure import SECONDARY, Cell, SuppressedCounts, small_reason, suppress_counts
 from storage import rounds
 from storage.models import SurveyKey
 from storage.unit_of_work import Store
@@ -48,8 +51,19 @@ class RoundStatus:
     breakdowns: tuple[Breakdown, ...]
 
 
+def suppress_parts(parts: dict[str, int], k: int) -> SuppressedCounts:
+    """Counts whose total is the number to give up when one of them is small: each count is suppressed on its own
+    (primary suppression: none of them can be worked out from the others without the total), and the total is
+    shown only when every count is."""
+    cells = {name: suppress_counts({name: count}, k).cells[name] for name, count in parts.items()}
+    total = sum(parts.values())
+    if any(cell.suppressed for cell in cells.values()):
+        return SuppressedCounts(cells, Cell(None, small_reason(k) if 0 < total < k else SECONDARY), k)
+    return SuppressedCounts(cells, Cell(total), k)
+
+
 def suppress_status(counts: RoundCounts, k: int) -> RoundStatus:
-    responses = suppress_counts({COMPLETED: counts.completed, NOT_COMPLETED: counts.not_completed}, k)
+    responses = suppress_parts({COMPLETED: counts.completed, NOT_COMPLETED: counts.not_completed}, k)
     completed_shown = not responses.cells[COMPLETED].suppressed
     breakdowns = []
     for name, options in counts.breakdowns.items():
