@@ -1,11 +1,11 @@
-"""Campaigns -> scheduler jobs, and nothing else.
+"""Campaigns -> scheduler jobs (and the nightly retention purge), and nothing else.
 
 APScheduler 3 runs inside `surveybot run`, in Europe/London time. The schedule itself lives in our own tables
 (campaigns; steps claimed once): at start, one timed job is added for each upcoming step, and a sweep every 30 s
 catches anything else (a campaign created by the command line while the bot runs, a step whose job was missed while
 the process was down). Both only call Broadcaster.run_due, which claims each step exactly once, so a restart neither
 skips nor repeats an invitation or reminder. Misfire grace is unlimited (a late step still runs) and coalescing is on
-(a backlog of sweeps runs once).
+(a backlog of sweeps runs once). The retention purge runs every night at 03:15 and once at start.
 
 Only one process schedules and sends: on PostgreSQL the one holding a session-level advisory lock on its own
 connection. When that process dies, its connection closes, the lock is released and another process takes over at
@@ -21,11 +21,13 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from bot import retention
 from bot.broadcast import Broadcaster
 from bot.campaigns import next_steps, rules_of
 from bot.channels.port import Inviting
@@ -102,6 +104,10 @@ class CampaignScheduler:
         await self._rebuild()
         self.scheduler.add_job(self.sweep, IntervalTrigger(seconds=SWEEP_SECONDS), id="sweep",
                                next_run_time=datetime.now(self.scheduler.timezone), replace_existing=True)
+        # retention (docs/privacy.md): keys, raw free text and idle state, every night and once now (a late start)
+        self.scheduler.add_job(self.purge, CronTrigger(hour=3, minute=15), id="purge", replace_existing=True)
+        self.scheduler.add_job(self.purge, DateTrigger(run_date=datetime.now(self.scheduler.timezone)),
+                               id="purge-at-start", replace_existing=True)
         self._senders = [asyncio.create_task(self._send(name)) for name in self.channels]
 
     async def _rebuild(self) -> None:
@@ -124,6 +130,11 @@ class CampaignScheduler:
             await self._rebuild()
         for event in self._wake.values():
             event.set()
+
+    async def purge(self) -> None:
+        """Delete what retention says is due; each purge is audited (bot.retention)."""
+        report = await self.service.call(retention.purge, self.service.store, self.service.policy, self.clock())
+        log.info("retention purge: %s", report.summary())
 
     async def _send(self, channel: str) -> None:
         """Drain the channel's outbox whenever woken; each message is leased, sent and marked one at a time."""

@@ -220,3 +220,15 @@ async def test_admins_check_and_close_campaigns_in_chat_and_others_are_refused(t
         with app.store.unit() as uow:
             actions = [a for (a,) in uow.session.execute(text("SELECT action FROM audit_record"))]
         assert "admin.refused" in actions and "campaign.closed" in actions
+
+
+async def test_the_leading_process_runs_the_retention_purge(tmp_path: Path) -> None:
+    """The purge is scheduled, not only a command: the leader runs it at start (and nightly) and audits it."""
+    async with FakeTelegram() as fake, running(fake, tmp_path / "data") as app:
+        for _ in range(100):
+            with app.store.unit() as uow:
+                purges = uow.session.execute(text("SELECT count(*) FROM audit_record WHERE action = 'purge'")).scalar()
+            if purges:
+                break
+            await asyncio.sleep(0.05)
+        assert purges == 1
