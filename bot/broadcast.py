@@ -73,7 +73,10 @@ class Broadcaster:
                     planned = 0
                     if step.name == INVITE:
                         closes = window(rules_of(campaign, self.zone), step.wave)[1]
-                        rounds.set_closes_on(uow, campaign.survey_id, step.wave, last_day(closes).date(), now.date())
+                        closes_on = last_day(closes).date()
+                        rounds.set_closes_on(uow, campaign.survey_id, step.wave, closes_on, now.date())
+                        uow.audit("round.closes", {"survey": campaign.survey_id, "wave": step.wave,
+                                                   "closes_on": closes_on.isoformat()}, now.date())
                     if step.name != CLOSE:
                         people = store_campaigns.audience(uow, campaign, step.wave, reminder=step.name != INVITE)
                         planned = store_campaigns.plan(uow, campaign, step.wave, step.name, people)

@@ -325,7 +325,10 @@ def close_campaign(app: App, code: str) -> str:
         uow.session.add(row)
         wave = current_wave(rules_of(row, _zone(app)), now)
         if wave is not None:
-            rounds.set_closes_on(uow, row.survey_id, wave, now.date() - timedelta(days=1), now.date())
+            closes_on = now.date() - timedelta(days=1)
+            rounds.set_closes_on(uow, row.survey_id, wave, closes_on, now.date())
+            uow.audit("round.closes", {"survey": row.survey_id, "wave": wave, "closes_on": closes_on.isoformat()},
+                      now.date())
         uow.audit("campaign.closed", {"campaign": code, "wave": wave}, now.date())
     return f"`{campaign.code}` is closed: nothing more will be sent and no more answers are taken."
 
