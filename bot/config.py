@@ -7,6 +7,7 @@ is read at import time and tests never touch the real environment.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ class Settings:
     pepper: str | None = _secret_field()
     surveys_dirs: tuple[Path, ...] = ()
     default_survey: str = "policy-awareness"
+    join_tags: tuple[str, ...] = ()
     timezone: str = "Europe/London"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -75,6 +77,7 @@ class Settings:
             pepper=get("SURVEYBOT_PEPPER"),
             surveys_dirs=dirs,
             default_survey=get("SURVEYBOT_DEFAULT_SURVEY") or "policy-awareness",
+            join_tags=_join_tags(get("SURVEYBOT_JOIN_TAGS")),
             timezone=get("SURVEYBOT_TIMEZONE") or "Europe/London",
             host=get("SURVEYBOT_HOST") or "127.0.0.1",
             port=int(port_text),
@@ -151,3 +154,12 @@ def _privacy(get: Callable[[str], str | None]) -> Policy:
         min_group_text=whole("SURVEYBOT_MIN_GROUP_TEXT", 10, MIN_THRESHOLD),
         scrub_names_file=Path(names) if names else None,
     )
+
+
+def _join_tags(text: str | None) -> tuple[str, ...]:
+    """The groups a person may put themselves in with /join (their campaign tags)."""
+    tags = tuple(t.strip().lower() for t in (text or "").split(",") if t.strip())
+    for tag in tags:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", tag):
+            raise SettingsError(f"SURVEYBOT_JOIN_TAGS: `{tag}` is not a tag (lower case letters, digits, - and _)")
+    return tags

@@ -41,6 +41,7 @@ from storage.unit_of_work import Conflict, ConversationRow, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 RETRIES = 8
+POSTGRES_THREADS = 4
 T = TypeVar("T")
 
 
@@ -150,12 +151,13 @@ class SurveyService:
         return self._run(work, None, address.channel)
 
     async def call(self, use_case: Callable[..., T], *args: Any) -> T:
-        """Run a use case from the event loop on the service's one database thread.
+        """Run a use case from the event loop on the service's database thread(s), shared by every channel.
 
-        Every channel shares this thread: one thread keeps a process's transactions from contending with each other
-        (and, on SQLite, with the single writer), and avoids the GIL hand-offs a pool of threads pays for."""
+        SQLite has one writer, so one thread (no contention, fewer GIL hand-offs). PostgreSQL runs transactions side
+        by side, so a few threads overlap their round trips; only the audit append is taken in turn."""
         if self._database is None:
-            self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="surveybot-database")
+            threads = 1 if self.store.engine.dialect.name == "sqlite" else POSTGRES_THREADS
+            self._database = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="surveybot-database")
         return await asyncio.get_running_loop().run_in_executor(self._database, partial(use_case, *args))
 
     def close(self) -> None:
@@ -191,6 +193,25 @@ class SurveyService:
             _, created = store_campaigns.upsert_contact(uow, self.keys.contact_lookup(address), address.channel,
                                                         self.keys.seal(address), tags, self.clock().date())
         return created
+
+    def join(self, address: Address, words: list[str], allowed: tuple[str, ...], example: str) -> Outcome:
+        """Let a person put themselves in groups (campaign tags) from the partnership's list, and no others."""
+        if not allowed:
+            return Outcome((Say(msg.JOIN_OFF),))
+        choices = ", ".join(allowed)
+        chosen = [w.strip(",").lower() for w in words if w.strip(",")]
+        if not chosen:
+            return Outcome((Say(msg.JOIN_CHOICES.format(choices=choices, example=example)),))
+        unknown = next((tag for tag in chosen if tag not in allowed), None)
+        if unknown is not None:
+            return Outcome((Say(msg.JOIN_UNKNOWN.format(tag=unknown, choices=choices)),))
+        self.register(address, tuple(chosen))
+        with self.store.unit() as uow:
+            contact = uow.contact(self.keys.contact_lookup(address))
+            assert contact is not None
+            tags = store_campaigns.tags_of(contact)
+            uow.audit("contact.joined", {"channel": address.channel, "tags": sorted(chosen)}, self.clock().date())
+        return Outcome((Say(msg.JOINED.format(tags=", ".join(tags))),))
 
     def opt_out(self, address: Address) -> Outcome:
         """No more invitations or reminders, from now on, on every campaign (the person can still use links)."""

@@ -232,3 +232,18 @@ async def test_the_leading_process_runs_the_retention_purge(tmp_path: Path) -> N
                 break
             await asyncio.sleep(0.05)
         assert purges == 1
+
+
+async def test_people_choose_their_own_groups_from_the_partnerships_list(tmp_path: Path) -> None:
+    async with FakeTelegram() as fake, running(fake, tmp_path / "data", SURVEYBOT_JOIN_TAGS="police,health") as app:
+        assert app.settings.join_tags == ("police", "health")
+        fake.user_sends_text(51, "/join")
+        assert "police, health" in (await fake.next_message(51))["text"]
+        fake.user_sends_text(51, "/join fire-brigade")
+        assert "no group called “fire-brigade”" in (await fake.next_message(51))["text"]
+        fake.user_sends_text(51, "/join police health")
+        assert (await fake.next_message(51))["text"] == msg.JOINED.format(tags="health, police")
+        with app.store.unit() as uow:
+            joined = [store_campaigns.tags_of(c) for c in store_campaigns.contacts(uow, "police")]
+        assert joined == [["health", "police"]]
+        assert app.service.join(person(52), ["police"], (), "/join").effects[0].text == msg.JOIN_OFF  # type: ignore

@@ -37,11 +37,12 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def running(fake: FakeTelegram, data: Path, webhook: bool = False,
-                  real_pacing: bool = False) -> AsyncIterator[App]:
+                  real_pacing: bool = False, **settings: str) -> AsyncIterator[App]:
     """Start the bot as `surveybot run` would, and stop it cleanly afterwards."""
     port = free_port()
     env = {"SURVEYBOT_DATA_DIR": str(data), "SURVEYBOT_PEPPER": PEPPER, "SURVEYBOT_PORT": str(port),
            "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url}
+    env.update(settings)
     if webhook:
         env["TELEGRAM_WEBHOOK_URL"] = f"http://127.0.0.1:{port}/telegram/webhook"
     app = await asyncio.to_thread(build, Settings.from_env(env))

@@ -68,6 +68,7 @@ HELP = (
     "• /survey resume  carries on where you left off\n"
     "• /survey delete  deletes your answers\n"
     "• /survey stop all  stops survey invitations and reminders\n"
+    "• /survey join  shows the groups you can choose, so the right surveys reach you\n"
     "Answer with the buttons, or by typing a message in our chat. Skip leaves a question out, and Back lets you "
     "change your last answer."
 )
@@ -362,6 +363,7 @@ class SlackChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by from_app)
+        self.join_tags: tuple[str, ...] = ()  # the groups people may choose with /survey join (set by from_app)
 
     @classmethod
     def from_app(cls, app: App) -> SlackChannel:
@@ -381,6 +383,7 @@ class SlackChannel:
         from bot.chat_admin import ChatAdmin  # the admin side needs the whole app; respondents never do
 
         channel.admin = ChatAdmin(app)
+        channel.join_tags = settings.join_tags
         return channel
 
     # --- lifecycle ----------------------------------------------------------------------------------------------------
@@ -583,6 +586,10 @@ class SlackChannel:
         address = self._address(context)
         if verb == "stop" and len(words) > 1 and words[1].lower() == "all":
             verb = "unsubscribe"
+        if address is not None and verb == "join":
+            await ack()
+            self._spawn("/survey join", self._join(address, words[1:]))
+            return
         if address is not None and self.admin is not None and self.admin.handles(verb):
             await ack()
             self._spawn(f"/survey {verb}", self._admin(address, words))
@@ -668,6 +675,11 @@ class SlackChannel:
             return
         event: engine.Event = engine.Stop() if verb == "stop" else engine.Resume()
         await self._act(address, event, key)
+
+    async def _join(self, address: Address, words: list[str]) -> None:
+        example = f"/survey join {self.join_tags[0]}" if self.join_tags else "/survey join"
+        outcome = await self._service(self.service.join, address, words, self.join_tags, example)
+        await self._render(address, outcome)
 
     async def _admin(self, address: Address, words: list[str]) -> None:
         """A campaign command: the reply goes to the person's DM with the app, never to a channel."""

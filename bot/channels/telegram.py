@@ -64,6 +64,7 @@ HELP = (
     "/resume carries on where you left off\n"
     "/stop pauses (your answers so far are kept)\n"
     "/delete removes your answers to the survey\n"
+    "/join shows the groups you can choose, so the right surveys reach you\n"
     "/stop all stops survey invitations and reminders\n"
     "/help shows this message\n"
     "Your answers are stored without your name or Telegram account."
@@ -114,6 +115,7 @@ class TelegramChannel:
         self.locks: dict[int, asyncio.Lock] = {}
         self._polling: asyncio.Task[None] | None = None
         self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by from_app)
+        self.join_tags: tuple[str, ...] = ()  # the groups people may choose with /join (set by from_app)
         self.connected = False
         # /report, /export and /evidence for scrutineers and admins (bot.reporting.delivery), set by from_app
         self.reports: Callable[[Address, str], Deliverable | str] | None = None
@@ -130,6 +132,7 @@ class TelegramChannel:
         from bot.reporting.delivery import COMMANDS, respond  # reporting reads storage; the channel itself does not
 
         channel.admin = ChatAdmin(app)
+        channel.join_tags = settings.join_tags
         channel.reports, channel.report_commands = partial(respond, app), COMMANDS
         return channel
 
@@ -210,6 +213,9 @@ class TelegramChannel:
         if name is not None and self.admin is not None and self.admin.handles(name):
             reply = await service.call(self.admin.run, who, [name, *rest.split()])
             return Outcome((Say(reply),))
+        if name == "join":
+            example = f"/join {self.join_tags[0]}" if self.join_tags else "/join"
+            return await service.call(service.join, who, rest.split(), self.join_tags, example)
         if name == "unsubscribe" or (name == "stop" and rest.strip().lower() == "all"):
             return await service.call(service.opt_out, who)
         events: dict[str, engine.Event] = {

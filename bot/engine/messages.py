@@ -51,3 +51,9 @@ START = "Start"
 NOT_OPEN_YET = "This survey opens on {opens}. Please come back then."
 OPTED_OUT = ("Done. We won't send you any more survey invitations. You can still start a survey from a link "
              "you are given.")
+
+JOIN_CHOICES = ("You can choose the groups that fit you, so the right surveys reach you: {choices}. "
+                "For example: {example}")
+JOINED = "Thanks. You are in these groups now: {tags}."
+JOIN_UNKNOWN = "Sorry, there is no group called “{tag}”. The groups are: {choices}."
+JOIN_OFF = "Choosing groups is not switched on here."
