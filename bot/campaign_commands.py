@@ -72,6 +72,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     create.add_argument("--reminders", default="3,7", help="days after opening, e.g. 3,7 (none: empty)")
     create.add_argument("--max-reminders", type=int, default=2)
     create.add_argument("--every-months", type=int, help="run again as a new wave every N months")
+    create.add_argument("--quiet-hours", default="20-8", help="no sends from the first hour to the second (UK time); "
+                        "default 20-8, `none` to allow any hour")
     create.add_argument("--json", action="store_true")
     for verb, text in (("list", "every campaign"), ("show", "a campaign's schedule and live status")):
         sub = campaign_commands.add_parser(verb, help=text)
@@ -213,6 +215,15 @@ def tag_contact(app: App, contact_id: int, add: list[str], remove: list[str]) ->
 
 # --- campaigns --------------------------------------------------------------------------------------------------------
 
+def _quiet_hours(text: str) -> tuple[int, int]:
+    if text.strip().lower() == "none":
+        return 0, 0
+    match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", text.strip())
+    if match is None or not all(0 <= int(h) <= 23 for h in match.groups()) or match[1] == match[2]:
+        raise CampaignError(f"--quiet-hours `{text}` should be two different hours like 20-8, or none")
+    return int(match[1]), int(match[2])
+
+
 def _zone(app: App) -> ZoneInfo:
     return ZoneInfo(app.settings.timezone)
 
@@ -245,6 +256,7 @@ def create(app: App, args: argparse.Namespace) -> int:
         raise CampaignError("--reminders are days after opening (1 or more); --max-reminders 0 or more")
     if args.every_months is not None and not 1 <= args.every_months <= 60:
         raise CampaignError("--every-months should be from 1 to 60")
+    quiet_from, quiet_until = _quiet_hours(args.quiet_hours)
     opens, closes = _moment(app, args.opens, "--opens"), _moment(app, args.closes, "--closes")
     try:
         Rules(opens, closes, tuple(reminders), args.max_reminders, args.every_months)
@@ -260,7 +272,8 @@ def create(app: App, args: argparse.Namespace) -> int:
                        tags=json.dumps(_words(args.tags, "--tags")), channels=json.dumps(channels),
                        opens_at=opens.astimezone(UTC), closes_at=closes.astimezone(UTC),
                        reminders=json.dumps(reminders), max_reminders=args.max_reminders,
-                       every_months=args.every_months, created_on=today)
+                       every_months=args.every_months, quiet_from=quiet_from, quiet_until=quiet_until,
+                       created_on=today)
         uow.session.add(row)
         uow.session.flush()
         uow.audit("campaign.created", {"campaign": args.code, "survey": survey.id, "version": survey.version}, today)

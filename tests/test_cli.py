@@ -232,6 +232,8 @@ def test_a_business_unit_sets_up_a_campaign_from_the_command_line(tmp_path: Path
       "2026-12-02 09:00"), "must close after it opens"),
     (("campaign", "create", "Bad Code", "--survey", "you-said", "--opens", "2026-12-01 09:00", "--closes",
       "2026-12-02 09:00"), "code `Bad Code`"),
+    (("campaign", "create", "x", "--survey", "you-said", "--opens", "2026-12-01 09:00", "--closes",
+      "2026-12-02 09:00", "--quiet-hours", "8-8"), "--quiet-hours `8-8` should be two different hours"),
     (("campaign", "show", "missing"), "no campaign `missing`"),
     (("contacts", "tag", "99", "--add", "x"), "no contact 99"),
 ])

@@ -593,3 +593,29 @@ async def test_a_refused_token_stops_the_start_with_one_clear_line(fake: FakeSla
     with pytest.raises(SettingsError, match=r"Slack refused SLACK_BOT_TOKEN \(invalid_auth\)"):
         async with running_bot(fake, tmp_path, "http"):
             pass
+
+
+async def test_campaign_commands_need_a_role_and_people_can_join_and_opt_out(http_bot: Bot) -> None:
+    from datetime import UTC, timedelta
+
+    from bot.channels.port import Address
+    from bot.roles import Role, Roles
+    from storage.models import Campaign
+
+    app = http_bot.app
+    now = app.service.clock().astimezone(UTC)
+    with app.store.unit() as uow:
+        uow.session.add(Campaign(code="slack-esc", survey_id="sample", version=1, opens_at=now - timedelta(hours=1),
+                                 closes_at=now + timedelta(days=7), created_on=now.date()))
+    admin, visitor = http_bot.person("U0ADMIN"), http_bot.person("U0VISITOR")
+    Roles(app.store, app.keys, app.service.clock).grant(Role.ADMIN, Address("slack", TEAM_ID, "U0ADMIN"))
+    assert (await visitor.command("status slack-esc"))[0] == 200
+    assert section_text(await visitor.next_message()).startswith("Sorry,")
+    assert (await admin.command("status slack-esc"))[0] == 200
+    assert section_text(await admin.next_message()).startswith("slack-esc: sample v1, open")
+    assert (await visitor.command("join police"))[0] == 200
+    assert section_text(await visitor.next_message()) == msg.JOIN_OFF  # no groups configured in this bot
+    assert (await visitor.command("stop all"))[0] == 200
+    assert section_text(await visitor.next_message()) == msg.OPTED_OUT
+    actions = [a for (a,) in http_bot.rows("SELECT action FROM audit_record")]
+    assert "admin.refused" in actions and "admin.command" in actions and "contact.opted_out" in actions
