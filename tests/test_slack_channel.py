@@ -69,7 +69,9 @@ MANIFEST = Path(__file__).parent.parent / "deploy" / "slack-manifest.yaml"
 # The bot scope each Web API method the bot may call needs (None: no scope).
 SCOPE_OF = {"auth.test": None, "apps.connections.open": None, "chat.postMessage": "chat:write",
             "chat.update": "chat:write", "chat.postEphemeral": "chat:write", "conversations.open": "im:write",
-            "views.publish": None, "views.open": None}
+            "views.publish": None, "views.open": None, "files.getUploadURLExternal": "files:write",
+            "files.completeUploadExternal": "files:write", "upload": None,
+            "conversations.members": "channels:read"}
 
 
 @dataclass
@@ -549,7 +551,7 @@ async def test_slack_can_verify_the_request_url(http_bot: Bot) -> None:
 def test_the_manifest_asks_for_exactly_what_the_bot_uses() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text())
     calls = {scope for scope in SCOPE_OF.values() if scope}
-    received = {"im:history", "commands"}  # to receive message.im events and /survey
+    received = {"im:history", "commands", "groups:read"}  # message.im, /survey, and private channels' members
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == calls | received
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"message.im", "app_home_opened"}
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
@@ -619,3 +621,22 @@ async def test_campaign_commands_need_a_role_and_people_can_join_and_opt_out(htt
     assert section_text(await visitor.next_message()) == msg.OPTED_OUT
     actions = [a for (a,) in http_bot.rows("SELECT action FROM audit_record")]
     assert "admin.refused" in actions and "admin.command" in actions and "contact.opted_out" in actions
+
+
+async def test_a_scrutineer_gets_an_export_as_a_file_and_others_are_refused(http_bot: Bot) -> None:
+    from bot.channels.port import Address
+    from bot.roles import Role, Roles
+
+    app, fake = http_bot.app, http_bot.fake
+    scrutineer, visitor = http_bot.person("U0SCRUTINY"), http_bot.person("U0NOSY")
+    Roles(app.store, app.keys, app.service.clock).grant(Role.SCRUTINEER, Address("slack", TEAM_ID, "U0SCRUTINY"))
+    assert (await visitor.command("export sample csv"))[0] == 200
+    assert section_text(await visitor.next_message()).startswith("Sorry")
+    assert not fake.uploads
+    assert (await scrutineer.command("export sample csv"))[0] == 200
+    await fake.wait_for(lambda c: c.method == "files.completeUploadExternal")
+    (upload,) = fake.uploads.values()
+    assert upload.filename.endswith(".csv") and upload.data.startswith(b"survey_id,version,wave,completed_on")
+    assert upload.channel == scrutineer.dm and upload.completed
+    actions = [a for (a,) in http_bot.rows("SELECT action FROM audit_record")]
+    assert "export" in " ".join(actions)

@@ -57,6 +57,7 @@ from bot.surveyfiles import SurveyCatalogue
 if TYPE_CHECKING:
     from bot.app import App
     from bot.chat_admin import ChatAdmin
+    from bot.reporting.delivery import Deliverable
     from bot.server import HttpServer
 
 # --- everything the Slack channel itself says (the rest comes from the engine's messages and the surveys) -------------
@@ -69,6 +70,7 @@ HELP = (
     "• /survey delete  deletes your answers\n"
     "• /survey stop all  stops survey invitations and reminders\n"
     "• /survey join  shows the groups you can choose, so the right surveys reach you\n"
+    "• /survey report|export|evidence SURVEY  (scrutineers and admins) sends you the file here\n"
     "Answer with the buttons, or by typing a message in our chat. Skip leaves a question out, and Back lets you "
     "change your last answer."
 )
@@ -364,6 +366,8 @@ class SlackChannel:
         self._closing = False
         self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by from_app)
         self.join_tags: tuple[str, ...] = ()  # the groups people may choose with /survey join (set by from_app)
+        self.reports: Callable[[Address, str], Deliverable | str] | None = None  # /survey report|export|evidence
+        self.report_commands: frozenset[str] = frozenset()
 
     @classmethod
     def from_app(cls, app: App) -> SlackChannel:
@@ -384,6 +388,9 @@ class SlackChannel:
 
         channel.admin = ChatAdmin(app)
         channel.join_tags = settings.join_tags
+        from bot.reporting.delivery import COMMANDS, respond  # reporting reads storage; the channel itself does not
+
+        channel.reports, channel.report_commands = partial(respond, app), COMMANDS
         return channel
 
     # --- lifecycle ----------------------------------------------------------------------------------------------------
@@ -586,6 +593,10 @@ class SlackChannel:
         address = self._address(context)
         if verb == "stop" and len(words) > 1 and words[1].lower() == "all":
             verb = "unsubscribe"
+        if address is not None and self.reports is not None and verb in self.report_commands:
+            await ack()
+            self._spawn(f"/survey {verb}", self._deliver(address, " ".join(words)))
+            return
         if address is not None and verb == "join":
             await ack()
             self._spawn("/survey join", self._join(address, words[1:]))
@@ -675,6 +686,18 @@ class SlackChannel:
             return
         event: engine.Event = engine.Stop() if verb == "stop" else engine.Resume()
         await self._act(address, event, key)
+
+    async def _deliver(self, address: Address, request: str) -> None:
+        """A report, export or evidence pack as a file in the person's DM, or a plain reply (no role, no survey...)."""
+        assert self.reports is not None
+        made = await self._service(self.reports, address, request)
+        if isinstance(made, str):
+            await self._post(address, made, _sections(made))
+            return
+        channel = await self._dm(address)
+        await self._call("files.uploadV2", self._api().files_upload_v2(
+            channel=channel, content=made.data, filename=made.filename, title=made.filename,
+            initial_comment=made.caption))
 
     async def _join(self, address: Address, words: list[str]) -> None:
         example = f"/survey join {self.join_tags[0]}" if self.join_tags else "/survey join"
