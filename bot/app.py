@@ -13,23 +13,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import Engine
 
-from bot.broadcast import Broadcaster, inviting
 from bot.channels.port import Channel
 from bot.config import Settings, SettingsError
 from bot.engine.survey import Survey
 from bot.policy import read_names
 from bot.privacy import Keys
-from bot.scheduling import CampaignScheduler, Leadership
 from bot.scrubbing import Scrubber
-from bot.server import HttpServer
 from bot.service import SurveyService
 from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir, parse_survey
 from storage import database
 from storage.unit_of_work import Store
+
+if TYPE_CHECKING:  # the running bot's parts, imported when it runs so every other command starts quickly
+    from bot.scheduling import CampaignScheduler
+    from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,10 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
                 server: HttpServer | None = None, ready: Callable[[HttpServer], None] | None = None) -> None:
     """Run the HTTP server and every channel until `stop` is set (SIGINT/SIGTERM set it when run from the CLI).
     `ready` is called once the server is listening (the CLI prints the survey's link then)."""
+    from bot.broadcast import Broadcaster, inviting
+    from bot.scheduling import CampaignScheduler, Leadership
+    from bot.server import HttpServer
+
     stop = stop or asyncio.Event()
     server = server or HttpServer(app.settings.host, app.settings.port)
     server.add_check("database", lambda: database.ping(app.engine))

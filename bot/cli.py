@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
@@ -21,13 +22,14 @@ from bot import admin, campaign_commands
 from bot.app import App, build, make_channels, serve, survey_dirs
 from bot.channels.console import ConsoleChannel
 from bot.channels.port import Address
-from bot.channels.poster import poster_svg
 from bot.config import Settings, SettingsError
 from bot.reporting import commands as reporting
-from bot.server import HttpServer
 from bot.surveyfiles import SurveyFileError, check_files
 from storage import campaigns as store_campaigns
 from storage import database
+
+if TYPE_CHECKING:
+    from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +193,8 @@ def poster(app: App, code: str, out: str, base: str | None) -> int:
         raise UsageError("--base should start with https:// (or http://)")
     url = f"{(base or base_url(app.settings)).rstrip('/')}/s/{code}"
     with reporting.output(out) as handle:
+        from bot.channels.poster import poster_svg  # only this command draws posters
+
         handle.write(poster_svg(url, title))
     if out != "-":
         print(f"Wrote a poster for {url} to {out}.", file=sys.stderr)
