@@ -268,3 +268,15 @@ def test_a_slack_channels_members_become_contacts(tmp_path: Path) -> None:
         assert refused.returncode == 1 and "should be a channel id" in refused.stderr
     finally:
         handle.stop()
+
+
+def test_an_evidence_pack_can_be_asked_for_by_campaign_code(tmp_path: Path) -> None:
+    made = surveybot(tmp_path, "campaign", "create", "yp-2026", "--survey", "you-said", "--opens", "2026-01-05 09:00",
+                     "--closes", "2030-12-20 17:00")
+    assert made.returncode == 0, made.stderr
+    surveybot(tmp_path, "chat", "you-said", "--respondent", "a", stdin="yes\n1\n1\n1\n1\nmore buses\n1\n")
+    packed = surveybot(tmp_path, "evidence-pack", "yp-2026", "--out", str(tmp_path / "pack.zip"))
+    assert packed.returncode == 0, packed.stderr
+    assert "evidence pack of `you-said`" in packed.stdout and "1 completed response(s)" in packed.stdout
+    checked = surveybot(tmp_path, "evidence-pack", "verify", str(tmp_path / "pack.zip"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr

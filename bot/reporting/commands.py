@@ -13,10 +13,12 @@ import hashlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from pathlib import Path
 from typing import TextIO
 
 from bot.app import App
+from bot.campaigns import current_wave, rules_of
 from bot.config import SettingsError
 from bot.engine.survey import Survey
 from bot.reporting import export, html, pack
@@ -24,7 +26,7 @@ from bot.reporting.progress import Progress
 from bot.reporting.report import ReportRequestError, make_report
 from bot.reporting.signing import KEY_FILE, fingerprint, signing_key
 from bot.reporting.verify_pack import Pack, Unreadable, check
-from storage import results
+from storage import campaigns, results
 
 COMMANDS = frozenset({"export", "report", "evidence-pack"})
 
@@ -175,7 +177,20 @@ def report(app: App, survey_id: str, wave: int | None, other: int | None, out: s
     return 0
 
 
-def evidence_pack(app: App, survey_id: str, wave: int | None, out: Path) -> int:
+def campaign_round(app: App, code: str, wave: int | None) -> tuple[str, int | None]:
+    """A campaign's code stands for its survey and its current wave (or the wave asked for); a survey id is itself."""
+    if app.catalogue.has(code):
+        return code, wave
+    with app.store.unit() as uow:
+        campaign = campaigns.by_code(uow, code)
+    if campaign is None:
+        return code, wave
+    now = app.service.clock()
+    return campaign.survey_id, wave or current_wave(rules_of(campaign, now.tzinfo or UTC), now)
+
+
+def evidence_pack(app: App, code: str, wave: int | None, out: Path) -> int:
+    survey_id, wave = campaign_round(app, code, wave)
     published = _published(app, survey_id)
     if out.is_dir():
         raise ReportingError(f"--out {out} is a folder; name the zip file to write")
