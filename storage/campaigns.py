@@ -44,13 +44,13 @@ def tags_of(contact: Contact) -> list[str]:
 def upsert_contact(uow: UnitOfWork, lookup: str, channel: str, sealed: str, tags: Iterable[str],
                    today: date) -> tuple[Contact, bool]:
     """Add a contact, or add tags to an existing one; returns (contact, created)."""
-    row = uow.contact(lookup)
-    created = row is None
-    if row is None:
-        row = Contact(channel=channel, lookup=lookup, address=sealed, joined_on=today)
-    row.tags = json.dumps(sorted(set(json.loads(row.tags or "[]")) | set(tags)))
-    uow.session.add(row)
-    uow.session.flush()
+    created = uow.contact(lookup) is None
+    row = uow.ensure_contact(lookup, channel, sealed, today)
+    merged = sorted(set(tags_of(row)) | set(tags))
+    if merged != tags_of(row):
+        row.tags = json.dumps(merged)
+        uow.session.add(row)
+        uow.session.flush()
     return row, created
 
 

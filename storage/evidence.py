@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar
 
 from sqlalchemy import func
 from sqlmodel import col, select
 
 from storage.models import Answer, AuditRecord, Response
 from storage.unit_of_work import GENESIS, UnitOfWork
+
+T = TypeVar("T")
 
 BATCH = 2000
 
@@ -36,15 +39,19 @@ def chain_head(uow: UnitOfWork) -> ChainHead:
     return ChainHead(last.seq, last.hash, count)
 
 
-def audit_records(uow: UnitOfWork) -> Iterator[AuditRecord]:
+def _in_key_order(uow: UnitOfWork, model: type[T], key: Any) -> Iterator[T]:
+    """Every row of a table in key order, a batch at a time, so memory does not grow with the table."""
     last = -1
     while True:
-        batch = list(uow.session.exec(
-            select(AuditRecord).where(col(AuditRecord.seq) > last).order_by(col(AuditRecord.seq)).limit(BATCH)))
+        batch = list(uow.session.exec(select(model).where(key > last).order_by(key).limit(BATCH)))
         if not batch:
             return
         yield from batch
-        last = batch[-1].seq or last
+        last = getattr(batch[-1], key.key)
+
+
+def audit_records(uow: UnitOfWork) -> Iterator[AuditRecord]:
+    return _in_key_order(uow, AuditRecord, col(AuditRecord.seq))
 
 
 @dataclass(frozen=True)
@@ -76,11 +83,4 @@ def answer_rows(uow: UnitOfWork) -> Iterator[AnswerRow]:
 
 
 def responses(uow: UnitOfWork) -> Iterator[Response]:
-    last = -1
-    while True:
-        batch = list(uow.session.exec(
-            select(Response).where(col(Response.id) > last).order_by(col(Response.id)).limit(BATCH)))
-        if not batch:
-            return
-        yield from batch
-        last = batch[-1].id or last
+    return _in_key_order(uow, Response, col(Response.id))
