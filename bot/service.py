@@ -271,7 +271,7 @@ class SurveyService:
                                          now.date())
             if any(isinstance(e, Record) for e in stored):
                 locked = self.policy.thresholds(survey.audience)
-                rounds.lock_thresholds(uow, survey.id, row.wave, locked.group, locked.text)
+                uow.lock_thresholds(survey.id, row.wave, locked.group, locked.text)
             for effect in stored:
                 if isinstance(effect, Record):
                     stored_value = uow.put_answer(response, effect.question_id, effect.value, effect.on)

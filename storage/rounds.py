@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, text, update
+from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 
 from storage.models import Answer, Contact, Conversation, Participation, ProcessedEvent, Response, SurveyKey
@@ -42,17 +42,6 @@ def set_closes_on(uow: UnitOfWork, survey_id: str, wave: int, closes_on: date, t
     uow.session.add(row)
     uow.session.flush()
     return row
-
-
-LOCK_THRESHOLDS = text("UPDATE survey_key SET min_group = :group, min_group_text = :text "
-                       "WHERE survey_id = :survey_id AND wave = :wave AND min_group IS NULL")
-
-
-def lock_thresholds(uow: UnitOfWork, survey_id: str, wave: int, group: int, text: int) -> None:
-    """Record the round's thresholds the first time it stores an answer; later calls change nothing (and, as a
-    prepared statement matching no row, cost next to nothing on every answer after the first)."""
-    uow.session.connection().execute(LOCK_THRESHOLDS, {"group": group, "text": text, "survey_id": survey_id,
-                                                       "wave": wave})
 
 
 def destroy_key(uow: UnitOfWork, survey_id: str, wave: int, today: date) -> int | None:

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, LargeBinary, bindparam, delete, func, text, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -40,34 +41,56 @@ GENESIS = "0" * 64
 AUDIT_CHAIN_LOCK = 0x5355_5256  # "SURV": the advisory lock id that orders appends to the audit chain
 
 
-TODAY = bindparam("today", type_=Date())  # typed, so SQLite stores dates and times as the ORM does elsewhere
-TOUCHED = bindparam("touched", type_=DateTime(timezone=True))
-# The statements every answer runs, written once. Both SQLite (3.35+) and PostgreSQL speak this SQL, and prepared
-# text avoids rebuilding and re-coercing an expression tree for every answer (most of the cost at volume).
-CLAIM_EVENT = text(
-    "INSERT INTO processed_event (key, seen_on) VALUES (:key, :today) ON CONFLICT (key) DO NOTHING RETURNING key"
-).bindparams(TODAY)
-SELECT_SALT = text("SELECT salt, closes_on FROM survey_key WHERE survey_id = :survey_id AND wave = :wave").columns(
-    salt=LargeBinary(), closes_on=Date())  # typed, so SQLite hands back a date, not text
-MAKE_SALT = text(
+class Sql:
+    """A statement on the answer path, written once with :named parameters and kept in each driver's own style.
+
+    These run straight on the driver's cursor, inside the unit's transaction: building and coercing them through
+    SQLAlchemy cost several times what SQLite or PostgreSQL take to run them, on every answer."""
+
+    def __init__(self, sql: str) -> None:
+        self.sqlite = sql
+        self.postgresql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
+
+
+# Both SQLite (3.35+) and PostgreSQL speak this SQL.
+CLAIM_EVENT = Sql(
+    "INSERT INTO processed_event (key, seen_on) VALUES (:key, :today) ON CONFLICT (key) DO NOTHING RETURNING key")
+SELECT_SALT = Sql("SELECT salt, closes_on FROM survey_key WHERE survey_id = :survey_id AND wave = :wave")
+MAKE_SALT = Sql(
     "INSERT INTO survey_key (survey_id, wave, salt, created_on) VALUES (:survey_id, :wave, :salt, :today) "
-    "ON CONFLICT (survey_id, wave) DO NOTHING"
-).bindparams(TODAY)
-SELECT_CONVERSATION = text(
-    "SELECT survey_id, version, wave, state, revision FROM conversation WHERE session = :session")
-UPSERT_ANSWER = text(
+    "ON CONFLICT (survey_id, wave) DO NOTHING")
+SELECT_CONVERSATION = Sql("SELECT survey_id, version, wave, state, revision FROM conversation WHERE session = :session")
+UPSERT_ANSWER = Sql(
     "INSERT INTO answer (response_id, question_id, value, answered_on) "
     "VALUES (:response_id, :question_id, :value, :today) "
-    "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, answered_on = excluded.answered_on"
-).bindparams(TODAY)
-CHAIN_HEAD = text("SELECT hash FROM audit_record ORDER BY seq DESC LIMIT 1")
-APPEND_AUDIT = text(
-    'INSERT INTO audit_record ("on", action, subject, prev_hash, hash) VALUES (:today, :action, :subject, :prev, :hash)'
-).bindparams(TODAY)
-UPDATE_CONVERSATION = text(
+    "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, answered_on = excluded.answered_on")
+CHAIN_HEAD = Sql("SELECT hash FROM audit_record ORDER BY seq DESC LIMIT 1")
+APPEND_AUDIT = Sql('INSERT INTO audit_record ("on", action, subject, prev_hash, hash) '
+                   "VALUES (:today, :action, :subject, :prev, :hash)")
+CHAIN_LOCK = Sql("SELECT pg_advisory_xact_lock(:key)")
+SELECT_RESPONSE = Sql(
+    "SELECT id, completed FROM response "
+    "WHERE respondent = :respondent AND survey_id = :survey_id AND version = :version AND wave = :wave")
+INSERT_RESPONSE = Sql(
+    "INSERT INTO response (respondent, survey_id, version, wave, channel, started_on, completed) "
+    "VALUES (:respondent, :survey_id, :version, :wave, :channel, :today, false) RETURNING id")
+COMPLETE_RESPONSE = Sql("UPDATE response SET completed = true, completed_on = :today WHERE id = :id")
+DROP_ANSWER = Sql("DELETE FROM answer WHERE response_id = :response_id AND question_id = :question_id")
+UPDATE_CONVERSATION = Sql(
     "UPDATE conversation SET survey_id = :survey_id, version = :version, wave = :wave, state = :state, "
-    "revision = :revision + 1, touched = :touched WHERE session = :session AND revision = :revision"
-).bindparams(TOUCHED)
+    "revision = :revision + 1, touched = :touched WHERE session = :session AND revision = :revision")
+LOCK_THRESHOLDS = Sql(
+    "UPDATE survey_key SET min_group = :group, min_group_text = :text "
+    "WHERE survey_id = :survey_id AND wave = :wave AND min_group IS NULL")
+
+
+def _for_sqlite(value: Any) -> Any:
+    """Dates and times as SQLAlchemy stores them in SQLite, so rows written either way read back alike."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 class Conflict(Exception):
@@ -83,15 +106,45 @@ class ConversationRow:
     revision: int
 
 
+@dataclass(frozen=True)
+class ResponseRef:
+    """The two facts the answer path needs about a response row, read without the ORM."""
+
+    id: int
+    completed: bool
+
+
 class UnitOfWork:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._chain_locked = False
+        self._cursor: Any = None
+        self._sqlite = False
 
     # --- events --------------------------------------------------------------------------------------------------
-    def _run(self, statement: Any, parameters: dict[str, Any] | None = None) -> Any:
-        """Plain Core execution on the unit's connection: the hot path needs no ORM bookkeeping."""
-        return self.session.connection().execute(statement, parameters)
+    def _run(self, statement: Sql, parameters: dict[str, Any] | None = None) -> Any:
+        """Run a hot-path statement on the driver's cursor, in this unit's transaction; returns the cursor.
+
+        The driver's errors are told apart as SQLAlchemy's would be: a broken unique key means someone else wrote
+        first (Conflict, and the unit starts again); anything else operational is a DatabaseError."""
+        if self._cursor is None:
+            connection = self.session.connection()  # begins the unit's transaction, if not begun yet
+            self._sqlite = connection.dialect.name == "sqlite"
+            self._dbapi = connection.dialect.dbapi
+            self._url = str(connection.engine.url)
+            self._cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        params = parameters or {}
+        try:
+            if self._sqlite:
+                self._cursor.execute(statement.sqlite, {k: _for_sqlite(v) for k, v in params.items()})
+            else:
+                self._cursor.execute(statement.postgresql, params)
+        except self._dbapi.IntegrityError:
+            raise Conflict() from None
+        except self._dbapi.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatabaseError(f"database {describe(self._url)}: {reason}") from None
+        return self._cursor
 
     def _insert(self, table: type[SQLModel]) -> Any:
         """An INSERT that can say ON CONFLICT (both SQLite and PostgreSQL speak it)."""
@@ -101,7 +154,7 @@ class UnitOfWork:
     def claim_event(self, key: str, today: date) -> bool:
         """True the first time an event key is seen; False for a redelivery. A concurrent claim of the same key
         waits for the first to commit and then claims nothing."""
-        return self._run(CLAIM_EVENT, {"key": key, "today": today}).first() is not None
+        return self._run(CLAIM_EVENT, {"key": key, "today": today}).fetchone() is not None
 
     # --- surveys -------------------------------------------------------------------------------------------------
     def published(self, survey_id: str, version: int) -> SurveyVersion | None:
@@ -141,15 +194,17 @@ class UnitOfWork:
         """The round's key salt, made on first use; None once the key has been destroyed or the round has closed
         (after `closes_on` no answers are taken; /delete still finds them through `live_salts`)."""
         which = {"survey_id": survey_id, "wave": wave}
-        found = self._run(SELECT_SALT, which).first()
+        found = self._run(SELECT_SALT, which).fetchone()
         if found is None:  # made on first use; if another process makes it at the same moment, theirs is used
             self._run(MAKE_SALT, {**which, "salt": os.urandom(32), "today": today})
-            found = self._run(SELECT_SALT, which).first()
+            found = self._run(SELECT_SALT, which).fetchone()
             assert found is not None
         salt, closes_on = found
+        if isinstance(closes_on, str):  # SQLite keeps dates as text
+            closes_on = date.fromisoformat(closes_on)
         if closes_on is not None and today > closes_on:
             return None
-        return salt
+        return bytes(salt) if salt is not None else None
 
     def live_salts(self) -> list[tuple[str, int, bytes]]:
         rows = self.session.exec(select(SurveyKey).where(col(SurveyKey.salt).is_not(None)))
@@ -173,30 +228,34 @@ class UnitOfWork:
             Response.respondent == respondent, Response.survey_id == survey_id, Response.wave == wave)))
 
     def open_response(self, respondent: str, survey_id: str, version: int, wave: int, channel: str,
-                      today: date) -> Response:
-        row = self.response(respondent, survey_id, version, wave)
-        if row is None:
-            row = Response(respondent=respondent, survey_id=survey_id, version=version, wave=wave, channel=channel,
-                           started_on=today)
-            self.session.add(row)
-            self.session.flush()
-        return row
+                      today: date) -> ResponseRef:
+        """This person's response to this round, made on their first stored answer. Two first answers at once: the
+        second INSERT breaks the unique key, and the unit retries (Conflict) and finds the first one's row."""
+        which = {"respondent": respondent, "survey_id": survey_id, "version": version, "wave": wave}
+        found = self._run(SELECT_RESPONSE, which).fetchone()
+        if found is not None:
+            return ResponseRef(int(found[0]), bool(found[1]))
+        made = self._run(INSERT_RESPONSE, {**which, "channel": channel, "today": today}).fetchone()
+        return ResponseRef(int(made[0]), False)
 
-    def put_answer(self, response: Response, question_id: str, value: Any, today: date) -> str:
+    def lock_thresholds(self, survey_id: str, wave: int, group: int, text: int) -> None:
+        """Record the round's thresholds the first time it stores an answer; later calls match no row and change
+        nothing."""
+        self._run(LOCK_THRESHOLDS, {"group": group, "text": text, "survey_id": survey_id, "wave": wave})
+
+    def put_answer(self, response: ResponseRef | Response, question_id: str, value: Any, today: date) -> str:
         """Store (or replace, after Back) one answer; returns the stored JSON text."""
         encoded = json.dumps(value, ensure_ascii=False)
         self._run(UPSERT_ANSWER, {"response_id": response.id, "question_id": question_id, "value": encoded,
                                   "today": today})
         return encoded
 
-    def drop_answer(self, response: Response, question_id: str) -> bool:
-        result = self.session.execute(delete(Answer).where(
-            col(Answer.response_id) == response.id, col(Answer.question_id) == question_id))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    def drop_answer(self, response: ResponseRef | Response, question_id: str) -> bool:
+        result = self._run(DROP_ANSWER, {"response_id": response.id, "question_id": question_id})
+        return bool(result.rowcount)
 
-    def complete(self, response: Response, today: date) -> None:
-        response.completed, response.completed_on = True, today
-        self.session.add(response)
+    def complete(self, response: ResponseRef | Response, today: date) -> None:
+        self._run(COMPLETE_RESPONSE, {"id": response.id, "today": today})
 
     def erase_response(self, response: Response) -> int:
         """Delete a response and its answers; returns how many answers went."""
@@ -235,10 +294,11 @@ class UnitOfWork:
 
     # --- conversations -------------------------------------------------------------------------------------------
     def conversation(self, session_key: str) -> ConversationRow | None:
-        row = self._run(SELECT_CONVERSATION, {"session": session_key}).first()
+        row = self._run(SELECT_CONVERSATION, {"session": session_key}).fetchone()
         if row is None:
             return None
-        return ConversationRow(row.survey_id, row.version, row.wave, json.loads(row.state), row.revision)
+        survey_id, version, wave, state, revision = row
+        return ConversationRow(survey_id, version, wave, json.loads(state), revision)
 
     def save_conversation(self, session_key: str, survey_id: str, version: int, wave: int, state: dict[str, Any],
                           expected_revision: int | None, now: datetime) -> None:
@@ -295,9 +355,10 @@ class UnitOfWork:
         Appends queue on a transaction-level advisory lock (PostgreSQL) so concurrent writers extend the chain one
         after another instead of colliding on the same head; SQLite has one writer at a time anyway (see Store)."""
         if not self._chain_locked and self.session.get_bind().dialect.name == "postgresql":
-            self._run(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
+            self._run(CHAIN_LOCK, {"key": AUDIT_CHAIN_LOCK}).fetchone()
             self._chain_locked = True
-        last = self._run(CHAIN_HEAD).scalar()
+        head = self._run(CHAIN_HEAD).fetchone()
+        last = head[0] if head is not None else None
         prev = last if last is not None else GENESIS
         body = json.dumps(subject, sort_keys=True, separators=(",", ":"))
         digest = chain_hash(prev, today, action, body)
