@@ -29,6 +29,8 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
 )
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods.base import Response
 from aiogram.types import (
     BotCommand,
     BufferedInputFile,
@@ -98,6 +100,20 @@ class Shown:
     text: str
 
 
+_RESPONSE_MODELS: list[type] = []
+
+
+def warm_up() -> None:
+    """Build aiogram's response models for the calls a survey makes, once, and keep them.
+
+    aiogram validates each reply with the generic model Response[T]. pydantic builds that model (for a type as large
+    as Message, a good part of a second) the first time each T is used and caches it only weakly, so without a
+    reference of ours it may be built again mid-survey while a respondent waits."""
+    if not _RESPONSE_MODELS:
+        _RESPONSE_MODELS.extend(Response[method.__returning__]  # type: ignore[name-defined]
+                                for method in (SendMessage, EditMessageText, AnswerCallbackQuery))
+
+
 class TelegramChannel:
     name = "telegram"
 
@@ -139,6 +155,7 @@ class TelegramChannel:
     # --- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
         me = await self.bot.get_me()
+        warm_up()
         log.info("Telegram bot connected (%s mode)", "webhook" if self.webhook_url else "polling")
         await self.bot.set_my_commands(COMMANDS)
         server.add_check("telegram", lambda: self.connected)
@@ -174,26 +191,27 @@ class TelegramChannel:
     def address(self, user_id: int) -> Address:
         return Address("telegram", str(self.bot.id), str(user_id))
 
-    async def on_message(self, message: Message, event_update: Update) -> None:
+    async def on_message(self, message: Message, event_update: Update) -> TelegramMethod[object] | None:
         if message.from_user is None or message.from_user.is_bot:
-            return
+            return None
         chat_id = message.chat.id
         if message.chat.type != "private":
             if (message.text or "").startswith("/"):
                 await self.send(chat_id, HINT_PRIVATE)
-            return
+            return None
         if message.text is None:
             await self.send(chat_id, HINT_TYPED)
-            return
+            return None
         who = self.address(message.from_user.id)
         key = str(event_update.update_id)
         word = message.text.strip().split(" ", 1)[0]
         if self.reports is not None and word[1:].split("@", 1)[0].lower() in self.report_commands:
             await self.deliver(chat_id, who, message.text)
-            return
+            return None
         async with self.lock(chat_id), self.apology(chat_id):
             outcome = await self.command(who, message.text, key)
-            await self.render(chat_id, who, outcome, None)
+            return await self.render(chat_id, who, outcome, None)
+        return None  # the apology was sent
 
     async def command(self, who: Address, text: str, key: str) -> Outcome:
         """A slash command, or else a typed answer."""
@@ -238,7 +256,7 @@ class TelegramChannel:
         if message.chat.type == "private":
             await self.send(message.chat.id, HINT_EDITED)
 
-    async def on_button(self, query: CallbackQuery, event_update: Update) -> None:
+    async def on_button(self, query: CallbackQuery, event_update: Update) -> TelegramMethod[object] | None:
         message = query.message if isinstance(query.message, Message) else None
         if (query.data or "").startswith(START_PREFIX) and message is not None and message.chat.type == "private":
             await self.answer(query, None)  # the Start button on an invitation
@@ -246,23 +264,30 @@ class TelegramChannel:
             async with self.lock(message.chat.id):
                 code = (query.data or "")[len(START_PREFIX):]
                 outcome = await self.service.call(self.service.begin, who, code, None, str(event_update.update_id))
-                await self.render(message.chat.id, who, outcome, None)
-            return
+                return await self.render(message.chat.id, who, outcome, None)
         event = buttons.decode(query.data)
         if event is None or message is None or message.chat.type != "private":
             await self.answer(query, STALE_BUTTON)
-            return
+            return None
         who = self.address(query.from_user.id)
         async with self.lock(message.chat.id), self.apology(message.chat.id):
             outcome = await self.service.call(self.service.handle, who, event, str(event_update.update_id))
             toast = next((e.text for e in outcome.effects if isinstance(e, Notice)), None)
             await self.answer(query, toast)
-            await self.render(message.chat.id, who, outcome, message)
+            return await self.render(message.chat.id, who, outcome, message)
+        return None  # the apology was sent
 
     # --- outgoing ------------------------------------------------------------------------------------------------
-    async def render(self, chat_id: int, who: Address, outcome: Outcome, pressed: Message | None) -> None:
-        """Send what the service decided, in order. A press's toast replaces a repeat of the same words."""
+    async def render(self, chat_id: int, who: Address, outcome: Outcome, pressed: Message | None
+                     ) -> TelegramMethod[object] | None:
+        """Send what the service decided, in order. A press's toast replaces a repeat of the same words.
+
+        In webhook mode one edit (the answered question losing its buttons, or a redrawn keyboard) is not sent but
+        returned, so it rides back to Telegram in the webhook's HTTP reply: one request fewer per answer. Telegram
+        applies it after the next question appears; if it ever fails, the old buttons stay visible but are stale
+        (their turn has passed), so nothing can be recorded twice."""
         toasts = {e.text for e in outcome.effects if isinstance(e, Notice)} if pressed else set()
+        held: list[TelegramMethod[object]] | None = [] if self.webhook_url else None  # room for one edit
         try:
             for effect in outcome.effects:
                 if isinstance(effect, Say) and effect.text not in toasts:
@@ -271,15 +296,23 @@ class TelegramChannel:
                     await self.ask(chat_id, effect.prompt)
                 elif isinstance(effect, Redraw) and pressed is not None:
                     text, markup = self.draw(effect.prompt)
-                    await self.call(chat_id, lambda t=text, m=markup: self.bot.edit_message_text(
-                        text=t, chat_id=chat_id, message_id=pressed.message_id, reply_markup=m))
+                    await self.edit(chat_id, EditMessageText(text=text, chat_id=chat_id,
+                                                             message_id=pressed.message_id, reply_markup=markup), held)
                 elif isinstance(effect, Answered):
-                    await self.mark_answered(chat_id, effect, pressed)
+                    await self.mark_answered(chat_id, effect, pressed, held)
         except Unreachable:
             log.info("a respondent has blocked the bot; marked unreachable")
             await self.service.call(self.service.mark_unreachable, who)
         except RateLimited:
             log.warning("Telegram kept asking us to slow down; dropped the rest of one reply")
+        return held[0] if held else None
+
+    async def edit(self, chat_id: int, method: EditMessageText, held: list[TelegramMethod[object]] | None) -> None:
+        """An edit nobody waits for: kept for the webhook reply while that slot is free, otherwise sent now."""
+        if held is not None and not held:
+            held.append(method)
+            return
+        await self.call(chat_id, lambda: self.bot(method))
 
     def draw(self, prompt: Prompt) -> tuple[str, InlineKeyboardMarkup | None]:
         """Question text and keyboard. Long options are listed in the text and their buttons carry numbers."""
@@ -303,7 +336,8 @@ class TelegramChannel:
             while len(self.shown) > MEMORY:
                 self.shown.popitem(last=False)
 
-    async def mark_answered(self, chat_id: int, effect: Answered, pressed: Message | None) -> None:
+    async def mark_answered(self, chat_id: int, effect: Answered, pressed: Message | None,
+                            held: list[TelegramMethod[object]] | None) -> None:
         """Show the answer on the question and take its buttons away, so they cannot be pressed again."""
         shown = self.shown.get(chat_id)
         if pressed is not None:
@@ -313,8 +347,8 @@ class TelegramChannel:
         else:
             return
         final = f"{text}\n\n{ANSWER_MARK} {effect.answer}"
-        await self.call(chat_id, lambda: self.bot.edit_message_text(text=final[:4096], chat_id=chat_id,
-                                                                     message_id=message_id, reply_markup=None))
+        await self.edit(chat_id, EditMessageText(text=final[:4096], chat_id=chat_id, message_id=message_id,
+                                                 reply_markup=None), held)
 
     async def send(self, chat_id: int, text: str) -> None:
         for start in range(0, len(text), 4096):  # Telegram's limit per message
