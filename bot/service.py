@@ -99,7 +99,7 @@ class SurveyService:
             if salt is None:
                 return Outcome((Say(msg.SURVEY_CLOSED),))
             respondent = self.keys.respondent(address, survey.id, round_wave, salt)
-            if uow.completed_response(respondent, survey.id, round_wave) is not None:
+            if uow.has_completed(respondent, survey.id, round_wave):
                 return Outcome((Say(msg.ALREADY_FINISHED),))
             contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
                                          self.keys.seal(address), now.date())
@@ -318,10 +318,9 @@ class SurveyService:
                      ) -> tuple[Effect, ...]:
         """The standard privacy notice for this round goes after the survey's own intro, before the consent question:
         what is stored, until when /delete works, and the thresholds the round's reports keep to."""
-        key = rounds.get(uow, survey.id, wave)
-        assert key is not None  # made by uow.salt just before
-        thresholds = round_thresholds(self.policy, survey.audience, key.min_group, key.min_group_text)
-        said = Say(notice(survey.audience, self.policy, thresholds, key.closes_on))
+        group, text_group, closes_on = uow.round_rules(survey.id, wave)
+        thresholds = round_thresholds(self.policy, survey.audience, group, text_group)
+        said = Say(notice(survey.audience, self.policy, thresholds, closes_on))
         at = next((i for i, e in enumerate(effects) if isinstance(e, engine.Ask)), len(effects))
         return (*effects[:at], said, *effects[at:])
 

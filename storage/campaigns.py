@@ -45,7 +45,8 @@ def upsert_contact(uow: UnitOfWork, lookup: str, channel: str, sealed: str, tags
                    today: date) -> tuple[Contact, bool]:
     """Add a contact, or add tags to an existing one; returns (contact, created)."""
     created = uow.contact(lookup) is None
-    row = uow.ensure_contact(lookup, channel, sealed, today)
+    row = uow.session.get(Contact, uow.ensure_contact(lookup, channel, sealed, today))
+    assert row is not None
     merged = sorted(set(tags_of(row)) | set(tags))
     if merged != tags_of(row):
         row.tags = json.dumps(merged)

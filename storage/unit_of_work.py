@@ -30,8 +30,6 @@ from storage.database import DatabaseError, describe
 from storage.models import (
     Answer,
     Contact,
-    Conversation,
-    Participation,
     Response,
     SurveyKey,
     SurveyVersion,
@@ -79,6 +77,23 @@ DROP_ANSWER = Sql("DELETE FROM answer WHERE response_id = :response_id AND quest
 UPDATE_CONVERSATION = Sql(
     "UPDATE conversation SET survey_id = :survey_id, version = :version, wave = :wave, state = :state, "
     "revision = :revision + 1, touched = :touched WHERE session = :session AND revision = :revision")
+HAS_COMPLETED = Sql(
+    "SELECT 1 FROM response WHERE respondent = :respondent AND survey_id = :survey_id AND wave = :wave AND completed")
+INSERT_CONVERSATION = Sql(
+    "INSERT INTO conversation (session, survey_id, version, wave, state, revision, touched) "
+    "VALUES (:session, :survey_id, :version, :wave, :state, 0, :touched)")
+END_CONVERSATION = Sql("DELETE FROM conversation WHERE session = :session")
+SELECT_CONTACT = Sql("SELECT id FROM contact WHERE lookup = :lookup")
+INSERT_CONTACT = Sql(
+    "INSERT INTO contact (channel, lookup, address, tags, opted_out, unreachable, joined_on) "
+    "VALUES (:channel, :lookup, :address, '[]', false, false, :today) RETURNING id")
+MARK_PARTICIPATION = Sql(
+    "INSERT INTO participation (contact_id, survey_id, wave, invited, started, completed, reminders) "
+    "VALUES (:contact_id, :survey_id, :wave, false, true, :completed, 0) "
+    "ON CONFLICT (contact_id, survey_id, wave) DO UPDATE SET started = true, "
+    "completed = participation.completed OR excluded.completed")
+SELECT_ROUND = Sql("SELECT min_group, min_group_text, closes_on FROM survey_key WHERE survey_id = :survey_id "
+                   "AND wave = :wave")
 LOCK_THRESHOLDS = Sql(
     "UPDATE survey_key SET min_group = :group, min_group_text = :text "
     "WHERE survey_id = :survey_id AND wave = :wave AND min_group IS NULL")
@@ -217,11 +232,10 @@ class UnitOfWork:
             Response.version == version, Response.wave == wave,
         )).first()
 
-    def completed_response(self, respondent: str, survey_id: str, wave: int) -> Response | None:
-        return self.session.exec(select(Response).where(
-            Response.respondent == respondent, Response.survey_id == survey_id, Response.wave == wave,
-            col(Response.completed).is_(True),
-        )).first()
+    def has_completed(self, respondent: str, survey_id: str, wave: int) -> bool:
+        """Whether this pseudonym already finished this round (one person, one response)."""
+        which = {"respondent": respondent, "survey_id": survey_id, "wave": wave}
+        return self._run(HAS_COMPLETED, which).fetchone() is not None
 
     def responses_of(self, respondent: str, survey_id: str, wave: int) -> list[Response]:
         return list(self.session.exec(select(Response).where(
@@ -305,13 +319,9 @@ class UnitOfWork:
         """Insert, or update only if nobody else saved since we read it (optimistic locking)."""
         touched = now.replace(minute=0, second=0, microsecond=0)
         encoded = json.dumps(state, ensure_ascii=False)
-        if expected_revision is None:
-            self.session.add(Conversation(session=session_key, survey_id=survey_id, version=version, wave=wave,
-                                          state=encoded, revision=0, touched=touched))
-            try:
-                self.session.flush()
-            except IntegrityError:
-                raise Conflict() from None
+        if expected_revision is None:  # two first events at once: the second breaks the key, and retries
+            self._run(INSERT_CONVERSATION, {"session": session_key, "survey_id": survey_id, "version": version,
+                                            "wave": wave, "state": encoded, "touched": touched})
             return
         result = self._run(UPDATE_CONVERSATION, {
             "survey_id": survey_id, "version": version, "wave": wave, "state": encoded, "touched": touched,
@@ -320,33 +330,36 @@ class UnitOfWork:
             raise Conflict()
 
     def end_conversation(self, session_key: str) -> None:
-        self.session.execute(delete(Conversation).where(col(Conversation.session) == session_key))
+        self._run(END_CONVERSATION, {"session": session_key})
 
     # --- contacts and participation ------------------------------------------------------------------------------
     def contact(self, lookup: str) -> Contact | None:
         return self.session.exec(select(Contact).where(Contact.lookup == lookup)).first()
 
-    def ensure_contact(self, lookup: str, channel: str, sealed_address: str, today: date) -> Contact:
-        row = self.contact(lookup)
-        if row is None:
-            row = Contact(channel=channel, lookup=lookup, address=sealed_address, joined_on=today)
-            self.session.add(row)
-            self.session.flush()
-        return row
+    def ensure_contact(self, lookup: str, channel: str, sealed_address: str, today: date) -> int:
+        """The contact's id, adding the contact (with no tags) the first time they are seen."""
+        found = self._run(SELECT_CONTACT, {"lookup": lookup}).fetchone()
+        if found is not None:
+            return int(found[0])
+        made = self._run(INSERT_CONTACT, {"channel": channel, "lookup": lookup, "address": sealed_address,
+                                          "today": today}).fetchone()
+        return int(made[0])
 
     def mark_unreachable(self, lookup: str) -> None:
         self.session.execute(update(Contact).where(col(Contact.lookup) == lookup).values(unreachable=True))
 
-    def mark_participation(self, contact: Contact, survey_id: str, wave: int, completed: bool) -> None:
-        row = self.session.exec(select(Participation).where(
-            Participation.contact_id == contact.id, Participation.survey_id == survey_id,
-            Participation.wave == wave)).first()
-        if row is None:
-            assert contact.id is not None
-            row = Participation(contact_id=contact.id, survey_id=survey_id, wave=wave)
-        row.started = True
-        row.completed = row.completed or completed
-        self.session.add(row)
+    def mark_participation(self, contact_id: int, survey_id: str, wave: int, completed: bool) -> None:
+        """Started (and perhaps finished) this round: for reminders only, never linked to the answers."""
+        self._run(MARK_PARTICIPATION, {"contact_id": contact_id, "survey_id": survey_id, "wave": wave,
+                                       "completed": completed})
+
+    def round_rules(self, survey_id: str, wave: int) -> tuple[int | None, int | None, date | None]:
+        """A round's locked thresholds (group, free text) and its last day: what its privacy notice states."""
+        found = self._run(SELECT_ROUND, {"survey_id": survey_id, "wave": wave}).fetchone()
+        if found is None:
+            return None, None, None
+        group, text_group, closes_on = found
+        return group, text_group, date.fromisoformat(closes_on) if isinstance(closes_on, str) else closes_on
 
     # --- audit ---------------------------------------------------------------------------------------------------
     def audit(self, action: str, subject: dict[str, Any], today: date) -> str:
