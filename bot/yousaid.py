@@ -242,33 +242,12 @@ class YouSaid:
         return list(self.board(survey_id, wave).themes)
 
     def board(self, survey_id: str | None = None, wave: int | None = None) -> Board:
-        """Everything the published page shows: per theme, how many said it (suppressed), quotes where the round's
-        free-text threshold allows, the approved replies with their status, and reactions (suppressed)."""
-        with self.store.unit() as uow:
-            themes = table.themes(uow, survey_id, wave)
-            ids = [t.id for t in themes if t.id is not None]
-            counts = table.item_counts(uow, ids)
-            items = {i: [r.text for r in table.items(uow, t.survey_id, t.wave) if r.theme_id == i]
-                     for t in themes if (i := t.id) is not None}
-            replies = table.replies(uow, ids)
-            reply_ids = [r.id for r in replies if r.id is not None]
-            reactions = table.reaction_counts(uow, reply_ids)
-            sent = table.sent_counts(uow, reply_ids)
-            thresholds = {(t.survey_id, t.wave): self._thresholds(uow, t.survey_id, t.wave) for t in themes}
-        views = []
-        for t in themes:
-            assert t.id is not None
-            k = thresholds[(t.survey_id, t.wave)]
-            quotes = tuple(sorted(items[t.id])) if counts.get(t.id, 0) >= k.text else ()
-            mine = tuple(ReplyView(r.id or 0, r.theme_id, r.text, r.status, r.written_on, r.approved_by is not None,
-                                   r.approved_on, r.send_after is not None, sent.get(r.id or 0, 0),
-                                   reactions.get(r.id or 0, Counter())) for r in replies if r.theme_id == t.id)
-            views.append(ThemeView(t.id, t.survey_id, t.wave, t.name, counts.get(t.id, 0), quotes, mine))
-        chosen = survey_id or (themes[0].survey_id if themes else "")
-        title = self.catalogue.latest(chosen).title if chosen and self.catalogue.has(chosen) else "Young people"
-        k = (thresholds[(themes[0].survey_id, themes[0].wave)] if themes
-             else self.policy.thresholds(Audience.YOUNG_PEOPLE))
-        return Board(title, chosen, wave, k, tuple(views), self.clock().date())
+        """Everything the published page shows (see read_board)."""
+        known = survey_id is not None and self.catalogue.has(survey_id)
+        survey = self.catalogue.latest(survey_id) if known and survey_id else None
+        return read_board(self.store, self.policy, survey_id, wave, self.clock().date(),
+                          survey.title if survey else "Young people",
+                          survey.audience if survey else Audience.YOUNG_PEOPLE)
 
     # --- young people -------------------------------------------------------------------------------------------
     def react(self, address: Address, reply_id: int, kind: str, event_key: str | None = None) -> str | None:
@@ -305,15 +284,43 @@ class YouSaid:
             raise YouSaidError(f"REPLY: there is no reply {reply_id} (see `surveybot yousaid themes`)")
         return row
 
-    def _thresholds(self, uow: UnitOfWork, survey_id: str, wave: int) -> Thresholds:
-        key = rounds.get(uow, survey_id, wave)
-        audience = self.catalogue.latest(survey_id).audience if self.catalogue.has(survey_id) else (
-            Audience.YOUNG_PEOPLE)
-        return round_thresholds(self.policy, audience, key.min_group if key else None,
-                                key.min_group_text if key else None)
-
     def _who(self, who: Address) -> str:
         return self.keys.audit(b"yousaid-staff|" + who.identity())
+
+
+def read_board(store: Store, policy: Policy, survey_id: str | None, wave: int | None, today: date,
+               title: str = "Young people", audience: Audience = Audience.YOUNG_PEOPLE) -> Board:
+    """Per theme: how many things were said, quotes only where the round's free-text threshold allows, every reply
+    with its status, how many it went to and its reactions. Counts are raw here; the pages suppress them."""
+    with store.unit() as uow:
+        themes = table.themes(uow, survey_id, wave)
+        ids = [t.id for t in themes if t.id is not None]
+        counts = table.item_counts(uow, ids)
+        texts: dict[int, list[str]] = {i: [] for i in ids}
+        for t in themes:
+            for row in table.items(uow, t.survey_id, t.wave):
+                if row.theme_id in texts:
+                    texts[row.theme_id].append(row.text)
+        replies = table.replies(uow, ids)
+        reply_ids = [r.id for r in replies if r.id is not None]
+        reactions = table.reaction_counts(uow, reply_ids)
+        sent = table.sent_counts(uow, reply_ids)
+        thresholds = {}
+        for t in themes:
+            key = rounds.get(uow, t.survey_id, t.wave)
+            thresholds[(t.survey_id, t.wave)] = round_thresholds(policy, audience, key.min_group if key else None,
+                                                                 key.min_group_text if key else None)
+    views = []
+    for t in themes:
+        assert t.id is not None
+        k = thresholds[(t.survey_id, t.wave)]
+        quotes = tuple(sorted(texts[t.id])) if counts.get(t.id, 0) >= k.text else ()
+        mine = tuple(ReplyView(r.id or 0, r.theme_id, r.text, r.status, r.written_on, r.approved_by is not None,
+                               r.approved_on, r.send_after is not None, sent.get(r.id or 0, 0),
+                               reactions.get(r.id or 0, Counter())) for r in replies if r.theme_id == t.id)
+        views.append(ThemeView(t.id, t.survey_id, t.wave, t.name, counts.get(t.id, 0), quotes, mine))
+    k = thresholds[(themes[0].survey_id, themes[0].wave)] if themes else policy.thresholds(audience)
+    return Board(title, survey_id or "", wave, k, tuple(views), today)
 
 
 def plan_due(uow: UnitOfWork, now: datetime) -> list[tuple[str, int, str, int]]:
