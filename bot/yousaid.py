@@ -45,20 +45,20 @@ class YouSaidError(Exception):
 
 # --- parsing what people type or press --------------------------------------------------------------------------------
 
-_RANGE = re.compile(r"^(\d{1,9})(?:-(\d{1,9}))?$")
+_RANGE = re.compile(r"([0-9]{1,9})(?:-([0-9]{1,9}))?")  # ASCII digits only, matched whole
 
 
 def parse_ids(text: str, what: str = "ITEMS") -> list[int]:
     """Item ids as typed: `3`, `1,4,7`, `2-5`, `1, 3-4` (spaces allowed). Sorted, without repeats; raises
     YouSaidError naming `what` and the bad part."""
-    parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
+    parts = [p for p in re.split(r"[\s,]+", text) if p]
     if not parts:
         raise YouSaidError(f"{what}: give item numbers, like 3 or 1,4,7 or 2-5")
     ids: set[int] = set()
     for part in parts:
-        match = _RANGE.match(part)
+        match = _RANGE.fullmatch(part)
         if match is None:
-            raise YouSaidError(f"{what}: `{part}` is not an item number or a range like 2-5")
+            raise YouSaidError(f"{what}: `{part[:20]}` is not an item number or a range like 2-5")
         low = int(match[1])
         high = int(match[2]) if match[2] else low
         if low < 1 or high < low:
@@ -72,7 +72,8 @@ def parse_ids(text: str, what: str = "ITEMS") -> list[int]:
 def parse_status(text: str) -> str:
     status = re.sub(r"[\s_]+", "-", text.strip().lower())
     if status not in STATUSES:
-        raise YouSaidError(f"STATUS: `{text}` should be one of {', '.join(s.replace('-', ' ') for s in STATUSES)}")
+        choices = ", ".join(s.replace("-", " ") for s in STATUSES)
+        raise YouSaidError(f"STATUS: `{' '.join(text.split())[:20]}` should be one of {choices}")
     return status
 
 

@@ -60,9 +60,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 def number(text: str | None, what: str) -> int | None:
     if text is None:
         return None
-    if not text.strip().isdigit() or int(text) < 1:
-        raise YouSaidError(f"{what}: `{text}` should be a whole number from 1")
-    return int(text)
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 12 or int(digits) < 1:
+        raise YouSaidError(f"{what}: `{' '.join(text.split())[:20]}` should be a whole number from 1")
+    return int(digits)
 
 
 def make(app: App) -> YouSaid:
