@@ -44,7 +44,7 @@ def test_any_typed_text_gives_ids_or_one_line_naming_the_argument(typed: str) ->
 
 @pytest.mark.parametrize("typed", ["0", "5-2", "1,,x", "-3", "1-", "9999999999", "1-100000"])
 def test_bad_item_lists_are_refused(typed: str) -> None:
-    with pytest.raises(YouSaidError, match="^ITEMS: "):
+    with pytest.raises(YouSaidError, match=r"^ITEMS: "):
         parse_ids(typed)
 
 
