@@ -237,3 +237,50 @@ async def test_erasing_survey_answers_removes_their_feedback_too(database_url: s
         assert count(app, "SELECT count(*) FROM feedback_item WHERE source = 'survey'") == 1
         service.erase(who)
         assert count(app, "SELECT count(*) FROM feedback_item") == 0
+
+
+async def test_on_slack_a_dm_is_feedback_and_the_reply_carries_reaction_buttons(tmp_path: Path,
+                                                                                   clock: Clock) -> None:
+    from tests.fakes.slack_api import FakeSlack
+    from tests.fakes.slack_respondent import elements, section_text
+    from tests.test_slack_channel import running_bot
+
+    async with FakeSlack() as fake, running_bot(fake, tmp_path, "http", clock=clock) as slack:
+        app = slack.app
+        young = slack.person("U0YOUNG1", seed=3)
+        await young.complete("you-said", app.catalogue.latest("you-said").thanks)
+        with app.store.unit() as uow:
+            uow.session.add(Campaign(code="ambassadors", survey_id="you-said", version=1, tags="[]",
+                                     opens_at=(clock.now - timedelta(days=1)).astimezone(UTC),
+                                     closes_at=(clock.now + timedelta(days=7)).astimezone(UTC),
+                                     created_on=clock.now.date()))
+        await young.say("More youth clubs please")
+        while msg.YOUSAID_THANKS not in section_text(await young.next_message()):
+            pass
+        roles = Roles(app.store, app.keys, clock)
+        writer, lead = Address("console", "local", "alice"), Address("console", "local", "lee")
+        roles.grant(Role.ADMIN, writer)
+        roles.grant(Role.YOUTH_LEAD, lead)
+        yousaid = YouSaid(app.store, app.keys, app.catalogue, clock, app.settings.privacy)
+        items = [i.id for i in yousaid.items()]
+        assert any(i.text == "More youth clubs please" and i.source == "message" for i in yousaid.items())
+        theme, _ = yousaid.theme(writer, "Things to do", items)
+        reply = yousaid.reply(writer, theme, "planned", "We will open a youth club on Fridays.")
+        yousaid.approve(lead, reply)
+        yousaid.send(writer, reply)
+        broadcaster = Broadcaster(app.store, app.keys, app.catalogue, clock)
+        broadcaster.run_due()
+        await broadcaster.drain(slack.channel, app.service.call)
+        while "We did:" not in section_text(message := await young.next_message()):
+            pass
+        buttons = {e["action_id"]: (e, b) for b, e in elements(message)}
+        assert set(buttons) == {f"wd:{reply}:helps", f"wd:{reply}:not-really", f"wd:{reply}:more"}
+        for action in (f"wd:{reply}:helps", f"wd:{reply}:helps", f"wd:{reply}:more"):
+            element, block = buttons[action]
+            await young.press(message, element, block)
+            await young.next_message()
+        await fake.wait_for(lambda c: c.method == "chat.postMessage"
+                            and msg.YOUSAID_TELL_ME_MORE in json.dumps(c.params))
+        with app.engine.connect() as connection:
+            rows = connection.execute(text("SELECT kind FROM we_did_reaction")).all()
+        assert [r[0] for r in rows] == ["more"]  # one person, one reaction per reply: the latest
