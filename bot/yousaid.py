@@ -315,7 +315,7 @@ def read_board(store: Store, policy: Policy, survey_id: str | None, wave: int | 
     for t in themes:
         assert t.id is not None
         k = thresholds[(t.survey_id, t.wave)]
-        quotes = tuple(sorted(texts[t.id])) if counts.get(t.id, 0) >= k.text else ()
+        quotes = tuple(sorted(q for q in texts[t.id] if q)) if counts.get(t.id, 0) >= k.text else ()
         mine = tuple(ReplyView(r.id or 0, r.theme_id, r.text, r.status, r.written_on, r.approved_by is not None,
                                r.approved_on, r.send_after is not None, sent.get(r.id or 0, 0),
                                reactions.get(r.id or 0, Counter())) for r in replies if r.theme_id == t.id)

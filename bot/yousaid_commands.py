@@ -22,6 +22,7 @@ from bot.roles import Action, Forbidden, parse_who
 from bot.yousaid import STATUSES, Item, ThemeView, YouSaid, YouSaidError, parse_ids
 
 COMMANDS = frozenset({"yousaid"})
+BLANKED = "(words removed: the round's retention period has passed)"
 CHAT_USAGE = ("You said, we did: yousaid list, yousaid themes, yousaid theme ITEMS NAME (like: yousaid theme 1,3-4 "
               "Bus passes), yousaid reply THEME STATUS TEXT (status: heard, planned, in-progress or done), "
               "yousaid approve REPLY, yousaid send REPLY.")
@@ -116,7 +117,7 @@ def act(yousaid: YouSaid, who: Address, verb: str, args: argparse.Namespace) -> 
 
 def item_lines(items: list[Item]) -> list[str]:
     return [f"{i.id:>5}  {i.received_on.isoformat()}  {i.survey_id} wave {i.wave}  {i.source:<7}  "
-            f"{('[' + i.theme + '] ') if i.theme else ''}{' '.join(i.text.split())}" for i in items]
+            f"{('[' + i.theme + '] ') if i.theme else ''}{' '.join(i.text.split()) or BLANKED}" for i in items]
 
 
 def theme_lines(themes: list[ThemeView]) -> list[str]:

@@ -47,6 +47,14 @@ def drop_items_of_response(uow: UnitOfWork, response_id: int) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def blank_items(uow: UnitOfWork, survey_id: str, wave: int) -> int:
+    """Blank a round's feedback words when its raw free text is due to go (retention); returns how many."""
+    result = uow.session.execute(update(FeedbackItem).where(
+        col(FeedbackItem.survey_id) == survey_id, col(FeedbackItem.wave) == wave, col(FeedbackItem.text) != "",
+    ).values(text=""))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def items(uow: UnitOfWork, survey_id: str | None = None, wave: int | None = None,
           new_only: bool = False) -> list[FeedbackItem]:
     query = select(FeedbackItem).order_by(col(FeedbackItem.id))

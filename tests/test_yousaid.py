@@ -21,14 +21,20 @@ from bot.broadcast import Broadcaster
 from bot.channels.pacing import Pacer
 from bot.channels.port import Address
 from bot.config import Settings
+from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.reporting import board as pages
 from bot.reporting import html
 from bot.reporting.report import make_report
+from bot.retention import purge
 from bot.roles import Role, Roles
+from bot.service import SurveyService
 from bot.yousaid import YouSaid
 from storage import campaigns as store_campaigns
+from storage import rounds
+from storage import yousaid as store_yousaid
 from storage.models import Campaign
+from storage.unit_of_work import Store
 
 from .conftest import Clock
 from .fakes.telegram_api import FakeTelegram
@@ -229,8 +235,6 @@ async def test_erasing_survey_answers_removes_their_feedback_too(database_url: s
         service = app.service
         who = person(101)
         outcome = service.begin(who, "you-said")
-        from bot.engine import conversation as engine
-
         for answer in ("yes", "3", "3", "1", "1", "Buses please", "yes"):
             outcome = service.handle(who, engine.Reply(answer))
         assert any(isinstance(e, engine.Finish) and e.completed for e in outcome.effects)
@@ -284,3 +288,19 @@ async def test_on_slack_a_dm_is_feedback_and_the_reply_carries_reaction_buttons(
         with app.engine.connect() as connection:
             rows = connection.execute(text("SELECT kind FROM we_did_reaction")).all()
         assert [r[0] for r in rows] == ["more"]  # one person, one reaction per reply: the latest
+
+
+def test_feedback_words_are_blanked_with_the_rounds_free_text(service: SurveyService, store: Store,
+                                                              clock: Clock) -> None:
+    who = person(101)
+    service.begin(who, "you-said")  # in the round now (started), so a free message is feedback
+    service.handle(who, engine.Stop())
+    assert service.feedback(who, "Buses please").effects[0].text == msg.YOUSAID_THANKS  # type: ignore[union-attr]
+    assert service.feedback(person(999), "hi").effects[0].text == msg.NO_SURVEY_OPEN  # type: ignore[union-attr]
+    with store.unit() as uow:
+        rounds.set_closes_on(uow, "you-said", 1, clock.now.date(), clock.now.date())
+    assert purge(store, service.policy, clock.now + timedelta(days=89)).feedback == 0
+    report = purge(store, service.policy, clock.now + timedelta(days=90))
+    assert report.feedback == 1 and "1 feedback item(s) blanked" in report.summary()
+    with store.unit() as uow:
+        assert [i.text for i in store_yousaid.items(uow)] == [""]
