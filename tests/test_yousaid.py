@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bot.app import App, build, make_channels, serve
+from bot.audit import verify
 from bot.broadcast import Broadcaster
 from bot.channels.pacing import Pacer
 from bot.channels.port import Address
@@ -227,6 +228,11 @@ async def test_the_whole_loop_from_feedback_to_board(database_url: str, tmp_path
         assert "<script" not in published and "http" not in published.replace('lang="en-GB"', "")
         md = pages.markdown(board)
         assert "| This helps | 3 |" in md and "| Tell me more | fewer than 3 |" in md
+        verdict = verify(app.store, keys)  # the chain holds every step, with no words or ids in it
+        assert verdict.ok, verdict.problems
+        with app.engine.connect() as connection:
+            subjects = " ".join(r[0] for r in connection.execute(text("SELECT subject FROM audit_record")))
+        assert "bus" not in subjects.lower() and not re.search(rf"\b({WRITER}|{LEAD}|{YOUNG[0]})\b", subjects)
 
 
 async def test_erasing_survey_answers_removes_their_feedback_too(database_url: str, tmp_path: Path,
