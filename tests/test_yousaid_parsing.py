@@ -4,13 +4,17 @@ a one-line YouSaidError (or, for button data, None)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.channels.reactions import REACTIONS, parse_reaction, reaction_data
+from bot.surveyfiles import builtin_survey_dir, check_files, load_survey_file
 from bot.yousaid import STATUSES, YouSaidError, parse_ids, parse_status
 
+SURVEYS = builtin_survey_dir()
 ids = st.sets(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=30)
 
 
@@ -79,3 +83,17 @@ def test_any_other_button_data_is_not_a_reaction(data: str | None) -> None:
                                   "go:you-said", ""])
 def test_forged_or_foreign_data_is_ignored(data: str) -> None:
     assert parse_reaction(data) is None
+
+
+def test_feedback_flag_in_survey_files(tmp_path: Path) -> None:
+    """`feedback: true` marks text questions only, and any other value is named with its line."""
+    source = (SURVEYS / "you-said.yaml").read_text()
+    assert load_survey_file(SURVEYS / "you-said.yaml").feedback() == ("change",)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(source.replace("    feedback: true", "    feedback: maybe").replace(
+        "    text: Do the adults who help you listen to you?",
+        "    text: Do the adults who help you listen to you?\n    feedback: true"))
+    _, problems = check_files([broken])
+    said = [str(p) for p in problems]
+    assert any("`feedback` should be true or false" in p and p.startswith(f"{broken}:") for p in said), said
+    assert any("unknown key `feedback` for a single question" in p for p in said), said
