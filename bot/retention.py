@@ -53,8 +53,8 @@ class PurgeReport:
     def summary(self) -> str:
         blanked = sum(t.answers for t in self.texts)
         feedback = f", {self.feedback} feedback item(s) blanked" if self.feedback else ""
-        return (f"{self.conversations} idle conversation(s) deleted, {blanked} free-text answer(s) blanked"
-                f"{feedback}, {len(self.keys)} key(s) destroyed, {self.events} processed event key(s) forgotten")
+        return (f"{self.conversations} idle conversation(s) deleted, {blanked} free-text answer(s) blanked, "
+                f"{len(self.keys)} key(s) destroyed, {self.events} processed event key(s) forgotten{feedback}")
 
 
 def destroy_key(store: Store, survey_id: str, wave: int, today: date) -> int:
