@@ -4,6 +4,9 @@ Planning and sending are separate on purpose. A step is claimed and all its mess
 transaction, before anything is sent; a sender then leases one message at a time, sends it and marks it. A restart
 anywhere therefore resumes where it stopped: nothing planned is lost, nothing marked is sent again, and the one message
 that may have been sent but not yet marked when the process died is sent again at most once.
+
+"We did" replies (bot.yousaid) use the same outbox: an approved reply is planned as a step of its round's campaign,
+to those who completed the round, and sent with reaction buttons rather than a Start button.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot import yousaid
 from bot.campaigns import CLOSE, INVITE, current_wave, due_steps, out_of_quiet_hours, rules_of, window
-from bot.channels.port import Channel, Inviting, RateLimited, Unreachable
+from bot.channels.port import Announcing, Channel, Inviting, RateLimited, Unreachable
 from bot.engine import messages as msg
 from bot.privacy import Keys
 from bot.surveyfiles import SurveyCatalogue
@@ -41,6 +45,7 @@ class Taken:
     lease: store_campaigns.Lease
     campaign: Campaign
     send: bool
+    reply: tuple[int, str] | None = None  # a "we did" reply: its id and words (bot.yousaid)
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ class Broadcaster:
                 log.info("campaign step run: %s wave %d %s (%d planned)", campaign.code, step.wave, step.name,
                          planned)
                 ran.append(Ran(campaign.code, step.wave, step.name, planned))
+        with self.store.unit() as uow:
+            ran.extend(Ran(*planned) for planned in yousaid.plan_due(uow, now))
         return ran
 
     def remind_now(self, code: str) -> int:
@@ -119,11 +126,16 @@ class Broadcaster:
                 return None
             campaign = uow.session.get(Campaign, lease.campaign_id)
             assert campaign is not None
-            send = store_campaigns.contact_is_current(uow, lease.contact_id) and not campaign.stopped and (
-                self.clock() < window(rules_of(campaign, self.zone), lease.wave)[1])
+            if lease.step.startswith(store_campaigns.REPLY_STEP):  # goes after the round closed, by design
+                reply = yousaid.outgoing(uow, lease.step)
+                send = store_campaigns.contact_is_current(uow, lease.contact_id) and reply is not None
+            else:
+                reply = None
+                send = store_campaigns.contact_is_current(uow, lease.contact_id) and not campaign.stopped and (
+                    self.clock() < window(rules_of(campaign, self.zone), lease.wave)[1])
             if not send:
                 store_campaigns.finish(uow, lease, "skipped", campaign.survey_id)
-            return Taken(lease, campaign, send)
+            return Taken(lease, campaign, send, reply)
 
     def _release(self, lease: store_campaigns.Lease) -> None:
         with self.store.unit() as uow:
@@ -149,9 +161,16 @@ class Broadcaster:
             if not taken.send:
                 continue
             lease, campaign = taken.lease, taken.campaign
+            address = self.keys.unseal(lease.sealed_address)
+            if taken.reply is not None and not isinstance(channel, Announcing):
+                done = (lease, "skipped", campaign.survey_id)
+                continue
             try:
-                await channel.invite(self.keys.unseal(lease.sealed_address), self.message(campaign, lease),
-                                     campaign.code)
+                if taken.reply is not None:
+                    assert isinstance(channel, Announcing)
+                    await channel.announce(address, taken.reply[1], taken.reply[0])
+                else:
+                    await channel.invite(address, self.message(campaign, lease), campaign.code)
             except Unreachable:
                 done = (lease, "unreachable", campaign.survey_id)
                 continue

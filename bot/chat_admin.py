@@ -1,4 +1,5 @@
-"""Campaign commands typed in chat by the business unit and scrutineers: list, status, remind, close.
+"""Campaign commands typed in chat by the business unit and scrutineers: list, status, remind, close; and
+`yousaid ...` for "you said, we did" (bot.yousaid_commands).
 
 Channel-independent: the Telegram and Slack adapters pass the words typed and who typed them, and send back the text
 this returns. Every command checks its role (bot.roles) first; a refusal is audited and says which role is needed,
@@ -7,7 +8,7 @@ never anything about the campaign.
 
 from __future__ import annotations
 
-from bot import campaign_commands
+from bot import campaign_commands, yousaid_commands
 from bot.app import App
 from bot.broadcast import Broadcaster
 from bot.channels.port import Address
@@ -20,6 +21,7 @@ VERBS: dict[str, Action] = {
     "remind": Action.CHANGE_SURVEYS,
     "close": Action.CHANGE_SURVEYS,
 }
+YOUSAID = "yousaid"
 USAGE = ("Campaign commands: campaigns (list them), status CODE, remind CODE (a reminder now to those who have not "
          "finished), close CODE (stop it now).")
 
@@ -28,13 +30,16 @@ class ChatAdmin:
     def __init__(self, app: App) -> None:
         self.app = app
         self.roles = Roles(app.store, app.keys, app.service.clock)
+        self.yousaid = yousaid_commands.make(app)
 
     def handles(self, verb: str) -> bool:
-        return verb in VERBS
+        return verb in VERBS or verb == YOUSAID
 
     def run(self, address: Address, words: list[str]) -> str:
         """Runs on the database thread; returns the reply to send (to the person only)."""
         verb = words[0].lower() if words else ""
+        if verb == YOUSAID:  # "you said, we did": each use case checks its own role and audits refusals
+            return yousaid_commands.chat(self.yousaid, address, words[1:])
         if verb not in VERBS:
             return USAGE
         today = self.app.service.clock().date()

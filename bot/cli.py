@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
-from bot import admin, campaign_commands
+from bot import admin, campaign_commands, yousaid_commands
 from bot.app import App, build, make_channels, serve, survey_dirs
 from bot.channels.console import ConsoleChannel
 from bot.channels.port import Address
 from bot.config import Settings, SettingsError
 from bot.reporting import commands as reporting
 from bot.surveyfiles import SurveyFileError, check_files
+from bot.yousaid import YouSaidError
 from storage import campaigns as store_campaigns
 from storage import database
 
@@ -67,6 +68,7 @@ def parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply migrations up to the newest schema")
     admin.add_commands(commands)
     campaign_commands.add_commands(commands)
+    yousaid_commands.add_commands(commands)
     return top
 
 
@@ -82,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         return 1
     except (SettingsError, database.DatabaseError, UsageError, admin.AdminError,
-            campaign_commands.CampaignError, reporting.ReportingError) as exc:
+            campaign_commands.CampaignError, reporting.ReportingError, YouSaidError) as exc:
         print(f"surveybot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -128,6 +130,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return admin.run(app, args)
     if args.command in campaign_commands.COMMANDS:
         return campaign_commands.run(app, args)
+    if args.command in yousaid_commands.COMMANDS:
+        return yousaid_commands.run(app, args)
     raise UsageError(f"unknown command {args.command}")
 
 

@@ -9,6 +9,7 @@ from the round's close (`closes_on`, its last day of answers) and the settings i
   records: nobody, even with the pepper, can link them to a person, so /delete can no longer find them.
 * raw free text: blanked (its stored value replaced with null) `text_days` after the close (default 90). The purge
   record lists the round and the question ids, so `surveybot audit verify` knows those nulls are not tampering.
+  "You said" feedback items of the round (storage.yousaid) are blanked at the same time.
 * conversation state: deleted once idle 24 hours past the round's close; with no close known, once idle
   `state_days` (default 30). Completed or declined conversations are deleted at once by the service.
 * processed-event keys: forgotten after EVENT_DAYS (7).
@@ -23,6 +24,7 @@ from bot.engine.survey import Survey
 from bot.policy import EVENT_DAYS, Policy
 from bot.surveyfiles import parse_survey
 from storage import rounds
+from storage import yousaid as store_yousaid
 from storage.unit_of_work import Store, UnitOfWork
 
 IDLE_AFTER_CLOSE = timedelta(hours=24)
@@ -46,11 +48,13 @@ class PurgeReport:
     keys: tuple[tuple[str, int], ...] = ()
     texts: tuple[BlankedText, ...] = field(default_factory=tuple)
     events: int = 0
+    feedback: int = 0  # "you said" feedback items blanked with their round's free text
 
     def summary(self) -> str:
         blanked = sum(t.answers for t in self.texts)
+        feedback = f", {self.feedback} feedback item(s) blanked" if self.feedback else ""
         return (f"{self.conversations} idle conversation(s) deleted, {blanked} free-text answer(s) blanked, "
-                f"{len(self.keys)} key(s) destroyed, {self.events} processed event key(s) forgotten")
+                f"{len(self.keys)} key(s) destroyed, {self.events} processed event key(s) forgotten{feedback}")
 
 
 def destroy_key(store: Store, survey_id: str, wave: int, today: date) -> int:
@@ -79,6 +83,7 @@ def purge(store: Store, policy: Policy, now: datetime) -> PurgeReport:
         ended = rounds.delete_conversations(uow, conversations)
         keys: list[tuple[str, int]] = []
         texts: list[BlankedText] = []
+        feedback = 0
         for row in rounds.all_rounds(uow):
             if row.closes_on is None:
                 continue
@@ -87,18 +92,22 @@ def purge(store: Store, policy: Policy, now: datetime) -> PurgeReport:
                 count = rounds.blank_answers(uow, row.survey_id, row.wave, questions)
                 if count:
                     texts.append(BlankedText(row.survey_id, row.wave, questions, count))
+                feedback += store_yousaid.blank_items(uow, row.survey_id, row.wave)
             if row.salt is not None and today >= policy.key_destroyed_on(row.closes_on):
                 ended += _destroy(uow, row.survey_id, row.wave, today, "retention")
                 keys.append((row.survey_id, row.wave))
         events = rounds.forget_events(uow, today - timedelta(days=EVENT_DAYS))
-        report = PurgeReport(ended, tuple(keys), tuple(texts), events)
-        uow.audit("purge", {
+        report = PurgeReport(ended, tuple(keys), tuple(texts), events, feedback)
+        subject = {
             "conversations": report.conversations,
             "keys": [{"survey": s, "wave": w} for s, w in report.keys],
             "texts": [{"survey": t.survey_id, "wave": t.wave, "questions": list(t.questions), "answers": t.answers}
                       for t in report.texts],
             "events": report.events,
-        }, today)
+        }
+        if feedback:
+            subject["feedback"] = feedback
+        uow.audit("purge", subject, today)
     return report
 
 

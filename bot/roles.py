@@ -1,4 +1,5 @@
-"""Who may do what, in one place: the business unit's admins, the independent scrutineer, the safeguarding lead.
+"""Who may do what, in one place: the business unit's admins, the independent scrutineer, the safeguarding lead,
+the youth participation lead (approves "we did" replies, bot.yousaid).
 
 A role is granted to a person on a channel (`surveybot roles grant admin telegram:123456789` on the server) and
 stored under the keyed contact lookup (bot.privacy.Keys.contact_lookup), with the address sealed so `roles list`
@@ -27,6 +28,7 @@ class Role(StrEnum):
     ADMIN = "admin"  # the business unit: writes and schedules surveys, manages contacts, reads, exports
     SCRUTINEER = "scrutineer"  # reads and exports results and evidence; cannot change surveys or contacts
     SAFEGUARDING_LEAD = "safeguarding-lead"  # receives safeguarding alerts
+    YOUTH_LEAD = "youth-participation-lead"  # approves "we did" replies before young people see them
 
 
 class Action(StrEnum):
@@ -35,12 +37,16 @@ class Action(StrEnum):
     READ_RESULTS = "read results"
     EXPORT = "export results and evidence"
     RECEIVE_ALERTS = "receive safeguarding alerts"
+    WRITE_YOUTH_REPLIES = "theme young people's feedback and write and send “we did” replies"
+    APPROVE_YOUTH_REPLIES = "approve “we did” replies"
 
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    Role.ADMIN: frozenset({Action.CHANGE_SURVEYS, Action.CHANGE_CONTACTS, Action.READ_RESULTS, Action.EXPORT}),
+    Role.ADMIN: frozenset({Action.CHANGE_SURVEYS, Action.CHANGE_CONTACTS, Action.READ_RESULTS, Action.EXPORT,
+                           Action.WRITE_YOUTH_REPLIES}),
     Role.SCRUTINEER: frozenset({Action.READ_RESULTS, Action.EXPORT}),
     Role.SAFEGUARDING_LEAD: frozenset({Action.RECEIVE_ALERTS}),
+    Role.YOUTH_LEAD: frozenset({Action.APPROVE_YOUTH_REPLIES}),
 }
 
 

@@ -29,7 +29,7 @@ from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Effect, Event, Finish, Record, Say, State
-from bot.engine.survey import Survey
+from bot.engine.survey import Audience, Survey
 from bot.notices import notice
 from bot.policy import Policy, round_thresholds
 from bot.privacy import Keys
@@ -37,6 +37,8 @@ from bot.scrubbing import Scrubber
 from bot.surveyfiles import Problem, SurveyCatalogue, SurveyFileError
 from storage import campaigns as store_campaigns
 from storage import rounds
+from storage import yousaid as store_yousaid
+from storage.models import Response
 from storage.unit_of_work import Conflict, ConversationRow, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class Outcome:
     open: bool = False  # a conversation is still open afterwards
     duplicate: bool = False
     survey: Survey | None = None
+    idle: bool = False  # a typed message found no survey open: the channel may offer it as feedback instead
 
 
 class SurveyService:
@@ -118,8 +121,32 @@ class SurveyService:
             session = self.keys.session(address)
             row = uow.conversation(session)
             if row is None:
-                return Outcome((Say(msg.NO_SURVEY_OPEN),))
+                return Outcome((Say(msg.NO_SURVEY_OPEN),), idle=isinstance(event, engine.Reply))
             return self._advance(uow, address, session, row, event, now)
+
+        return self._run(work, event_key, address.channel)
+
+    def feedback(self, address: Address, text: str, event_key: str | None = None) -> Outcome:
+        """A free message from a young person, outside any survey: "you said" feedback.
+
+        This is the ONE way a free message becomes feedback (every channel calls it when `handle` says no survey is
+        open), so the safeguarding check goes in front of this method: nothing below may store the words first.
+        The person must be in a young people's round (their newest one tags the item); the words are scrubbed and
+        stored with that round and today's date only: no id, handle, contact or time. Anyone else gets the usual
+        "no survey open" answer, and nothing is stored."""
+
+        def work(uow: UnitOfWork, now: datetime) -> Outcome:
+            found = store_yousaid.youth_round_of(uow, self.keys.contact_lookup(address),
+                                                 Audience.YOUNG_PEOPLE.value)
+            words = text.strip()
+            if found is None or not words:
+                return Outcome((Say(msg.NO_SURVEY_OPEN),))
+            survey_id, wave = found
+            item = store_yousaid.add_item(uow, survey_id, wave, "message", self.scrubber.scrub(words).text,
+                                          now.date())
+            uow.audit("feedback.received", {"item": item.id, "survey": survey_id, "wave": wave,
+                                            "source": "message"}, now.date())
+            return Outcome((Say(msg.YOUSAID_THANKS),))
 
         return self._run(work, event_key, address.channel)
 
@@ -139,6 +166,8 @@ class SurveyService:
             for survey_id, wave, salt in salts:
                 respondent = self.keys.respondent(address, survey_id, wave, salt)
                 for response in uow.responses_of(respondent, survey_id, wave):
+                    assert response.id is not None
+                    store_yousaid.drop_items_of_response(uow, response.id)
                     count = uow.erase_response(response)
                     uow.audit("response.erased", {"response": response.id, "answers": count}, now.date())
                     erased.append(self._title(survey_id))
@@ -283,6 +312,7 @@ class SurveyService:
                               now.date())
             if finish is not None and finish.completed:
                 uow.complete(response, now.date())
+                self._copy_feedback(uow, survey, response, row.wave, now)
                 uow.audit("response.completed", {"response": response.id, "survey": survey.id,
                                                   "version": survey.version, "wave": row.wave}, now.date())
                 contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
@@ -294,6 +324,20 @@ class SurveyService:
             uow.save_conversation(session, survey.id, survey.version, row.wave, step.state.to_json(), row.revision,
                                   now)
         return Outcome(step.effects, open=finish is None, survey=survey)
+
+    def _copy_feedback(self, uow: UnitOfWork, survey: Survey, response: Response, wave: int, now: datetime) -> None:
+        """A completed survey's `feedback: true` answers (scrubbed already) join the round's "you said" items."""
+        wanted = survey.feedback()
+        if not wanted:
+            return
+        assert response.id is not None
+        answers = uow.answers_of(response)
+        for question_id in wanted:
+            value = answers.get(question_id)
+            if isinstance(value, str) and value.strip():
+                item = store_yousaid.add_item(uow, survey.id, wave, "survey", value, now.date(), response.id)
+                uow.audit("feedback.received", {"item": item.id, "survey": survey.id, "wave": wave,
+                                                "source": "survey"}, now.date())
 
     def _scrub(self, survey: Survey, step: engine.Step) -> engine.Step:
         """Clean every free-text answer before it can be stored: in its Record and in the conversation state.

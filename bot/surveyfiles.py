@@ -42,7 +42,7 @@ KIND_KEYS: dict[Kind, set[str]] = {
     Kind.YESNO: {"breakdown"},
     Kind.SCALE: {"min", "max", "min_label", "max_label"},
     Kind.NUMBER: {"min", "max", "integer"},
-    Kind.TEXT: {"max_length"},
+    Kind.TEXT: {"max_length", "feedback"},
     Kind.KNOWLEDGE: {"choices", "correct", "explanation"},
 }
 
@@ -246,6 +246,8 @@ class _Reader:
             if limit is not None and not 1 <= limit <= MAX_TEXT_LIMIT:
                 self.problem(fields["max_length"][1], f"`max_length` should be from 1 to {MAX_TEXT_LIMIT}")
             args["max_length"] = limit if limit else DEFAULT_TEXT_LIMIT
+        if "feedback" in fields:
+            args["feedback"] = self.switch(fields["feedback"][1], "`feedback`")
         if "breakdown" in fields:
             name = self.text(fields["breakdown"][1], "`breakdown`", 40)
             if name is not None and not QUESTION_ID.match(name):

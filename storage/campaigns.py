@@ -19,6 +19,8 @@ from sqlmodel import col, select
 from storage.models import Campaign, CampaignStep, Contact, Outbox, Participation
 from storage.unit_of_work import UnitOfWork
 
+REPLY_STEP = "wedid-"  # the outbox step of a "we did" reply (storage.yousaid), sent to a round's completers
+
 CLAIM_STEP = text("INSERT INTO campaign_step (campaign_id, wave, step, run_on, planned) "
                   "VALUES (:campaign_id, :wave, :step, :today, 0) ON CONFLICT DO NOTHING RETURNING step")
 PLAN = text("INSERT INTO outbox (campaign_id, wave, step, contact_id, channel, status, attempts) "
@@ -148,7 +150,7 @@ def finish(uow: UnitOfWork, lease: Lease, status: str, survey_id: str) -> None:
     uow.session.execute(update(Outbox).where(col(Outbox.id) == lease.outbox_id).values(status=status))
     if status == "unreachable":
         uow.session.execute(update(Contact).where(col(Contact.id) == lease.contact_id).values(unreachable=True))
-    if status != "sent":
+    if status != "sent" or lease.step.startswith(REPLY_STEP):  # a "we did" reply is not an invitation
         return
     row = uow.session.exec(select(Participation).where(
         Participation.contact_id == lease.contact_id, Participation.survey_id == survey_id,

@@ -216,3 +216,65 @@ class Outbox(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     claimed_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class FeedbackTheme(SQLModel, table=True):
+    """A theme the business unit groups one feedback round's items under ("you said, we did")."""
+
+    __tablename__ = "feedback_theme"
+    __table_args__ = (UniqueConstraint("survey_id", "wave", "name", name="uq_feedback_theme"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: str = Field(max_length=64)
+    wave: int = 1
+    name: str = Field(max_length=120)
+    created_on: date
+
+
+class FeedbackItem(SQLModel, table=True):
+    """One thing a young person said, scrubbed, tagged with its feedback round and the date only: no platform id,
+    handle, contact or time. Feedback given in a survey keeps its response's id, so /delete removes it too."""
+
+    __tablename__ = "feedback_item"
+    __table_args__ = (Index("ix_feedback_item_round", "survey_id", "wave"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: str = Field(max_length=64)
+    wave: int = 1
+    source: str = Field(max_length=16)  # "survey" or "message"
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    received_on: date
+    response_id: int | None = Field(default=None, index=True)
+    theme_id: int | None = Field(default=None, foreign_key="feedback_theme.id", index=True)
+
+
+class WeDid(SQLModel, table=True):
+    """The partnership's reply to a theme. Writer and approver are keyed fingerprints (never ids), kept so the
+    approver can be checked to be someone else; `send_after` is set by `send`, `planned_on` once the outbox has it."""
+
+    __tablename__ = "we_did"
+
+    id: int | None = Field(default=None, primary_key=True)
+    theme_id: int = Field(foreign_key="feedback_theme.id", index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16)
+    written_by: str = Field(max_length=64)
+    written_on: date
+    approved_by: str | None = Field(default=None, max_length=64)
+    approved_on: date | None = None
+    send_after: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    planned_on: date | None = None
+
+
+class WeDidReaction(SQLModel, table=True):
+    """One person's reaction to one reply. `voter` is a keyed hash of the person and that reply only, so a second tap
+    replaces the first, yet reactions to two replies cannot be linked to each other or to anyone."""
+
+    __tablename__ = "we_did_reaction"
+    __table_args__ = (UniqueConstraint("reply_id", "voter", name="uq_we_did_reaction"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reply_id: int = Field(foreign_key="we_did.id", index=True)
+    voter: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    reacted_on: date

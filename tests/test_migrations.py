@@ -29,3 +29,14 @@ def test_0002_up_down_up(store: Store) -> None:
     assert not {"closes_on", "min_group", "min_group_text"} & columns(store, "survey_key")
     database.upgrade(store.engine)
     assert differences(store) == [] and "role_grant" in database.tables(store.engine)
+
+
+YOUSAID_TABLES = {"feedback_theme", "feedback_item", "we_did", "we_did_reaction"}
+
+
+def test_0004_up_down_up(store: Store) -> None:
+    assert differences(store) == [] and set(database.tables(store.engine)) >= YOUSAID_TABLES
+    database.downgrade(store.engine, "0003")
+    assert not YOUSAID_TABLES & set(database.tables(store.engine))
+    database.upgrade(store.engine)
+    assert differences(store) == [] and set(database.tables(store.engine)) >= YOUSAID_TABLES

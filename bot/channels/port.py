@@ -62,3 +62,12 @@ class Inviting(Channel, Protocol):
     async def invite(self, address: Address, text: str, code: str) -> None:
         """Send a campaign's invitation or reminder with a way to start (`code`). Raises Unreachable or RateLimited."""
         ...
+
+
+@runtime_checkable
+class Announcing(Inviting, Protocol):
+    """A channel that can send a "we did" reply with reaction buttons (bot.yousaid)."""
+
+    async def announce(self, address: Address, text: str, reply_id: int) -> None:
+        """Send a reply with "this helps / not really / tell me more". Raises Unreachable or RateLimited."""
+        ...

@@ -45,6 +45,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.channels import buttons
 from bot.channels.port import Address, ChannelError, RateLimited, Unreachable
+from bot.channels.reactions import PREFIX as REACTION_PREFIX
+from bot.channels.reactions import parse_reaction, reaction_data
 from bot.channels.text import prompt_text
 from bot.config import SettingsError
 from bot.engine import conversation as engine
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
     from bot.chat_admin import ChatAdmin
     from bot.reporting.delivery import Deliverable
     from bot.server import HttpServer
+    from bot.yousaid import YouSaid
 
 # --- everything the Slack channel itself says (the rest comes from the engine's messages and the surveys) -------------
 COMMAND = "/survey"
@@ -368,6 +371,7 @@ class SlackChannel:
         self.join_tags: tuple[str, ...] = ()  # the groups people may choose with /survey join (set by from_app)
         self.reports: Callable[[Address, str], Deliverable | str] | None = None  # /survey report|export|evidence
         self.report_commands: frozenset[str] = frozenset()
+        self.yousaid: YouSaid | None = None  # reactions to "we did" replies (set by from_app)
 
     @classmethod
     def from_app(cls, app: App) -> SlackChannel:
@@ -387,6 +391,7 @@ class SlackChannel:
         from bot.chat_admin import ChatAdmin  # the admin side needs the whole app; respondents never do
 
         channel.admin = ChatAdmin(app)
+        channel.yousaid = channel.admin.yousaid
         channel.join_tags = settings.join_tags
         from bot.reporting.delivery import COMMANDS, respond  # reporting reads storage; the channel itself does not
 
@@ -454,6 +459,7 @@ class SlackChannel:
         app.action(re.compile(rf"^{ANSWER_ACTION}:"))(self._on_answer_button)
         app.action(RESUME_ACTION)(self._on_resume_button)
         app.action(re.compile(rf"^{START_ACTION}:"))(self._on_start_button)
+        app.action(re.compile(rf"^{REACTION_PREFIX}:"))(self._on_reaction)
         app.action(re.compile(r".*"))(self._on_unknown_action)
         app.view(MODAL_CALLBACK)(self._on_modal)
         app.command(COMMAND)(self._on_command)
@@ -572,6 +578,20 @@ class SlackChannel:
             self._spawn("a press on Start", self._begin(address, survey_id, self._action_key(address, action),
                                                         refresh_home=True))
 
+    async def _on_reaction(self, ack: AsyncAck, action: dict[str, Any], context: AsyncBoltContext) -> None:
+        """A press on "this helps / not really / tell me more" under a "we did" reply."""
+        await ack()
+        address = self._address(context)
+        reaction = parse_reaction(str(action.get("action_id") or ""))
+        if address is not None and reaction is not None and self.yousaid is not None:
+            self._spawn("a reaction", self._react(address, reaction, self._action_key(address, action)))
+
+    async def _react(self, address: Address, reaction: tuple[int, str], key: str) -> None:
+        assert self.yousaid is not None
+        said = await self._service(self.yousaid.react, address, reaction[0], reaction[1], key)
+        if said is not None:
+            await self._post(address, said, _sections(said))
+
     async def _on_unknown_action(self, ack: AsyncAck) -> None:
         await ack()
         log.info("ignored an action that is not one of ours")
@@ -667,6 +687,9 @@ class SlackChannel:
     async def _act(self, address: Address, event: engine.Event, key: str | None, refresh_home: bool = False) -> None:
         async with self._person(address).lock:
             outcome = await self._service(self.service.handle, address, event, key)
+            if outcome.idle and isinstance(event, engine.Reply):  # no survey open: a free message is feedback
+                outcome = await self._service(self.service.feedback, address, event.text,
+                                              f"{key}:feedback" if key else None)
             await self._render(address, outcome)
         if refresh_home:
             await self._publish_home(address)
@@ -764,6 +787,12 @@ class SlackChannel:
         """An invitation or reminder in the person's DM, with the Start button the Home tab uses."""
         blocks = [*_sections(text), {"type": "actions", "elements": [
             _button(START_BUTTON, f"{START_ACTION}:{code}", code)]}]
+        await self._post(address, text, blocks)
+
+    async def announce(self, address: Address, text: str, reply_id: int) -> None:
+        """A "we did" reply in the person's DM, with its three reaction buttons."""
+        blocks = [*_sections(text), {"type": "actions", "elements": [
+            _button(label, reaction_data(reply_id, kind)) for kind, label in msg.YOUSAID_REACTIONS.items()]}]
         await self._post(address, text, blocks)
 
     async def _post(self, address: Address, text: str, blocks: Blocks) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from bot.channels import buttons
 from bot.channels.pacing import Pacer
 from bot.channels.port import Address, RateLimited, Unreachable
+from bot.channels.reactions import parse_reaction, reaction_data
 from bot.channels.text import prompt_text
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from bot.chat_admin import ChatAdmin
     from bot.reporting.delivery import Deliverable
     from bot.server import HttpServer
+    from bot.yousaid import YouSaid
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -136,6 +138,7 @@ class TelegramChannel:
         # /report, /export and /evidence for scrutineers and admins (bot.reporting.delivery), set by from_app
         self.reports: Callable[[Address, str], Deliverable | str] | None = None
         self.report_commands: frozenset[str] = frozenset()
+        self.yousaid: YouSaid | None = None  # reactions to "we did" replies (set by from_app)
 
     @classmethod
     def from_app(cls, app: App) -> TelegramChannel:
@@ -148,6 +151,7 @@ class TelegramChannel:
         from bot.reporting.delivery import COMMANDS, respond  # reporting reads storage; the channel itself does not
 
         channel.admin = ChatAdmin(app)
+        channel.yousaid = channel.admin.yousaid
         channel.join_tags = settings.join_tags
         channel.reports, channel.report_commands = partial(respond, app), COMMANDS
         return channel
@@ -240,7 +244,10 @@ class TelegramChannel:
             "stop": engine.Stop(), "resume": engine.Resume(), "skip": engine.Skip(), "back": engine.Back()}
         if name is not None and name in events:
             return await service.call(service.handle, who, events[name], key)
-        return await service.call(service.handle, who, engine.Reply(text), key)
+        outcome = await service.call(service.handle, who, engine.Reply(text), key)
+        if outcome.idle:  # no survey open: a young person's free message is "you said" feedback
+            outcome = await service.call(service.feedback, who, text, f"{key}:feedback")
+        return outcome
 
     async def deliver(self, chat_id: int, who: Address, text: str) -> None:
         """A report or export as a document in this chat, or a plain reply (no role, no such survey...)."""
@@ -265,6 +272,10 @@ class TelegramChannel:
                 code = (query.data or "")[len(START_PREFIX):]
                 outcome = await self.service.call(self.service.begin, who, code, None, str(event_update.update_id))
                 return await self.render(message.chat.id, who, outcome, None)
+        reaction = parse_reaction(query.data)
+        if reaction is not None and self.yousaid is not None and message is not None:
+            await self.react(query, message, reaction, str(event_update.update_id))
+            return None
         event = buttons.decode(query.data)
         if event is None or message is None or message.chat.type != "private":
             await self.answer(query, STALE_BUTTON)
@@ -389,6 +400,27 @@ class TelegramChannel:
         sent = await self.call(chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=start), True)
         if sent is None:
             raise Unreachable("Telegram refused the invitation")
+
+    async def announce(self, address: Address, text: str, reply_id: int) -> None:
+        """A "we did" reply with its three reaction buttons."""
+        chat_id = int(address.user)
+        markup = InlineKeyboardMarkup(inline_keyboard=[[
+            InlineKeyboardButton(text=label, callback_data=reaction_data(reply_id, kind))
+            for kind, label in msg.YOUSAID_REACTIONS.items()]])
+        sent = await self.call(chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=markup), True)
+        if sent is None:
+            raise Unreachable("Telegram refused the reply")
+
+    async def react(self, query: CallbackQuery, message: Message, reaction: tuple[int, str], key: str) -> None:
+        """A press on "this helps / not really / tell me more": counted once, thanked with a toast; "tell me more"
+        also gets a kind message in the chat."""
+        assert self.yousaid is not None
+        who = self.address(query.from_user.id)
+        async with self.lock(message.chat.id), self.apology(message.chat.id):
+            said = await self.service.call(self.yousaid.react, who, reaction[0], reaction[1], key)
+            await self.answer(query, said)
+            if said == msg.YOUSAID_TELL_ME_MORE:
+                await self.send(message.chat.id, said)
 
     @contextlib.asynccontextmanager
     async def apology(self, chat_id: int) -> AsyncIterator[None]:

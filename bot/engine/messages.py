@@ -57,3 +57,21 @@ JOIN_CHOICES = ("You can choose the groups that fit you, so the right surveys re
 JOINED = "Thanks. You are in these groups now: {tags}."
 JOIN_UNKNOWN = "Sorry, there is no group called “{tag}”. The groups are: {choices}."
 JOIN_OFF = "Choosing groups is not switched on here."
+
+# --- You said, we did: everything a young person sees from bot.yousaid ------------------------------------------------
+# One group, so the youth-message registry and the reading-level check can take all of it at once.
+YOUSAID_THANKS = "Thank you for telling us. We read every message. We will tell you what we did about it."
+YOUSAID_REPLY = "You said: {theme}\nWe did: {text}\nWhere it is now: {status}"
+YOUSAID_STATUS = {
+    "heard": "We have heard you.",
+    "planned": "We have a plan.",
+    "in-progress": "We are working on it.",
+    "done": "It is done.",
+}
+YOUSAID_REACTIONS = {"helps": "This helps", "not-really": "Not really", "more": "Tell me more"}
+YOUSAID_REACTED = "Thank you. We have got your answer."
+YOUSAID_TELL_ME_MORE = ("Thank you for asking. We will share more soon. "
+                        "You can also send us a message here at any time.")
+YOUSAID_NOT_FOR_YOU = "Sorry, this button is not for you."
+YOUSAID_MESSAGES = (YOUSAID_THANKS, YOUSAID_REPLY, *YOUSAID_STATUS.values(), *YOUSAID_REACTIONS.values(),
+                    YOUSAID_REACTED, YOUSAID_TELL_ME_MORE, YOUSAID_NOT_FOR_YOU)

@@ -59,6 +59,7 @@ class Question:
     max_length: int = DEFAULT_TEXT_LIMIT
     ask_if: Condition | None = None
     breakdown: str | None = None
+    feedback: bool = False  # a young person's own words for "you said, we did" (bot.yousaid)
     line: int = 0
 
     def options(self) -> tuple[str, ...]:
@@ -111,6 +112,10 @@ class Survey:
             if q.other:
                 cols.append(q.other_id)
         return tuple(cols)
+
+    def feedback(self) -> tuple[str, ...]:
+        """Text questions whose answers are "you said" feedback: copied, scrubbed, to the business unit's review."""
+        return tuple(q.id for q in self.questions if q.feedback)
 
     def free_text(self) -> tuple[str, ...]:
         """The columns that hold a respondent's own words (text questions and "other, please say"): these are

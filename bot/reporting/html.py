@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from html import escape
 
+from bot import yousaid
+from bot.engine import messages as msg
 from bot.engine.survey import Kind, Question, Survey
 from bot.notices import long_date
 from bot.reporting.charts import Bar, bars
@@ -29,6 +31,7 @@ from bot.reporting.summary import (
     upper_first,
 )
 from bot.reporting.tally import NO_ANSWER
+from bot.yousaid import Board
 
 STYLE = """
 :root { color-scheme: light; }
@@ -88,6 +91,8 @@ def render(report: Report) -> str:
     if report.comparison is not None:
         body.append(_comparison(report.comparison))
     body.append(_comments(wave))
+    if report.we_did is not None and report.we_did.themes:
+        body.append(_we_did(report.we_did))
     body += ['<section id="method"><h2>Method</h2>', *[_part(part, 3) for part in method(report)], "</section>"]
     return ("<!DOCTYPE html>\n"
             '<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
@@ -313,3 +318,25 @@ def _comments(wave: WaveResult) -> str:
                    + "</ol>")
     out.append("</section>")
     return "\n".join(out)
+
+
+def _we_did(board: Board) -> str:
+    """"You said, we did": each reply sent to the round, its status and young people's reactions, suppressed."""
+    k = board.thresholds.group
+    rows = []
+    for theme in board.themes:
+        for reply in theme.replies:
+            if not reply.approved:
+                continue
+            counts = "".join(f"<td>{escape(yousaid.shown(reply.reactions.get(kind, 0), k))}</td>"
+                             for kind in msg.YOUSAID_REACTIONS)
+            rows.append(f"<tr><th scope=\"row\">{escape(theme.name)}</th><td>{escape(reply.status.replace('-', ' '))}"
+                        f"</td><td>{escape(yousaid.shown(reply.sent, k))}</td>{counts}</tr>")
+    if not rows:
+        return ""
+    heads = "".join(f"<th scope=\"col\">{escape(label)}</th>" for label in msg.YOUSAID_REACTIONS.values())
+    return ('<section id="we-did"><h2>You said, we did: reactions</h2>'
+            f"<p>The partnership's replies to this round, and how young people reacted. Each person counts once per "
+            f"reply. Numbers below {k} are shown as “fewer than {k}”.</p>"
+            f'<table><thead><tr><th scope="col">Theme</th><th scope="col">Status</th><th scope="col">Sent to</th>'
+            f"{heads}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>")

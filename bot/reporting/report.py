@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.engine.survey import Survey
+from bot.engine.survey import Audience, Survey
 from bot.policy import Policy, round_thresholds
 from bot.reporting.compare import Comparison, compare
 from bot.reporting.figures import WaveResult, build_wave
 from bot.reporting.progress import Progress, Terminal
 from bot.reporting.tally import RoundTally, count_round
+from bot.yousaid import Board, read_board
 from storage import results, rounds
 from storage.unit_of_work import Store
 
@@ -31,6 +32,7 @@ class Report:
     made_on: date
     waves: tuple[int, ...]  # every wave the survey has
     comparison: Comparison | None = None
+    we_did: Board | None = None  # young people's surveys: "you said, we did" replies and their reactions
 
 
 def pick_waves(store: Store, survey_id: str, wave: int | None, other: int | None) -> tuple[int, int | None]:
@@ -82,4 +84,7 @@ def make_report(store: Store, policy: Policy, published: list[Survey], survey_id
     if other is not None:
         earlier, earlier_tally = read_wave(store, policy, published, survey_id, other, key, stream)
         comparison = compare(earlier, current, earlier_tally, tally)
-    return Report(current, today, known, comparison)
+    newest = max(published, key=lambda s: s.version)
+    we_did = (read_board(store, policy, survey_id, chosen, today, newest.title, newest.audience)
+              if newest.audience is Audience.YOUNG_PEOPLE else None)
+    return Report(current, today, known, comparison, we_did)
