@@ -289,7 +289,7 @@ class SurveyService:
                                              self.keys.seal(address), now.date())
                 uow.mark_participation(contact, survey.id, row.wave, completed=True)
         if finish is not None:
-            uow.end_conversation(session)
+            uow.end_conversation(session, row.revision)
         elif step.state != before:  # a stale tap or a re-ask changes nothing, so writes nothing
             uow.save_conversation(session, survey.id, survey.version, row.wave, step.state.to_json(), row.revision,
                                   now)

@@ -259,8 +259,16 @@ class UnitOfWork:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict()
 
-    def end_conversation(self, session_key: str) -> None:
-        self.session.execute(delete(Conversation).where(col(Conversation.session) == session_key))
+    def end_conversation(self, session_key: str, expected_revision: int | None = None) -> None:
+        """Delete the conversation; with `expected_revision`, only if nobody else saved or ended it since we read
+        it (optimistic locking, as in save_conversation: two final answers at once must not both finish)."""
+        query = delete(Conversation).where(col(Conversation.session) == session_key)
+        if expected_revision is None:
+            self.session.execute(query)
+            return
+        result = self.session.execute(query.where(col(Conversation.revision) == expected_revision))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict()
 
     # --- contacts and participation ------------------------------------------------------------------------------
     def contact(self, lookup: str) -> Contact | None:
