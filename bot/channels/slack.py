@@ -462,6 +462,9 @@ class SlackChannel:
     async def _http(self, request: web.Request) -> web.StreamResponse:
         if self._closing or self.bolt is None:
             return web.Response(status=503, text="shutting down")  # Slack delivers it again later
+        if not request.headers.get("X-Slack-Signature", "").isascii():  # Bolt's check would raise TypeError
+            log.warning("rejected a Slack request with a bad or stale signature")
+            return web.Response(status=401)
         try:
             bolt_request = await to_bolt_request(request)
         except UnicodeDecodeError:
