@@ -99,20 +99,6 @@ class Shown:
     text: str
 
 
-class WebhookHandler(SimpleRequestHandler):
-    """aiogram's webhook handler, refusing a wrong secret token with a warning in the log (never the token), and
-    comparing bytes: aiogram's str comparison raised TypeError (a 500) for a header with a non-ASCII character."""
-
-    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
-        if not self.secret_token:
-            return True
-        given = telegram_secret_token.encode("utf-8", "replace")
-        if hmac.compare_digest(given, self.secret_token.encode()):
-            return True
-        log.warning("rejected a Telegram webhook request with a missing or wrong secret token")
-        return False
-
-
 class TelegramChannel:
     name = "telegram"
 
@@ -390,3 +376,16 @@ class TelegramChannel:
                 del self.locks[key]
         return self.locks.setdefault(chat_id, asyncio.Lock())
 
+
+class WebhookHandler(SimpleRequestHandler):
+    """aiogram's webhook handler, refusing a wrong secret token with a warning in the log (never the token), and
+    comparing bytes: aiogram's str comparison raised TypeError (a 500) for a header with a non-ASCII character."""
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        if not self.secret_token:
+            return True
+        given = telegram_secret_token.encode("utf-8", "replace")
+        if hmac.compare_digest(given, self.secret_token.encode()):
+            return True
+        log.warning("rejected a Telegram webhook request with a missing or wrong secret token")
+        return False
