@@ -142,6 +142,7 @@ class Run:
     until: float
     figures: Figures
     pacers: dict[str, Pacer]
+    telegram_reply_url: str  # where the fake Bot API takes a webhook reply's method (as bench/telegram_webhook.py)
     users: count = field(default_factory=lambda: count(1))
 
     def going(self) -> bool:
@@ -163,12 +164,18 @@ async def telegram_person(run: Run, questions: int) -> None:
             text = f"/start {TELEGRAM_SURVEY}" if number == 0 else "1"
             async with run.session.post(url, json=telegram_webhook.update(next(ids), user, text),
                                         headers=headers) as response:
-                await response.read()
+                reply, kind = await response.read(), response.headers.get("Content-Type", "")
                 ok = response.status == 200
             if not ok:
                 run.figures.errors["telegram"] += 1
-            elif number:
+                continue
+            if number:
                 run.figures.answered("telegram", time.perf_counter() - began)
+            if kind.startswith("multipart/"):  # a method in the webhook reply: Telegram would carry it out
+                async with run.session.post(run.telegram_reply_url, data=reply,
+                                            headers={"Content-Type": kind}) as done:
+                    if done.status != 200:
+                        run.figures.errors["telegram"] += 1
 
 
 async def slack_person(run: Run, harness: slack_bench.Harness, thanks: str) -> None:
@@ -291,7 +298,8 @@ async def soak(minutes: float, rate: float, people: int, database_url: str, data
             follower = asyncio.create_task(harness.follow())
             figures = Figures()
             started = time.perf_counter()
-            run = Run(session, bot_url, started + minutes * 60, figures, {c: Pacer(rate / 3) for c in CHANNELS})
+            run = Run(session, bot_url, started + minutes * 60, figures, {c: Pacer(rate / 3) for c in CHANNELS},
+                      f"{telegram_fake.base_url}/_fake/webhook_reply")
             print(f"soak: {minutes:g} min at {rate:g} answers/s, {people} people per channel, "
                   f"{'PostgreSQL' if database_url.startswith('postgresql') else 'SQLite'}, bot pid {bot.pid}",
                   flush=True)
