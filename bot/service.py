@@ -197,7 +197,9 @@ class SurveyService:
     def _resolve(self, uow: UnitOfWork, code: str, wave: int | None, now: datetime) -> tuple[Survey, int] | Outcome:
         if self.catalogue.has(code):
             return self.catalogue.latest(code), wave or 1
-        campaign = store_campaigns.by_code(uow, code)
+        # a campaign's code is short ASCII (bot.campaign_commands.CODE); anything else is none of ours and must not
+        # reach the database (a lone surrogate from a JSON payload cannot even be encoded)
+        campaign = store_campaigns.by_code(uow, code) if code.isascii() and len(code) <= 64 else None
         if campaign is None or not self.catalogue.has(campaign.survey_id, campaign.version):
             return Outcome((Say(msg.UNKNOWN_SURVEY),))
         rules = rules_of(campaign, now.tzinfo or UTC)
@@ -319,7 +321,7 @@ class SurveyService:
                                              self.keys.seal(address), now.date())
                 uow.mark_participation(contact, survey.id, row.wave, completed=True)
         if finish is not None:
-            uow.end_conversation(session)
+            uow.end_conversation(session, row.revision)
         elif step.state != before:  # a stale tap or a re-ask changes nothing, so writes nothing
             uow.save_conversation(session, survey.id, survey.version, row.wave, step.state.to_json(), row.revision,
                                   now)

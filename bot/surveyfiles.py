@@ -360,10 +360,15 @@ def parse_survey(source: str, path: str = "<survey>") -> Survey:
         raise SurveyFileError([Problem(path, line, f"this is not valid YAML: {exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:
         raise SurveyFileError([Problem(path, 1, f"this is not valid YAML: {exc}")]) from None
+    except RecursionError:  # thousands of nested brackets: PyYAML's parser recurses once per level
+        raise SurveyFileError([Problem(path, 1, "this file is nested too deeply to be a survey")]) from None
     if root is None:
         raise SurveyFileError([Problem(path, 1, "the file is empty")])
     reader = _Reader(path)
-    survey = reader.survey(root, source)
+    try:
+        survey = reader.survey(root, source)
+    except RecursionError:
+        raise SurveyFileError([Problem(path, 1, "this file is nested too deeply to be a survey")]) from None
     if reader.problems or survey is None:
         raise SurveyFileError(reader.problems or [Problem(path, 1, "this file does not describe a survey")])
     return survey

@@ -83,6 +83,7 @@ INSERT_CONVERSATION = Sql(
     "INSERT INTO conversation (session, survey_id, version, wave, state, revision, touched) "
     "VALUES (:session, :survey_id, :version, :wave, :state, 0, :touched)")
 END_CONVERSATION = Sql("DELETE FROM conversation WHERE session = :session")
+END_CONVERSATION_AT = Sql("DELETE FROM conversation WHERE session = :session AND revision = :revision")
 SELECT_CONTACT = Sql("SELECT id FROM contact WHERE lookup = :lookup")
 INSERT_CONTACT = Sql(
     "INSERT INTO contact (channel, lookup, address, tags, opted_out, unreachable, joined_on) "
@@ -329,8 +330,15 @@ class UnitOfWork:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict()
 
-    def end_conversation(self, session_key: str) -> None:
-        self._run(END_CONVERSATION, {"session": session_key})
+    def end_conversation(self, session_key: str, expected_revision: int | None = None) -> None:
+        """Delete the conversation; with `expected_revision`, only if nobody else saved or ended it since we read
+        it (optimistic locking, as in save_conversation: two final answers at once must not both finish)."""
+        if expected_revision is None:
+            self._run(END_CONVERSATION, {"session": session_key})
+            return
+        result = self._run(END_CONVERSATION_AT, {"session": session_key, "revision": expected_revision})
+        if result.rowcount != 1:
+            raise Conflict()
 
     # --- contacts and participation ------------------------------------------------------------------------------
     def contact(self, lookup: str) -> Contact | None:

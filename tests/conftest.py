@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -25,6 +26,12 @@ SAMPLE = HERE / "surveys" / "sample.yaml"
 LONDON = ZoneInfo("Europe/London")
 PEPPER = b"test-pepper-" + b"x" * 40
 PG_ADMIN_URL = os.environ.get("SURVEYBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+# Hypothesis: "ci" (the default) keeps hypothesis's own example counts, and tests that set their own keep them modest;
+# HYPOTHESIS_PROFILE=long runs twenty times as many examples, for a deeper fuzz before a release.
+hypothesis_settings.register_profile("ci", deadline=None, print_blob=True)
+hypothesis_settings.register_profile("long", deadline=None, print_blob=True, max_examples=2000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 class Clock:

@@ -468,14 +468,27 @@ class SlackChannel:
     async def _http(self, request: web.Request) -> web.StreamResponse:
         if self._closing or self.bolt is None:
             return web.Response(status=503, text="shutting down")  # Slack delivers it again later
+        if not request.headers.get("X-Slack-Signature", "").isascii():  # Bolt's check would raise TypeError
+            log.warning("rejected a Slack request with a bad or stale signature")
+            return web.Response(status=401)
         try:
             bolt_request = await to_bolt_request(request)
         except UnicodeDecodeError:
             log.warning("rejected a Slack request whose body is not text")
             return web.Response(status=400)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+            # Bolt reads the body before it checks the signature, and trips on JSON that is not an object ("null",
+            # a list): not Slack's, so a plain 400 rather than a 500 and a traceback in the log for anyone to cause
+            log.warning("rejected a Slack request whose body is not a Slack payload")
+            return web.Response(status=400)
         response = await self.bolt.async_dispatch(bolt_request)
         if response.status == 401:
             log.warning("rejected a Slack request with a bad or stale signature")
+        elif response.status >= 500:
+            # every listener acknowledges first and works in a task, so a 5xx here means Bolt's own middleware could
+            # not read a (signed) payload of an unexpected shape: a retry would fail the same way
+            log.warning("rejected a Slack payload of a shape Bolt cannot handle")
+            return web.Response(status=400)
         return await to_aiohttp_response(response)
 
     # --- Bolt middleware and listeners: acknowledge, then hand the work to a task -------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -165,8 +166,8 @@ class TelegramChannel:
         server.add_check("telegram", lambda: self.connected)
         if self.webhook_url:
             path = urlparse(self.webhook_url).path or "/telegram/webhook"
-            handler = SimpleRequestHandler(self.dispatcher, self.bot, handle_in_background=False,
-                                           secret_token=self.webhook_secret)
+            handler = WebhookHandler(self.dispatcher, self.bot, handle_in_background=False,
+                                     secret_token=self.webhook_secret)
             handler.register(server.app, path=path)
             await self.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret, allowed_updates=UPDATES)
         else:
@@ -441,3 +442,16 @@ class TelegramChannel:
                 del self.locks[key]
         return self.locks.setdefault(chat_id, asyncio.Lock())
 
+
+class WebhookHandler(SimpleRequestHandler):
+    """aiogram's webhook handler, refusing a wrong secret token with a warning in the log (never the token), and
+    comparing bytes: aiogram's str comparison raised TypeError (a 500) for a header with a non-ASCII character."""
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        if not self.secret_token:
+            return True
+        given = telegram_secret_token.encode("utf-8", "replace")
+        if hmac.compare_digest(given, self.secret_token.encode()):
+            return True
+        log.warning("rejected a Telegram webhook request with a missing or wrong secret token")
+        return False

@@ -503,7 +503,9 @@ def _other(survey: Survey, state: State, question: Question, event: Event, now: 
 
 # --- typed answers --------------------------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# control and invisible direction characters, and lone surrogates (JSON may carry "\ud800", which no database or
+# UTF-8 file can store)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:

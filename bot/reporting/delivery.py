@@ -187,8 +187,14 @@ def respond(app: App, requester: Address, text: str) -> Deliverable | str:
 
     Runs on the service's database thread (SurveyService.call). The channel needs nothing else from here."""
     try:
-        return deliverable(app, requester, parse_request(text))
-    except Forbidden as exc:
+        request = parse_request(text)
+        return deliverable(app, requester, request)
+    except Forbidden as exc:  # audited like a refused admin command (bot.chat_admin), with who asked as a keyed
+        # fingerprint (as for a granted role), never their id, and nothing of what they typed beyond the kind
+        subject = {"kind": request.kind, "channel": requester.channel,
+                   "who": app.keys.audit(b"role|" + requester.identity())}
+        with app.store.unit() as uow:
+            uow.audit("export.refused", subject, app.service.clock().date())
         return f"Sorry: {exc}."
     except RequestError as exc:
         return str(exc)

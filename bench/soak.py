@@ -1,0 +1,392 @@
+"""Soak benchmark: N minutes (default 10) at a target of 200 answers a second across Telegram, Slack and the web chat,
+with the bot's memory (RSS) and every answer's latency sampled. Not a test; run it by hand.
+
+    .venv/bin/python bench/soak.py [--minutes 10] [--rate 200] [--database sqlite|postgresql] [--people 40]
+
+Four processes besides this one, all on 127.0.0.1: the fake Telegram Bot API (as bench/telegram_webhook.py runs it),
+the fake Slack Web API (as bench/slack_bench.py runs it), and the bot itself: the real wiring (bot.app build,
+make_channels, serve) with all three channels on one HTTP server, started by this script's --serve-bot mode so that,
+as in bench/telegram_webhook.py, Telegram's pacing (30 messages a second) and the web chat's per-link rate limit are
+switched off: this measures the bot's capacity, not the platforms' limits.
+
+This process plays `--people` respondents per channel at once. Each one takes a survey from the start, answer after
+answer, then starts again as a new person; before each answer it takes a slot from its channel's pacer, which hands
+out `--rate`/3 slots a second, so the offered load is the target unless the bot falls behind. An answer's latency is:
+
+* Telegram: the webhook's HTTP response (the bot answers it only after the answer is stored and the replies sent);
+* Slack: from the signed button press to the bot's next message in the person's DM (the ack comes first; the work
+  follows in a task);
+* web chat: the JSON API's HTTP response (the service commits before it answers).
+
+It prints a line a minute (answers a second per channel, RSS) and then p50/p95/p99 latency per channel, the achieved
+rate against the target, the bot's RSS at the start (after a 15 s warm-up) and end, its growth per minute, and the
+stored answers against the answers sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from itertools import count
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import slack_bench  # noqa: E402
+import telegram_webhook  # noqa: E402
+
+from tests.fakes.slack_api import slash_command_fields  # noqa: E402
+
+CHANNELS = ("telegram", "slack", "web")
+TELEGRAM_SURVEY, WEB_SURVEY = "policy-awareness", "you-said"
+WARM_UP = 15.0  # seconds before the first memory figure counts
+
+
+# --- the bot, in its own process ---------------------------------------------------------------------------------
+
+async def serve_bot() -> None:
+    """`surveybot run` as bot.app wires it (settings from the environment), without pacing or web rate limits."""
+    from bot.app import build, make_channels, serve
+    from bot.channels.pacing import Pacer
+    from bot.channels.web import Limits, WebChannel
+    from bot.cli import configure_logging
+    from bot.config import Settings
+
+    settings = Settings.from_env(os.environ)
+    configure_logging(settings.log_level)
+    app = await asyncio.to_thread(build, settings)
+    channels = make_channels(app)
+    for channel in channels:
+        if isinstance(channel, WebChannel):
+            channel.set_limits(Limits(person_rate=10**6, person_burst=10**6, link_rate=10**6, link_burst=10**6))
+        elif hasattr(channel, "pacer"):
+            channel.pacer = Pacer(overall=10**6, per_chat=10**6)  # type: ignore[attr-defined]
+    await serve(app, channels)  # until SIGTERM
+
+
+def start_bot(port: int, data: Path, database_url: str, telegram_fake: telegram_webhook.RemoteFake,
+              slack_api: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "SURVEYBOT_PORT": str(port), "SURVEYBOT_DATA_DIR": str(data), "DATABASE_URL": database_url,
+           "SURVEYBOT_PEPPER": "soak-pepper-" + "x" * 40, "SURVEYBOT_LOG_LEVEL": "WARNING",
+           "TELEGRAM_BOT_TOKEN": telegram_fake.token, "TELEGRAM_API_URL": telegram_fake.base_url,
+           "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook",
+           "TELEGRAM_WEBHOOK_SECRET": telegram_webhook.SECRET,
+           "SLACK_BOT_TOKEN": slack_bench.TOKEN, "SLACK_SIGNING_SECRET": slack_bench.SECRET, "SLACK_API_URL": slack_api}
+    env.pop("SLACK_APP_TOKEN", None)
+    return subprocess.Popen([sys.executable, __file__, "--serve-bot"], cwd=data, env=env, text=True)
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+# --- load --------------------------------------------------------------------------------------------------------
+
+class Pacer:
+    """Hands out `rate` slots a second, evenly; a backlog of at most one second, so a slow spell is not followed by
+    a burst."""
+
+    def __init__(self, rate: float) -> None:
+        self.gap = 1 / rate
+        self.next = time.perf_counter()
+        self.lock = asyncio.Lock()
+
+    async def slot(self) -> None:
+        async with self.lock:
+            now = time.perf_counter()
+            self.next = max(self.next + self.gap, now - 1.0)
+            wait = self.next - now
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
+@dataclass
+class Figures:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    per_minute: list[dict[str, int]] = field(default_factory=list)
+    rss: list[tuple[float, float]] = field(default_factory=list)
+    cpu_seconds: float | None = None  # the bot process's CPU time over the load
+
+    def answered(self, channel: str, seconds: float) -> None:
+        self.latencies[channel].append(seconds)
+
+
+@dataclass
+class Run:
+    session: aiohttp.ClientSession
+    bot_url: str
+    until: float
+    figures: Figures
+    pacers: dict[str, Pacer]
+    telegram_reply_url: str  # where the fake Bot API takes a webhook reply's method (as bench/telegram_webhook.py)
+    users: count = field(default_factory=lambda: count(1))
+
+    def going(self) -> bool:
+        return time.perf_counter() < self.until
+
+
+async def telegram_person(run: Run, questions: int) -> None:
+    """Take the policy-awareness survey by typing "1" (valid for every question), again and again as new people."""
+    url, headers = f"{run.bot_url}/telegram/webhook", {"X-Telegram-Bot-Api-Secret-Token": telegram_webhook.SECRET}
+    ids = count(next(run.users) * 1000)
+    while run.going():
+        user = 500_000_000 + next(run.users)
+        for number in range(questions + 2):  # /start, the consent, every question
+            if number:
+                await run.pacers["telegram"].slot()
+            if not run.going():
+                return
+            began = time.perf_counter()
+            text = f"/start {TELEGRAM_SURVEY}" if number == 0 else "1"
+            async with run.session.post(url, json=telegram_webhook.update(next(ids), user, text),
+                                        headers=headers) as response:
+                reply, kind = await response.read(), response.headers.get("Content-Type", "")
+                ok = response.status == 200
+            if not ok:
+                run.figures.errors["telegram"] += 1
+                continue
+            if number:
+                run.figures.answered("telegram", time.perf_counter() - began)
+            if kind.startswith("multipart/"):  # a method in the webhook reply: Telegram would carry it out
+                async with run.session.post(run.telegram_reply_url, data=reply,
+                                            headers={"Content-Type": kind}) as done:
+                    if done.status != 200:
+                        run.figures.errors["telegram"] += 1
+
+
+async def slack_person(run: Run, harness: slack_bench.Harness, thanks: str) -> None:
+    """Take the you-said survey with button presses (bench/slack_bench.py's press_for), again and again."""
+    url = f"{run.bot_url}/slack/events"
+    while run.going():
+        user = f"U0SOAK{next(run.users):06d}"
+        fields = slash_command_fields(user, text=f"start {WEB_SURVEY}", channel_id="C0SOAK")
+        status, _ = await harness.post(url, urlencode(fields), "application/x-www-form-urlencoded")
+        if status != 200:
+            run.figures.errors["slack"] += 1
+            continue
+        inbox, pressed = harness.inbox[user], None
+        while True:
+            try:
+                message = await asyncio.wait_for(inbox.get(), 30)
+            except TimeoutError:
+                run.figures.errors["slack"] += 1
+                break
+            if pressed is not None:
+                run.figures.answered("slack", time.perf_counter() - pressed)
+                pressed = None
+            if thanks in message.get("text", "") or not run.going():
+                break
+            dm = next((channel for channel, owner in harness.owners.items() if owner == user), None)
+            payload = slack_bench.press_for(user, dm or "D0UNKNOWN", message)
+            if payload is None:
+                continue
+            await run.pacers["slack"].slot()
+            pressed = time.perf_counter()
+            status, _ = await harness.post(url, urlencode({"payload": json.dumps(payload)}),
+                                           "application/x-www-form-urlencoded")
+            if status != 200:
+                run.figures.errors["slack"] += 1
+                pressed = None
+
+
+async def web_person(run: Run) -> None:
+    """Take the you-said survey through the web chat's JSON API (as tests/test_web.py's Respondent), again and
+    again, each time with a new cookie: the first option, the first tick, or a typed word."""
+    url = f"{run.bot_url}/s/{WEB_SURVEY}/api"
+    while run.going():
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                         connector=run.session.connector, connector_owner=False) as person:
+            event: dict[str, Any] = {"type": "open"}
+            while True:
+                if event["type"] != "open":
+                    await run.pacers["web"].slot()
+                if not run.going():
+                    return
+                began = time.perf_counter()
+                async with person.post(url, json=event) as response:
+                    body = await response.json() if response.status == 200 else None
+                if body is None:
+                    run.figures.errors["web"] += 1
+                    break
+                if event["type"] != "open":
+                    run.figures.answered("web", time.perf_counter() - began)
+                waiting = [e for e in body["effects"] if e["type"] in ("ask", "update")]
+                if not body.get("open") or not waiting:
+                    break
+                prompt, turn = waiting[-1]["prompt"], waiting[-1]["turn"]
+                if prompt["kind"] == "multi":
+                    event = {"type": "ticks", "turn": turn, "indexes": [0]}
+                elif prompt["options"]:
+                    event = {"type": "pick", "turn": turn, "index": 0}
+                else:
+                    event = {"type": "reply", "turn": turn, "text": "More places to meet"}
+
+
+async def sample(run: Run, pid: int, started: float) -> None:
+    """Every 5 s: the bot's RSS; every minute: a line of answers a second per channel."""
+    last_minute, counted = started, {c: 0 for c in CHANNELS}
+    while run.going():
+        await asyncio.sleep(5)
+        now = time.perf_counter()
+        rss = rss_mb(pid)
+        if rss is not None:
+            run.figures.rss.append((now - started, rss))
+        if now - last_minute >= 60:
+            done = {c: len(run.figures.latencies[c]) for c in CHANNELS}
+            rates = {c: (done[c] - counted[c]) / (now - last_minute) for c in CHANNELS}
+            run.figures.per_minute.append({c: done[c] - counted[c] for c in CHANNELS})
+            print(f"  minute {len(run.figures.per_minute):>2}: " + ", ".join(f"{c} {rates[c]:6.1f}/s" for c in
+                  CHANNELS) + f", total {sum(rates.values()):6.1f}/s, RSS {rss or 0:.0f} MB", flush=True)
+            last_minute, counted = now, done
+
+
+def stored(database_url: str) -> dict[str, int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return {channel: int(number) for channel, number in connection.execute(text(
+                "SELECT r.channel, count(*) FROM answer a JOIN response r ON r.id = a.response_id GROUP BY r.channel"))}
+    finally:
+        engine.dispose()
+
+
+async def soak(minutes: float, rate: float, people: int, database_url: str, data: Path) -> tuple[Figures, float]:
+    from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir
+
+    catalogue = SurveyCatalogue.from_dirs([builtin_survey_dir()])
+    thanks = catalogue.latest(WEB_SURVEY).thanks.strip().splitlines()[0]
+    questions = len(catalogue.latest(TELEGRAM_SURVEY).questions)
+    processes: list[subprocess.Popen[str]] = []
+    telegram_fake = telegram_webhook.RemoteFake()
+    try:
+        slack_fake, slack_url = slack_bench.start_fake()
+        processes.append(slack_fake)
+        port = slack_bench.free_port()
+        bot = start_bot(port, data, database_url, telegram_fake, f"{slack_url}/api/")
+        processes.append(bot)
+        bot_url = f"http://127.0.0.1:{port}"
+        connector = aiohttp.TCPConnector(limit=4 * people + 20)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            await slack_bench.wait_until_up(session, f"{bot_url}/healthz", bot)
+            harness = slack_bench.Harness(session, slack_url)
+            follower = asyncio.create_task(harness.follow())
+            figures = Figures()
+            started = time.perf_counter()
+            run = Run(session, bot_url, started + minutes * 60, figures, {c: Pacer(rate / 3) for c in CHANNELS},
+                      f"{telegram_fake.base_url}/_fake/webhook_reply")
+            print(f"soak: {minutes:g} min at {rate:g} answers/s, {people} people per channel, "
+                  f"{'PostgreSQL' if database_url.startswith('postgresql') else 'SQLite'}, bot pid {bot.pid}",
+                  flush=True)
+            cpu_before = slack_bench.cpu_seconds(bot)
+            people_tasks = [*(telegram_person(run, questions) for _ in range(people)),
+                            *(slack_person(run, harness, thanks) for _ in range(people)),
+                            *(web_person(run) for _ in range(people))]
+            await asyncio.gather(sample(run, bot.pid, started), *people_tasks)
+            seconds = time.perf_counter() - started
+            cpu_after = slack_bench.cpu_seconds(bot)
+            if cpu_before is not None and cpu_after is not None:
+                figures.cpu_seconds = cpu_after - cpu_before
+            follower.cancel()
+        bot.send_signal(signal.SIGTERM)
+        bot.wait(30)
+    finally:
+        for process in reversed(processes):
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(10)
+        telegram_fake.close()
+    return figures, seconds
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+def report(figures: Figures, seconds: float, rate: float, kept: dict[str, int]) -> None:
+    print(f"\n{'':10}{'answers':>9}{'per second':>12}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
+          f"{'stored':>9}")
+    total = 0
+    for channel in CHANNELS:
+        lat = figures.latencies[channel]
+        total += len(lat)
+        print(f"{channel:10}{len(lat):>9}{len(lat) / seconds:>12.1f}{percentile(lat, 0.5):>9.1f}"
+              f"{percentile(lat, 0.95):>9.1f}{percentile(lat, 0.99):>9.1f}{figures.errors[channel]:>8}"
+              f"{kept.get(channel, 0):>9}")
+    every = [x for c in CHANNELS for x in figures.latencies[c]]
+    print(f"{'all':10}{total:>9}{total / seconds:>12.1f}{percentile(every, 0.5):>9.1f}{percentile(every, 0.95):>9.1f}"
+          f"{percentile(every, 0.99):>9.1f}")
+    print(f"achieved {total / seconds:.1f} answers/s of a target of {rate:g}: ratio {total / seconds / rate:.2f}")
+    if figures.cpu_seconds is not None and total:
+        print(f"bot CPU: {figures.cpu_seconds / total * 1000:.1f} ms per answer; the bot process used "
+              f"{figures.cpu_seconds / seconds:.0%} of one CPU (below 100%: it waited on the machine or the database)")
+    warm = [(t, r) for t, r in figures.rss if t >= WARM_UP]
+    if len(warm) >= 2:
+        (t0, r0), (t1, r1) = warm[0], warm[-1]
+        slope = statistics.linear_regression([t for t, _ in warm], [r for _, r in warm]).slope * 60 if len(
+            warm) > 2 else (r1 - r0) / (t1 - t0) * 60
+        print(f"bot RSS: {r0:.0f} MB at {t0:.0f} s, {r1:.0f} MB at {t1:.0f} s, peak {max(r for _, r in warm):.0f} MB;"
+              f" growth {r1 - r0:+.1f} MB ({slope:+.2f} MB/min by least squares)")
+    print("stored: answers in the database by channel; each person's consent is an answer here but stores nothing, "
+          "so stored < answers")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=200, help="target answers a second, split evenly by channel")
+    parser.add_argument("--people", type=int, default=40, help="respondents at once, per channel")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--serve-bot", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bot:
+        asyncio.run(serve_bot())
+        return
+    with tempfile.TemporaryDirectory(prefix="soak-") as folder:
+        database_url = f"sqlite:///{folder}/soak.db"
+        if args.database == "postgresql":
+            made = telegram_webhook.postgres_database()
+            if made is None:
+                raise SystemExit("soak: no PostgreSQL server reachable at 127.0.0.1:5432")
+            database_url = made
+        try:
+            figures, seconds = asyncio.run(soak(args.minutes, args.rate, args.people, database_url, Path(folder)))
+            kept = stored(database_url)
+        finally:
+            if args.database == "postgresql":
+                with contextlib.suppress(Exception):
+                    telegram_webhook.drop_database(database_url)
+    print(f"\nmachine: {os.cpu_count()} CPUs; {seconds:.0f} s of load")
+    report(figures, seconds, args.rate, kept)
+
+
+if __name__ == "__main__":
+    main()
