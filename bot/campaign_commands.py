@@ -19,9 +19,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
 from bot.app import App
 from bot.broadcast import Broadcaster, last_day
 from bot.campaigns import Rules, as_zone, current_wave, rules_of, steps, window
@@ -161,6 +158,9 @@ def import_slack_channel(app: App, channel_id: str, tags: list[str]) -> int:
         raise CampaignError("SLACK_BOT_TOKEN is not set, so Slack cannot be asked who is in the channel")
     if not re.fullmatch(r"[CG][A-Z0-9]{2,20}", channel_id):
         raise CampaignError(f"channel `{channel_id}` should be a channel id like C0123ABCD")
+    from slack_sdk import WebClient  # only this command talks to Slack; the others need not load it
+    from slack_sdk.errors import SlackApiError
+
     client = WebClient(app.settings.slack_bot_token, base_url=app.settings.slack_api_url)
     try:
         me = client.auth_test()

@@ -40,3 +40,17 @@ def test_0004_up_down_up(store: Store) -> None:
     assert not YOUSAID_TABLES & set(database.tables(store.engine))
     database.upgrade(store.engine)
     assert differences(store) == [] and set(database.tables(store.engine)) >= YOUSAID_TABLES
+
+
+def test_the_quick_head_check_names_alembics_head(store: Store) -> None:
+    """storage.database.HEAD lets a current database skip loading Alembic at start; it must be the real head."""
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(database.alembic_config(store.engine)).get_current_head() == database.HEAD
+    with store.engine.connect() as connection:
+        assert database.current_revision(connection) == database.HEAD
+    database.downgrade(store.engine, "0001")
+    with store.engine.connect() as connection:
+        assert database.current_revision(connection) == "0001"
+    database.upgrade(store.engine)  # not at HEAD: the real upgrade runs
+    assert differences(store) == []
