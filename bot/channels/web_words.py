@@ -60,7 +60,7 @@ NOT_FOUND = ("The link may have a typing mistake, or the survey may have ended. 
 BAD_REQUEST = "Sorry, we couldn't read that. Please go back and try again."
 TOO_BIG = "That was too long for us to take. Please make it shorter."
 WENT_WRONG = "Sorry, something went wrong on our side. Please try again in a minute."
-CROSS_SITE = "Sorry, answers can only be sent from the survey page itself."
+CROSS_SITE = "Sorry, this only works from the survey page."
 
 # The printed poster
 POSTER_SCAN = "Scan to take part"

@@ -4,7 +4,8 @@ Flesch-Kincaid grade = 0.39 x (words per sentence) + 11.8 x (syllables per word)
 
 Syllables are counted by rule, not looked up, so any word gets an answer. The heuristics, in order:
 
-1. Only letters count: "don't" is "dont", and a token with no letters (a phone number, "999") is not a word.
+1. Only letters count: "don't" is "dont", and a token with no letters (a phone number, "999") is not a word. A word
+   with letters from outside a-z only counts as one syllable.
 2. Each run of vowels is a syllable ("a e i o u", and "y" after a consonant: "my", "happy"; "y" at the start of a
    word is a consonant: "yes").
 3. A silent final "e" takes one away ("make", "home"), but not "-le" after a consonant ("little", "table"), nor
@@ -35,7 +36,7 @@ def syllables(word: str) -> int:
     """How many syllables a word has, by the rules above; 0 for a token with no letters."""
     letters = _LETTERS.sub("", word.casefold())
     if not letters:
-        return 0
+        return 1 if any(ch.isalpha() for ch in word) else 0  # a word in another alphabet: count it as one
     count = len([m for m in re.finditer(r"[aeiou]+|y+", letters) if _is_vowel_run(letters, m.start(), m.group())])
     count -= _silent_ending(letters, count)
     count += len(_TWO_SYLLABLE_PAIRS.findall(letters))

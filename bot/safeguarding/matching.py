@@ -53,14 +53,14 @@ class Match:
     help_word: bool = False  # the HELP word, rather than a phrase
 
 
-def _squash(word: str) -> str:
+def _squash(word: str, dropped_g: bool = True) -> str:
     word = _DOUBLES.sub(r"\1", word)
-    if word.endswith("ing") and len(word) > 4:
+    if dropped_g and word.endswith("ing") and len(word) > 4:
         word = word[:-1]
     return word
 
 
-def words_of(text: str) -> list[str]:
+def words_of(text: str, dropped_g: bool = True, texting: bool = True) -> list[str]:
     """The message as folded words: lower case, plain letters, look-alikes read as letters, tricks undone."""
     text = unicodedata.normalize("NFKD", text[:LONGEST_INPUT]).casefold()
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -69,8 +69,8 @@ def words_of(text: str) -> list[str]:
     raw = [w for w in _NOT_LETTERS.split(text) if w]
     words: list[str] = []
     for word in raw:
-        words.extend(_TEXTING.get(word, word).split())
-    return [_squash(word) for word in words]
+        words.extend(_TEXTING.get(word, word).split() if texting else [word])
+    return [_squash(word, dropped_g) for word in words]
 
 
 def fold(text: str) -> str:
@@ -116,7 +116,11 @@ class Matcher:
                 glued = _DOUBLES.sub(r"\1", "".join(words))
                 if len(glued) < SHORTEST:
                     continue
-                self.glued.setdefault(glued, category)
+                # spelt out letter by letter, "-ing" keeps its g ("k i l l i n g") and "u" is a letter, not "you"
+                for dropped_g in (True, False):
+                    for texting in (True, False):
+                        key = _DOUBLES.sub(r"\1", "".join(words_of(phrase, dropped_g, texting)))
+                        self.glued.setdefault(key, category)
                 self.by_letter.setdefault(glued[0], []).append((words, category))
                 self.longest = max(self.longest, len(glued))
 
@@ -128,15 +132,17 @@ class Matcher:
         if self.help_word and self.help_word in words and set(words) <= {self.help_word, *_COURTESY}:
             return Match(ASKED_FOR_HELP, help_word=True)
         found: set[str] = set()
+        for spelt in (words, words_of(text, texting=False)):
+            for start in range(len(spelt)):
+                glued = ""
+                for end in range(start, len(spelt)):  # spacing tricks: "k i l l my self"
+                    glued += spelt[end]
+                    if len(glued) > self.longest + 4:
+                        break
+                    category = self.glued.get(_DOUBLES.sub(r"\1", glued))
+                    if category is not None:
+                        found.add(category)
         for start in range(len(words)):
-            glued = ""
-            for end in range(start, len(words)):  # spacing tricks: "k i l l my self"
-                glued += words[end]
-                if len(glued) > self.longest + 4:
-                    break
-                category = self.glued.get(_DOUBLES.sub(r"\1", glued))
-                if category is not None:
-                    found.add(category)
             for phrase, category in self.by_letter.get(words[start][0], ()):  # slips: "kil mysef", "sucide"
                 if category not in found and _same_words(words, start, phrase):
                     found.add(category)
