@@ -34,7 +34,7 @@ KNOWN = {
 }
 
 
-# --- syllables and grade -----------------------------------------------------------------------------------------------
+# --- syllables and grade ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("word", "expected"), sorted(KNOWN.items()))
 def test_syllables_of_everyday_words(word: str, expected: int) -> None:

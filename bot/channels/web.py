@@ -265,7 +265,8 @@ def draw(effects: tuple[Shown | Confirm, ...], action: str) -> list[dict[str, An
         elif isinstance(effect, Confirm):
             drawn.append({"type": "confirm", "html": webpage.confirm_delete(action)})
         elif isinstance(effect, CheckIn):
-            drawn.append({"type": "check", "text": effect.text, "choices": [c.label for c in effect.choices],
+            drawn.append({"type": "check", "text": effect.text, "contact_box": effect.contact_box,
+                          "choices": [{"label": c.label, "data": c.data} for c in effect.choices],
                           "html": webpage.check_in(action, effect)})
     return drawn
 
