@@ -214,7 +214,8 @@ class SurveyService:
 
         None: nothing matched (or the open survey is not a young people's one): carry on and store as usual.
         An Outcome: the words matched the safeguarding phrase list or are the HELP word. They are held back for
-        good: a free-text answer is stored as "[removed for safety] CATEGORY", nothing else of them is kept
+        good: a matched free-text answer is stored as "[removed for safety] CATEGORY" (the HELP word records
+        nothing, and the question is asked again once they carry on), nothing else of them is kept
         (not in the conversation state, not in a log), an anonymous alert is raised for a phrase match, and the
         effects show the gentle check ("Are you OK?"). Send those effects and do NOT pass the words on."""
         match = self.matcher.check(text)
@@ -228,8 +229,8 @@ class SurveyService:
             session = self.keys.session(address)
             row = uow.conversation(session)
             effects: list[Shown] = []
-            still_open, current = False, None
-            if row is not None:
+            still_open, current = row is not None, None
+            if row is not None and not match.help_word:  # HELP is not an answer: the question is asked again
                 held = self._advance(uow, address, session, row, engine.Withhold(match.category), now)
                 # the answer's placeholder and a finish count; the next question waits until they choose to carry on
                 effects.extend(e for e in held.effects if isinstance(e, (engine.Answered, Finish)))

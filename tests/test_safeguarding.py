@@ -247,3 +247,113 @@ async def test_without_a_route_the_young_person_still_gets_help_and_is_told_the_
         await said(fake, USER, msg.CARE_NO_ROUTE)
         assert [(a["category"], a["consent"]) for a in audit(app, "safeguarding.alert")] == [("running-away", False)]
     assert "runing" not in caplog.text and "young_sam" not in caplog.text
+
+
+# --- the web chat: no handle, so a yes asks how a trusted adult can reach them ---------------------------------------
+
+class WebPerson:
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session, self.url = session, url
+        self.effects: list[dict[str, Any]] = []
+        self.waiting: dict[str, Any] | None = None
+        self.check: dict[str, Any] | None = None
+
+    async def send(self, event: dict[str, Any], form: bool = False) -> list[dict[str, Any]]:
+        async with self.session.post(f"{self.url}/api", json=event) as response:
+            assert response.status == 200, await response.text()
+            effects = (await response.json())["effects"]
+        self.effects.extend(effects)
+        for effect in effects:
+            if effect["type"] == "ask":
+                self.waiting = effect
+            if effect["type"] == "check":
+                self.check = effect
+            if effect["type"] == "finish":
+                self.waiting = None
+        return effects
+
+    async def press(self, label: str, text: str | None = None) -> list[dict[str, Any]]:
+        assert self.check is not None
+        data = next(c["data"] for c in self.check["choices"] if c["label"] == label)
+        self.check = None
+        return await self.send({"type": "care", "data": data, **({"text": text} if text is not None else {})})
+
+    async def to_text_question(self) -> None:
+        await self.send({"type": "open"})
+        await self.send({"type": "pick", "turn": self.waiting["turn"], "index": 0})  # type: ignore[index]
+        while self.waiting is not None and self.waiting["prompt"]["kind"] != "text":
+            prompt = self.waiting["prompt"]
+            if prompt["kind"] == "multi":
+                await self.send({"type": "ticks", "turn": self.waiting["turn"], "indexes": [0]})
+            else:
+                await self.send({"type": "pick", "turn": self.waiting["turn"], "index": 0})
+
+    def said(self) -> list[str]:
+        return [e["text"] for e in self.effects if e["type"] in ("say", "check")]
+
+
+async def test_the_web_chat_asks_for_a_contact_and_passes_it_only_in_the_alert(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    contact = "ring my aunt on 07700 900123"
+    async with FakeTelegram() as fake, running(fake, tmp_path / "data", **SETTINGS) as app:
+        url = f"http://127.0.0.1:{app.settings.port}/s/you-said"
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            person = WebPerson(session, url)
+            await person.to_text_question()
+            turn = person.waiting["turn"]  # type: ignore[index]
+            effects = await person.send({"type": "reply", "turn": turn, "text": "he beats me up when mum is out"})
+            assert [e["type"] for e in effects].count("ask") == 0  # the next question waits
+            assert any(e["type"] == "answered" and e["answer"] == msg.REMOVED_SHOWN for e in effects)
+            assert msg.CARE_SIGNPOST in person.said() and person.check["text"] == msg.CARE_ASK  # type: ignore[index]
+            assert "abuse" in (await fake.wait_for_message(LEAD_CHAT))[0]["text"]
+            await person.press(msg.CARE_HELP)
+            await person.press(msg.CARE_YES)
+            assert person.check["contact_box"] and person.check["text"] == msg.CARE_ASK_CONTACT  # type: ignore[index]
+            assert 'name="text"' in person.effects[-1]["html"]
+            effects = await person.press(msg.CARE_SEND, contact)
+            assert msg.CARE_SHARED.format(who="Sam from the team") in person.said()
+            assert any(e["type"] == "ask" and "hear what changed" in e["prompt"]["text"] for e in effects)
+            named = (await fake.wait_for_message(LEAD_CHAT, 2))[1]
+            assert contact in named["text"] and "the web chat" in named["text"]
+            stored_text = everything_stored(app)
+    for trace in ("beats", "aunt", "07700"):
+        assert trace not in stored_text
+        assert trace not in caplog.text
+
+
+async def test_the_web_chat_help_word_and_ordinary_words(tmp_path: Path) -> None:
+    async with FakeTelegram() as fake, running(fake, tmp_path / "data", **SETTINGS) as app:
+        url = f"http://127.0.0.1:{app.settings.port}/s/you-said"
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            person = WebPerson(session, url)
+            await person.to_text_question()
+            turn = person.waiting["turn"]  # type: ignore[index]
+            await person.send({"type": "reply", "turn": turn, "text": "HELP"})
+            assert person.check is not None and msg.CARE_HELP_WORD in person.said()
+            effects = await person.press(msg.CARE_OK)
+            asked = next(e for e in effects if e["type"] == "ask")
+            assert "change one thing" in asked["prompt"]["text"]  # HELP was not an answer: asked again
+            await person.send({"type": "reply", "turn": asked["turn"], "text": "I want to kill time at the park"})
+            assert person.waiting is not None and "hear what changed" in person.waiting["prompt"]["text"]
+        assert [json.loads(r[0]) for r in rows(app, "SELECT value FROM answer WHERE question_id = 'change'")] == [
+            "I want to kill time at the park"]
+        assert audit(app, "safeguarding.alert") == [] and fake.messages_to(LEAD_CHAT) == []
+
+
+async def test_a_web_form_without_javascript_shows_the_check(tmp_path: Path) -> None:
+    async with FakeTelegram() as fake, running(fake, tmp_path / "data", **SETTINGS) as app:
+        url = f"http://127.0.0.1:{app.settings.port}/s/you-said"
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            person = WebPerson(session, url)
+            await person.to_text_question()
+            turn = person.waiting["turn"]  # type: ignore[index]
+            async with session.post(url, data={"turn": str(turn), "text": "i get bullied every day",
+                                               "do": "send"}) as response:
+                page = await response.text()
+            assert "Are you OK?" in page and 'value="care:ok:6"' in page
+            assert "hear what changed" not in page  # not until they choose to carry on
+            async with session.post(url, data={"do": "care:ok:6"}) as response:
+                page = await response.text()
+            assert "hear what changed" in page
+        assert audit(app, "safeguarding.alert")[0]["category"] == "bullying"
