@@ -7,6 +7,7 @@ answer or conversation tables, not in an export, not in the logs."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -17,11 +18,14 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from bot.app import App
+from bot.app import App, build, make_channels, serve
 from bot.audit import verify
+from bot.config import Settings
+from bot.server import HttpServer
 from bot.engine import messages as msg
 from bot.reporting import export
 
+from .fakes.slack_api import FakeSlack, SlackSigner, im_message
 from .fakes.telegram_api import FakeTelegram
 from .test_telegram import QUESTION, USER, count, running
 
@@ -357,3 +361,65 @@ async def test_a_web_form_without_javascript_shows_the_check(tmp_path: Path) -> 
                 page = await response.text()
             assert "hear what changed" in page
         assert audit(app, "safeguarding.alert")[0]["category"] == "bullying"
+
+
+# --- Slack: the alert in the lead's private channel, and a Slack respondent's clear yes ------------------------------
+
+LEAD_CHANNEL = "C0SAFEGUARD"
+
+
+def care_buttons(message: dict[str, Any]) -> dict[str, str]:
+    return {e["text"]["text"]: e["value"] for block in message.get("blocks", []) if block["type"] == "actions"
+            for e in block["elements"]}
+
+
+async def test_slack_alerts_the_lead_channel_and_records_the_acknowledgement(tmp_path: Path,
+                                                                            caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    young = "U0YOUNG1"
+    async with FakeSlack() as fake:
+        env = {"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_PEPPER": "p" * 48, "SLACK_BOT_TOKEN": "xoxb-test",
+               "SLACK_API_URL": fake.api_url, "SLACK_SIGNING_SECRET": "slack-secret",
+               "SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL": LEAD_CHANNEL}
+        app = await asyncio.to_thread(build, Settings.from_env(env))
+        channels = make_channels(app)
+        server, stop = HttpServer("127.0.0.1", 0), asyncio.Event()
+        ready = asyncio.Event()
+        task = asyncio.create_task(serve(app, channels, stop, server, ready=lambda _: ready.set()))
+        try:
+            await asyncio.wait_for(ready.wait(), 10)
+            url, signer = f"{server.base_url}/slack/events", SlackSigner("slack-secret")
+            dm = fake.dm_channel(young)
+            await signer.post_event(url, im_message(young, "ppl keep threatening me online qq9", dm))
+            ask = await next_text(fake, dm, msg.CARE_ASK)
+            alert = await fake.next_message(LEAD_CHANNEL)
+            assert "bullying" in alert["text"] and young not in alert["text"] and "qq9" not in alert["text"]
+            await signer.post_block_action(url, young, dm, ask["ts"], care_buttons(ask)[msg.CARE_ADULT],
+                                           care_buttons(ask)[msg.CARE_ADULT])
+            consent = await next_text(fake, dm, msg.CARE_CONSENT.format(who=msg.CARE_WHO))
+            yes = care_buttons(consent)[msg.CARE_YES]
+            await signer.post_block_action(url, young, dm, consent["ts"], yes, yes)
+            named = await fake.next_message(LEAD_CHANNEL)
+            assert f"<@{young}>" in named["text"] and "agreed to be contacted" in named["text"]
+            # Acknowledge, pressed in the lead's channel (a press anywhere else is ignored)
+            ack = care_buttons(alert)[msg.ALERT_ACK]
+            await signer.post_block_action(url, young, dm, alert["ts"], ack, ack, message=alert)
+            await signer.post_block_action(url, "U0LEAD", LEAD_CHANNEL, alert["ts"], ack, ack, message=alert)
+            await fake.wait_for(lambda c: c.method == "chat.update" and c.params.get("channel") == LEAD_CHANNEL)
+            assert "Acknowledged on" in fake.messages_in(LEAD_CHANNEL)[0]["text"]
+            acked = audit(app, "safeguarding.acknowledged")
+            assert acked == [{"alert": audit(app, "safeguarding.alert")[0]["alert"]}]
+            stored_text = everything_stored(app)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            app.engine.dispose()
+    assert "qq9" not in stored_text and young not in stored_text
+    assert "qq9" not in caplog.text and young not in caplog.text
+
+
+async def next_text(fake: FakeSlack, channel: str, wanted: str) -> dict[str, Any]:
+    while True:
+        message = await fake.next_message(channel, timeout=10)
+        if message.get("text") == wanted:
+            return message

@@ -213,6 +213,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,20})&gt;")
 _MARKUP = re.compile(r"<([@#!])?([^<>|]*)(?:\|([^<>]*))?>")
 
 
@@ -603,9 +604,11 @@ class SlackChannel:
 
     async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
         """A safeguarding alert in the lead's private channel, with an Acknowledge button."""
-        blocks = [*_sections(text), {"type": "actions", "elements": [_button(ack_label, ack_data)]}]
+        shown = _MENTION.sub(r"<@\1>", escape(text))[:SECTION_TEXT]  # only a mention is live: the lead can open it
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": shown}},
+                  {"type": "actions", "elements": [_button(ack_label, ack_data)]}]
         response = await self._call("chat.postMessage", self._api().chat_postMessage(
-            channel=target, text=escape(text), blocks=blocks, unfurl_links=False, unfurl_media=False))
+            channel=target, text=shown, blocks=blocks, unfurl_links=False, unfurl_media=False))
         return bool(response.get("ok", True))
 
     async def _on_tick(self, ack: AsyncAck) -> None:
