@@ -21,9 +21,9 @@ from sqlalchemy import text
 from bot.app import App, build, make_channels, serve
 from bot.audit import verify
 from bot.config import Settings
-from bot.server import HttpServer
 from bot.engine import messages as msg
 from bot.reporting import export
+from bot.server import HttpServer
 
 from .fakes.slack_api import FakeSlack, SlackSigner, im_message
 from .fakes.telegram_api import FakeTelegram

@@ -1,0 +1,147 @@
+"""The safeguarding use cases on real SQLite and PostgreSQL: `guard` before anything is stored, `care` for the
+check's buttons, `acknowledge` once; and the engine's pure `Withhold` step."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+
+from sqlalchemy import text
+
+from bot.audit import verify
+from bot.channels.port import Address
+from bot.engine import conversation as engine
+from bot.engine import messages as msg
+from bot.privacy import Keys
+from bot.safeguarding.checkin import Alert, CheckIn, Press
+from bot.service import SurveyService
+from bot.surveyfiles import SurveyCatalogue
+from storage.unit_of_work import Store
+
+from .conftest import PEPPER
+
+YOUNG = Address("telegram", "bot", "4242")
+WORDS = "they keep hurtin me at home zx81"
+
+
+def to_text_question(service: SurveyService, who: Address) -> engine.Prompt:
+    outcome = service.begin(who, "you-said")
+    outcome = service.handle(who, engine.Pick(next(e.prompt.turn for e in outcome.effects
+                                                   if isinstance(e, engine.Ask)), 0))
+    while True:
+        prompt = next(e.prompt for e in outcome.effects if isinstance(e, engine.Ask))
+        if prompt.kind == "text":
+            return prompt
+        if prompt.multiple:
+            outcome = service.handle(who, engine.Reply("1", prompt.turn))
+        else:
+            outcome = service.handle(who, engine.Pick(prompt.turn, 0))
+
+
+def dump(store: Store) -> str:
+    with store.engine.connect() as connection:
+        return "\n".join(str(row) for table in ("answer", "conversation", "audit_record", "response")
+                         for row in connection.execute(text(f"SELECT * FROM {table}")))
+
+
+def audit_of(store: Store, action: str) -> list[dict[str, object]]:
+    with store.engine.connect() as connection:
+        return [json.loads(s) for (s,) in connection.execute(
+            text("SELECT subject FROM audit_record WHERE action = :a ORDER BY seq"), {"a": action})]
+
+
+def test_a_disclosure_is_held_back_stored_as_a_placeholder_and_alerted(service: SurveyService, store: Store) -> None:
+    to_text_question(service, YOUNG)
+    outcome = service.guard(YOUNG, WORDS)
+    assert outcome is not None
+    assert not [e for e in outcome.effects if isinstance(e, engine.Ask)]  # the next question waits
+    assert [e.text for e in outcome.effects if isinstance(e, CheckIn)] == [msg.CARE_ASK]
+    (alert,) = [e for e in outcome.effects if isinstance(e, Alert)]
+    assert (alert.category, alert.consent, alert.reach) == ("abuse", False, None)
+    assert audit_of(store, "safeguarding.alert") == [{"alert": alert.ref, "category": "abuse", "consent": False}]
+    assert "zx81" not in dump(store) and "hurtin" not in dump(store)
+    assert f"{msg.REMOVED_FOR_SAFETY} abuse" in dump(store)
+    # carry on: the next question
+    carried = service.care(YOUNG, Press("ok", "abuse"))
+    assert msg.CARE_CARRY_ON in [e.text for e in carried.effects if isinstance(e, engine.Say)]
+    assert [e.prompt.question_id for e in carried.effects if isinstance(e, engine.Ask)] == ["hear_back"]
+    # acknowledged once; an unknown or repeated reference changes nothing
+    assert service.acknowledge(alert.ref) is not None
+    assert service.acknowledge(alert.ref) is None
+    assert service.acknowledge("0123456789ab") is None
+    assert audit_of(store, "safeguarding.acknowledged") == [{"alert": alert.ref}]
+    assert verify(store, service.keys).ok
+
+
+def test_ordinary_words_and_adult_surveys_are_left_alone(service: SurveyService, store: Store) -> None:
+    to_text_question(service, YOUNG)
+    assert service.guard(YOUNG, "more clubs and cheaper buses please") is None
+    adult = Address("telegram", "bot", "999")
+    service.begin(adult, "policy-awareness")
+    assert service.guard(adult, "the child said she wants to kill herself; I want to kill myself") is None
+    assert audit_of(store, "safeguarding.alert") == []
+
+
+def test_the_help_word_records_nothing_and_asks_the_same_question_again(service: SurveyService) -> None:
+    prompt = to_text_question(service, YOUNG)
+    outcome = service.guard(YOUNG, "HELP")
+    assert outcome is not None and not [e for e in outcome.effects if isinstance(e, (Alert, engine.Answered))]
+    again = service.care(YOUNG, Press("ok", "asked-for-help"))
+    (asked,) = [e.prompt for e in again.effects if isinstance(e, engine.Ask)]
+    assert asked.question_id == prompt.question_id and asked.turn > prompt.turn
+
+
+def test_a_yes_sends_a_named_alert_through_the_route_and_a_failed_route_is_owned_up_to(
+        service: SurveyService) -> None:
+    class Lead:
+        def __init__(self, works: bool) -> None:
+            self.works, self.posted = works, []
+
+        async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
+            self.posted.append((target, text, ack_data))
+            return self.works
+
+    lead = Lead(works=True)
+    service.alerts.add(lead, "-100")
+    outcome = asyncio.run(service.call(service.care, YOUNG, Press("yes", "running-away"), "@sam"))
+    assert [e for e in outcome.effects if isinstance(e, Alert)] == []  # sent, then dropped from what is drawn
+    ((target, words, ack),) = lead.posted
+    assert target == "-100" and "@sam" in words and "running away" in words and ack.startswith("sgack:")
+    assert msg.CARE_SHARED.format(who=msg.CARE_WHO) in [e.text for e in outcome.effects if isinstance(e, engine.Say)]
+    lead.works = False
+    outcome = asyncio.run(service.call(service.care, YOUNG, Press("yes", "running-away"), "@sam"))
+    assert msg.CARE_NO_ROUTE in [e.text for e in outcome.effects if isinstance(e, engine.Say)]
+    service.close()
+
+
+def test_the_check_changes_nothing_for_a_press_on_the_web_without_contact(store: Store,
+                                                                          catalogue: SurveyCatalogue) -> None:
+    from tests.conftest import Clock
+
+    service = SurveyService(store, catalogue, Keys(PEPPER), Clock())
+    web = Address("web", "link", "t" * 43)
+    asks = service.care(web, Press("yes", "bullying"))
+    assert msg.CARE_NO_ROUTE in [e.text for e in asks.effects if isinstance(e, engine.Say)]  # no route set up
+
+
+# --- the engine's pure step --------------------------------------------------------------------------------------
+
+def test_withhold_records_a_placeholder_only_on_free_text(catalogue: SurveyCatalogue) -> None:
+    survey = catalogue.latest("you-said")
+    now = datetime(2026, 5, 1, 12, 0)
+    state = engine.start(survey, now).state
+    assert engine.advance(survey, state, engine.Withhold("abuse"), now).state == state  # before agreeing
+    state = engine.advance(survey, state, engine.Pick(state.turn, 0), now).state
+    step = engine.advance(survey, state, engine.Withhold("abuse"), now)  # a scale question: nothing
+    assert step.state == state and step.effects == ()
+    text_question = engine.replace(state, current="change", path=("feel_home", "feel_safe", "matters", "listened"))
+    step = engine.advance(survey, text_question, engine.Withhold("abuse"), now)
+    assert [e for e in step.effects if isinstance(e, engine.Record)] == [
+        engine.Record("change", f"{msg.REMOVED_FOR_SAFETY} abuse", now.date())]
+    assert [e.answer for e in step.effects if isinstance(e, engine.Answered)] == [msg.REMOVED_SHOWN]
+    assert step.state.answers["change"] == f"{msg.REMOVED_FOR_SAFETY} abuse"
+    other = engine.replace(state, current="matters", awaiting_other=True)
+    step = engine.advance(survey, other, engine.Withhold("bullying"), now)
+    assert step.state.answers["matters.other"] == f"{msg.REMOVED_FOR_SAFETY} bullying"
+    assert not step.state.awaiting_other
