@@ -145,3 +145,17 @@ def test_withhold_records_a_placeholder_only_on_free_text(catalogue: SurveyCatal
     step = engine.advance(survey, other, engine.Withhold("bullying"), now)
     assert step.state.answers["matters.other"] == f"{msg.REMOVED_FOR_SAFETY} bullying"
     assert not step.state.awaiting_other
+
+
+def test_the_terminal_preview_shows_the_check_and_keeps_nothing(service: SurveyService, store: Store) -> None:
+    import io
+
+    from bot.channels.console import ConsoleChannel
+
+    out = io.StringIO()
+    who = Address("console", "local", "author")
+    lines = ["yes", "1", "1", "1", "2", "i want to kil myself qq3", "1", "Yes"]
+    assert ConsoleChannel(service, out).run(who, "you-said", lines)
+    shown = out.getvalue()
+    assert msg.CARE_ASK in shown and "1. I'm OK, carry on" in shown and msg.CARE_CARRY_ON in shown
+    assert "qq3" not in dump(store) and f"{msg.REMOVED_FOR_SAFETY} self-harm" in dump(store)
