@@ -41,8 +41,7 @@ SURVEY_GONE = "Sorry, this survey is no longer running, so it can't be carried o
 SURVEY_CLOSED = "Sorry, this survey has closed, so no more answers can be taken."
 ERASED = "Done. Your answers to {titles} have been deleted."
 NOTHING_TO_ERASE = "There are no answers of yours that can still be deleted."
-ANONYMOUS_NOW = ("Your answers can't be linked to you any more. Nobody can tell which ones are yours, so they can't "
-                 "be deleted.")
+ANONYMOUS_NOW = "Your answers are anonymous now. Nobody can tell which ones are yours, so they can't be deleted."
 
 INVITATION = ("Hello! The safeguarding partnership would like to hear from you: “{title}”. "
               "It only takes a few minutes, and your answers are kept without your name. It is open until {closes}.")
