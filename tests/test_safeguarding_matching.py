@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.channels.web import Refused, read_event
+from bot.safeguarding import alerts, checkin
 from bot.safeguarding.matching import ALL_CATEGORIES, ASKED_FOR_HELP, CATEGORIES, Matcher, fold, words_of
 from bot.safeguarding.phrases import PhraseFileError, load_phrases, parse_phrases
 
@@ -169,3 +171,34 @@ def test_an_edited_list_is_what_matches(tmp_path: Path) -> None:
     matcher = Matcher(load_phrases(edited))
     assert matcher.check("they took my lunch again").category == "bullying"  # type: ignore[union-attr]
     assert matcher.check("I want to kill myself") is None
+
+
+# --- the check's button data and the Acknowledge button: parsed from whatever a client sends ----------------------
+
+@given(st.sampled_from(checkin.CHOICES), st.sampled_from(ALL_CATEGORIES))
+def test_check_buttons_round_trip_and_fit_telegram(choice: str, category: str) -> None:
+    data = checkin.encode(choice, category)
+    assert len(data.encode()) <= 64
+    assert checkin.decode(data) == checkin.Press(choice, category)
+
+
+@given(st.text(max_size=80))
+def test_forged_or_malformed_button_data_is_never_a_press_or_an_acknowledgement(data: str) -> None:
+    press = checkin.decode(data)
+    assert press is None or (checkin.encode(press.choice, press.category) == data)
+    ref = alerts.ack_ref(data)
+    assert ref is None or alerts.ack_data(ref) == data
+    assert checkin.decode(f"care:ok:{len(ALL_CATEGORIES)}") is None
+
+
+@given(st.dictionaries(st.sampled_from(["type", "data", "text", "turn"]),
+                       st.one_of(st.text(max_size=20), st.integers(), st.none(), st.just("care"),
+                                 st.just("care:yes:3")), max_size=4))
+def test_the_web_api_reads_any_check_event_or_refuses_it_cleanly(body: dict[str, object]) -> None:
+    body = {"type": "care", **body} if "type" not in body else body
+    try:
+        event = read_event(body)
+    except Refused as refused:
+        assert refused.status == 400
+    else:
+        assert event is not None
