@@ -395,8 +395,10 @@ async def test_slack_alerts_the_lead_channel_and_records_the_acknowledgement(tmp
             alert = await fake.next_message(LEAD_CHANNEL)
             assert "bullying" in alert["text"] and young not in alert["text"] and "qq9" not in alert["text"]
             await signer.post_block_action(url, young, dm, ask["ts"], care_buttons(ask)[msg.CARE_ADULT],
-                                           care_buttons(ask)[msg.CARE_ADULT])
+                                           care_buttons(ask)[msg.CARE_ADULT], message=ask)
             consent = await next_text(fake, dm, msg.CARE_CONSENT.format(who=msg.CARE_WHO))
+            checked = next(m for m in fake.messages_in(dm) if m["ts"] == ask["ts"])
+            assert checked["text"] == msg.CARE_ASK and not care_buttons(checked)  # pressed: its buttons are gone
             yes = care_buttons(consent)[msg.CARE_YES]
             await signer.post_block_action(url, young, dm, consent["ts"], yes, yes)
             named = await fake.next_message(LEAD_CHANNEL)

@@ -567,7 +567,8 @@ class SlackChannel:
         self._remember_pressed(address, body, getattr(event, "turn", None))
         self._spawn("a button press", self._act(address, event, self._action_key(address, action)))
 
-    async def _on_care(self, ack: AsyncAck, action: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def _on_care(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                       context: AsyncBoltContext) -> None:
         """A button of the safeguarding check. The Slack mention is what a clear yes passes to the lead."""
         await ack()
         address = self._address(context)
@@ -575,9 +576,16 @@ class SlackChannel:
         if address is None or press is None:
             log.info("ignored a check button that is not one of ours")
             return
-        self._spawn("a check button", self._care(address, press, self._action_key(address, action)))
+        message = body.get("message") or {}
+        channel = str((body.get("container") or {}).get("channel_id") or "")
+        pressed = Drawn(channel, str(message.get("ts") or "")) if channel and message.get("ts") else None
+        self._spawn("a check button", self._care(address, press, self._action_key(address, action), pressed,
+                                                 unformat(str(message.get("text") or ""))))
 
-    async def _care(self, address: Address, press: checkin.Press, key: str) -> None:
+    async def _care(self, address: Address, press: checkin.Press, key: str, pressed: Drawn | None = None,
+                    asked: str = "") -> None:
+        if pressed is not None and asked:  # the check's buttons go once one is pressed
+            await self._update(pressed, asked, _sections(asked))
         async with self._person(address).lock:
             outcome = await self._service(self.service.care, address, press, f"<@{address.user}> on Slack", key)
             await self._render(address, outcome)
