@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -159,3 +160,32 @@ def test_the_terminal_preview_shows_the_check_and_keeps_nothing(service: SurveyS
     shown = out.getvalue()
     assert msg.CARE_ASK in shown and "1. I'm OK, carry on" in shown and msg.CARE_CARRY_ON in shown
     assert "qq3" not in dump(store) and f"{msg.REMOVED_FOR_SAFETY} self-harm" in dump(store)
+
+
+def test_safeguarding_settings_are_checked_and_named() -> None:
+    import pytest
+
+    from bot.config import Settings, SettingsError
+
+    good = Settings.from_env({"SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL": "C0123ABCDEF",
+                              "SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT": "-1001234567890", "SURVEYBOT_HELP_WORD": "sos"})
+    assert (good.safeguarding_slack_channel, good.safeguarding_telegram_chat, good.help_word) == (
+        "C0123ABCDEF", "-1001234567890", "sos")
+    for name, value in (("SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL", "#safeguarding"),
+                        ("SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT", "@leadgroup"), ("SURVEYBOT_HELP_WORD", "help me")):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: value})
+
+
+def test_a_missing_phrase_list_stops_the_bot_with_one_line(tmp_path: Path) -> None:
+    import pytest
+
+    from bot.app import build
+    from bot.config import Settings
+    from bot.surveyfiles import SurveyFileError
+
+    settings = Settings.from_env({"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_PEPPER": "p" * 48,
+                                  "SURVEYBOT_SAFEGUARDING_PHRASES": str(tmp_path / "nope.yaml")})
+    with pytest.raises(SurveyFileError) as caught:
+        build(settings)
+    assert str(caught.value) == f"{tmp_path / 'nope.yaml'}:0: cannot read the phrase list: No such file or directory"
