@@ -120,9 +120,13 @@ YOUTH_FACING = (
     "CARE_ADULT", "CARE_CONSENT", "CARE_YES", "CARE_NO", "CARE_ASK_CONTACT", "CARE_SEND", "CARE_RATHER_NOT",
     "CARE_SHARED", "CARE_NOT_SHARED", "CARE_NO_ROUTE", "CARE_CARRY_ON", "CARE_ALL_DONE", "CARE_WHO",
 )
-# "module:NAME" of youth-facing words kept beside their channel (the web chat's page words, every one of which a
-# young person on a youth link sees).
-YOUTH_FACING_ELSEWHERE = ("bot.channels.web_words:*",)
+# "module:NAME,NAME" (or "module:*" for every constant) of youth-facing words kept beside their channel: the web chat's
+# page words, every one of which a young person on a youth link sees, and the chat channels' own hints.
+YOUTH_FACING_ELSEWHERE = (
+    "bot.channels.web_words:*",
+    "bot.channels.telegram:HELP,HINT_TYPED,HINT_EDITED,HINT_PRIVATE,STALE_BUTTON,SORRY",
+    "bot.channels.slack:HELP,DM_HINT,EDIT_HINT,FILE_HINT,TYPE_HERE,ANSWER_BUTTON,HOME_TITLE,HOME_NONE",
+)
 
 # What the safeguarding lead sees in the alert channel (adults: bot.safeguarding.alerts)
 ALERT_ANONYMOUS = ("Safeguarding alert {ref}: a young person's message on {channel} suggests “{category}”. "
