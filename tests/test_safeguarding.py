@@ -140,10 +140,11 @@ def exported(app: App) -> str:
     return out.getvalue()
 
 
-async def test_a_clear_yes_passes_the_handle_to_the_lead_and_says_who_will_call(tmp_path: Path,
-                                                                             caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("webhook", [False, True], ids=["polling", "webhook"])
+async def test_a_clear_yes_passes_the_handle_to_the_lead_and_says_who_will_call(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, webhook: bool) -> None:
     caplog.set_level(logging.DEBUG)
-    async with FakeTelegram() as fake, running(fake, tmp_path / "data", **SETTINGS) as app:
+    async with FakeTelegram() as fake, running(fake, tmp_path / "data", webhook, **SETTINGS) as app:
         await to_text_question(fake, USER, username="young_sam")
         fake.user_sends_text(USER, SUICIDAL, username="young_sam")
         ask = await check_in(fake, USER)
