@@ -146,9 +146,14 @@ class SurveyService:
 
         This is the ONE way a free message becomes feedback (every channel calls it when `handle` says no survey is
         open), so the safeguarding check goes in front of this method: nothing below may store the words first.
+        Channels call `guard` before `handle`; this method runs it again itself, so no path can store a disclosure
+        as feedback (a second run finds nothing to match and touches no table).
         The person must be in a young people's round (their newest one tags the item); the words are scrubbed and
         stored with that round and today's date only: no id, handle, contact or time. Anyone else gets the usual
         "no survey open" answer, and nothing is stored."""
+        guarded = self.guard(address, text, event_key)
+        if guarded is not None:
+            return guarded
 
         def work(uow: UnitOfWork, now: datetime) -> Outcome:
             found = store_yousaid.youth_round_of(uow, self.keys.contact_lookup(address),
@@ -448,7 +453,8 @@ class SurveyService:
         return Outcome(step.effects, open=finish is None, survey=survey)
 
     def _copy_feedback(self, uow: UnitOfWork, survey: Survey, response: Response, wave: int, now: datetime) -> None:
-        """A completed survey's `feedback: true` answers (scrubbed already) join the round's "you said" items."""
+        """A completed survey's `feedback: true` answers (scrubbed already) join the round's "you said" items; an
+        answer the safeguarding check held back ("[removed for safety] ...") went to the safeguarding lead instead."""
         wanted = survey.feedback()
         if not wanted:
             return
@@ -456,7 +462,7 @@ class SurveyService:
         answers = uow.answers_of(response)
         for question_id in wanted:
             value = answers.get(question_id)
-            if isinstance(value, str) and value.strip():
+            if isinstance(value, str) and value.strip() and not value.startswith(msg.REMOVED_FOR_SAFETY):
                 item = store_yousaid.add_item(uow, survey.id, wave, "survey", value, now.date(), response.id)
                 uow.audit("feedback.received", {"item": item.id, "survey": survey.id, "wave": wave,
                                                 "source": "survey"}, now.date())

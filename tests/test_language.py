@@ -137,13 +137,18 @@ def test_surveys_check_fails_on_a_broken_phrase_list(tmp_path: Path, capsys: pyt
 
 SAMPLE = {"low": 1, "high": 5, "length": 620, "limit": 500, "answer": "Sometimes", "titles": "“You said”",
           "title": "You said", "closes": "30 April", "opens": "Monday 4 May", "correct": "Yes", "tags": "youth",
-          "choices": "youth, staff", "example": "/join youth", "tag": "yuoth", "who": msg.CARE_WHO, "help": "HELP"}
+          "choices": "youth, staff", "example": "/join youth", "tag": "yuoth", "who": msg.CARE_WHO, "help": "HELP",
+          "theme": "Buses", "text": "We asked for cheaper bus passes.", "status": "It is done."}
 
 
 def youth_facing() -> list[tuple[str, str]]:
     """(name, text) of every youth-facing message in the registry (bot.engine.messages.YOUTH_FACING and
     YOUTH_FACING_ELSEWHERE), the young people's privacy notice, and the shipped youth surveys' own words."""
-    found = [(name, getattr(msg, name).format(**SAMPLE)) for name in msg.YOUTH_FACING]
+    found: list[tuple[str, str]] = []
+    for name in msg.YOUTH_FACING:
+        value = getattr(msg, name)
+        texts = [value] if isinstance(value, str) else list(value.values() if isinstance(value, dict) else value)
+        found.extend((name if len(texts) == 1 else f"{name}[{i}]", t.format(**SAMPLE)) for i, t in enumerate(texts))
     for entry in msg.YOUTH_FACING_ELSEWHERE:
         module_name, _, names = entry.partition(":")
         module = importlib.import_module(module_name)

@@ -189,3 +189,19 @@ def test_a_missing_phrase_list_stops_the_bot_with_one_line(tmp_path: Path) -> No
     with pytest.raises(SurveyFileError) as caught:
         build(settings)
     assert str(caught.value) == f"{tmp_path / 'nope.yaml'}:0: cannot read the phrase list: No such file or directory"
+
+
+def test_a_disclosure_sent_as_free_feedback_is_never_stored_as_feedback(service: SurveyService, store: Store) -> None:
+    to_text_question(service, YOUNG)
+    for _ in range(2):  # finish the round, so free messages afterwards count as "you said" feedback
+        prompt = next(e.prompt for e in service.begin(YOUNG, "you-said").effects if isinstance(e, engine.Ask))
+        service.handle(YOUNG, engine.Skip(prompt.turn))
+    assert service.open_survey(YOUNG) is None
+    assert [e.text for e in service.feedback(YOUNG, "more lights in the park").effects
+            if isinstance(e, engine.Say)] == [msg.YOUSAID_THANKS]
+    outcome = service.feedback(YOUNG, "my mum's boyfriend hits me qq7")
+    assert [e.text for e in outcome.effects if isinstance(e, CheckIn)] == [msg.CARE_ASK]
+    with store.engine.connect() as connection:
+        items = [t for (t,) in connection.execute(text("SELECT text FROM feedback_item"))]
+    assert items == ["more lights in the park"]
+    assert "qq7" not in dump(store)

@@ -119,6 +119,7 @@ YOUTH_FACING = (
     "REMOVED_SHOWN", "CARE_HEARD", "CARE_HELP_WORD", "CARE_SIGNPOST", "CARE_ASK", "CARE_OK", "CARE_HELP",
     "CARE_ADULT", "CARE_CONSENT", "CARE_YES", "CARE_NO", "CARE_ASK_CONTACT", "CARE_SEND", "CARE_RATHER_NOT",
     "CARE_SHARED", "CARE_NOT_SHARED", "CARE_NO_ROUTE", "CARE_CARRY_ON", "CARE_ALL_DONE", "CARE_WHO",
+    "YOUSAID_MESSAGES",  # a tuple: each of its messages is checked
 )
 # "module:NAME,NAME" (or "module:*" for every constant) of youth-facing words kept beside their channel: the web chat's
 # page words, every one of which a young person on a youth link sees, and the chat channels' own hints.
