@@ -20,9 +20,12 @@ from sqlalchemy.engine import Engine
 
 from bot.channels.port import Channel
 from bot.config import Settings, SettingsError
+from bot.engine import messages as msg
 from bot.engine.survey import Survey
 from bot.policy import read_names
 from bot.privacy import Keys
+from bot.safeguarding.matching import Matcher
+from bot.safeguarding.phrases import load_phrases
 from bot.scrubbing import Scrubber
 from bot.service import SurveyService
 from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir, parse_survey
@@ -75,7 +78,9 @@ def build(settings: Settings, clock: Callable[[], datetime] | None = None, migra
         database.upgrade(engine)
     store = Store(engine)
     service = SurveyService(store, catalogue, keys, clock or make_clock(settings), policy=settings.privacy,
-                            scrubber=scrubber(settings))
+                            scrubber=scrubber(settings),
+                            matcher=Matcher(load_phrases(settings.safeguarding_phrases), settings.help_word),
+                            care_who=settings.safeguarding_who or msg.CARE_WHO, help_word=settings.help_word)
     service.publish_all()
     return App(settings, engine, store, catalogue, service, keys, [note] if note else [])
 
@@ -131,6 +136,10 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
             await channel.start(server)
             started.append(channel)
         await server.start()
+        if not app.service.alerts.configured:
+            log.warning("no safeguarding alert route is set up (SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL or "
+                        "SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT, with that channel's token): young people still get "
+                        "the check and Childline, but the safeguarding lead will not be alerted")
         senders = inviting(channels)
         if senders:
             broadcaster = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock)

@@ -105,7 +105,7 @@ def configure_logging(level: str) -> None:
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "surveys" and args.surveys_command == "check":
-        return check_surveys(args.paths or list(survey_dirs(settings)))
+        return check_surveys(args.paths or list(survey_dirs(settings)), settings)
     if args.command == "db":
         engine = database.connect(settings.database_url)
         database.upgrade(engine)
@@ -135,14 +135,35 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     raise UsageError(f"unknown command {args.command}")
 
 
-def check_surveys(paths: list[Path]) -> int:
+def check_surveys(paths: list[Path], settings: Settings | None = None) -> int:
+    """Survey files (errors), the safeguarding phrase list and glossary in use (errors), and the plain-language
+    check of every survey's words (warnings only: they never change the exit status)."""
+    from bot.language.glossary import load_glossary
+    from bot.language.surveys import survey_warnings
+    from bot.safeguarding.phrases import load_phrases
+
+    settings = settings or Settings()
     surveys, problems = check_files(paths)
+    glossary = None
+    for load, path in ((load_phrases, settings.safeguarding_phrases), (load_glossary, settings.language_glossary)):
+        try:
+            loaded = load(path)
+        except SurveyFileError as exc:
+            problems.extend(exc.problems)
+        else:
+            glossary = loaded if load is load_glossary else glossary
+    warnings = [w for s in surveys for w in survey_warnings(s, glossary)] if glossary is not None else []
     for problem in problems:
         print(problem, file=sys.stderr)
+    for warning in warnings:
+        print(warning)
+    if warnings:
+        print(f"{len(warnings)} plain-language warning(s): worth fixing, but they do not fail the check.")
     if problems:
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         return 1
     print(f"{len(surveys)} survey file(s) OK: {', '.join(s.id for s in surveys)}")
+    print("Safeguarding phrase list and language glossary OK.")
     return 0
 
 

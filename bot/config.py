@@ -49,6 +49,13 @@ class Settings:
     slack_signing_secret: str | None = _secret_field()
     slack_api_url: str = "https://slack.com/api/"
     signing_key: str | None = _secret_field()  # evidence packs (bot.reporting.signing); checked when first used
+    # safeguarding (docs/safeguarding.md)
+    safeguarding_phrases: Path | None = None  # the lead's edited phrase list; None: the shipped one
+    help_word: str = "HELP"
+    safeguarding_slack_channel: str | None = None
+    safeguarding_telegram_chat: str | None = None
+    safeguarding_who: str | None = None  # who will get in touch, as told to a young person who says yes
+    language_glossary: Path | None = None  # an edited "Language that cares" glossary; None: the shipped one
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -94,6 +101,7 @@ class Settings:
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
             signing_key=get("SURVEYBOT_SIGNING_KEY"),
+            **_safeguarding(get),
         )
 
     @property
@@ -154,6 +162,30 @@ def _privacy(get: Callable[[str], str | None]) -> Policy:
         min_group_text=whole("SURVEYBOT_MIN_GROUP_TEXT", 10, MIN_THRESHOLD),
         scrub_names_file=Path(names) if names else None,
     )
+
+
+def _safeguarding(get: Callable[[str], str | None]) -> dict[str, object]:
+    """Where the phrase list and glossary are, the HELP word, and the alert route to the safeguarding lead."""
+    help_word = get("SURVEYBOT_HELP_WORD") or "HELP"
+    if not re.fullmatch(r"[A-Za-z]{2,20}", help_word):
+        raise SettingsError("SURVEYBOT_HELP_WORD should be one word of letters only, such as HELP")
+    slack = get("SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL")
+    if slack is not None and not re.fullmatch(r"[CG][A-Z0-9]{6,20}", slack):
+        raise SettingsError("SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL should be a Slack channel id such as C0123ABCDEF "
+                            "(in Slack: the channel's details, at the bottom), not its name")
+    telegram = get("SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT")
+    if telegram is not None and not re.fullmatch(r"-?\d{1,20}", telegram):
+        raise SettingsError("SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT should be a Telegram chat id, a whole number such "
+                            "as -1001234567890")
+    phrases, glossary = get("SURVEYBOT_SAFEGUARDING_PHRASES"), get("SURVEYBOT_LANGUAGE_GLOSSARY")
+    return {
+        "safeguarding_phrases": Path(phrases) if phrases else None,
+        "help_word": help_word,
+        "safeguarding_slack_channel": slack,
+        "safeguarding_telegram_chat": telegram,
+        "safeguarding_who": get("SURVEYBOT_SAFEGUARDING_WHO"),
+        "language_glossary": Path(glossary) if glossary else None,
+    }
 
 
 def _join_tags(text: str | None) -> tuple[str, ...]:

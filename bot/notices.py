@@ -28,10 +28,11 @@ def delete_until(policy: Policy, closes_on: date | None) -> str:
     return f"until the survey closes and for {days} after"
 
 
-def notice(audience: Audience, policy: Policy, thresholds: Thresholds, closes_on: date | None) -> str:
+def notice(audience: Audience, policy: Policy, thresholds: Thresholds, closes_on: date | None,
+           help_word: str = "HELP") -> str:
     """The notice for one survey round, with its real dates when the round's close is known."""
     if audience is Audience.YOUNG_PEOPLE:
-        return young_people(policy, thresholds, closes_on)
+        return young_people(policy, thresholds, closes_on, help_word)
     return adults(policy, thresholds, closes_on)
 
 
@@ -51,7 +52,7 @@ def adults(policy: Policy, thresholds: Thresholds, closes_on: date | None) -> st
     ])
 
 
-def young_people(policy: Policy, thresholds: Thresholds, closes_on: date | None) -> str:
+def young_people(policy: Policy, thresholds: Thresholds, closes_on: date | None, help_word: str = "HELP") -> str:
     if closes_on is not None:
         until = f"You can do this until {long_date(policy.last_delete_day(closes_on))}."
     else:
@@ -68,4 +69,5 @@ def young_people(policy: Policy, thresholds: Thresholds, closes_on: date | None)
         "Nobody watches this chat live.",
         "If you say you or someone else is not safe, we may tell an adult who can help.",
         "We only do this to keep you safe, and we will tell you first.",
+        f"Type {help_word.upper()} at any time if you need help.",
     ])

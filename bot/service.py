@@ -14,13 +14,15 @@ with the standard privacy notice for its round (bot.notices).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -33,10 +35,15 @@ from bot.engine.survey import Audience, Survey
 from bot.notices import notice
 from bot.policy import Policy, round_thresholds
 from bot.privacy import Keys
+from bot.safeguarding import checkin
+from bot.safeguarding.alerts import AlertRoute
+from bot.safeguarding.checkin import Alert, CheckIn, Press
+from bot.safeguarding.matching import DEFAULT_HELP_WORD, Matcher
+from bot.safeguarding.phrases import load_phrases
 from bot.scrubbing import Scrubber
 from bot.surveyfiles import Problem, SurveyCatalogue, SurveyFileError
 from storage import campaigns as store_campaigns
-from storage import rounds
+from storage import evidence, rounds
 from storage import yousaid as store_yousaid
 from storage.models import Response
 from storage.unit_of_work import Conflict, ConversationRow, Store, UnitOfWork
@@ -47,9 +54,12 @@ POSTGRES_THREADS = 4
 T = TypeVar("T")
 
 
+Shown = Effect | CheckIn | Alert  # the engine's effects, plus the safeguarding check's
+
+
 @dataclass(frozen=True)
 class Outcome:
-    effects: tuple[Effect, ...]
+    effects: tuple[Shown, ...]
     open: bool = False  # a conversation is still open afterwards
     duplicate: bool = False
     survey: Survey | None = None
@@ -58,13 +68,18 @@ class Outcome:
 
 class SurveyService:
     def __init__(self, store: Store, catalogue: SurveyCatalogue, keys: Keys, clock: Callable[[], datetime], *,
-                 policy: Policy | None = None, scrubber: Scrubber | None = None) -> None:
+                 policy: Policy | None = None, scrubber: Scrubber | None = None, matcher: Matcher | None = None,
+                 care_who: str = msg.CARE_WHO, help_word: str = DEFAULT_HELP_WORD) -> None:
         self.store = store
         self.catalogue = catalogue
         self.keys = keys
         self.clock = clock
         self.policy = policy or Policy()
         self.scrubber = scrubber or Scrubber()
+        self.matcher = matcher or Matcher(load_phrases(), help_word)
+        self.care_who = care_who
+        self.help_word = help_word
+        self.alerts = AlertRoute()  # the composition root adds the lead's Slack channel / Telegram chat
         self._database: ThreadPoolExecutor | None = None
 
     def publish_all(self) -> None:
@@ -131,9 +146,14 @@ class SurveyService:
 
         This is the ONE way a free message becomes feedback (every channel calls it when `handle` says no survey is
         open), so the safeguarding check goes in front of this method: nothing below may store the words first.
+        Channels call `guard` before `handle`; this method runs it again itself, so no path can store a disclosure
+        as feedback (a second run finds nothing to match and touches no table).
         The person must be in a young people's round (their newest one tags the item); the words are scrubbed and
         stored with that round and today's date only: no id, handle, contact or time. Anyone else gets the usual
         "no survey open" answer, and nothing is stored."""
+        guarded = self.guard(address, text, event_key)
+        if guarded is not None:
+            return guarded
 
         def work(uow: UnitOfWork, now: datetime) -> Outcome:
             found = store_yousaid.youth_round_of(uow, self.keys.contact_lookup(address),
@@ -187,7 +207,112 @@ class SurveyService:
         if self._database is None:
             threads = 1 if self.store.engine.dialect.name == "sqlite" else POSTGRES_THREADS
             self._database = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="surveybot-database")
-        return await asyncio.get_running_loop().run_in_executor(self._database, partial(use_case, *args))
+        result = await asyncio.get_running_loop().run_in_executor(self._database, partial(use_case, *args))
+        if isinstance(result, Outcome) and any(isinstance(e, Alert) for e in result.effects):
+            return await self._send_alerts(result)  # type: ignore[return-value]
+        return result
+
+    # --- safeguarding (docs/safeguarding.md) -----------------------------------------------------------------
+    def guard(self, address: Address, text: str, event_key: str | None = None) -> Outcome | None:
+        """Check a young person's words BEFORE anything stores them: the one entry point for every path that may
+        store a young person's free text (typed survey answers on every channel, free messages outside a survey).
+
+        None: nothing matched (or the open survey is not a young people's one): carry on and store as usual.
+        An Outcome: the words matched the safeguarding phrase list or are the HELP word. They are held back for
+        good: a matched free-text answer is stored as "[removed for safety] CATEGORY" (the HELP word records
+        nothing, and the question is asked again once they carry on), nothing else of them is kept
+        (not in the conversation state, not in a log), an anonymous alert is raised for a phrase match, and the
+        effects show the gentle check ("Are you OK?"). Send those effects and do NOT pass the words on."""
+        match = self.matcher.check(text)
+        if match is None:
+            return None
+        survey = self.open_survey(address)
+        if survey is not None and survey.audience is not Audience.YOUNG_PEOPLE:
+            return None
+
+        def work(uow: UnitOfWork, now: datetime) -> Outcome:
+            session = self.keys.session(address)
+            row = uow.conversation(session)
+            effects: list[Shown] = []
+            still_open, current = row is not None, None
+            if row is not None and not match.help_word:  # HELP is not an answer: the question is asked again
+                held = self._advance(uow, address, session, row, engine.Withhold(match.category), now)
+                # the answer's placeholder and a finish count; the next question waits until they choose to carry on
+                effects.extend(e for e in held.effects if isinstance(e, (engine.Answered, Finish)))
+                still_open, current = held.open, held.survey
+            effects.extend(checkin.opening(match))
+            if not match.help_word:
+                effects.append(self._raise(uow, Alert(match.category, False, address.channel), now))
+            return Outcome(tuple(effects), open=still_open, survey=current)
+
+        return self._run(work, event_key, address.channel)
+
+    def care(self, address: Address, press: Press, reach: str | None = None, event_key: str | None = None
+             ) -> Outcome:
+        """A button of the check pressed. `reach` is the channel's handle for this person (Telegram, Slack), passed
+        to the lead only with their clear yes; the web chat has none, so there the young person types one."""
+
+        def work(uow: UnitOfWork, now: datetime) -> Outcome:
+            decision = checkin.answer(press, channel=address.channel, who=self.care_who,
+                                      can_alert=self.alerts.configured, reach=reach,
+                                      asks_contact=address.channel == "web")
+            effects: list[Shown] = list(decision.effects)
+            if decision.alert is not None:
+                effects.append(self._raise(uow, decision.alert, now))
+            if not decision.carry_on:
+                return Outcome(tuple(effects), open=True)
+            session = self.keys.session(address)
+            row = uow.conversation(session)
+            if row is None:
+                effects.append(Say(msg.CARE_ALL_DONE.format(help=self.help_word.upper())))
+                return Outcome(tuple(effects))
+            if press.choice == checkin.OK:
+                effects.append(Say(msg.CARE_CARRY_ON))
+            resumed = self._advance(uow, address, session, row, engine.Resume(), now)
+            return Outcome((*effects, *resumed.effects), open=resumed.open, survey=resumed.survey)
+
+        return self._run(work, event_key, address.channel)
+
+    def acknowledge(self, ref: str) -> date | None:
+        """Someone in the lead's channel pressed Acknowledge: record it in the audit log, once. Returns the day, or
+        None when no such alert was raised or it was acknowledged already."""
+
+        def work(uow: UnitOfWork, now: datetime) -> date | None:
+            needle = json.dumps(ref)
+            raised = [s for s in evidence.audit_subjects(uow, "safeguarding.alert", needle)
+                      if json.loads(s).get("alert") == ref]
+            done = [s for s in evidence.audit_subjects(uow, "safeguarding.acknowledged", needle)
+                    if json.loads(s).get("alert") == ref]
+            if not raised or done:
+                return None
+            uow.audit("safeguarding.acknowledged", {"alert": ref}, now.date())
+            return now.date()
+
+        with self.store.unit() as uow:
+            return work(uow, self.clock())
+
+    def _raise(self, uow: UnitOfWork, alert: Alert, now: datetime) -> Alert:
+        """Audit that an alert was raised: its reference, category and consent. No words, no ids, no handle."""
+        ref = secrets.token_hex(6)
+        uow.audit("safeguarding.alert", {"alert": ref, "category": alert.category, "consent": alert.consent},
+                  now.date())
+        return replace(alert, ref=ref)
+
+    async def _send_alerts(self, outcome: Outcome) -> Outcome:
+        """Post the alerts (after the commit that audited them), and drop them from what the channel draws. When a
+        named alert could not be delivered, the young person is told so instead of being told someone will call."""
+        kept: list[Shown] = []
+        failed = False
+        for effect in outcome.effects:
+            if isinstance(effect, Alert):
+                delivered = await self.alerts.send(effect)
+                failed = failed or (effect.consent and not delivered)
+            else:
+                kept.append(effect)
+        if failed:
+            shared = msg.CARE_SHARED.format(who=self.care_who)
+            kept = [Say(msg.CARE_NO_ROUTE) if isinstance(e, Say) and e.text == shared else e for e in kept]
+        return replace(outcome, effects=tuple(kept))
 
     def close(self) -> None:
         if self._database is not None:
@@ -328,7 +453,8 @@ class SurveyService:
         return Outcome(step.effects, open=finish is None, survey=survey)
 
     def _copy_feedback(self, uow: UnitOfWork, survey: Survey, response: Response, wave: int, now: datetime) -> None:
-        """A completed survey's `feedback: true` answers (scrubbed already) join the round's "you said" items."""
+        """A completed survey's `feedback: true` answers (scrubbed already) join the round's "you said" items; an
+        answer the safeguarding check held back ("[removed for safety] ...") went to the safeguarding lead instead."""
         wanted = survey.feedback()
         if not wanted:
             return
@@ -336,7 +462,7 @@ class SurveyService:
         answers = uow.answers_of(response)
         for question_id in wanted:
             value = answers.get(question_id)
-            if isinstance(value, str) and value.strip():
+            if isinstance(value, str) and value.strip() and not value.startswith(msg.REMOVED_FOR_SAFETY):
                 item = store_yousaid.add_item(uow, survey.id, wave, "survey", value, now.date(), response.id)
                 uow.audit("feedback.received", {"item": item.id, "survey": survey.id, "wave": wave,
                                                 "source": "survey"}, now.date())
@@ -366,7 +492,7 @@ class SurveyService:
         what is stored, until when /delete works, and the thresholds the round's reports keep to."""
         group, text_group, closes_on = uow.round_rules(survey.id, wave)
         thresholds = round_thresholds(self.policy, survey.audience, group, text_group)
-        said = Say(notice(survey.audience, self.policy, thresholds, closes_on))
+        said = Say(notice(survey.audience, self.policy, thresholds, closes_on, self.help_word))
         at = next((i for i, e in enumerate(effects) if isinstance(e, engine.Ask)), len(effects))
         return (*effects[:at], said, *effects[at:])
 

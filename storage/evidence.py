@@ -84,3 +84,11 @@ def answer_rows(uow: UnitOfWork) -> Iterator[AnswerRow]:
 
 def responses(uow: UnitOfWork) -> Iterator[Response]:
     return _in_key_order(uow, Response, col(Response.id))
+
+
+def audit_subjects(uow: UnitOfWork, action: str, containing: str) -> list[str]:
+    """The subjects of the audit records of one action whose subject text contains `containing` (for example a
+    safeguarding alert's reference), oldest first. Few rows: alerts are rare."""
+    query = (select(AuditRecord.subject).where(AuditRecord.action == action)
+             .where(col(AuditRecord.subject).contains(containing)).order_by(col(AuditRecord.seq)))
+    return list(uow.session.exec(query))

@@ -284,3 +284,47 @@ async def test_without_javascript_the_forms_still_take_answers(browser: Any, bot
     await page.get_by_role("button", name=words.SKIP).click()
     await page.get_by_text("Question 3 of").wait_for()
     assert count(bot.app, "SELECT count(*) FROM answer") == 2
+
+
+async def test_the_safeguarding_check_in_a_browser(browser: Any, bot: Bot) -> None:
+    """A disclosure typed in the free-text box: the gentle check appears with big buttons, is accessible, and "I'd
+    like some help" then "Yes, please" asks for a contact in a labelled box; then the survey carries on."""
+    need(AXE.exists(), "axe-core is not installed (npm install --prefix tests/web)")
+
+    class Lead:  # the lead's Slack channel or Telegram group, as the alert route sees it
+        def __init__(self) -> None:
+            self.alerts: list[str] = []
+
+        async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
+            self.alerts.append(text)
+            return True
+
+    lead = Lead()
+    bot.app.service.alerts.add(lead, "lead")
+    page, problems = await open_page(browser, f"{bot.base}/s/you-said", bypass_csp=True)
+    while True:
+        turn = await live_turn(page)
+        assert turn is not None
+        form = page.locator(f'.question[data-turn="{turn}"] form')
+        if await form.locator("textarea").count():
+            break
+        await answer_by_clicking(page)
+    await form.locator("textarea").fill("my step dad keeps hurtin me")
+    await form.get_by_role("button", name=words.SEND).click()
+    await page.get_by_role("button", name=msg.CARE_OK).wait_for()
+    assert await page.get_by_text("Childline: call 0800 1111").is_visible()
+    assert await live_turn(page) is None  # the next question waits until they choose
+    assert await axe(page) == [] and await small_targets(page) == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "web-check-390x844.png"))
+    await page.get_by_role("button", name=msg.CARE_HELP).click()
+    await page.get_by_role("button", name=msg.CARE_YES).click()
+    box = page.get_by_label(words.CARE_CONTACT_LABEL)
+    await box.fill("my aunt, 07700 900123")
+    assert await axe(page) == []
+    await page.get_by_role("button", name=msg.CARE_SEND).click()
+    await page.get_by_text("Thank you. We have told").wait_for()
+    assert await live_turn(page) is not None  # carried on to the next question
+    assert count(bot.app, "SELECT count(*) FROM answer WHERE value LIKE '%hurtin%' OR value LIKE '%07700%'") == 0
+    assert "abuse" in lead.alerts[0] and "07700 900123" in lead.alerts[1]
+    assert problems == []

@@ -2,7 +2,9 @@
 
 Interactive for a survey author's preview; when standard input is not a terminal it reads one answer per line, so a
 survey can be scripted. Lines starting with `/` are commands: /skip, /back, /stop, /resume, /delete, /help. A blank
-line skips an optional question. Multiple choice takes numbers with commas between (1, 3).
+line skips an optional question. Multiple choice takes numbers with commas between (1, 3). Typed answers go through
+the safeguarding check first (bot.safeguarding), so an author sees the gentle check as a young person would; its
+buttons are numbered, and the next line picks one.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import TextIO
 from bot.channels.port import Address
 from bot.channels.text import prompt_text
 from bot.engine import conversation as engine
-from bot.engine.conversation import Ask, Effect, Notice, Say, Update
-from bot.service import Outcome, SurveyService
+from bot.engine.conversation import Ask, Notice, Say, Update
+from bot.safeguarding import checkin
+from bot.safeguarding.checkin import CheckIn
+from bot.service import Outcome, Shown, SurveyService
 
 HELP = ("Type your answer and press Enter. For options, type the number (or the words). For several, type numbers "
         "with commas between, like 1, 3.\nCommands: /skip  /back  /stop  /resume  /delete  /help")
@@ -26,6 +30,7 @@ class ConsoleChannel:
         self.out = out
         self.echo = echo
         self.optional = False
+        self.check: CheckIn | None = None  # the safeguarding check shown last, whose buttons the next line picks
 
     def run(self, address: Address, survey_id: str, lines: Iterable[str]) -> bool:
         """Take the survey; returns True when it was finished (or declined), False when input ran out first."""
@@ -41,14 +46,28 @@ class ConsoleChannel:
             if command == "/delete":
                 self.show(self.service.erase(address))
                 return True
+            press = self.pressed(line)
+            if press is not None:
+                going = self.show(self.service.care(address, press))
+                continue
             if not going:  # finished already: only /delete and /help mean anything now
                 return True
-            going = self.show(self.service.handle(address, self.event(line)))
+            event = self.event(line)
+            guarded = self.service.guard(address, event.text) if isinstance(event, engine.Reply) else None
+            going = self.show(guarded or self.service.handle(address, event))
         if not going:
             return True
         self.out.write("\nInput ended before the survey was finished. Your answers so far are kept: run the same "
                        "command again to carry on.\n")
         return False
+
+    def pressed(self, line: str) -> checkin.Press | None:
+        """A number picking one of the check's buttons (the check is then over), or None."""
+        check, self.check = self.check, None
+        word = line.strip()
+        if check is None or not word.isdigit() or not 1 <= int(word) <= len(check.choices):
+            return None
+        return checkin.decode(check.choices[int(word) - 1].data)
 
     def event(self, line: str) -> engine.Event:
         command = line.strip().lower()
@@ -68,8 +87,12 @@ class ConsoleChannel:
         self.out.flush()
         return outcome.open
 
-    def render(self, effect: Effect) -> None:
-        if isinstance(effect, (Ask, Update)):
+    def render(self, effect: Shown) -> None:
+        if isinstance(effect, CheckIn):
+            self.check = effect
+            options = "\n".join(f"{i}. {choice.label}" for i, choice in enumerate(effect.choices, start=1))
+            self.out.write(f"\n{effect.text}\n{options}\n")
+        elif isinstance(effect, (Ask, Update)):
             prompt = effect.prompt
             self.optional = prompt.optional
             controls = ["/skip" if prompt.optional else "", "/back" if prompt.can_go_back else ""]

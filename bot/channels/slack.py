@@ -51,9 +51,11 @@ from bot.channels.text import prompt_text
 from bot.config import SettingsError
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
-from bot.engine.conversation import Answered, Ask, Effect, Finish, Notice, Prompt, Say, Update
+from bot.engine.conversation import Answered, Ask, Finish, Notice, Prompt, Say, Update
 from bot.engine.survey import Survey
-from bot.service import Outcome, SurveyService
+from bot.safeguarding import alerts, checkin
+from bot.safeguarding.checkin import CheckIn
+from bot.service import Outcome, Shown, SurveyService
 from bot.surveyfiles import SurveyCatalogue
 
 if TYPE_CHECKING:
@@ -211,6 +213,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,20})&gt;")
 _MARKUP = re.compile(r"<([@#!])?([^<>|]*)(?:\|([^<>]*))?>")
 
 
@@ -372,6 +375,7 @@ class SlackChannel:
         self.reports: Callable[[Address, str], Deliverable | str] | None = None  # /survey report|export|evidence
         self.report_commands: frozenset[str] = frozenset()
         self.yousaid: YouSaid | None = None  # reactions to "we did" replies (set by from_app)
+        self.alert_channel: str | None = None  # the safeguarding lead's private channel (set by from_app)
 
     @classmethod
     def from_app(cls, app: App) -> SlackChannel:
@@ -396,6 +400,9 @@ class SlackChannel:
         from bot.reporting.delivery import COMMANDS, respond  # reporting reads storage; the channel itself does not
 
         channel.reports, channel.report_commands = partial(respond, app), COMMANDS
+        if settings.safeguarding_slack_channel is not None:
+            channel.alert_channel = settings.safeguarding_slack_channel
+            app.service.alerts.add(channel, settings.safeguarding_slack_channel)
         return channel
 
     # --- lifecycle ----------------------------------------------------------------------------------------------------
@@ -455,6 +462,8 @@ class SlackChannel:
         app.event("message")(self._on_message)
         app.event("app_home_opened")(self._on_home_opened)
         app.action(re.compile(r"^a:"))(self._on_button)
+        app.action(re.compile(rf"^{checkin.PREFIX}"))(self._on_care)
+        app.action(re.compile(rf"^{alerts.ACK_PREFIX}"))(self._on_acknowledge)
         app.action(re.compile(rf"^{TICK_ACTION}:"))(self._on_tick)
         app.action(re.compile(rf"^{ANSWER_ACTION}:"))(self._on_answer_button)
         app.action(RESUME_ACTION)(self._on_resume_button)
@@ -557,6 +566,58 @@ class SlackChannel:
             event = self._submitted(body, event.turn)
         self._remember_pressed(address, body, getattr(event, "turn", None))
         self._spawn("a button press", self._act(address, event, self._action_key(address, action)))
+
+    async def _on_care(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                       context: AsyncBoltContext) -> None:
+        """A button of the safeguarding check. The Slack mention is what a clear yes passes to the lead."""
+        await ack()
+        address = self._address(context)
+        press = checkin.decode(str(action.get("value") or ""))
+        if address is None or press is None:
+            log.info("ignored a check button that is not one of ours")
+            return
+        message = body.get("message") or {}
+        channel = str((body.get("container") or {}).get("channel_id") or "")
+        pressed = Drawn(channel, str(message.get("ts") or "")) if channel and message.get("ts") else None
+        self._spawn("a check button", self._care(address, press, self._action_key(address, action), pressed,
+                                                 unformat(str(message.get("text") or ""))))
+
+    async def _care(self, address: Address, press: checkin.Press, key: str, pressed: Drawn | None = None,
+                    asked: str = "") -> None:
+        if pressed is not None and asked:  # the check's buttons go once one is pressed
+            await self._update(pressed, asked, _sections(asked))
+        async with self._person(address).lock:
+            outcome = await self._service(self.service.care, address, press, f"<@{address.user}> on Slack", key)
+            await self._render(address, outcome)
+
+    async def _on_acknowledge(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Acknowledge pressed on an alert in the lead's channel: audited once, and the alert then says so."""
+        await ack()
+        ref = alerts.ack_ref(str(action.get("value") or ""))
+        channel = str((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or "")
+        message = body.get("message") or {}
+        if ref is None or channel != self.alert_channel:
+            log.info("ignored an Acknowledge press outside the alert channel")
+            return
+        self._spawn("an acknowledgement", self._acknowledge(ref, channel, str(message.get("ts") or ""),
+                                                            str(message.get("text") or "")))
+
+    async def _acknowledge(self, ref: str, channel: str, ts: str, text: str) -> None:
+        day = await self._service(self.service.acknowledge, ref)
+        if day is None or not ts:
+            return
+        done = f"{unformat(text)}\n\n{msg.ALERT_ACKED.format(day=f'{day.day} {day:%B %Y}')}"
+        await self._call("chat.update", self._api().chat_update(channel=channel, ts=ts, text=escape(done),
+                                                                blocks=_sections(done)))
+
+    async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
+        """A safeguarding alert in the lead's private channel, with an Acknowledge button."""
+        shown = _MENTION.sub(r"<@\1>", escape(text))[:SECTION_TEXT]  # only a mention is live: the lead can open it
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": shown}},
+                  {"type": "actions", "elements": [_button(ack_label, ack_data)]}]
+        response = await self._call("chat.postMessage", self._api().chat_postMessage(
+            channel=target, text=shown, blocks=blocks, unfurl_links=False, unfurl_media=False))
+        return bool(response.get("ok", True))
 
     async def _on_tick(self, ack: AsyncAck) -> None:
         await ack()  # ticks stay in Slack until Done is pressed
@@ -699,8 +760,11 @@ class SlackChannel:
 
     async def _act(self, address: Address, event: engine.Event, key: str | None, refresh_home: bool = False) -> None:
         async with self._person(address).lock:
-            outcome = await self._service(self.service.handle, address, event, key)
-            if outcome.idle and isinstance(event, engine.Reply):  # no survey open: a free message is feedback
+            guarded = None
+            if isinstance(event, engine.Reply):  # checked before anything can store the words
+                guarded = await self._service(self.service.guard, address, event.text, key)
+            outcome = guarded or await self._service(self.service.handle, address, event, key)
+            if guarded is None and outcome.idle and isinstance(event, engine.Reply):  # no survey open: feedback
                 outcome = await self._service(self.service.feedback, address, event.text,
                                               f"{key}:feedback" if key else None)
             await self._render(address, outcome)
@@ -771,9 +835,12 @@ class SlackChannel:
         if any(isinstance(e, Finish) for e in outcome.effects):
             person.drawn.clear()
 
-    async def _draw(self, address: Address, person: Person, effect: Effect, survey: Survey | None,
+    async def _draw(self, address: Address, person: Person, effect: Shown, survey: Survey | None,
                     said: set[str]) -> None:
-        if isinstance(effect, Ask):
+        if isinstance(effect, CheckIn):
+            elements = [_button(choice.label, choice.data) for choice in effect.choices]
+            await self._post(address, effect.text, [*_sections(effect.text), {"type": "actions", "elements": elements}])
+        elif isinstance(effect, Ask):
             prompt = effect.prompt
             posted = await self._post(address, prompt_text(prompt), prompt_blocks(prompt))
             person.remember(prompt.turn, Drawn(posted["channel"], posted["ts"], prompt))

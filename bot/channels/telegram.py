@@ -52,6 +52,8 @@ from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Ask, Notice, Prompt, Say
 from bot.engine.conversation import Update as Redraw
+from bot.safeguarding import alerts, checkin
+from bot.safeguarding.checkin import CheckIn
 from bot.service import Outcome, SurveyService
 
 if TYPE_CHECKING:
@@ -140,6 +142,7 @@ class TelegramChannel:
         self.reports: Callable[[Address, str], Deliverable | str] | None = None
         self.report_commands: frozenset[str] = frozenset()
         self.yousaid: YouSaid | None = None  # reactions to "we did" replies (set by from_app)
+        self.alert_chat: int | None = None  # the safeguarding lead's chat, where alerts go (set by from_app)
 
     @classmethod
     def from_app(cls, app: App) -> TelegramChannel:
@@ -155,6 +158,9 @@ class TelegramChannel:
         channel.yousaid = channel.admin.yousaid
         channel.join_tags = settings.join_tags
         channel.reports, channel.report_commands = partial(respond, app), COMMANDS
+        if settings.safeguarding_telegram_chat is not None:
+            channel.alert_chat = int(settings.safeguarding_telegram_chat)
+            app.service.alerts.add(channel, settings.safeguarding_telegram_chat)
         return channel
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
@@ -245,6 +251,9 @@ class TelegramChannel:
             "stop": engine.Stop(), "resume": engine.Resume(), "skip": engine.Skip(), "back": engine.Back()}
         if name is not None and name in events:
             return await service.call(service.handle, who, events[name], key)
+        guarded = await service.call(service.guard, who, text, key)  # before anything can store the words
+        if guarded is not None:
+            return guarded
         outcome = await service.call(service.handle, who, engine.Reply(text), key)
         if outcome.idle:  # no survey open: a young person's free message is "you said" feedback
             outcome = await service.call(service.feedback, who, text, f"{key}:feedback")
@@ -277,6 +286,24 @@ class TelegramChannel:
         if reaction is not None and self.yousaid is not None and message is not None:
             await self.react(query, message, reaction, str(event_update.update_id))
             return None
+        ref = alerts.ack_ref(query.data)
+        if ref is not None and message is not None and message.chat.id == self.alert_chat:
+            await self.acknowledge(query, message, ref)
+            return None
+        press = checkin.decode(query.data)
+        if press is not None and message is not None and message.chat.type == "private":
+            await self.answer(query, None)
+            who = self.address(query.from_user.id)
+            user = query.from_user
+            reach = (f"@{user.username} on Telegram" if user.username
+                     else f"Telegram user {user.id} (tg://user?id={user.id})")
+            async with self.lock(message.chat.id), self.apology(message.chat.id):
+                await self.call(message.chat.id, lambda: self.bot.edit_message_reply_markup(
+                    chat_id=message.chat.id, message_id=message.message_id, reply_markup=None))
+                outcome = await self.service.call(self.service.care, who, press, reach,
+                                                  str(event_update.update_id))
+                return await self.render(message.chat.id, who, outcome, None)
+            return None  # the apology was sent
         event = buttons.decode(query.data)
         if event is None or message is None or message.chat.type != "private":
             await self.answer(query, STALE_BUTTON)
@@ -312,6 +339,12 @@ class TelegramChannel:
                                                              message_id=pressed.message_id, reply_markup=markup), held)
                 elif isinstance(effect, Answered):
                     await self.mark_answered(chat_id, effect, pressed, held)
+                elif isinstance(effect, CheckIn):
+                    markup = InlineKeyboardMarkup(inline_keyboard=[
+                        [InlineKeyboardButton(text=choice.label, callback_data=choice.data)]
+                        for choice in effect.choices])
+                    await self.call(chat_id, lambda t=effect.text, m=markup: self.bot.send_message(
+                        chat_id, t, reply_markup=m), True)
         except Unreachable:
             log.info("a respondent has blocked the bot; marked unreachable")
             await self.service.call(self.service.mark_unreachable, who)
@@ -422,6 +455,24 @@ class TelegramChannel:
             await self.answer(query, said)
             if said == msg.YOUSAID_TELL_ME_MORE:
                 await self.send(message.chat.id, said)
+
+    async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
+        """A safeguarding alert in the lead's chat, with an Acknowledge button (bot.safeguarding.alerts)."""
+        chat_id = int(target)
+        markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=ack_label, callback_data=ack_data)]])
+        sent = await self.call(chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=markup), True)
+        return sent is not None
+
+    async def acknowledge(self, query: CallbackQuery, message: Message, ref: str) -> None:
+        """Acknowledge pressed in the lead's chat: audited once; the alert then says so and loses its button."""
+        day = await self.service.call(self.service.acknowledge, ref)
+        if day is None:
+            await self.answer(query, msg.ALERT_UNKNOWN)
+            return
+        await self.answer(query, None)
+        text = f"{message.text or ''}\n\n{msg.ALERT_ACKED.format(day=f'{day.day} {day:%B %Y}')}"
+        await self.call(message.chat.id, lambda: self.bot.edit_message_text(
+            text=text[:4096], chat_id=message.chat.id, message_id=message.message_id, reply_markup=None))
 
     @contextlib.asynccontextmanager
     async def apology(self, chat_id: int) -> AsyncIterator[None]:

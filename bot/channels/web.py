@@ -45,8 +45,10 @@ from bot.channels.port import Address
 from bot.channels.poster import poster_svg
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
-from bot.engine.conversation import Answered, Ask, Effect, Finish, Notice, Say, Update
-from bot.service import SurveyService
+from bot.engine.conversation import Answered, Ask, Finish, Notice, Say, Update
+from bot.safeguarding import checkin
+from bot.safeguarding.checkin import CheckIn, Press
+from bot.service import Outcome, Shown, SurveyService
 from bot.surveyfiles import SurveyCatalogue
 
 if TYPE_CHECKING:
@@ -78,7 +80,7 @@ PRIVATE = {**SECURITY_HEADERS, "Cache-Control": "no-store"}  # answers must not 
 
 # Actions of the page's own, beside the engine's events
 OPEN, RESUME, DELETE, ERASE, KEEP, HELP = "open", "resume", "delete", "delete-sure", "keep", "help"
-Action = engine.Event | str
+Action = engine.Event | Press | str
 TYPED_COMMANDS = {"/stop", "/resume", "/delete", "/skip", "/back", "/help"}
 
 
@@ -145,7 +147,7 @@ class Confirm:
 
 @dataclass(frozen=True)
 class Result:
-    effects: tuple[Effect | Confirm, ...]
+    effects: tuple[Shown | Confirm, ...]
     open: bool
     forget: bool = False  # the answers were deleted: drop the cookie as well
 
@@ -170,6 +172,13 @@ def read_event(data: object) -> Action:
         return str(kind)
     if kind == "stop":
         return engine.Stop()
+    if kind == "care":  # a button of the safeguarding check, and the contact box's words on the web chat
+        text = data.get("text")
+        press = checkin.decode(data.get("data") if isinstance(data.get("data"), str) else None,
+                               text if isinstance(text, str) else None)
+        if press is None:
+            raise Refused(400, "unknown check button")
+        return press
     turn = _whole(data.get("turn"), "turn", MAX_TURN)
     if kind in ("pick", "toggle"):
         index = _whole(data.get("index"), "index", 999)
@@ -210,7 +219,9 @@ def form_event(fields: list[tuple[str, str]]) -> Action:
     pressed = values.get("do", "send")
     verb, _, index = pressed.partition(":")
     data: dict[str, Any] = {"type": verb, "turn": values.get("turn"), "index": index, "text": values.get("text")}
-    if verb == "send":
+    if verb == "care":
+        data = {"type": "care", "data": pressed, "text": values.get("text")}
+    elif verb == "send":
         data["type"] = "reply"
     elif verb == "done":
         data.update(type="ticks", indexes=ticks)
@@ -222,7 +233,7 @@ def form_event(fields: list[tuple[str, str]]) -> Action:
 SAID_HERE = {msg.PAUSED: words.PAUSED, msg.STILL_PAUSED: words.STILL_PAUSED}
 
 
-def draw(effects: tuple[Effect | Confirm, ...], action: str) -> list[dict[str, Any]]:
+def draw(effects: tuple[Shown | Confirm, ...], action: str) -> list[dict[str, Any]]:
     """The effects as the page gets them: what each is, and its HTML. Stored-only effects are left out, and a
     passing note that repeats a message is dropped."""
     said = {e.text for e in effects if isinstance(e, Say)}
@@ -253,6 +264,10 @@ def draw(effects: tuple[Effect | Confirm, ...], action: str) -> list[dict[str, A
             drawn.append({"type": "finish", "completed": effect.completed})
         elif isinstance(effect, Confirm):
             drawn.append({"type": "confirm", "html": webpage.confirm_delete(action)})
+        elif isinstance(effect, CheckIn):
+            drawn.append({"type": "check", "text": effect.text, "contact_box": effect.contact_box,
+                          "choices": [{"label": c.label, "data": c.data} for c in effect.choices],
+                          "html": webpage.check_in(action, effect)})
     return drawn
 
 
@@ -345,7 +360,7 @@ class WebChannel:
         action = form_event(fields)
         token, result = await self._act(link, token, action)
         effects = result.effects
-        if result.open and not any(isinstance(e, (Ask, Update, Confirm)) for e in effects):
+        if result.open and not any(isinstance(e, (Ask, Update, Confirm, CheckIn)) for e in effects):
             # a resubmitted form or an old page: show the question that is waiting now
             _, waiting = await self._act(link, token, RESUME)
             effects = (*effects, *waiting.effects)
@@ -411,7 +426,13 @@ class WebChannel:
                 outcome = await service.call(service.begin, who, link.survey_id, link.wave)
                 return token, Result((Say(words.HELP), *outcome.effects), outcome.open)
             assert not isinstance(action, str)
-            outcome = await service.call(service.handle, who, action)
+            if isinstance(action, Press):  # the safeguarding check: no handle here, so a yes asks how to reach them
+                outcome = await service.call(service.care, who, action)
+                return token, Result(outcome.effects, outcome.open)
+            guarded: Outcome | None = None
+            if isinstance(action, engine.Reply):  # checked before anything can store the words
+                guarded = await service.call(service.guard, who, action.text)
+            outcome = guarded or await service.call(service.handle, who, action)
             return token, Result(outcome.effects, outcome.open)
 
     async def _is_open(self, who: Address) -> bool:

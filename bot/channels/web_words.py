@@ -49,6 +49,9 @@ STILL_PAUSED = "This survey is paused. Press Carry on to pick up where you left 
 HELP = ("Press a button to answer, or type in the box and press Send. Skip leaves a question out. "
         "Back lets you change your last answer. The buttons at the bottom stop the survey or delete your answers.")
 
+# The safeguarding check's contact box (bot.safeguarding.checkin)
+CARE_CONTACT_LABEL = "How a trusted adult can reach you"
+
 # Whole pages
 SORRY = "Sorry"
 NOT_FOUND_TITLE = "We can't find that survey"
@@ -57,7 +60,7 @@ NOT_FOUND = ("The link may have a typing mistake, or the survey may have ended. 
 BAD_REQUEST = "Sorry, we couldn't read that. Please go back and try again."
 TOO_BIG = "That was too long for us to take. Please make it shorter."
 WENT_WRONG = "Sorry, something went wrong on our side. Please try again in a minute."
-CROSS_SITE = "Sorry, answers can only be sent from the survey page itself."
+CROSS_SITE = "Sorry, this only works from the survey page."
 
 # The printed poster
 POSTER_SCAN = "Scan to take part"

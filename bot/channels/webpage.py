@@ -18,6 +18,7 @@ from string import Template
 
 from bot.channels import web_words as words
 from bot.engine.conversation import Answered, Prompt
+from bot.safeguarding.checkin import CheckIn
 
 STATIC = "webstatic"
 LONG_OPTION = 24  # options longer than this go one to a row, whatever the kind
@@ -68,6 +69,20 @@ def carry_on(action: str) -> str:
 def confirm_delete(action: str) -> str:
     return say(words.DELETE_SURE, buttons_form(action, [("delete-sure", words.DELETE_YES, "danger"),
                                                         ("keep", words.DELETE_NO, "secondary")]))
+
+
+def check_in(action: str, check: CheckIn) -> str:
+    """The safeguarding check: its question and big buttons (each posts `care:...`), and on the contact step a box
+    to type how a trusted adult can reach them. The first button is the calm default."""
+    box = ""
+    if check.contact_box:
+        box = (f'<label for="care-contact" class="label">{escape(words.CARE_CONTACT_LABEL)}</label>'
+               '<textarea id="care-contact" name="text" rows="2" autocomplete="off"></textarea>')
+    inner = "".join(f'<button type="submit" name="do" value="{escape(choice.data)}" '
+                    f'class="{"primary" if i == 0 else "option"}">{escape(choice.label)}</button>'
+                    for i, choice in enumerate(check.choices))
+    return (f'<div class="msg bot check">{_paragraphs(check.text)}<form method="post" action="{escape(action)}" '
+            f'class="act care">{box}<div class="column">{inner}</div></form></div>')
 
 
 def _option_buttons(prompt: Prompt) -> str:

@@ -125,7 +125,16 @@ class Resume:
     pass
 
 
-Event = Pick | Toggle | Done | Reply | Skip | Back | Stop | Resume
+@dataclass(frozen=True)
+class Withhold:
+    """A young person's words were held back by the safeguarding check (bot.safeguarding) and never reach the engine.
+    On a free-text question (or "Other, please say") the answer is recorded as "[removed for safety] CATEGORY" and
+    the survey moves on; on any other question nothing changes, so the question is simply asked again later."""
+
+    category: str
+
+
+Event = Pick | Toggle | Done | Reply | Skip | Back | Stop | Resume | Withhold
 
 
 @dataclass(frozen=True)
@@ -235,6 +244,8 @@ def advance(survey: Survey, state: State, event: Event, now: datetime) -> Step:
         return _stop(state)
     if isinstance(event, Resume):
         return _resume(survey, state)
+    if isinstance(event, Withhold):
+        return _withhold(survey, state, event.category, now)
     turn = getattr(event, "turn", None)
     if turn is not None and turn != state.turn:
         return Step(state, (Notice(msg.ALREADY_ANSWERED),))
@@ -499,6 +510,25 @@ def _other(survey: Survey, state: State, question: Question, event: Event, now: 
     answers = {**state.answers, question.other_id: words}
     state = replace(state, answers=answers, path=(*state.path, question.id), awaiting_other=False)
     return _ask(survey, state, _next_question(survey, answers, survey.position(question.id)), effects)
+
+
+def _withhold(survey: Survey, state: State, category: str, now: datetime) -> Step:
+    if state.status not in (Status.ASKING, Status.PAUSED) or state.current is None:
+        return Step(state, ())
+    question = survey.question(state.current)
+    placeholder = f"{msg.REMOVED_FOR_SAFETY} {category}"
+    state = replace(state, status=Status.ASKING)
+    if state.awaiting_other:
+        effects: tuple[Effect, ...] = (Answered(state.turn, msg.OTHER_PROMPT, msg.REMOVED_SHOWN),
+                                       Record(question.other_id, placeholder, now.date()))
+        answers = {**state.answers, question.other_id: placeholder}
+        state = replace(state, answers=answers, path=(*state.path, question.id), awaiting_other=False)
+        return _ask(survey, state, _next_question(survey, answers, survey.position(question.id)), effects)
+    if question.kind is not Kind.TEXT:
+        return Step(state, ())
+    step = _accept(survey, state, question, placeholder, now)
+    shown = tuple(replace(e, answer=msg.REMOVED_SHOWN) if isinstance(e, Answered) else e for e in step.effects)
+    return Step(step.state, shown)
 
 
 # --- typed answers --------------------------------------------------------------------------------------------------

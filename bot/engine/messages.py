@@ -41,7 +41,7 @@ SURVEY_GONE = "Sorry, this survey is no longer running, so it can't be carried o
 SURVEY_CLOSED = "Sorry, this survey has closed, so no more answers can be taken."
 ERASED = "Done. Your answers to {titles} have been deleted."
 NOTHING_TO_ERASE = "There are no answers of yours that can still be deleted."
-ANONYMOUS_NOW = "Your answers can't be linked to you any more, so they are anonymous and can't be picked out to delete."
+ANONYMOUS_NOW = "Your answers are anonymous now. Nobody can tell which ones are yours, so they can't be deleted."
 
 INVITATION = ("Hello! The safeguarding partnership would like to hear from you: “{title}”. "
               "It only takes a few minutes, and your answers are kept without your name. It is open until {closes}.")
@@ -75,3 +75,69 @@ YOUSAID_TELL_ME_MORE = ("Thank you for asking. We will share more soon. "
 YOUSAID_NOT_FOR_YOU = "Sorry, this button is not for you."
 YOUSAID_MESSAGES = (YOUSAID_THANKS, YOUSAID_REPLY, *YOUSAID_STATUS.values(), *YOUSAID_REACTIONS.values(),
                     YOUSAID_REACTED, YOUSAID_TELL_ME_MORE, YOUSAID_NOT_FOR_YOU)
+
+# Safeguarding (bot.safeguarding): the gentle check when a young person's words suggest they may not be safe, or
+# they type the HELP word. Warm, short, no questions about what happened.
+REMOVED_FOR_SAFETY = "[removed for safety]"  # stored instead of the words, with the category after it
+REMOVED_SHOWN = "(not kept, to keep you safe)"  # shown back on the question instead of the words
+CARE_HEARD = "Thank you for telling me. I want to check you are OK."
+CARE_HELP_WORD = "I am here. Let's check you are OK."
+CARE_SIGNPOST = ("If you want to talk to someone now:\n"
+                 "• Childline: call 0800 1111. It is free, any time.\n"
+                 "• If you are in danger now, call 999.\n"
+                 "• Shout: text SHOUT to 85258.\n"
+                 "Nobody watches this chat live, so please use one of these if you need help now.")
+CARE_ASK = "Are you OK?"
+CARE_OK = "I'm OK, carry on"
+CARE_HELP = "I'd like some help"
+CARE_ADULT = "Talk to an adult"
+CARE_CONSENT = ("Would you like {who} to get in touch with you? We will only tell them who you are if you say yes.")
+CARE_YES = "Yes, please"
+CARE_NO = "No, thanks"
+CARE_ASK_CONTACT = ("How can they reach you? Type a phone number or an email, or the name of an adult you trust. "
+                    "We only pass it on. We don't keep it.")
+CARE_SEND = "Send"
+CARE_RATHER_NOT = "I'd rather not"
+CARE_SHARED = "Thank you. We have told {who}. They will get in touch with you soon. If you are in danger now, call 999."
+CARE_NOT_SHARED = "That's OK. We have not told anyone who you are. You can call Childline on 0800 1111 at any time."
+CARE_NO_ROUTE = ("Sorry, we can't pass on your details from here. Please call Childline on 0800 1111. It is free. "
+                 "If you are in danger now, call 999.")
+CARE_CARRY_ON = "OK. Let's carry on."
+CARE_ALL_DONE = "OK. Thank you. You can type {help} at any time if you need help."
+CARE_WHO = "someone from the team that keeps young people safe"
+
+# Every sentence above that a young person may see, by name: tests/test_language.py checks each one reads at
+# grade 6 or below, with no sentence over 20 words and no word from the "Language that cares" glossary. New
+# youth-facing messages (in this module or elsewhere) join by adding their name here or to YOUTH_FACING_ELSEWHERE.
+YOUTH_FACING = (
+    "CONSENT_QUESTION", "CONSENT_YES", "CONSENT_NO", "DECLINED", "CHOOSE_ONE", "CHOOSE_SOME", "CHOOSE_AT_LEAST_ONE",
+    "SCALE_RANGE", "YES_OR_NO", "WHOLE_NUMBER", "ANY_NUMBER", "EMPTY_TEXT", "TOO_LONG", "CANNOT_SKIP",
+    "FIRST_QUESTION", "ALREADY_ANSWERED", "NOT_A_BUTTON_QUESTION", "OTHER_PROMPT", "PREVIOUS_ANSWER", "SKIPPED",
+    "PAUSED", "STILL_PAUSED", "ALREADY_FINISHED", "NO_SURVEY_OPEN", "UNKNOWN_SURVEY", "SURVEY_GONE",
+    "SURVEY_CLOSED", "ERASED", "NOTHING_TO_ERASE", "ANONYMOUS_NOW", "INVITATION", "REMINDER", "START",
+    "NOT_OPEN_YET", "OPTED_OUT",
+    "REMOVED_SHOWN", "CARE_HEARD", "CARE_HELP_WORD", "CARE_SIGNPOST", "CARE_ASK", "CARE_OK", "CARE_HELP",
+    "CARE_ADULT", "CARE_CONSENT", "CARE_YES", "CARE_NO", "CARE_ASK_CONTACT", "CARE_SEND", "CARE_RATHER_NOT",
+    "CARE_SHARED", "CARE_NOT_SHARED", "CARE_NO_ROUTE", "CARE_CARRY_ON", "CARE_ALL_DONE", "CARE_WHO",
+    "YOUSAID_MESSAGES",  # a tuple: each of its messages is checked
+)
+# "module:NAME,NAME" (or "module:*" for every constant) of youth-facing words kept beside their channel: the web chat's
+# page words, every one of which a young person on a youth link sees, and the chat channels' own hints.
+YOUTH_FACING_ELSEWHERE = (
+    "bot.channels.web_words:*",
+    "bot.channels.telegram:HELP,HINT_TYPED,HINT_EDITED,HINT_PRIVATE,STALE_BUTTON,SORRY",
+    "bot.channels.slack:HELP,DM_HINT,EDIT_HINT,FILE_HINT,TYPE_HERE,ANSWER_BUTTON,HOME_TITLE,HOME_NONE",
+)
+
+# What the safeguarding lead sees in the alert channel (adults: bot.safeguarding.alerts)
+ALERT_ANONYMOUS = ("Safeguarding alert {ref}: a young person's message on {channel} suggests “{category}”. "
+                   "They were shown Childline, 999 and Shout. They have not agreed to be contacted, so we cannot say "
+                   "who they are. Their words were not kept.")
+ALERT_HELP = ("Safeguarding alert {ref}: a young person on {channel} asked for help. They were shown Childline, "
+              "999 and Shout. They did not agree to be contacted, so we cannot say who they are.")
+ALERT_CONSENT = ("Safeguarding alert {ref}: a young person on {channel} has asked for help (“{category}”) and agreed "
+                 "to be contacted. Reach them: {reach}\nThey were told that someone will get in touch. Their words "
+                 "were not kept.")
+ALERT_ACK = "Acknowledge"
+ALERT_ACKED = "Acknowledged on {day}."
+ALERT_UNKNOWN = "That alert is not known, or it was acknowledged already."

@@ -36,6 +36,10 @@
       const field = form.elements.namedItem("text");
       return { type: "reply", turn: turn, text: field ? field.value : "" };
     }
+    if (verb === "care") {
+      const box = form.elements.namedItem("text");
+      return { type: "care", data: pressed, text: box ? box.value : undefined };
+    }
     if (verb === "skip" || verb === "back") {
       return { type: verb, turn: turn };
     }

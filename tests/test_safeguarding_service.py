@@ -1,0 +1,207 @@
+"""The safeguarding use cases on real SQLite and PostgreSQL: `guard` before anything is stored, `care` for the
+check's buttons, `acknowledge` once; and the engine's pure `Withhold` step."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bot.audit import verify
+from bot.channels.port import Address
+from bot.engine import conversation as engine
+from bot.engine import messages as msg
+from bot.privacy import Keys
+from bot.safeguarding.checkin import Alert, CheckIn, Press
+from bot.service import SurveyService
+from bot.surveyfiles import SurveyCatalogue
+from storage.unit_of_work import Store
+
+from .conftest import PEPPER
+
+YOUNG = Address("telegram", "bot", "4242")
+WORDS = "they keep hurtin me at home zx81"
+
+
+def to_text_question(service: SurveyService, who: Address) -> engine.Prompt:
+    outcome = service.begin(who, "you-said")
+    outcome = service.handle(who, engine.Pick(next(e.prompt.turn for e in outcome.effects
+                                                   if isinstance(e, engine.Ask)), 0))
+    while True:
+        prompt = next(e.prompt for e in outcome.effects if isinstance(e, engine.Ask))
+        if prompt.kind == "text":
+            return prompt
+        if prompt.multiple:
+            outcome = service.handle(who, engine.Reply("1", prompt.turn))
+        else:
+            outcome = service.handle(who, engine.Pick(prompt.turn, 0))
+
+
+def dump(store: Store) -> str:
+    with store.engine.connect() as connection:
+        return "\n".join(str(row) for table in ("answer", "conversation", "audit_record", "response")
+                         for row in connection.execute(text(f"SELECT * FROM {table}")))
+
+
+def audit_of(store: Store, action: str) -> list[dict[str, object]]:
+    with store.engine.connect() as connection:
+        return [json.loads(s) for (s,) in connection.execute(
+            text("SELECT subject FROM audit_record WHERE action = :a ORDER BY seq"), {"a": action})]
+
+
+def test_a_disclosure_is_held_back_stored_as_a_placeholder_and_alerted(service: SurveyService, store: Store) -> None:
+    to_text_question(service, YOUNG)
+    outcome = service.guard(YOUNG, WORDS)
+    assert outcome is not None
+    assert not [e for e in outcome.effects if isinstance(e, engine.Ask)]  # the next question waits
+    assert [e.text for e in outcome.effects if isinstance(e, CheckIn)] == [msg.CARE_ASK]
+    (alert,) = [e for e in outcome.effects if isinstance(e, Alert)]
+    assert (alert.category, alert.consent, alert.reach) == ("abuse", False, None)
+    assert audit_of(store, "safeguarding.alert") == [{"alert": alert.ref, "category": "abuse", "consent": False}]
+    assert "zx81" not in dump(store) and "hurtin" not in dump(store)
+    assert f"{msg.REMOVED_FOR_SAFETY} abuse" in dump(store)
+    # carry on: the next question
+    carried = service.care(YOUNG, Press("ok", "abuse"))
+    assert msg.CARE_CARRY_ON in [e.text for e in carried.effects if isinstance(e, engine.Say)]
+    assert [e.prompt.question_id for e in carried.effects if isinstance(e, engine.Ask)] == ["hear_back"]
+    # acknowledged once; an unknown or repeated reference changes nothing
+    assert service.acknowledge(alert.ref) is not None
+    assert service.acknowledge(alert.ref) is None
+    assert service.acknowledge("0123456789ab") is None
+    assert audit_of(store, "safeguarding.acknowledged") == [{"alert": alert.ref}]
+    assert verify(store, service.keys).ok
+
+
+def test_ordinary_words_and_adult_surveys_are_left_alone(service: SurveyService, store: Store) -> None:
+    to_text_question(service, YOUNG)
+    assert service.guard(YOUNG, "more clubs and cheaper buses please") is None
+    adult = Address("telegram", "bot", "999")
+    service.begin(adult, "policy-awareness")
+    assert service.guard(adult, "the child said she wants to kill herself; I want to kill myself") is None
+    assert audit_of(store, "safeguarding.alert") == []
+
+
+def test_the_help_word_records_nothing_and_asks_the_same_question_again(service: SurveyService) -> None:
+    prompt = to_text_question(service, YOUNG)
+    outcome = service.guard(YOUNG, "HELP")
+    assert outcome is not None and not [e for e in outcome.effects if isinstance(e, (Alert, engine.Answered))]
+    again = service.care(YOUNG, Press("ok", "asked-for-help"))
+    (asked,) = [e.prompt for e in again.effects if isinstance(e, engine.Ask)]
+    assert asked.question_id == prompt.question_id and asked.turn > prompt.turn
+
+
+def test_a_yes_sends_a_named_alert_through_the_route_and_a_failed_route_is_owned_up_to(
+        service: SurveyService) -> None:
+    class Lead:
+        def __init__(self, works: bool) -> None:
+            self.works, self.posted = works, []
+
+        async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
+            self.posted.append((target, text, ack_data))
+            return self.works
+
+    lead = Lead(works=True)
+    service.alerts.add(lead, "-100")
+    outcome = asyncio.run(service.call(service.care, YOUNG, Press("yes", "running-away"), "@sam"))
+    assert [e for e in outcome.effects if isinstance(e, Alert)] == []  # sent, then dropped from what is drawn
+    ((target, words, ack),) = lead.posted
+    assert target == "-100" and "@sam" in words and "running away" in words and ack.startswith("sgack:")
+    assert msg.CARE_SHARED.format(who=msg.CARE_WHO) in [e.text for e in outcome.effects if isinstance(e, engine.Say)]
+    lead.works = False
+    outcome = asyncio.run(service.call(service.care, YOUNG, Press("yes", "running-away"), "@sam"))
+    assert msg.CARE_NO_ROUTE in [e.text for e in outcome.effects if isinstance(e, engine.Say)]
+    service.close()
+
+
+def test_the_check_changes_nothing_for_a_press_on_the_web_without_contact(store: Store,
+                                                                          catalogue: SurveyCatalogue) -> None:
+    from tests.conftest import Clock
+
+    service = SurveyService(store, catalogue, Keys(PEPPER), Clock())
+    web = Address("web", "link", "t" * 43)
+    asks = service.care(web, Press("yes", "bullying"))
+    assert msg.CARE_NO_ROUTE in [e.text for e in asks.effects if isinstance(e, engine.Say)]  # no route set up
+
+
+# --- the engine's pure step --------------------------------------------------------------------------------------
+
+def test_withhold_records_a_placeholder_only_on_free_text(catalogue: SurveyCatalogue) -> None:
+    survey = catalogue.latest("you-said")
+    now = datetime(2026, 5, 1, 12, 0)
+    state = engine.start(survey, now).state
+    assert engine.advance(survey, state, engine.Withhold("abuse"), now).state == state  # before agreeing
+    state = engine.advance(survey, state, engine.Pick(state.turn, 0), now).state
+    step = engine.advance(survey, state, engine.Withhold("abuse"), now)  # a scale question: nothing
+    assert step.state == state and step.effects == ()
+    text_question = engine.replace(state, current="change", path=("feel_home", "feel_safe", "matters", "listened"))
+    step = engine.advance(survey, text_question, engine.Withhold("abuse"), now)
+    assert [e for e in step.effects if isinstance(e, engine.Record)] == [
+        engine.Record("change", f"{msg.REMOVED_FOR_SAFETY} abuse", now.date())]
+    assert [e.answer for e in step.effects if isinstance(e, engine.Answered)] == [msg.REMOVED_SHOWN]
+    assert step.state.answers["change"] == f"{msg.REMOVED_FOR_SAFETY} abuse"
+    other = engine.replace(state, current="matters", awaiting_other=True)
+    step = engine.advance(survey, other, engine.Withhold("bullying"), now)
+    assert step.state.answers["matters.other"] == f"{msg.REMOVED_FOR_SAFETY} bullying"
+    assert not step.state.awaiting_other
+
+
+def test_the_terminal_preview_shows_the_check_and_keeps_nothing(service: SurveyService, store: Store) -> None:
+    import io
+
+    from bot.channels.console import ConsoleChannel
+
+    out = io.StringIO()
+    who = Address("console", "local", "author")
+    lines = ["yes", "1", "1", "1", "2", "i want to kil myself qq3", "1", "Yes"]
+    assert ConsoleChannel(service, out).run(who, "you-said", lines)
+    shown = out.getvalue()
+    assert msg.CARE_ASK in shown and "1. I'm OK, carry on" in shown and msg.CARE_CARRY_ON in shown
+    assert "qq3" not in dump(store) and f"{msg.REMOVED_FOR_SAFETY} self-harm" in dump(store)
+
+
+def test_safeguarding_settings_are_checked_and_named() -> None:
+    import pytest
+
+    from bot.config import Settings, SettingsError
+
+    good = Settings.from_env({"SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL": "C0123ABCDEF",
+                              "SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT": "-1001234567890", "SURVEYBOT_HELP_WORD": "sos"})
+    assert (good.safeguarding_slack_channel, good.safeguarding_telegram_chat, good.help_word) == (
+        "C0123ABCDEF", "-1001234567890", "sos")
+    for name, value in (("SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL", "#safeguarding"),
+                        ("SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT", "@leadgroup"), ("SURVEYBOT_HELP_WORD", "help me")):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: value})
+
+
+def test_a_missing_phrase_list_stops_the_bot_with_one_line(tmp_path: Path) -> None:
+    import pytest
+
+    from bot.app import build
+    from bot.config import Settings
+    from bot.surveyfiles import SurveyFileError
+
+    settings = Settings.from_env({"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_PEPPER": "p" * 48,
+                                  "SURVEYBOT_SAFEGUARDING_PHRASES": str(tmp_path / "nope.yaml")})
+    with pytest.raises(SurveyFileError) as caught:
+        build(settings)
+    assert str(caught.value) == f"{tmp_path / 'nope.yaml'}:0: cannot read the phrase list: No such file or directory"
+
+
+def test_a_disclosure_sent_as_free_feedback_is_never_stored_as_feedback(service: SurveyService, store: Store) -> None:
+    to_text_question(service, YOUNG)
+    for _ in range(2):  # finish the round, so free messages afterwards count as "you said" feedback
+        prompt = next(e.prompt for e in service.begin(YOUNG, "you-said").effects if isinstance(e, engine.Ask))
+        service.handle(YOUNG, engine.Skip(prompt.turn))
+    assert service.open_survey(YOUNG) is None
+    assert [e.text for e in service.feedback(YOUNG, "more lights in the park").effects
+            if isinstance(e, engine.Say)] == [msg.YOUSAID_THANKS]
+    outcome = service.feedback(YOUNG, "my mum's boyfriend hits me qq7")
+    assert [e.text for e in outcome.effects if isinstance(e, CheckIn)] == [msg.CARE_ASK]
+    with store.engine.connect() as connection:
+        items = [t for (t,) in connection.execute(text("SELECT text FROM feedback_item"))]
+    assert items == ["more lights in the park"]
+    assert "qq7" not in dump(store)
