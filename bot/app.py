@@ -119,12 +119,18 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
     """Run the HTTP server and every channel until `stop` is set (SIGINT/SIGTERM set it when run from the CLI).
     `ready` is called once the server is listening (the CLI prints the survey's link then)."""
     from bot.broadcast import Broadcaster, inviting
+    from bot.metrics import METRICS, ErrorCounter
     from bot.scheduling import CampaignScheduler, Leadership
     from bot.server import HttpServer
 
     stop = stop or asyncio.Event()
     server = server or HttpServer(app.settings.host, app.settings.port)
     server.add_check("database", lambda: database.ping(app.engine))
+    server.add_fact("scheduler", lambda: "off" if scheduler is None else "leader" if scheduler.leading else "standby")
+    errors = ErrorCounter()
+    logging.getLogger().addHandler(errors)
+    for channel in channels:
+        METRICS.channel(channel.name)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread, or not supported
@@ -144,7 +150,8 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
         if senders:
             broadcaster = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock)
             scheduler = CampaignScheduler(app.service, broadcaster, senders, app.service.clock,
-                                          app.settings.timezone, Leadership(app.engine))
+                                          app.settings.timezone, Leadership(app.engine),
+                                          app.settings.sweep_seconds, app.settings.leader_retry_seconds)
             await scheduler.start()
         log.info("surveybot is running with %s", ", ".join(c.name for c in channels) or "no chat channel")
         if ready is not None:
@@ -157,3 +164,4 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
             await channel.stop()
         await server.stop()
         app.service.close()
+        logging.getLogger().removeHandler(errors)

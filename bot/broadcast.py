@@ -21,6 +21,7 @@ from bot import yousaid
 from bot.campaigns import CLOSE, INVITE, current_wave, due_steps, out_of_quiet_hours, rules_of, window
 from bot.channels.port import Announcing, Channel, Inviting, RateLimited, Unreachable
 from bot.engine import messages as msg
+from bot.metrics import METRICS
 from bot.privacy import Keys
 from bot.surveyfiles import SurveyCatalogue
 from storage import campaigns as store_campaigns
@@ -135,6 +136,7 @@ class Broadcaster:
                     self.clock() < window(rules_of(campaign, self.zone), lease.wave)[1])
             if not send:
                 store_campaigns.finish(uow, lease, "skipped", campaign.survey_id)
+                METRICS.broadcasts.labels(channel, "skipped").inc()
             return Taken(lease, campaign, send, reply)
 
     def _release(self, lease: store_campaigns.Lease) -> None:
@@ -173,14 +175,17 @@ class Broadcaster:
                     await channel.invite(address, self.message(campaign, lease), campaign.code)
             except Unreachable:
                 done = (lease, "unreachable", campaign.survey_id)
+                METRICS.broadcasts.labels(channel.name, "unreachable").inc()
                 continue
             except RateLimited as exc:
+                METRICS.throttled.labels(channel.name).inc()
                 await run(self._release, lease)  # type: ignore[misc]
                 await asyncio.sleep(exc.retry_after)
                 continue
             except asyncio.CancelledError:
                 raise
             done = (lease, "sent", campaign.survey_id)
+            METRICS.broadcasts.labels(channel.name, "sent").inc()
             sent += 1
 
 

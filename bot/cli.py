@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
-from bot import admin, campaign_commands, yousaid_commands
+from bot import admin, campaign_commands, logs, yousaid_commands
 from bot.app import App, build, make_channels, serve, survey_dirs
 from bot.channels.console import ConsoleChannel
 from bot.channels.port import Address
@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
-        configure_logging(settings.log_level)
+        logs.configure(settings)
         return dispatch(args, settings)
     except SurveyFileError as exc:
         for problem in exc.problems:
@@ -92,15 +92,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
-
-
-def configure_logging(level: str) -> None:
-    """Logs go to standard error. Libraries that would log SQL parameters (which include answers) are held at
-    WARNING whatever the level asked for."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger().setLevel(level)  # basicConfig leaves the level alone when a handler already exists
-    for noisy in ("alembic", "sqlalchemy", "aiosqlite"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:

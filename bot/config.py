@@ -6,6 +6,7 @@ is read at import time and tests never touch the real environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -38,6 +39,7 @@ class Settings:
     port: int = 8080
     public_url: str | None = None
     log_level: str = "INFO"
+    log_format: str = "text"
     auto_migrate: bool = True
     privacy: Policy = field(default_factory=Policy)
     telegram_token: str | None = _secret_field()
@@ -56,6 +58,8 @@ class Settings:
     safeguarding_telegram_chat: str | None = None
     safeguarding_who: str | None = None  # who will get in touch, as told to a young person who says yes
     language_glossary: Path | None = None  # an edited "Language that cares" glossary; None: the shipped one
+    sweep_seconds: int = 30
+    leader_retry_seconds: int = 15
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -76,6 +80,9 @@ class Settings:
         auto = (get("SURVEYBOT_AUTO_MIGRATE") or "true").lower()
         if auto not in ("true", "false"):
             raise SettingsError("SURVEYBOT_AUTO_MIGRATE should be `true` or `false`")
+        log_format = (get("SURVEYBOT_LOG_FORMAT") or "text").lower()
+        if log_format not in ("text", "json"):
+            raise SettingsError("SURVEYBOT_LOG_FORMAT should be `text` or `json`")
         dirs = tuple(Path(p) for p in (get("SURVEYBOT_SURVEYS_DIR") or "").split(os.pathsep) if p)
         return cls(
             env=mode,
@@ -90,6 +97,7 @@ class Settings:
             port=int(port_text),
             public_url=public_url.rstrip("/") if public_url else None,
             log_level=(get("SURVEYBOT_LOG_LEVEL") or "INFO").upper(),
+            log_format=log_format,
             auto_migrate=auto == "true",
             privacy=_privacy(get),
             telegram_token=get("TELEGRAM_BOT_TOKEN"),
@@ -102,6 +110,8 @@ class Settings:
             slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
             signing_key=get("SURVEYBOT_SIGNING_KEY"),
             **_safeguarding(get),
+            sweep_seconds=_seconds(get, "SURVEYBOT_SWEEP_SECONDS", 30),
+            leader_retry_seconds=_seconds(get, "SURVEYBOT_LEADER_RETRY_SECONDS", 15),
         )
 
     @property
@@ -186,6 +196,31 @@ def _safeguarding(get: Callable[[str], str | None]) -> dict[str, object]:
         "safeguarding_who": get("SURVEYBOT_SAFEGUARDING_WHO"),
         "language_glossary": Path(glossary) if glossary else None,
     }
+
+
+def _seconds(get: Callable[[str], str | None], name: str, default: int) -> int:
+    """A scheduler interval: whole seconds from 1 to an hour."""
+    text = get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 3600:
+        raise SettingsError(f"{name} should be a whole number of seconds from 1 to 3600")
+    return int(text)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret value the settings hold (tokens, the pepper, keys, the database password), for log redaction and
+    for `surveybot doctor`, which must never print them."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    values = [settings.pepper, settings.telegram_token, settings.telegram_webhook_secret, settings.slack_bot_token,
+              settings.slack_app_token, settings.slack_signing_secret, settings.signing_key]
+    with contextlib.suppress(ArgumentError):
+        values.append(make_url(settings.database_url).password)  # type: ignore[arg-type]
+    if settings.telegram_token and ":" in settings.telegram_token:
+        values.append(settings.telegram_token.split(":", 1)[1])  # the secret half, should it appear alone
+    return sorted({v for v in values if isinstance(v, str) and len(v) >= 6}, key=len, reverse=True)
 
 
 def _join_tags(text: str | None) -> tuple[str, ...]:

@@ -9,7 +9,12 @@ skips nor repeats an invitation or reminder. Misfire grace is unlimited (a late 
 
 Only one process schedules and sends: on PostgreSQL the one holding a session-level advisory lock on its own
 connection. When that process dies, its connection closes, the lock is released and another process takes over at
-its next attempt (within `LEADER_RETRY` seconds). SQLite means one process, which always leads.
+its next attempt: within SURVEYBOT_LEADER_RETRY_SECONDS (15) of the death. When the leader's whole machine vanishes
+without closing its connection, PostgreSQL notices through TCP keepalives set on that connection (KEEPALIVE: about
+25 seconds) and the bound grows by that much. The leader checks its own connection at the same interval and steps
+down when it lost it (the database restarted, say), so two processes never both believe they lead for longer than
+one interval; and even then nothing is sent twice, because steps are claimed once and outbox rows are leased.
+SQLite means one process, which always leads.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from bot import retention
 from bot.broadcast import Broadcaster
 from bot.campaigns import next_steps, rules_of
 from bot.channels.port import Inviting
+from bot.metrics import METRICS
 from bot.service import SurveyService
 from storage import campaigns as store_campaigns
 
@@ -38,6 +44,8 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
 LEADER_RETRY = 15
 LEADER_LOCK = 0x5355_5257  # "SURW": held by the one process that schedules
+# Server-side TCP keepalives on the leader's connection: a peer gone silent is dropped after idle + interval * count
+KEEPALIVE = {"tcp_keepalives_idle": 10, "tcp_keepalives_interval": 5, "tcp_keepalives_count": 3}
 JOB_DEFAULTS = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
 
 
@@ -54,13 +62,37 @@ class Leadership:
         if self._connection is not None:
             return True
         connection = self.engine.connect()
-        held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK}).scalar())
-        connection.commit()
+        try:
+            held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK}).scalar())
+            if held:
+                for name, value in KEEPALIVE.items():  # so a vanished machine's lock is freed in bounded time
+                    connection.execute(text(f"SET {name} = {int(value)}"))
+            connection.commit()
+        except Exception:
+            connection.close()
+            raise
         if held:
             self._connection = connection
         else:
             connection.close()
         return held
+
+    def holding(self) -> bool:
+        """Still leading: our connection (and so the lock on it) is alive. False, and let go, when it is not."""
+        if self.engine.dialect.name != "postgresql":
+            return True
+        if self._connection is None:
+            return False
+        try:
+            held = self._connection.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+                "AND objid::bigint = :key AND objsubid = 1 AND granted"), {"key": LEADER_LOCK}).scalar()
+            self._connection.commit()
+        except Exception:
+            held = 0
+        if not held:
+            self.release()
+        return bool(held)
 
     def release(self) -> None:
         if self._connection is not None:
@@ -73,8 +105,11 @@ class Leadership:
 
 class CampaignScheduler:
     def __init__(self, service: SurveyService, broadcaster: Broadcaster, channels: Mapping[str, Inviting],
-                 clock: Callable[[], datetime], timezone: str, leadership: Leadership) -> None:
+                 clock: Callable[[], datetime], timezone: str, leadership: Leadership,
+                 sweep_seconds: int = SWEEP_SECONDS, retry_seconds: int = LEADER_RETRY) -> None:
         self.service = service
+        self.sweep_seconds = sweep_seconds
+        self.retry_seconds = retry_seconds
         self.broadcaster = broadcaster
         self.channels = channels
         self.clock = clock
@@ -86,29 +121,57 @@ class CampaignScheduler:
 
     async def start(self) -> None:
         self.scheduler.start()
-        self.scheduler.add_job(self._try_to_lead, IntervalTrigger(seconds=LEADER_RETRY), id="leader",
+        self.scheduler.add_job(self._try_to_lead, IntervalTrigger(seconds=self.retry_seconds), id="leader",
                                next_run_time=datetime.now(self.scheduler.timezone))
+
+    @property
+    def leading(self) -> bool:
+        return self._leading
 
     async def stop(self) -> None:
         self.scheduler.shutdown(wait=False)
+        await self._stop_senders()
+        await self.service.call(self.leadership.release)
+        METRICS.leader.set(0)
+
+    async def _stop_senders(self) -> None:
         for task in self._senders:
             task.cancel()
         await asyncio.gather(*self._senders, return_exceptions=True)
-        await self.service.call(self.leadership.release)
+        self._senders = []
 
     async def _try_to_lead(self) -> None:
-        if self._leading or not await self.service.call(self.leadership.acquire):
+        try:
+            if self._leading:
+                if not await self.service.call(self.leadership.holding):
+                    await self._step_down()
+                return
+            if not await self.service.call(self.leadership.acquire):
+                return
+        except Exception:  # the database is away: stay as we are and try again at the next interval
+            log.warning("could not reach the database to settle who schedules campaigns; will retry")
             return
         self._leading = True
+        METRICS.leader.set(1)
         log.info("this process now schedules campaigns")
         await self._rebuild()
-        self.scheduler.add_job(self.sweep, IntervalTrigger(seconds=SWEEP_SECONDS), id="sweep",
+        self.scheduler.add_job(self.sweep, IntervalTrigger(seconds=self.sweep_seconds), id="sweep",
                                next_run_time=datetime.now(self.scheduler.timezone), replace_existing=True)
         # retention (docs/privacy.md): keys, raw free text and idle state, every night and once now (a late start)
         self.scheduler.add_job(self.purge, CronTrigger(hour=3, minute=15), id="purge", replace_existing=True)
         self.scheduler.add_job(self.purge, DateTrigger(run_date=datetime.now(self.scheduler.timezone)),
                                id="purge-at-start", replace_existing=True)
         self._senders = [asyncio.create_task(self._send(name)) for name in self.channels]
+
+    async def _step_down(self) -> None:
+        """We lost the lock (our connection broke): stop scheduling and sending; another process may lead now."""
+        log.warning("this process lost its database connection and no longer schedules campaigns")
+        self._leading = False
+        METRICS.leader.set(0)
+        for job in self.scheduler.get_jobs():
+            if job.id != "leader":
+                job.remove()
+        await self._stop_senders()
 
     async def _rebuild(self) -> None:
         """One timed job per upcoming step, from the campaign table (so it survives restarts)."""

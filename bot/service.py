@@ -32,6 +32,7 @@ from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Effect, Event, Finish, Record, Say, State
 from bot.engine.survey import Audience, Survey
+from bot.metrics import METRICS
 from bot.notices import notice
 from bot.policy import Policy, round_thresholds
 from bot.privacy import Keys
@@ -395,17 +396,36 @@ class SurveyService:
 
     # --- inside one unit -----------------------------------------------------------------------------------------
     def _run(self, work: Callable[[UnitOfWork, datetime], Outcome], event_key: str | None, channel: str) -> Outcome:
+        started = time.perf_counter()
         for attempt in range(RETRIES):
             now = self.clock()
             try:
                 with self.store.unit() as uow:
                     if event_key is not None and not uow.claim_event(self.keys.event(channel, event_key), now.date()):
-                        return Outcome((), duplicate=True)
-                    return work(uow, now)
+                        outcome = Outcome((), duplicate=True)
+                    else:
+                        outcome = work(uow, now)
             except Conflict:
+                METRICS.conflicts.inc()
                 log.info("rows changed concurrently; retrying (attempt %d)", attempt + 1)
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))  # desynchronise the retrying writers
+                continue
+            self._count(outcome, channel, time.perf_counter() - started)  # committed by now
+            return outcome
         raise RuntimeError("a conversation kept changing under us; giving up after several attempts")
+
+    @staticmethod
+    def _count(outcome: Outcome, channel: str, seconds: float) -> None:
+        """Metrics (bot.metrics), once the transaction has committed: what was stored, and how long it took."""
+        if outcome.duplicate:
+            METRICS.duplicates.labels(channel).inc()
+            return
+        METRICS.answer_seconds.labels(channel).observe(seconds)
+        recorded = sum(isinstance(effect, Record) for effect in outcome.effects)
+        if recorded:
+            METRICS.answers.labels(channel).inc(recorded)
+        if any(isinstance(effect, Finish) and effect.completed for effect in outcome.effects):
+            METRICS.completed.labels(channel).inc()
 
     def _advance(self, uow: UnitOfWork, address: Address, session: str, row: ConversationRow, event: Event,
                  now: datetime) -> Outcome:

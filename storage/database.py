@@ -23,6 +23,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # says it is at HEAD, that costs one query instead of loading Alembic and every migration script. A test keeps this
 # equal to Alembic's own head, so a new migration cannot be forgotten here.
 HEAD = "0004"
+MIGRATION_LOCK = 0x5355_524D  # "SURM": processes starting together on PostgreSQL migrate one at a time
 
 
 class DatabaseError(Exception):
@@ -59,11 +60,13 @@ def connect(url: str) -> Engine:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseError(f"cannot create the data folder {folder}: {exc.strerror}") from None
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # hide_parameters: an error's text never carries the values of a statement (answers, keys) into a log
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True,
+                             connect_args={"connect_timeout": 10})
     except (ArgumentError, ImportError) as exc:
         raise DatabaseError(f"cannot use {describe(url)}: {exc}") from None
 
@@ -88,15 +91,25 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to date; safe to run on every start."""
+    """Bring the schema up to date; safe to run on every start, and from several processes at once (on PostgreSQL
+    they take turns on an advisory lock, and the later ones find nothing left to do)."""
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
             if revision == "head" and current_revision(connection) == HEAD:
                 return
-        from alembic import command
+            postgres = connection.dialect.name == "postgresql"
+            if postgres:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+                connection.commit()
+            try:
+                from alembic import command
 
-        command.upgrade(alembic_config(engine), revision)
+                command.upgrade(alembic_config(engine), revision)
+            finally:
+                if postgres:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+                    connection.commit()
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot open or update the database {describe(str(engine.url))}: "
                             f"{_first_line(exc)}") from None
@@ -116,6 +129,21 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(alembic_config(engine), revision)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot downgrade {describe(str(engine.url))}: {_first_line(exc)}") from None
+
+
+def revisions(engine: Engine) -> tuple[str | None, str]:
+    """(the database's migration revision, or None when it has none; the newest revision this code knows)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot read the schema version of {describe(str(engine.url))}: "
+                            f"{_first_line(exc)}") from None
+    return current, head or ""
 
 
 def ping(engine: Engine) -> bool:

@@ -18,6 +18,8 @@ from xml.etree import ElementTree
 
 import pytest
 
+from bot.config import Settings
+
 REPO = Path(__file__).parent.parent
 TEMPLATES = ("policy-awareness", "you-said", "wood-partner-survey")
 RESPONDENT = "alice.tester.77"
@@ -187,11 +189,11 @@ def free_port() -> int:
 def test_debug_logging_never_enables_sql_parameter_logs() -> None:
     import logging
 
-    from bot.cli import configure_logging
+    from bot import logs
 
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
-    configure_logging("DEBUG")
+    logs.configure(Settings.from_env({"SURVEYBOT_LOG_LEVEL": "DEBUG"}))
     try:
         assert logging.getLogger("bot.service").isEnabledFor(logging.DEBUG)
         # SQLAlchemy prints statements with their parameters (answers) at INFO on these loggers

@@ -53,6 +53,7 @@ from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Ask, Finish, Notice, Prompt, Say, Update
 from bot.engine.survey import Survey
+from bot.metrics import METRICS
 from bot.safeguarding import alerts, checkin
 from bot.safeguarding.checkin import CheckIn
 from bot.service import Outcome, Shown, SurveyService
@@ -423,6 +424,7 @@ class SlackChannel:
                 server.add_check("slack", self._connected)
             else:
                 server.add_route("POST", EVENTS_PATH, self._http)
+                server.add_check("slack", self._connected)
         except BaseException:
             await self._session.close()
             raise
@@ -451,6 +453,8 @@ class SlackChannel:
             raise SettingsError(f"cannot reach the Slack Web API at {self.api_url} ({type(exc).__name__})") from None
 
     def _connected(self) -> bool:
+        if self._app_token is None:  # HTTP mode: connected once the token checked out at start, until stopped
+            return self.client is not None and self._session is not None and not self._session.closed
         client = self._socket.client if self._socket else None
         session = client.current_session if client else None
         return bool(client and not client.closed and session is not None and not session.closed)
@@ -902,6 +906,7 @@ class SlackChannel:
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "") if exc.response is not None else ""
             if exc.response is not None and exc.response.status_code == 429:
+                METRICS.throttled.labels(self.name).inc()
                 raise RateLimited(_retry_after(exc.response.headers)) from None
             if error in UNREACHABLE:
                 raise Unreachable(f"{method}: {error}") from None

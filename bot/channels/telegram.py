@@ -52,6 +52,7 @@ from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Ask, Notice, Prompt, Say
 from bot.engine.conversation import Update as Redraw
+from bot.metrics import METRICS
 from bot.safeguarding import alerts, checkin
 from bot.safeguarding.checkin import CheckIn
 from bot.service import Outcome, SurveyService
@@ -414,6 +415,7 @@ class TelegramChannel:
             try:
                 return await request()
             except TelegramRetryAfter as exc:
+                METRICS.throttled.labels(self.name).inc()
                 await asyncio.sleep(min(float(exc.retry_after), MAX_RETRY_AFTER))
             except TelegramForbiddenError:
                 raise Unreachable("blocked by the user") from None
