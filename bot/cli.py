@@ -66,6 +66,7 @@ def parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply migrations up to the newest schema")
+    commands.add_parser("doctor", help="check this deployment's settings and connections; one line per problem")
     admin.add_commands(commands)
     campaign_commands.add_commands(commands)
     yousaid_commands.add_commands(commands)
@@ -97,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "surveys" and args.surveys_command == "check":
         return check_surveys(args.paths or list(survey_dirs(settings)), settings)
+    if args.command == "doctor":
+        from bot import doctor
+
+        return doctor.report(settings, Path.cwd() / ".env", print)
     if args.command == "db":
         engine = database.connect(settings.database_url)
         database.upgrade(engine)
