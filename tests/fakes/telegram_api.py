@@ -198,7 +198,7 @@ class FakeTelegram:
 
     def __init__(self, *, bot_id: int = 123456789, bot_username: str = "surveybot_test_bot",
                  enforce_limits: bool = False, global_per_second: int = 30,
-                 per_chat_per_second: float = 1.0) -> None:
+                 per_chat_per_second: float = 1.0, parallel_webhook: bool = False) -> None:
         self.bot_user: Json = {"id": bot_id, "is_bot": True, "first_name": "Survey Bot",
                                "username": bot_username, "can_join_groups": True,
                                "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -238,6 +238,8 @@ class FakeTelegram:
         self._updates, self._changed = _Signal(), _Signal()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._deliver_lock = asyncio.Lock()
+        # Telegram keeps up to max_connections webhook requests open at once; by default the fake sends one at a time
+        self.parallel_webhook = parallel_webhook
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._api: dict[str, Callable[[Json], Any]] = {
@@ -456,8 +458,9 @@ class FakeTelegram:
         task.add_done_callback(self._tasks.discard)
 
     async def _deliver(self, update: Json) -> None:
-        """POST one update like Telegram: in order, with the secret header, status recorded."""
-        async with self._deliver_lock:
+        """POST one update like Telegram: in order (or side by side with parallel_webhook), with the secret header,
+        status recorded."""
+        async with contextlib.nullcontext() if self.parallel_webhook else self._deliver_lock:
             hook = self.webhook
             if hook is None or self._session is None:  # webhook removed meanwhile: back to polling
                 self._queue.append(_Queued(update))
