@@ -107,9 +107,9 @@ def surveybot(env: dict[str, str], *args: str, timeout: float = 60) -> subproces
 class BotProcess:
     """One `surveybot run`."""
 
-    def __init__(self, name: str, env: dict[str, str], folder: Path) -> None:
+    def __init__(self, name: str, env: dict[str, str], folder: Path, port: int | None = None) -> None:
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
         self.env = {**env, "SURVEYBOT_PORT": str(self.port)}
         self.log_path = folder / f"{name}.log"
         self.out_path = folder / f"{name}.out"
