@@ -116,6 +116,7 @@ class BotProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.kills = 0
+        self._terminated = 0  # the start whose process was sent SIGTERM
 
     @property
     def url(self) -> str:
@@ -171,17 +172,23 @@ class BotProcess:
         self.kills += 1
 
     def stop(self) -> int | None:
-        """SIGTERM and wait: the exit status of a clean stop (0), or None when it was not running or would not
-        stop (then it is killed)."""
-        if self.process is None or not self.alive:
+        """SIGTERM (unless it has exited already) and wait: its exit status, 0 after a clean stop; None when it did
+        not stop in time and had to be killed."""
+        if self.process is None:
             return None
-        self.process.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             return self.process.wait(20)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
             return None
+
+    def terminate(self) -> None:
+        """One SIGTERM, as systemd or compose send: a second during the clean stop would end it the hard way."""
+        if self.alive and self.process is not None and self._terminated != self.starts:
+            self.process.send_signal(signal.SIGTERM)
+            self._terminated = self.starts
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -191,8 +198,7 @@ def stop_all(bots: Iterable[BotProcess]) -> list[int | None]:
     """SIGTERM to every live process at once, then wait for each: their exit statuses (None if it had to be killed)."""
     bots = list(bots)
     for bot in bots:
-        if bot.alive and bot.process is not None:
-            bot.process.send_signal(signal.SIGTERM)
+        bot.terminate()
     return [bot.stop() for bot in bots]
 
 
@@ -269,7 +275,7 @@ class LoadBalancer:
         assert self._session is not None
         async with self._session.post(f"{backend.url}{WEBHOOK_PATH}", data=body, headers=headers) as response:
             self.forwarded[backend.name] = self.forwarded.get(backend.name, 0) + 1
-            return response.status, await response.read(), response.content_type
+            return response.status, await response.read(), response.headers.get("Content-Type", "")
 
     async def _forward(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -284,14 +290,16 @@ class LoadBalancer:
                                            return_exceptions=True)
             good = [r for r in results if not isinstance(r, BaseException)]
             if good:
-                status, payload, kind = min(good, key=lambda r: r[0])
-                return web.Response(status=status, body=payload, content_type=kind)
+                # a proxy passes on one answer: the successful one that did the work (a webhook reply may carry a
+                # method for Telegram to run), not the copy that recognised a duplicate and said nothing
+                status, payload, kind = min(good, key=lambda r: (r[0], -len(r[1])))
+                return web.Response(status=status, body=payload, headers={"Content-Type": kind} if kind else None)
         for backend in order:
             try:
                 status, payload, kind = await self._send(backend, body, headers)
             except aiohttp.ClientConnectionError:
                 continue  # a dead process: the next one takes the update, as behind a real proxy
-            return web.Response(status=status, body=payload, content_type=kind)
+            return web.Response(status=status, body=payload, headers={"Content-Type": kind} if kind else None)
         return web.Response(status=502, text="no bot process is up")
 
 

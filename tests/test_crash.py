@@ -13,7 +13,7 @@ SEED = 20261122
 
 async def test_no_acknowledged_answer_is_lost_or_stored_twice_across_kills(tmp_path: Path) -> None:
     run = await answers_under_crashes(tmp_path, f"sqlite:///{tmp_path / 'surveybot.db'}", respondents=8, kills=2,
-                                      seed=SEED, timeout=240)
+                                      seed=SEED, timeout=240, stall=2.5)
     assert run.kills == 2, "every kill happened while people were still answering"
     assert run.regressions == [], "an answer the bot had acknowledged was asked for again: it was lost"
     assert run.duplicates == 0 and run.stored == 8 * len(QUESTION_IDS)
