@@ -55,6 +55,7 @@ def examine(settings: Settings, env_file: Path | None = None) -> list[Finding]:
     checks: list[Callable[[], Iterator[Finding]]] = [
         lambda: _env_file(env_file), lambda: _secrets(settings), lambda: _database(settings),
         lambda: _public_url(settings), lambda: _telegram(settings), lambda: _slack(settings),
+        lambda: _safeguarding(settings),
     ]
     findings: list[Finding] = []
     for check in checks:
@@ -242,6 +243,27 @@ def _sqlite_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database or "")
+
+
+def _safeguarding(settings: Settings) -> Iterator[Finding]:
+    """Where alerts about a young person at risk go (docs/safeguarding.md): a route needs its channel configured."""
+    slack, telegram = settings.safeguarding_slack_channel, settings.safeguarding_telegram_chat
+    if slack is not None and not settings.slack_bot_token:
+        yield problem("safeguarding", "SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL is set, but Slack is off "
+                                      "(SLACK_BOT_TOKEN): alerts would go nowhere")
+    if telegram is not None and not settings.telegram_token:
+        yield problem("safeguarding", "SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT is set, but Telegram is off "
+                                      "(TELEGRAM_BOT_TOKEN): alerts would go nowhere")
+    routes = [name for name, where, on in (("Slack", slack, settings.slack_bot_token),
+                                           ("Telegram", telegram, settings.telegram_token)) if where and on]
+    if routes:
+        yield ok("safeguarding", f"alerts go to the safeguarding lead on {' and '.join(routes)}")
+    elif settings.production:
+        yield problem("safeguarding", "no alert route: set SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL or "
+                                      "SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT, so the safeguarding lead hears when a "
+                                      "young person may be at risk (docs/safeguarding.md)")
+    else:
+        yield note("safeguarding", "no alert route set (see docs/safeguarding.md)")
 
 
 # --- HTTP -------------------------------------------------------------------------------------------------------------

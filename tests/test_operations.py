@@ -172,7 +172,8 @@ def healthy_env(tmp_path: Path, telegram_url: str, slack_url: str) -> dict[str, 
             "TELEGRAM_BOT_TOKEN": "123456789:FAKE-telegram-token", "TELEGRAM_API_URL": telegram_url,
             "TELEGRAM_WEBHOOK_URL": "https://surveys.example.org/telegram/webhook",
             "TELEGRAM_WEBHOOK_SECRET": "a-webhook-secret", "SLACK_BOT_TOKEN": "xoxb-doctor-test-token",
-            "SLACK_SIGNING_SECRET": "slack-signing-secret-for-doctor", "SLACK_API_URL": slack_url}
+            "SLACK_SIGNING_SECRET": "slack-signing-secret-for-doctor", "SLACK_API_URL": slack_url,
+            "SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL": "C0123ABCDEF"}
 
 
 @pytest.fixture
@@ -197,11 +198,11 @@ def test_doctor_passes_a_healthy_deployment(tmp_path: Path, fakes: tuple) -> Non
     assert [f.line() for f in findings if f.level == "PROBLEM"] == []
     topics = {f.topic for f in findings if f.level == "ok"}
     assert {".env", "pepper", "signing key", "database", "public URL", "telegram", "telegram webhook",
-            "slack"} <= topics
+            "slack", "safeguarding"} <= topics
 
 
 def test_doctor_names_each_problem_on_one_line(tmp_path: Path, fakes: tuple) -> None:
-    telegram_url, slack_url, telegram, slack = fakes
+    telegram_url, slack_url, telegram, _slack = fakes
     env = healthy_env(tmp_path, telegram_url, slack_url)
     engine = database.connect(env["DATABASE_URL"])
     database.downgrade(engine, "0002")
@@ -209,20 +210,33 @@ def test_doctor_names_each_problem_on_one_line(tmp_path: Path, fakes: tuple) -> 
     env.update({"TELEGRAM_WEBHOOK_URL": "http://127.0.0.1:9999/", "SURVEYBOT_PUBLIC_URL": "http://surveys.example.org",
                 "SURVEYBOT_SIGNING_KEY": "not-a-key"})
     del env["SURVEYBOT_PEPPER"]
+    del env["SLACK_BOT_TOKEN"]  # Slack off, yet alerts routed to a Slack channel
+    env["SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT"] = "-100123"
     env_file = tmp_path / ".env"
     env_file.write_text("SURVEYBOT_PEPPER=...\n")
     env_file.chmod(0o644)
     telegram.call(telegram.fake.fail_next, "getMe", 401, description="Unauthorized")
-    slack.fake.fail_next("auth.test", status=200, retry_after=None, error="invalid_auth")
     found = problems(Settings.from_env(env), env_file)
     expected = [".env: ", "chmod 600", "pepper: SURVEYBOT_PEPPER is not set", "signing key: SURVEYBOT_SIGNING_KEY",
                 "database: ", "surveybot db upgrade", "public URL: ", "should start with https://",
                 "Telegram refused TELEGRAM_BOT_TOKEN (401)", "should start with https://", "port 9999",
-                "not this machine's loopback", "give it a path", "Slack refused SLACK_BOT_TOKEN (invalid_auth)"]
+                "not this machine's loopback", "give it a path",
+                "SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL is set, but Slack is off"]
     text = "\n".join(found)
     for fragment in expected:
         assert fragment in text, f"{fragment!r} not reported:\n{text}"
     assert all(line.startswith("PROBLEM") and "\n" not in line for line in found)
+    assert not any("safeguarding: no alert route" in line for line in found), "Telegram still carries alerts"
+
+
+def test_doctor_says_when_slack_refuses_the_token_and_no_alert_route_is_set(tmp_path: Path, fakes: tuple) -> None:
+    telegram_url, slack_url, _telegram, slack = fakes
+    env = healthy_env(tmp_path, telegram_url, slack_url)
+    del env["SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL"]
+    slack.fake.fail_next("auth.test", status=200, retry_after=None, error="invalid_auth")
+    found = "\n".join(problems(Settings.from_env(env)))
+    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in found
+    assert "safeguarding: no alert route" in found
 
 
 def test_doctor_reports_unreachable_services(tmp_path: Path) -> None:
