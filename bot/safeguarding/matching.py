@@ -68,9 +68,10 @@ def words_of(text: str, dropped_g: bool = True, texting: bool = True) -> list[st
     text = _JOINERS.sub("", text)
     raw = [w for w in _NOT_LETTERS.split(text) if w]
     words: list[str] = []
-    for word in raw:
+    for word in raw:  # squashed before the texting words are read, so folding twice changes nothing ("uu" is "you")
+        word = _squash(word, dropped_g)
         words.extend(_TEXTING.get(word, word).split() if texting else [word])
-    return [_squash(word, dropped_g) for word in words]
+    return words
 
 
 def fold(text: str) -> str:
