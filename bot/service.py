@@ -46,6 +46,7 @@ from bot.surveyfiles import Problem, SurveyCatalogue, SurveyFileError
 from storage import campaigns as store_campaigns
 from storage import evidence, rounds
 from storage import yousaid as store_yousaid
+from storage.database import DatabaseError
 from storage.models import Response
 from storage.unit_of_work import Conflict, ConversationRow, Store, UnitOfWork
 
@@ -82,6 +83,7 @@ class SurveyService:
         self.help_word = help_word
         self.alerts = AlertRoute()  # the composition root adds the lead's Slack channel / Telegram chat
         self._database: ThreadPoolExecutor | None = None
+        self._refused_on: dict[str, date] = {}  # kinds of unauthenticated request already audited, and when
 
     def publish_all(self) -> None:
         """Record the exact text of every loaded survey version; refuse one changed after it collected answers."""
@@ -199,6 +201,21 @@ class SurveyService:
             return Outcome((Say(msg.ERASED.format(titles=", ".join(sorted(set(erased))))),))
 
         return self._run(work, None, address.channel)
+
+    def refused(self, kind: str) -> None:
+        """Audit a request refused for failing authentication (a forged or stale Slack signature, a wrong Telegram
+        secret token). Anyone on the internet can send those, and strangers must not be able to grow the evidence
+        chain at will: so the first of each kind each day (in each process) is audited, and every one is logged by
+        the channel. Runs on the event loop (at most a few writes a day), and never fails the refusal itself."""
+        today = self.clock().date()
+        if self._refused_on.get(kind) == today:
+            return
+        self._refused_on[kind] = today
+        try:
+            with self.store.unit() as uow:
+                uow.audit("request.refused", {"kind": kind, "first_of_the_day": True}, today)
+        except (DatabaseError, Conflict):
+            log.warning("could not audit a refused request (%s)", kind)
 
     async def call(self, use_case: Callable[..., T], *args: Any) -> T:
         """Run a use case from the event loop on the service's database thread(s), shared by every channel.

@@ -483,6 +483,7 @@ class SlackChannel:
             return web.Response(status=503, text="shutting down")  # Slack delivers it again later
         if not request.headers.get("X-Slack-Signature", "").isascii():  # Bolt's check would raise TypeError
             log.warning("rejected a Slack request with a bad or stale signature")
+            self.service.refused("slack-signature")
             return web.Response(status=401)
         try:
             bolt_request = await to_bolt_request(request)
@@ -497,6 +498,7 @@ class SlackChannel:
         response = await self.bolt.async_dispatch(bolt_request)
         if response.status == 401:
             log.warning("rejected a Slack request with a bad or stale signature")
+            self.service.refused("slack-signature")
         elif response.status >= 500:
             # every listener acknowledges first and works in a task, so a 5xx here means Bolt's own middleware could
             # not read a (signed) payload of an unexpected shape: a retry would fail the same way

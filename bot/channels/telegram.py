@@ -175,6 +175,7 @@ class TelegramChannel:
             path = urlparse(self.webhook_url).path or "/telegram/webhook"
             handler = WebhookHandler(self.dispatcher, self.bot, handle_in_background=False,
                                      secret_token=self.webhook_secret)
+            handler.refused = partial(self.service.refused, "telegram-secret-token")
             handler.register(server.app, path=path)
             await self.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret, allowed_updates=UPDATES)
         else:
@@ -500,6 +501,8 @@ class WebhookHandler(SimpleRequestHandler):
     """aiogram's webhook handler, refusing a wrong secret token with a warning in the log (never the token), and
     comparing bytes: aiogram's str comparison raised TypeError (a 500) for a header with a non-ASCII character."""
 
+    refused: Callable[[], None] | None = None  # audits the refusal (SurveyService.refused), set by the channel
+
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         if not self.secret_token:
             return True
@@ -507,4 +510,6 @@ class WebhookHandler(SimpleRequestHandler):
         if hmac.compare_digest(given, self.secret_token.encode()):
             return True
         log.warning("rejected a Telegram webhook request with a missing or wrong secret token")
+        if self.refused is not None:
+            self.refused()
         return False
