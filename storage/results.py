@@ -37,9 +37,9 @@ UNIT, RECORD = "\x1f", "\x1e"  # the ASCII unit and record separators: never in 
 
 
 def completed(uow: UnitOfWork, survey_id: str, wave: int | None = None,
-              batch: int = BATCH) -> Iterator[tuple[CompletedResponse, Iterator[tuple[str, str]]]]:
-    """Completed responses in id order, optionally of one wave, each with its (question id, stored JSON text) pairs:
-    an iterator, to read before asking for the next response.
+              batch: int = BATCH) -> Iterator[tuple[CompletedResponse, list[str]]]:
+    """Completed responses in id order, optionally of one wave, each with its answers as "question id, UNIT, stored
+    JSON text" strings (`pairs` reads them as pairs; an export can memoise each whole string at once).
 
     The database strings each response's answers together (SQLite's group_concat, PostgreSQL's string_agg,
     separated by the ASCII unit and record separators, which JSON text escapes and question ids never hold), so a
@@ -65,9 +65,15 @@ def completed(uow: UnitOfWork, survey_id: str, wave: int | None = None,
     for response_id, survey, version, round_, completed_on, joined in _stream(uow, query, batch):
         if isinstance(completed_on, str):  # SQLite keeps dates as text
             completed_on = date.fromisoformat(completed_on)
-        # one split in C, paired up lazily: no Python-level step per answer here
-        parts = iter(joined.replace(RECORD, UNIT).split(UNIT) if joined else ())
-        yield CompletedResponse(response_id, survey, version, round_, completed_on), zip(parts, parts, strict=True)
+        answers = joined.split(RECORD) if joined else []  # one split in C: no Python-level step per answer here
+        yield CompletedResponse(response_id, survey, version, round_, completed_on), answers
+
+
+def pairs(answers: list[str]) -> Iterator[tuple[str, str]]:
+    """A response's answers (as `completed` gives them) as (question id, stored JSON text) pairs."""
+    for answer in answers:
+        question_id, _, raw = answer.partition(UNIT)
+        yield question_id, raw
 
 
 def _stream(uow: UnitOfWork, query: Select[Any], batch: int) -> Iterator[tuple[Any, ...]]:

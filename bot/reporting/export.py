@@ -89,36 +89,39 @@ def columns(versions: list[Survey]) -> list[str]:
 
 
 _CACHE_LIMIT = 50_000  # choice answers repeat endlessly; free text does not, so the memo is emptied when full
+_UNSEEN: Any = object()
 
 
-def _cells(header: list[str]) -> Callable[[results.CompletedResponse, Iterator[tuple[str, str]]], list[Any]]:
-    """A function turning one response into its row of cells. Each stored JSON text becomes a cell once, memoised:
-    an export of a million answers holds a few hundred different choice answers."""
+def _cells(header: list[str]) -> Callable[[results.CompletedResponse, list[str]], list[Any]]:
+    """A function turning one response into its row of cells. Each stored answer (question id and JSON text, as one
+    string) becomes its column and cell once, memoised: an export of a million answers holds a few hundred
+    different choice answers, so most answers cost one dictionary lookup."""
     where = {column: index for index, column in enumerate(header) if index >= len(FIXED_COLUMNS)}
     blank = [""] * len(header)
-    memo: dict[str, str | int | float] = {}
+    memo: dict[str, tuple[int, str | int | float] | None] = {}
 
-    def row(head: results.CompletedResponse, answers: Iterator[tuple[str, str]]) -> list[Any]:
+    def row(head: results.CompletedResponse, answers: list[str]) -> list[Any]:
         cells = blank.copy()
         cells[0], cells[1], cells[2] = head.survey_id, head.version, head.wave
         cells[3] = head.completed_on.isoformat() if head.completed_on else ""
-        for question_id, raw in answers:
-            index = where.get(question_id)
-            if index is not None:
-                found = memo.get(raw)
-                if found is None:
-                    if len(memo) >= _CACHE_LIMIT:
-                        memo.clear()
-                    found = memo[raw] = cell(json.loads(raw))
-                cells[index] = found
+        for answer in answers:
+            found = memo.get(answer, _UNSEEN)
+            if found is _UNSEEN:
+                if len(memo) >= _CACHE_LIMIT:
+                    memo.clear()
+                question_id, _, raw = answer.partition(results.UNIT)
+                index = where.get(question_id)
+                found = memo[answer] = None if index is None else (index, cell(json.loads(raw)))
+            if found is not None:
+                cells[found[0]] = found[1]
         return cells
 
     return row
 
 
 def records(store: Store, survey_id: str, wave: int | None = None
-            ) -> Iterator[tuple[results.CompletedResponse, Iterator[tuple[str, str]]]]:
-    """The export's responses, each with its (question id, stored JSON text) pairs."""
+            ) -> Iterator[tuple[results.CompletedResponse, list[str]]]:
+    """The export's responses, each with its answers as results.completed gives them."""
     with store.unit() as uow:
         yield from results.completed(uow, survey_id, wave)
 
@@ -159,7 +162,7 @@ def write_json(store: Store, survey_id: str, header: list[str], out: Writable, w
             "survey_id": head.survey_id, "version": head.version, "wave": head.wave,
             "completed_on": head.completed_on.isoformat() if head.completed_on else "",
         }
-        stored = dict(answers)
+        stored = dict(results.pairs(answers))
         for column in questions:
             raw = stored.get(column)
             item[column] = None if raw is None else json.loads(raw)

@@ -142,7 +142,7 @@ def count_round(store: Store, survey_id: str, wave: int, versions: list[Survey],
     memo: dict[str, Any] = {}
     with store.unit() as uow:
         for head, stored in results.completed(uow, survey_id, wave):
-            answers = {question_id: _decode(memo, raw) for question_id, raw in stored}
+            answers = {question_id: _decode(memo, raw) for question_id, raw in results.pairs(stored)}
             add(tally, answers, partial(_rank, key, head.id))
             if progress is not None:
                 progress.advance()
