@@ -138,11 +138,13 @@ def export_survey(app: App, survey_id: str, fmt: str, wave: int | None, out: str
         with output(out) as handle:
             written = export.Fingerprinted(handle)
             count = writer(app.store, survey_id, header, written, wave, progress)
+            written.flush()
         sha256 = written.sha256()
         if out != "-":
             with output(str(export.codebook_path(Path(out), fmt))) as handle:
                 book = export.Fingerprinted(handle)
                 (export.write_codebook_csv if fmt == "csv" else export.write_codebook_json)(versions, book)
+                book.flush()
             codebook_sha256 = book.sha256()
     progress.finish()
     export.record(app.store, survey_id, fmt, count, sha256, today, wave=wave, codebook_sha256=codebook_sha256)

@@ -38,17 +38,35 @@ class Writable(Protocol):
 
 
 class Fingerprinted:
-    """Passes text on to `out` while hashing it, so the export's audit record names the exact bytes written."""
+    """Passes text on to `out` while hashing it, so the export's audit record names the exact bytes written.
+
+    Text is gathered into chunks of about 64 KB before it is hashed and written: a CSV writer hands over one row at a
+    time, and a call per row for each was a tenth of a large export's time. Call `flush` before `out` closes."""
+
+    CHUNK = 65_536
 
     def __init__(self, out: Writable) -> None:
         self.out = out
         self._hash = hashlib.sha256()
+        self._parts: list[str] = []
+        self._size = 0
 
     def write(self, text: str, /) -> int:
-        self._hash.update(text.encode("utf-8"))
-        return self.out.write(text)
+        self._parts.append(text)
+        self._size += len(text)
+        if self._size >= self.CHUNK:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._parts:
+            chunk = "".join(self._parts)
+            self._parts, self._size = [], 0
+            self._hash.update(chunk.encode("utf-8"))
+            self.out.write(chunk)
 
     def sha256(self) -> str:
+        assert not self._parts, "flush before asking for the fingerprint"
         return self._hash.hexdigest()
 
 
