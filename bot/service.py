@@ -86,7 +86,21 @@ class SurveyService:
         self._refused_on: dict[str, date] = {}  # kinds of unauthenticated request already audited, and when
 
     def publish_all(self) -> None:
-        """Record the exact text of every loaded survey version; refuse one changed after it collected answers."""
+        """Record the exact text of every loaded survey version; refuse one changed after it collected answers.
+
+        Several processes starting together on one database publish the same versions at once: the later ones
+        break the unique key (Conflict) and start again, finding each version already there."""
+        for attempt in range(RETRIES):
+            try:
+                self._publish_all()
+                return
+            except Conflict:
+                log.info("another process published the surveys at the same moment; reading again (attempt %d)",
+                         attempt + 1)
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+        self._publish_all()
+
+    def _publish_all(self) -> None:
         today = self.clock().date()
         frozen: list[Problem] = []
         with self.store.unit() as uow:

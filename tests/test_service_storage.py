@@ -176,3 +176,25 @@ def test_dates_follow_the_clock(service: SurveyService, store: Store, clock: Clo
     with store.unit() as uow:
         (answered_on,) = uow.session.execute(text("SELECT answered_on FROM answer")).scalars().all()
     assert str(answered_on) == str(clock.now.date())
+
+
+def test_processes_starting_together_publish_each_survey_once(store: Store, catalogue: SurveyCatalogue,
+                                                               clock: Clock) -> None:
+    """Several bot processes starting at once on a new database all publish the same survey versions: the later
+    ones break the unique key, start again and find them there, rather than failing to start."""
+    import threading
+
+    services = [SurveyService(store, catalogue, Keys(PEPPER), clock) for _ in range(4)]
+    together = threading.Barrier(len(services))
+
+    def start(service: SurveyService) -> None:
+        together.wait()
+        service.publish_all()
+
+    with ThreadPoolExecutor(len(services)) as pool:
+        for done in [pool.submit(start, s) for s in services]:
+            done.result()  # raised Conflict before publishing retried
+    with store.unit() as uow:
+        versions = uow.session.execute(text("SELECT count(*) FROM survey_version")).scalar_one()
+        published = uow.session.execute(text("SELECT count(*) FROM audit_record WHERE action = 'survey.new'"))
+        assert versions == len(catalogue.all()) == published.scalar_one()
