@@ -152,16 +152,8 @@ def finish(uow: UnitOfWork, lease: Lease, status: str, survey_id: str) -> None:
         uow.session.execute(update(Contact).where(col(Contact.id) == lease.contact_id).values(unreachable=True))
     if status != "sent" or lease.step.startswith(REPLY_STEP):  # a "we did" reply is not an invitation
         return
-    row = uow.session.exec(select(Participation).where(
-        Participation.contact_id == lease.contact_id, Participation.survey_id == survey_id,
-        Participation.wave == lease.wave)).first()
-    if row is None:
-        row = Participation(contact_id=lease.contact_id, survey_id=survey_id, wave=lease.wave)
-    if lease.step == "invite":
-        row.invited = True
-    else:
-        row.reminders += 1
-    uow.session.add(row)
+    # one upsert: the person may be starting the survey in this very moment, making the same row
+    uow.mark_sent(lease.contact_id, survey_id, lease.wave, reminder=lease.step != "invite")
 
 
 def release(uow: UnitOfWork, lease: Lease) -> None:

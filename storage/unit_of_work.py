@@ -93,6 +93,11 @@ MARK_PARTICIPATION = Sql(
     "VALUES (:contact_id, :survey_id, :wave, false, true, :completed, 0) "
     "ON CONFLICT (contact_id, survey_id, wave) DO UPDATE SET started = true, "
     "completed = participation.completed OR excluded.completed")
+MARK_SENT = Sql(
+    "INSERT INTO participation (contact_id, survey_id, wave, invited, started, completed, reminders) "
+    "VALUES (:contact_id, :survey_id, :wave, :invited, false, false, :reminders) "
+    "ON CONFLICT (contact_id, survey_id, wave) DO UPDATE SET invited = participation.invited OR excluded.invited, "
+    "reminders = participation.reminders + excluded.reminders")
 SELECT_ROUND = Sql("SELECT min_group, min_group_text, closes_on FROM survey_key WHERE survey_id = :survey_id "
                    "AND wave = :wave")
 LOCK_THRESHOLDS = Sql(
@@ -360,6 +365,12 @@ class UnitOfWork:
         """Started (and perhaps finished) this round: for reminders only, never linked to the answers."""
         self._run(MARK_PARTICIPATION, {"contact_id": contact_id, "survey_id": survey_id, "wave": wave,
                                        "completed": completed})
+
+    def mark_sent(self, contact_id: int, survey_id: str, wave: int, reminder: bool) -> None:
+        """An invitation (or a reminder) went to this contact for this round. An upsert, like mark_participation,
+        because the person may be starting the survey at the same moment in another transaction."""
+        self._run(MARK_SENT, {"contact_id": contact_id, "survey_id": survey_id, "wave": wave,
+                              "invited": not reminder, "reminders": 1 if reminder else 0})
 
     def round_rules(self, survey_id: str, wave: int) -> tuple[int | None, int | None, date | None]:
         """A round's locked thresholds (group, free text) and its last day: what its privacy notice states."""
