@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,11 +27,10 @@ from bot.surveyfiles import SurveyCatalogue
 from storage import campaigns as store_campaigns
 from storage import rounds
 from storage.models import Campaign
-from storage.unit_of_work import Conflict, Store
+from storage.unit_of_work import Store, retry_on_conflict
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)  # longer than one send can take, retries included
-LEASE_ATTEMPTS = 5  # tries of one mark-and-lease unit that collided with another writer
 
 
 def last_day(closes_at: datetime) -> datetime:
@@ -123,13 +120,7 @@ class Broadcaster:
         """Mark the message just handled (`done`: lease, status, survey) and lease the next, in one transaction:
         still only one message in flight, at one commit per message. A unit that collides with another writer
         (Conflict) is tried again, so a message already sent is not left leased, and sent again, a minute later."""
-        for attempt in range(LEASE_ATTEMPTS):
-            try:
-                return self._lease_once(channel, done)
-            except Conflict:
-                log.info("the outbox changed under us; trying again (attempt %d)", attempt + 1)
-                time.sleep(random.uniform(0, 0.01 * 2**attempt))
-        return self._lease_once(channel, done)
+        return retry_on_conflict(lambda: self._lease_once(channel, done))
 
     def _lease_once(self, channel: str, done: tuple[store_campaigns.Lease, str, str] | None) -> Taken | None:
         with self.store.unit() as uow:

@@ -48,7 +48,7 @@ from storage import evidence, rounds
 from storage import yousaid as store_yousaid
 from storage.database import DatabaseError
 from storage.models import Response
-from storage.unit_of_work import Conflict, ConversationRow, Store, UnitOfWork
+from storage.unit_of_work import Conflict, ConversationRow, Store, UnitOfWork, retry_on_conflict
 
 log = logging.getLogger(__name__)
 RETRIES = 8
@@ -90,15 +90,7 @@ class SurveyService:
 
         Several processes starting together on one database publish the same versions at once: the later ones
         break the unique key (Conflict) and start again, finding each version already there."""
-        for attempt in range(RETRIES):
-            try:
-                self._publish_all()
-                return
-            except Conflict:
-                log.info("another process published the surveys at the same moment; reading again (attempt %d)",
-                         attempt + 1)
-                time.sleep(random.uniform(0, 0.01 * 2**attempt))
-        self._publish_all()
+        retry_on_conflict(self._publish_all, RETRIES)
 
     def _publish_all(self) -> None:
         today = self.clock().date()

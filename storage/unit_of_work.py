@@ -11,13 +11,15 @@ import contextlib
 import hashlib
 import json
 import os
+import random
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -35,6 +37,7 @@ from storage.models import (
     SurveyVersion,
 )
 
+T = TypeVar("T")
 GENESIS = "0" * 64
 AUDIT_CHAIN_LOCK = 0x5355_5256  # "SURV": the advisory lock id that orders appends to the audit chain
 
@@ -116,6 +119,17 @@ def _for_sqlite(value: Any) -> Any:
 
 class Conflict(Exception):
     """Someone else wrote the same rows first; the caller retries the whole unit from fresh state."""
+
+
+def retry_on_conflict(work: Callable[[], T], attempts: int = 5) -> T:
+    """Run `work` (one whole unit of work) again from fresh state while another writer keeps getting there first;
+    the last attempt's Conflict is the caller's. A random, growing pause desynchronises the writers that collided."""
+    for attempt in range(attempts - 1):
+        try:
+            return work()
+        except Conflict:
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+    return work()
 
 
 @dataclass(frozen=True)
