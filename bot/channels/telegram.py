@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlparse
 
+import aiohttp
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -29,6 +32,7 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
@@ -42,6 +46,7 @@ from aiogram.types import (
     Update,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
 
 from bot.channels import buttons
 from bot.channels.pacing import Pacer
@@ -95,6 +100,31 @@ LONG_OPTION = 40
 SEND_ATTEMPTS = 4
 MAX_RETRY_AFTER = 60.0
 MEMORY = 20_000  # chats whose last question we remember, to take its buttons away after a typed answer
+
+
+Markup = dict[str, list[list[dict[str, str]]]]  # an inline keyboard, as the Bot API takes it in JSON
+JSON_BODY = {"Content-Type": "application/json"}
+FAILED_CALL = "Telegram did not accept a call"
+
+
+class ReplySlot:
+    """Room for one Bot API call in the reply to the webhook request being handled (Telegram carries it out).
+
+    Open only while that request is still being answered: aiogram answers a slow update early (after 55 s) and
+    finishes it in the background, and an edit held then would go nowhere, so it is sent as usual instead."""
+
+    def __init__(self) -> None:
+        self.call: dict[str, object] | None = None
+        self.open = True
+
+    def hold(self, method: str, params: dict[str, object]) -> bool:
+        if not self.open or self.call is not None:
+            return False
+        self.call = {"method": method, **params}
+        return True
+
+
+REPLY_SLOT: ContextVar[ReplySlot | None] = ContextVar("telegram_reply_slot", default=None)
 
 
 @dataclass(frozen=True)
@@ -204,7 +234,7 @@ class TelegramChannel:
     def address(self, user_id: int) -> Address:
         return Address("telegram", str(self.bot.id), str(user_id))
 
-    async def on_message(self, message: Message, event_update: Update) -> TelegramMethod[object] | None:
+    async def on_message(self, message: Message, event_update: Update) -> None:
         if message.from_user is None or message.from_user.is_bot:
             return None
         chat_id = message.chat.id
@@ -253,13 +283,7 @@ class TelegramChannel:
             "stop": engine.Stop(), "resume": engine.Resume(), "skip": engine.Skip(), "back": engine.Back()}
         if name is not None and name in events:
             return await service.call(service.handle, who, events[name], key)
-        guarded = await service.call(service.guard, who, text, key)  # before anything can store the words
-        if guarded is not None:
-            return guarded
-        outcome = await service.call(service.handle, who, engine.Reply(text), key)
-        if outcome.idle:  # no survey open: a young person's free message is "you said" feedback
-            outcome = await service.call(service.feedback, who, text, f"{key}:feedback")
-        return outcome
+        return await service.call(service.reply, who, text, key)  # safeguarding check, answer or feedback
 
     async def deliver(self, chat_id: int, who: Address, text: str) -> None:
         """A report or export as a document in this chat, or a plain reply (no role, no such survey...)."""
@@ -275,7 +299,7 @@ class TelegramChannel:
         if message.chat.type == "private":
             await self.send(message.chat.id, HINT_EDITED)
 
-    async def on_button(self, query: CallbackQuery, event_update: Update) -> TelegramMethod[object] | None:
+    async def on_button(self, query: CallbackQuery, event_update: Update) -> None:
         message = query.message if isinstance(query.message, Message) else None
         if (query.data or "").startswith(START_PREFIX) and message is not None and message.chat.type == "private":
             await self.answer(query, None)  # the Start button on an invitation
@@ -319,16 +343,15 @@ class TelegramChannel:
         return None  # the apology was sent
 
     # --- outgoing ------------------------------------------------------------------------------------------------
-    async def render(self, chat_id: int, who: Address, outcome: Outcome, pressed: Message | None
-                     ) -> TelegramMethod[object] | None:
+    async def render(self, chat_id: int, who: Address, outcome: Outcome, pressed: Message | None) -> None:
         """Send what the service decided, in order. A press's toast replaces a repeat of the same words.
 
         In webhook mode one edit (the answered question losing its buttons, or a redrawn keyboard) is not sent but
-        returned, so it rides back to Telegram in the webhook's HTTP reply: one request fewer per answer. Telegram
-        applies it after the next question appears; if it ever fails, the old buttons stay visible but are stale
-        (their turn has passed), so nothing can be recorded twice."""
+        held for the webhook's HTTP reply (WebhookHandler), so it rides back to Telegram: one request fewer per
+        answer. Telegram applies it after the next question appears; if it ever fails, the old buttons stay visible
+        but are stale (their turn has passed), so nothing can be recorded twice."""
         toasts = {e.text for e in outcome.effects if isinstance(e, Notice)} if pressed else set()
-        held: list[TelegramMethod[object]] | None = [] if self.webhook_url else None  # room for one edit
+        held = REPLY_SLOT.get()
         try:
             for effect in outcome.effects:
                 if isinstance(effect, Say) and effect.text not in toasts:
@@ -337,8 +360,8 @@ class TelegramChannel:
                     await self.ask(chat_id, effect.prompt)
                 elif isinstance(effect, Redraw) and pressed is not None:
                     text, markup = self.draw(effect.prompt)
-                    await self.edit(chat_id, EditMessageText(text=text, chat_id=chat_id,
-                                                             message_id=pressed.message_id, reply_markup=markup), held)
+                    await self.edit(chat_id, {"chat_id": chat_id, "message_id": pressed.message_id, "text": text,
+                                              **({"reply_markup": markup} if markup else {})}, held)
                 elif isinstance(effect, Answered):
                     await self.mark_answered(chat_id, effect, pressed, held)
                 elif isinstance(effect, CheckIn):
@@ -352,16 +375,15 @@ class TelegramChannel:
             await self.service.call(self.service.mark_unreachable, who)
         except RateLimited:
             log.warning("Telegram kept asking us to slow down; dropped the rest of one reply")
-        return held[0] if held else None
 
-    async def edit(self, chat_id: int, method: EditMessageText, held: list[TelegramMethod[object]] | None) -> None:
-        """An edit nobody waits for: kept for the webhook reply while that slot is free, otherwise sent now."""
-        if held is not None and not held:
-            held.append(method)
+    async def edit(self, chat_id: int, params: dict[str, object], held: ReplySlot | None) -> None:
+        """An edit nobody waits for (editMessageText): kept for the webhook reply while that slot is free,
+        otherwise sent now."""
+        if held is not None and held.hold("editMessageText", params):
             return
-        await self.call(chat_id, lambda: self.bot(method))
+        await self.call(chat_id, lambda: self.post("editMessageText", params))
 
-    def draw(self, prompt: Prompt) -> tuple[str, InlineKeyboardMarkup | None]:
+    def draw(self, prompt: Prompt) -> tuple[str, Markup | None]:
         """Question text and keyboard. Long options are listed in the text and their buttons carry numbers."""
         long = prompt.kind != "scale" and any(len(option) > LONG_OPTION for option in prompt.options)
 
@@ -370,21 +392,23 @@ class TelegramChannel:
                 return f"{'☑ ' if button.index in prompt.selected else ''}{button.index + 1}"
             return button.label
 
-        rows = [[InlineKeyboardButton(text=caption(b), callback_data=b.data) for b in row]
-                for row in buttons.keyboard(prompt)]
-        return prompt_text(prompt, numbered=long), InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+        rows = [[{"text": caption(b), "callback_data": b.data} for b in row] for row in buttons.keyboard(prompt)]
+        return prompt_text(prompt, numbered=long), {"inline_keyboard": rows} if rows else None
 
     async def ask(self, chat_id: int, prompt: Prompt) -> None:
         text, markup = self.draw(prompt)
-        sent = await self.call(chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=markup), True)
-        if isinstance(sent, Message):
-            self.shown[chat_id] = Shown(prompt.turn, sent.message_id, text)
+        params: dict[str, object] = {"chat_id": chat_id, "text": text}
+        if markup:
+            params["reply_markup"] = markup
+        sent = await self.call(chat_id, lambda: self.post("sendMessage", params), True)
+        if isinstance(sent, dict) and isinstance(sent.get("message_id"), int):
+            self.shown[chat_id] = Shown(prompt.turn, sent["message_id"], text)
             self.shown.move_to_end(chat_id)
             while len(self.shown) > MEMORY:
                 self.shown.popitem(last=False)
 
     async def mark_answered(self, chat_id: int, effect: Answered, pressed: Message | None,
-                            held: list[TelegramMethod[object]] | None) -> None:
+                            held: ReplySlot | None) -> None:
         """Show the answer on the question and take its buttons away, so they cannot be pressed again."""
         shown = self.shown.get(chat_id)
         if pressed is not None:
@@ -394,19 +418,46 @@ class TelegramChannel:
         else:
             return
         final = f"{text}\n\n{ANSWER_MARK} {effect.answer}"
-        await self.edit(chat_id, EditMessageText(text=final[:4096], chat_id=chat_id, message_id=message_id,
-                                                 reply_markup=None), held)
+        await self.edit(chat_id, {"chat_id": chat_id, "message_id": message_id, "text": final[:4096]}, held)
 
     async def send(self, chat_id: int, text: str) -> None:
         for start in range(0, len(text), 4096):  # Telegram's limit per message
             part = text[start:start + 4096]
-            await self.call(chat_id, lambda part=part: self.bot.send_message(chat_id, part), True)
+            await self.call(chat_id, lambda part=part: self.post("sendMessage", {"chat_id": chat_id, "text": part}),
+                            True)
 
     async def answer(self, query: CallbackQuery, text: str | None) -> None:
+        params: dict[str, object] = {"callback_query_id": query.id}
+        if text is not None:
+            params["text"] = text
         try:
-            await query.answer(text=text)
+            await self.post("answerCallbackQuery", params)
         except TelegramAPIError:
             log.info("a button press could not be answered (too old, or answered already)")
+
+    async def post(self, method: str, params: dict[str, object]) -> object:
+        """One Bot API call of the answer path (a question, an edit, a button's answer), sent as JSON on aiogram's
+        own HTTP session and read as plain JSON. aiogram's general route builds a pydantic model for the call, a
+        form for the body and a model of the whole reply, about ten times the work of the call itself on every
+        answer. Failures become aiogram's own exceptions, so `call` treats both routes alike."""
+        session = self.bot.session
+        http = await session.create_session()
+        url = session.api.api_url(token=self.bot.token, method=method)
+        try:
+            async with http.post(url, data=json.dumps(params), headers=JSON_BODY,
+                                 timeout=aiohttp.ClientTimeout(total=session.timeout)) as response:
+                status, raw = response.status, await response.read()
+        except TimeoutError:
+            raise TelegramNetworkError(method=_named(method), message="Request timeout error") from None
+        except aiohttp.ClientError as exc:
+            raise TelegramNetworkError(method=_named(method), message=type(exc).__name__) from None
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise TelegramNetworkError(method=_named(method), message="a reply that is not JSON") from None
+        if 200 <= status < 300 and isinstance(body, dict) and body.get("ok"):
+            return body.get("result")
+        raise _failure(method, status, body if isinstance(body, dict) else {})
 
     async def call(self, chat_id: int, request: Callable[[], Awaitable[T]], new_message: bool = False) -> T | None:
         """One Bot API call within the rate limits, retrying 429s a bounded number of times. New messages count
@@ -497,11 +548,47 @@ class TelegramChannel:
         return self.locks.setdefault(chat_id, asyncio.Lock())
 
 
+_METHODS: dict[str, type[TelegramMethod[object]]] = {
+    "sendMessage": SendMessage, "editMessageText": EditMessageText, "answerCallbackQuery": AnswerCallbackQuery}
+
+
+def _named(method: str) -> TelegramMethod[object]:
+    """The aiogram method an exception names (built only when a call fails)."""
+    return _METHODS[method].model_construct()
+
+
+def _failure(method: str, status: int, body: dict[str, object]) -> TelegramAPIError:
+    """The exception aiogram itself would raise for this failed call (as in its BaseSession.check_response)."""
+    named, description = _named(method), str(body.get("description") or FAILED_CALL)
+    parameters = body.get("parameters")
+    retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
+    if isinstance(retry_after, int):
+        return TelegramRetryAfter(method=named, message=description, retry_after=retry_after)
+    kinds: dict[int, type[TelegramAPIError]] = {400: TelegramBadRequest, 403: TelegramForbiddenError}
+    if status >= 500:
+        return TelegramServerError(method=named, message=description)
+    return kinds.get(status, TelegramAPIError)(method=named, message=description)
+
+
 class WebhookHandler(SimpleRequestHandler):
     """aiogram's webhook handler, refusing a wrong secret token with a warning in the log (never the token), and
-    comparing bytes: aiogram's str comparison raised TypeError (a 500) for a header with a non-ASCII character."""
+    comparing bytes: aiogram's str comparison raised TypeError (a 500) for a header with a non-ASCII character.
+
+    The reply carries the one call the channel held for it (ReplySlot) as JSON, which Telegram accepts as readily
+    as aiogram's multipart form and which costs a fraction to write."""
 
     refused: Callable[[], None] | None = None  # audits the refusal (SurveyService.refused), set by the channel
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        slot = ReplySlot()
+        token = REPLY_SLOT.set(slot)
+        try:
+            await self.dispatcher.feed_webhook_update(bot, await request.json(loads=bot.session.json_loads),
+                                                      **self.data)
+        finally:
+            slot.open = False
+            REPLY_SLOT.reset(token)
+        return web.Response(body=json.dumps(slot.call or {}), content_type="application/json")
 
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         if not self.secret_token:

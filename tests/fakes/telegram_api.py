@@ -371,7 +371,11 @@ class FakeTelegram:
     async def _webhook_reply(self, request: web.Request) -> web.Response:
         """A webhook reply's body, passed on as it came by whoever posted the update (a benchmark acting as
         Telegram): carried out as Telegram would carry it out."""
-        raw: dict[str, Any] = dict(await request.post())
+        if request.content_type == "application/json":
+            body = await request.json()
+            raw: dict[str, Any] = body if isinstance(body, dict) else {}
+        else:
+            raw = dict(await request.post())
         if "method" not in raw:
             return web.json_response({"ok": False, "description": "no method in the webhook reply"}, status=400)
         status, body = await self._execute(str(raw.pop("method")), _normalize(raw), source="webhook_reply")
