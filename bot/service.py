@@ -18,6 +18,7 @@ import json
 import logging
 import random
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -68,6 +69,17 @@ class Outcome:
     idle: bool = False  # a typed message found no survey open: the channel may offer it as feedback instead
 
 
+def _settle(done: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    """Hand each caller of a committed batch its result (on the event loop; a caller may have gone meanwhile)."""
+    for future, result, error in done:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
 class SurveyService:
     def __init__(self, store: Store, catalogue: SurveyCatalogue, keys: Keys, clock: Callable[[], datetime], *,
                  policy: Policy | None = None, scrubber: Scrubber | None = None, matcher: Matcher | None = None,
@@ -83,6 +95,9 @@ class SurveyService:
         self.help_word = help_word
         self.alerts = AlertRoute()  # the composition root adds the lead's Slack channel / Telegram chat
         self._database: ThreadPoolExecutor | None = None
+        self._batch: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []  # answers waiting for a group commit
+        self._batch_lock = threading.Lock()  # guards _batch and _draining between the event loop and the thread
+        self._draining = False
         self._refused_on: dict[str, date] = {}  # kinds of unauthenticated request already audited, and when
 
     def publish_all(self) -> None:
@@ -243,10 +258,47 @@ class SurveyService:
         if self._database is None:
             threads = 1 if self.store.engine.dialect.name == "sqlite" else POSTGRES_THREADS
             self._database = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="surveybot-database")
-        result = await asyncio.get_running_loop().run_in_executor(self._database, partial(use_case, *args))
+        loop = asyncio.get_running_loop()
+        if self.store.batches and use_case in (self.reply, self.handle, self.begin):
+            result = await self._grouped(loop, partial(use_case, *args))
+        else:
+            result = await loop.run_in_executor(self._database, partial(use_case, *args))
         if isinstance(result, Outcome) and any(isinstance(e, Alert) for e in result.effects):
             return await self._send_alerts(result)  # type: ignore[return-value]
         return result
+
+    async def _grouped(self, loop: asyncio.AbstractEventLoop, job: Callable[[], T]) -> T:
+        """Run a survey step with whatever other steps are waiting, committed together (Store.batch): on SQLite,
+        one commit for the answers of everyone who answered meanwhile. The caller hears back only once the batch is
+        committed, so nothing is acknowledged before it is stored."""
+        future: asyncio.Future[T] = loop.create_future()
+        with self._batch_lock:
+            self._batch.append((job, future))
+            start, self._draining = not self._draining, True
+        if start:
+            assert self._database is not None
+            self._database.submit(self._drain, loop)
+        return await future
+
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the database thread: commit batch after batch until none is waiting."""
+        while True:
+            with self._batch_lock:
+                jobs, self._batch = self._batch, []
+                if not jobs:
+                    self._draining = False
+                    return
+            done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+            try:
+                with self.store.batch():
+                    for job, future in jobs:
+                        try:
+                            done.append((future, job(), None))
+                        except Exception as exc:  # this step alone failed, and was rolled back alone
+                            done.append((future, None, exc))
+            except Exception as exc:  # the commit failed: nothing of this batch was stored
+                done = [(future, None, exc) for _, future in jobs]
+            loop.call_soon_threadsafe(_settle, done)
 
     # --- safeguarding (docs/safeguarding.md) -----------------------------------------------------------------
     def guard(self, address: Address, text: str, event_key: str | None = None) -> Outcome | None:

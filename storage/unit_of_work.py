@@ -423,10 +423,59 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._serial = threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        self._shared = threading.local()  # the batch's session, on the thread running a batch
+        self.batches = engine.dialect.name == "sqlite"  # see batch()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group commit: the units opened inside (on this thread) share one transaction, each in its own savepoint,
+        and are committed together when the block ends.
+
+        SQLite writes every page a transaction touched at each commit; answers arriving together touch the same
+        pages (the answer and audit tables' last pages, their indexes), so committing them as one writes those
+        pages once. A unit that fails is rolled back to its savepoint alone and the others go on. Nothing in the
+        batch is stored until the block ends, so callers must not report success before then. For SQLite only:
+        PostgreSQL runs transactions side by side instead (Store.batches)."""
+        try:
+            with self._serial, Session(self.engine, expire_on_commit=False) as session:
+                # pysqlite starts a transaction only at the first write; begun here, the savepoints nest inside it
+                # (a savepoint opened outside any transaction would commit everything when released)
+                session.connection().exec_driver_sql("BEGIN")
+                self._shared.session = session
+                try:
+                    yield
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+                finally:
+                    self._shared.session = None
+        except OperationalError as exc:
+            raise DatabaseError(f"database {describe(str(self.engine.url))}: {_reason(exc)}") from None
+
+    @contextmanager
+    def _savepoint(self, session: Session) -> Iterator[UnitOfWork]:
+        """One unit inside a batch: its own savepoint, released when the block ends normally."""
+        nested = session.begin_nested()
+        try:
+            yield UnitOfWork(session)
+            nested.commit()
+        except IntegrityError:
+            nested.rollback()
+            raise Conflict() from None
+        except BaseException:
+            nested.rollback()
+            raise
 
     @contextmanager
     def unit(self) -> Iterator[UnitOfWork]:
-        """Commit when the block ends normally; roll back everything on any exception."""
+        """Commit when the block ends normally; roll back everything on any exception. Inside a batch (on its
+        thread), the unit is a savepoint of the batch's transaction instead, committed with the batch."""
+        shared = getattr(self._shared, "session", None)
+        if shared is not None:
+            with self._savepoint(shared) as work:
+                yield work
+            return
         try:
             with self._serial, Session(self.engine, expire_on_commit=False) as session:
                 work = UnitOfWork(session)
@@ -442,6 +491,9 @@ class Store:
                     session.rollback()
                     raise
         except OperationalError as exc:
-            original = getattr(exc, "orig", None) or exc
-            reason = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
-            raise DatabaseError(f"database {describe(str(self.engine.url))}: {reason}") from None
+            raise DatabaseError(f"database {describe(str(self.engine.url))}: {_reason(exc)}") from None
+
+
+def _reason(exc: OperationalError) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__

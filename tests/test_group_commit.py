@@ -1,0 +1,85 @@
+"""Group commit on SQLite (Store.batch, SurveyService.call): answers arriving together share one commit, a step that
+fails is rolled back alone, and nobody hears "stored" before the commit."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+
+from bot.channels.port import Address
+from bot.privacy import Keys
+from bot.service import SurveyService
+from bot.surveyfiles import SurveyCatalogue
+from storage.database import connect, upgrade
+from storage.unit_of_work import Conflict, Store
+
+from .conftest import PEPPER, Clock
+
+TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Store:
+    engine = connect(f"sqlite:///{tmp_path / 'batch.db'}")
+    upgrade(engine)
+    return Store(engine)
+
+
+def claimed(store: Store) -> set[str]:
+    """Event keys as a second connection sees them: only what is committed."""
+    with connect(str(store.engine.url)).connect() as other:
+        return {row[0] for row in other.execute(text("SELECT key FROM processed_event"))}
+
+
+def test_units_in_a_batch_commit_together_and_a_failed_one_alone_is_undone(sqlite_store: Store) -> None:
+    with sqlite_store.batch():
+        with sqlite_store.unit() as uow:
+            assert uow.claim_event("first", TODAY)
+        with pytest.raises(RuntimeError), sqlite_store.unit() as uow:
+            assert uow.claim_event("failed", TODAY)
+            raise RuntimeError("this step went wrong after writing")
+        with pytest.raises(Conflict), sqlite_store.unit() as uow:
+            uow.claim_event("conflicted", TODAY)
+            uow.session.execute(text("INSERT INTO processed_event (key, seen_on) VALUES ('first', '2026-11-22')"))
+        with sqlite_store.unit() as uow:
+            assert not uow.claim_event("first", TODAY)  # the batch sees its own earlier steps
+            assert uow.claim_event("second", TODAY)
+        assert claimed(sqlite_store) == set(), "nothing is visible before the batch commits"
+    assert claimed(sqlite_store) == {"first", "second"}
+
+
+def test_a_batch_that_fails_to_commit_stores_nothing(sqlite_store: Store) -> None:
+    with pytest.raises(KeyError), sqlite_store.batch():
+        with sqlite_store.unit() as uow:
+            uow.claim_event("lost", TODAY)
+        raise KeyError("the batch itself failed")
+    assert claimed(sqlite_store) == set()
+
+
+async def test_answers_arriving_together_share_commits_and_each_is_stored_once(
+        sqlite_store: Store, catalogue: SurveyCatalogue, clock: Clock) -> None:
+    service = SurveyService(sqlite_store, catalogue, Keys(PEPPER), clock)
+    service.publish_all()
+    commits = []
+    event.listen(sqlite_store.engine, "commit", lambda _connection: commits.append(1))
+    people = [Address("telegram", "bot", str(1000 + n)) for n in range(40)]
+    started = await asyncio.gather(*(service.call(service.begin, who, "sample", None, f"s{n}")
+                                     for n, who in enumerate(people)))
+    assert all(outcome.open for outcome in started)
+    assert len(commits) < len(people) / 2, f"{len(commits)} commits for {len(people)} steps: not grouped"
+    consented = await asyncio.gather(*(service.call(service.reply, who, "1", f"c{n}")
+                                       for n, who in enumerate(people)))
+    again = await asyncio.gather(*(service.call(service.reply, who, "1", f"c{n}")  # redelivered: nothing new
+                                   for n, who in enumerate(people)))
+    assert all(not outcome.duplicate for outcome in consented) and all(outcome.duplicate for outcome in again)
+    answered = await asyncio.gather(*(service.call(service.reply, who, "1", f"a{n}")
+                                      for n, who in enumerate(people)))
+    assert all(outcome.open for outcome in answered)
+    with sqlite_store.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM answer")).scalar_one() == len(people)
+    service.close()
+
