@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -154,6 +155,7 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
                                           app.settings.sweep_seconds, app.settings.leader_retry_seconds)
             await scheduler.start()
         log.info("surveybot is running with %s", ", ".join(c.name for c in channels) or "no chat channel")
+        gc.freeze()  # what start-up built lives as long as the process: the collector need not walk it again
         if ready is not None:
             ready(server)
         await stop.wait()

@@ -427,7 +427,7 @@ class Store:
         self.engine = engine
         self._serial = threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         self._shared = threading.local()  # the batch's session, on the thread running a batch
-        self.batches = engine.dialect.name == "sqlite"  # see batch()
+        self.batches = True  # see batch(); a switch for measuring without it
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -436,17 +436,21 @@ class Store:
 
         SQLite writes every page a transaction touched at each commit; answers arriving together touch the same
         pages (the answer and audit tables' last pages, their indexes), so committing them as one writes those
-        pages once. A unit that fails is rolled back to its savepoint alone and the others go on. Nothing in the
-        batch is stored until the block ends, so callers must not report success before then. For SQLite only:
-        PostgreSQL runs transactions side by side instead (Store.batches)."""
+        pages once. On PostgreSQL each transaction would wait its turn on the audit chain's lock from its first
+        append to its commit; a batch takes the lock once. A unit that fails is rolled back to its savepoint alone
+        and the others go on. Nothing in the batch is stored until the block ends, so callers must not report
+        success before then."""
         try:
             with self._serial, Session(self.engine, expire_on_commit=False) as session:
-                # pysqlite starts a transaction only at the first write; begun here, the savepoints nest inside it
-                # (a savepoint opened outside any transaction would commit everything when released)
                 raw = session.connection().connection.driver_connection
                 assert raw is not None
-                raw.execute("BEGIN")
+                if self.engine.dialect.name == "sqlite":
+                    # pysqlite starts a transaction only at the first write; begun here, the savepoints nest inside
+                    # it (a savepoint opened outside any transaction would commit everything when released).
+                    # psycopg begins one by itself before the first statement.
+                    raw.execute("BEGIN")
                 self._shared.session, self._shared.raw, self._shared.depth = session, raw, 0
+                self._shared.chain_locked = False
                 try:
                     yield
                     session.commit()
@@ -470,9 +474,12 @@ class Store:
         raw.execute(f"SAVEPOINT {name}")
         self._shared.depth = depth
         try:
-            yield UnitOfWork(session, raw.cursor())
+            work = UnitOfWork(session, raw.cursor())
+            work._chain_locked = self._shared.chain_locked  # the batch's transaction holds it already
+            yield work
             session.flush()
             raw.execute(f"RELEASE {name}")
+            self._shared.chain_locked = work._chain_locked  # taken in a savepoint undone, it would be let go
         except BaseException as exc:
             raw.execute(f"ROLLBACK TO {name}")
             raw.execute(f"RELEASE {name}")

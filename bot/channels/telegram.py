@@ -160,7 +160,7 @@ class TelegramChannel:
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
-        self.dispatcher = Dispatcher()
+        self.dispatcher = Dispatcher(disable_fsm=True)  # the conversation lives in our database, not in aiogram's FSM
         self.dispatcher.include_router(self._router())
         self.pacer = pacer or Pacer(overall=29.0, per_chat=1.0)  # a margin under 30/s, which is approximate
         self.shown: OrderedDict[int, Shown] = OrderedDict()
