@@ -153,6 +153,7 @@ class UnitOfWork:
     def __init__(self, session: Session, cursor: Any = None) -> None:
         self.session = session
         self._chain_locked = False
+        self._head: str | None = None  # the chain's head as this transaction last wrote it (see Store.batch)
         self._cursor: Any = cursor  # given when the transaction is already open (a batch's savepoint)
         self._sqlite = False
         if cursor is not None:
@@ -406,12 +407,15 @@ class UnitOfWork:
         if not self._chain_locked and self.session.get_bind().dialect.name == "postgresql":
             self._run(CHAIN_LOCK, {"key": AUDIT_CHAIN_LOCK}).fetchone()
             self._chain_locked = True
-        head = self._run(CHAIN_HEAD).fetchone()
-        last = head[0] if head is not None else None
-        prev = last if last is not None else GENESIS
+        if self._head is not None:  # appended earlier in this transaction, under its lock: nobody else can have
+            prev = self._head
+        else:
+            head = self._run(CHAIN_HEAD).fetchone()
+            prev = head[0] if head is not None and head[0] is not None else GENESIS
         body = json.dumps(subject, sort_keys=True, separators=(",", ":"))
         digest = chain_hash(prev, today, action, body)
         self._run(APPEND_AUDIT, {"today": today, "action": action, "subject": body, "prev": prev, "hash": digest})
+        self._head = digest
         return digest
 
 
@@ -450,7 +454,7 @@ class Store:
                     # psycopg begins one by itself before the first statement.
                     raw.execute("BEGIN")
                 self._shared.session, self._shared.raw, self._shared.depth = session, raw, 0
-                self._shared.chain_locked = False
+                self._shared.chain_locked, self._shared.head = False, None
                 try:
                     yield
                     session.commit()
@@ -475,11 +479,13 @@ class Store:
         self._shared.depth = depth
         try:
             work = UnitOfWork(session, raw.cursor())
-            work._chain_locked = self._shared.chain_locked  # the batch's transaction holds it already
+            # the batch's transaction holds the chain's lock already, and knows the head it wrote last
+            work._chain_locked, work._head = self._shared.chain_locked, self._shared.head
             yield work
             session.flush()
             raw.execute(f"RELEASE {name}")
-            self._shared.chain_locked = work._chain_locked  # taken in a savepoint undone, it would be let go
+            # passed on only from a unit kept: a savepoint undone lets its lock go and takes its links back
+            self._shared.chain_locked, self._shared.head = work._chain_locked, work._head
         except BaseException as exc:
             raw.execute(f"ROLLBACK TO {name}")
             raw.execute(f"RELEASE {name}")

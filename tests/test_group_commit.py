@@ -4,6 +4,8 @@ fails is rolled back alone, and nobody hears "stored" before the commit."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 from datetime import date
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from bot.privacy import Keys
 from bot.service import SurveyService
 from bot.surveyfiles import SurveyCatalogue
 from storage.database import connect, upgrade
-from storage.unit_of_work import Conflict, Store
+from storage.unit_of_work import GENESIS, Conflict, Store, chain_hash
 
 from .conftest import PEPPER, Clock
 
@@ -83,3 +85,23 @@ async def test_answers_arriving_together_share_commits_and_each_is_stored_once(
         assert connection.execute(text("SELECT count(*) FROM answer")).scalar_one() == len(people)
     service.close()
 
+
+
+def test_the_audit_chain_holds_across_a_batch_with_a_step_undone(store: Store) -> None:
+    """Each step in a batch extends the chain from the head the one before it wrote; a step undone takes its link
+    back, and the next step links to the last link kept."""
+    with store.batch():
+        for n in range(6):
+            try:
+                with store.unit() as uow:
+                    uow.audit("test.step", {"n": n}, TODAY)
+                    if n in (2, 5):
+                        raise RuntimeError("this step failed after its audit link")
+            except RuntimeError:
+                pass
+    with store.engine.connect() as connection:
+        links = connection.execute(text("SELECT prev_hash, hash, subject, action FROM audit_record ORDER BY seq")).all()
+    assert [json.loads(subject)["n"] for _, _, subject, _ in links] == [0, 1, 3, 4]
+    assert links[0][0] == GENESIS
+    assert all(later[0] == earlier[1] for earlier, later in itertools.pairwise(links))
+    assert all(digest == chain_hash(prev, TODAY, action, subject) for prev, digest, subject, action in links)
