@@ -56,7 +56,8 @@ class Sql:
 # Both SQLite (3.35+) and PostgreSQL speak this SQL.
 CLAIM_EVENT = Sql(
     "INSERT INTO processed_event (key, seen_on) VALUES (:key, :today) ON CONFLICT (key) DO NOTHING RETURNING key")
-SELECT_SALT = Sql("SELECT salt, closes_on FROM survey_key WHERE survey_id = :survey_id AND wave = :wave")
+SELECT_SALT = Sql("SELECT salt, closes_on, min_group IS NOT NULL FROM survey_key "
+                  "WHERE survey_id = :survey_id AND wave = :wave")
 MAKE_SALT = Sql(
     "INSERT INTO survey_key (survey_id, wave, salt, created_on) VALUES (:survey_id, :wave, :salt, :today) "
     "ON CONFLICT (survey_id, wave) DO NOTHING")
@@ -154,6 +155,7 @@ class UnitOfWork:
         self.session = session
         self._chain_locked = False
         self._head: str | None = None  # the chain's head as this transaction last wrote it (see Store.batch)
+        self._locked_rounds: set[tuple[str, int]] = set()  # rounds whose thresholds this unit saw locked
         self._cursor: Any = cursor  # given when the transaction is already open (a batch's savepoint)
         self._sqlite = False
         if cursor is not None:
@@ -238,7 +240,9 @@ class UnitOfWork:
             self._run(MAKE_SALT, {**which, "salt": os.urandom(32), "today": today})
             found = self._run(SELECT_SALT, which).fetchone()
             assert found is not None
-        salt, closes_on = found
+        salt, closes_on, locked = found
+        if locked:  # thresholds are locked once and for good (see lock_thresholds)
+            self._locked_rounds.add((survey_id, wave))
         if isinstance(closes_on, str):  # SQLite keeps dates as text
             closes_on = date.fromisoformat(closes_on)
         if closes_on is not None and today > closes_on:
@@ -277,9 +281,12 @@ class UnitOfWork:
         return ResponseRef(int(made[0]), False)
 
     def lock_thresholds(self, survey_id: str, wave: int, group: int, text: int) -> None:
-        """Record the round's thresholds the first time it stores an answer; later calls match no row and change
-        nothing."""
+        """Record the round's thresholds the first time it stores an answer; later calls change nothing, and once
+        the round's key row has been read as locked (salt) they are not even sent."""
+        if (survey_id, wave) in self._locked_rounds:
+            return
         self._run(LOCK_THRESHOLDS, {"group": group, "text": text, "survey_id": survey_id, "wave": wave})
+        self._locked_rounds.add((survey_id, wave))
 
     def put_answer(self, response: ResponseRef | Response, question_id: str, value: Any, today: date) -> str:
         """Store (or replace, after Back) one answer; returns the stored JSON text."""
