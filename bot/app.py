@@ -10,6 +10,7 @@ import contextlib
 import gc
 import logging
 import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # the running bot's parts, imported when it runs so every oth
     from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
+SWITCH_INTERVAL = 0.001  # seconds; see serve()
 
 
 @dataclass
@@ -156,6 +158,9 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
             await scheduler.start()
         log.info("surveybot is running with %s", ", ".join(c.name for c in channels) or "no chat channel")
         gc.freeze()  # what start-up built lives as long as the process: the collector need not walk it again
+        # The database thread makes many short round trips and must take the GIL back after each; with Python's
+        # default 5 ms interval it can wait that long each time for a busy event loop to let go.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         if ready is not None:
             ready(server)
         await stop.wait()
