@@ -153,6 +153,40 @@ def test_a_formula_injection_corpus_is_neutralised_in_csv_and_xlsx(store: Store,
     assert {row[header.index("visits")] for row in sheet} == {7}
 
 
+AWKWARD = ("a, b", 'say "hi"', "two\nlines", "cr\r", "", " padded ", "ünïcødé — “quoted”", "=1+1", "'", ",", '"',
+           "\u2028", "semi; colon")
+
+
+def test_csv_is_byte_for_byte_what_csv_writer_makes_of_the_cells(store: Store, service: SurveyService) -> None:
+    # write_csv builds each line from memoised fields rather than through csv.writer row by row: the bytes must be
+    # those csv.writer makes of the same cells, whatever the answers hold (quotes, commas, line breaks, numbers,
+    # empty text, answers to questions the header does not have, a response with no answers at all).
+    today = date(2026, 3, 2)
+    with store.unit() as uow:
+        for number, words in enumerate(AWKWARD):
+            response = uow.open_response(f"awkward-{number:02d}", "sample", 1, 1 + number % 2, "test", today)
+            uow.put_answer(response, "agency", words or "Police", today)
+            uow.put_answer(response, "sources", [words, "Other, please say"] if number % 3 else [], today)
+            uow.put_answer(response, "comment", words, today)
+            uow.put_answer(response, "visits", [7, 2.5, 0, None][number % 4], today)
+            uow.put_answer(response, "retired_question", "gone", today)
+            uow.complete(response, today)
+        uow.complete(uow.open_response("nothing-answered", "sample", 1, 1, "test", today), today)
+    header = export.columns([service.catalogue.latest("sample")])
+    made = io.StringIO(newline="")
+    assert export.write_csv(store, "sample", header, made) == len(AWKWARD) + 1
+    data = io.StringIO()
+    export.write_json(store, "sample", header, data)
+    expected = io.StringIO(newline="")
+    writer = csv.writer(expected)
+    writer.writerow(header)
+    for record in json.loads(data.getvalue()):
+        fixed = [record[name] for name in export.FIXED_COLUMNS]
+        writer.writerow(fixed + ["" if record[c] is None else export.cell(record[c]) for c in header[len(fixed):]])
+    assert made.getvalue() == expected.getvalue()
+    assert '"two\nlines"' in made.getvalue() and '"say ""hi"""' in made.getvalue()
+
+
 def test_json_keeps_types_and_codebooks_list_every_version(store: Store, service: SurveyService) -> None:
     dataset.answer(service, Address("telegram", dataset.WORKSPACE, "1"), 1,
                    dataset.Person(agency=0, aware=True, sources=(0, 3), other="=1+1", comment="-minus"))
