@@ -4,6 +4,7 @@ XLSX alike (the XLSX read back with only zipfile and xml), codebooks, waves, and
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import audit, reading
 from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine.survey import Survey
@@ -21,6 +23,8 @@ from bot.reporting import codebook, export
 from bot.reporting.progress import Progress
 from bot.service import SurveyService
 from bot.surveyfiles import parse_survey
+from storage import evidence
+from storage.sql import SqlStore
 from storage.unit_of_work import Store
 
 from . import dataset
@@ -185,6 +189,29 @@ def test_csv_is_byte_for_byte_what_csv_writer_makes_of_the_cells(store: Store, s
         writer.writerow(fixed + ["" if record[c] is None else export.cell(record[c]) for c in header[len(fixed):]])
     assert made.getvalue() == expected.getvalue()
     assert '"two\nlines"' in made.getvalue() and '"say ""hi"""' in made.getvalue()
+
+
+def test_a_bare_sql_store_exports_and_audits_as_the_orm_store_does(store: Store, service: SurveyService) -> None:
+    # `surveybot export` runs on storage.sql.SqlStore (bot.reading), with no ORM session: the same rows, and an
+    # audit record that extends the chain verify checks, on SQLite and on PostgreSQL.
+    for number in range(3):
+        dataset.answer(service, Address("telegram", dataset.WORKSPACE, str(number)), 1,
+                       dataset.Person(agency=number % 2, aware=True, sources=(0, 3), other="=1+1", comment="a, \"b\""))
+    bare = SqlStore(store.engine)
+    header = export.columns([service.catalogue.latest("sample")])
+    made = {}
+    for name, source in (("orm", store), ("bare", bare)):
+        text = io.StringIO(newline="")
+        assert export.write_csv(source, "sample", header, text) == 3 == export.count(source, "sample")
+        made[name] = text.getvalue()
+    assert made["bare"] == made["orm"]
+    (published,) = reading.published_versions(bare, "sample")
+    assert published.source == service.catalogue.latest("sample").source
+    export.record(bare, "sample", "csv", 3, hashlib.sha256(made["bare"].encode()).hexdigest(), date(2026, 3, 2))
+    verdict = audit.verify(store, service.keys)
+    assert verdict.ok, verdict.problems
+    with store.unit() as uow:
+        assert [r.action for r in evidence.audit_records(uow)][-1] == "export"
 
 
 def test_json_keeps_types_and_codebooks_list_every_version(store: Store, service: SurveyService) -> None:
