@@ -15,7 +15,8 @@ What it does, in a temporary folder:
    * surveybot: the export itself, timed inside its process, and the whole `surveybot export` command, timed from
      outside (Python start-up and imports included).
 3. Peak memory (ru_maxrss of the child process, from os.wait4) of `surveybot export` to CSV and to XLSX, and of a
-   process that only starts the app, for comparison.
+   process that only starts the app, for comparison. Also the start-up of the export alone: opening what the export
+   command starts from (bot.reading), which is lighter than the whole app.
 4. Report generation for --report-answers answers (a second database): `make_report` and rendering, timed inside
    the process, and the whole `surveybot report` command.
 
@@ -130,6 +131,14 @@ def run(command: list[str], out: Path, env: dict[str, str]) -> tuple[float, floa
 
 def child(mode: str, data: str, target: str, fmt: str) -> None:
     """Inside a child process: start the app, then time one export or report and print the figures as JSON."""
+    if mode == "reader":  # what `surveybot export` starts from, and nothing else (imported here, not the app's)
+        from bot.config import Settings
+        from bot.reading import open_reader
+
+        open_reader(Settings.from_env({"SURVEYBOT_DATA_DIR": data, "SURVEYBOT_PEPPER": PEPPER,
+                                       "SURVEYBOT_AUTO_MIGRATE": "false"}))
+        print(json.dumps({}))
+        return
     from bot.app import build
     from bot.config import Settings
     from bot.reporting import export, html
@@ -203,6 +212,7 @@ def bench(home: Path, answers: int, report_answers: int) -> None:
     whole_xlsx = run([sys.executable, "-m", "bot.cli", "export", SURVEY, "--format", "xlsx", "--out",
                       str(home / "export.xlsx")], home / "cli.out", env)
     idle = run([*me, "--child", "start", str(big), "-", "-"], home / "idle.json", env)
+    reader = run([*me, "--child", "reader", str(big), "-", "-"], home / "reader.json", env)
     same = (home / "inner.csv").read_bytes() == (home / "export.csv").read_bytes()
 
     print()
@@ -219,6 +229,7 @@ def bench(home: Path, answers: int, report_answers: int) -> None:
     line("surveybot export --format csv (whole command)", *whole_csv[:3])
     line("surveybot export --format xlsx (whole command)", *whole_xlsx[:3], compare=False)
     line("surveybot: starting the app and nothing else", *idle[:3], compare=False)
+    line("surveybot: opening the export's reader, nothing else", *reader[:3], compare=False)
     print(f"  the command's CSV is byte for byte the in-process one: {same}")
     print(f"  targets: CSV within 2x of the baseline: the export {figures['seconds'] / base[0]:.2f}x wall, "
           f"{figures['cpu'] / base[1]:.2f}x CPU; the whole command {whole_csv[0] / base[0]:.2f}x wall. Memory under "

@@ -21,8 +21,6 @@ from bot.retention import RoundNotFound, destroy_key, purge
 from bot.roles import Role, Roles, parse_who, show_who
 from storage import rounds
 
-COMMANDS = frozenset({"status", "keys", "purge", "audit", "roles"})
-
 
 class AdminError(Exception):
     """A command was given something it cannot use; the message names the field."""

@@ -1,6 +1,7 @@
 """The composition root: settings -> database, surveys, keys, service (and, as they land, channels and scheduler).
 
-Nothing is wired on import; the CLI calls `build` once.
+Nothing is wired on import; the CLI calls `build` once. `surveybot export`, which only reads answers, starts from
+the lighter bot.reading instead.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import Engine
 
@@ -26,11 +25,12 @@ from bot.engine import messages as msg
 from bot.engine.survey import Survey
 from bot.policy import read_names
 from bot.privacy import Keys
+from bot.reading import make_clock, published_versions, survey_dirs
 from bot.safeguarding.matching import Matcher
 from bot.safeguarding.phrases import load_phrases
 from bot.scrubbing import Scrubber
 from bot.service import SurveyService
-from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir, parse_survey
+from bot.surveyfiles import SurveyCatalogue
 from storage import database
 from storage.unit_of_work import Store
 
@@ -54,21 +54,7 @@ class App:
 
     def published_versions(self, survey_id: str) -> list[Survey]:
         """Every version of a survey that was ever published, parsed from the exact stored text."""
-        with self.store.unit() as uow:
-            stored = uow.published_versions(survey_id)
-        return [parse_survey(row.source, f"{survey_id} v{row.version} (as published)") for row in stored]
-
-
-def survey_dirs(settings: Settings) -> tuple[Path, ...]:
-    return settings.surveys_dirs or (builtin_survey_dir(),)
-
-
-def make_clock(settings: Settings) -> Callable[[], datetime]:
-    try:
-        zone = ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"SURVEYBOT_TIMEZONE `{settings.timezone}` is not a known time zone") from None
-    return lambda: datetime.now(zone)
+        return published_versions(self.store, survey_id)
 
 
 def build(settings: Settings, clock: Callable[[], datetime] | None = None, migrate: bool | None = None) -> App:

@@ -28,7 +28,8 @@ from bot.privacy import Keys
 from storage import evidence
 from storage.evidence import ChainHead
 from storage.rounds import NULL
-from storage.unit_of_work import GENESIS, Store, UnitOfWork, chain_hash
+from storage.sql import GENESIS, chain_hash
+from storage.unit_of_work import Store, UnitOfWork
 
 MAX_PROBLEMS = 20
 

@@ -31,7 +31,6 @@ from storage import campaigns as store_campaigns
 from storage import rounds
 from storage.models import Campaign
 
-COMMANDS = ("contacts", "campaign")
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 CHANNELS = ("telegram", "slack")

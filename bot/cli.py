@@ -2,6 +2,10 @@
 
 Every failure a user can cause ends in a one-line message naming the file, line, field or setting, and a non-zero
 exit; never a traceback.
+
+A command imports only what it uses. The modules behind most commands load the survey service, the ORM and more
+(most of a second), so they are imported when their command runs (GROUPS), and `surveybot export` starts from the
+light composition in bot.reading rather than bot.app (bench/reports_bench.py).
 """
 
 from __future__ import annotations
@@ -13,23 +17,21 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
-from bot import admin, campaign_commands, logs, yousaid_commands
-from bot.app import App, build, make_channels, serve, survey_dirs
-from bot.channels.console import ConsoleChannel
+from bot import logs
 from bot.channels.port import Address
 from bot.config import Settings, SettingsError
-from bot.reporting import commands as reporting
+from bot.reading import survey_dirs
 from bot.surveyfiles import SurveyFileError, check_files
-from bot.yousaid import YouSaidError
-from storage import campaigns as store_campaigns
 from storage import database
 
 if TYPE_CHECKING:
+    from bot.app import App
     from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
@@ -39,9 +41,26 @@ class UsageError(Exception):
     """A command was given something it cannot use; the message says what."""
 
 
-def parser() -> argparse.ArgumentParser:
+# The modules that define and run the other commands (each has `add_commands` and `run`), with their commands.
+GROUPS = {
+    "bot.reporting.commands": ("export", "report", "evidence-pack"),
+    "bot.admin": ("status", "keys", "purge", "audit", "roles"),
+    "bot.campaign_commands": ("contacts", "campaign"),
+    "bot.yousaid_commands": ("yousaid",),
+}
+GROUP_OF = {command: module for module, commands in GROUPS.items() for command in commands}
+
+
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line. Given the command typed, it holds only that command's group of the GROUPS (so only that
+    module is imported); without one (or for --help, or a mistyped command) it holds every command."""
     top = argparse.ArgumentParser(prog="surveybot", description="Chat surveys for safeguarding children partnerships.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    wanted = [GROUP_OF[command]] if command in GROUP_OF else list(GROUPS)
+
+    def add(module: str) -> None:
+        if module in wanted:
+            import_module(module).add_commands(commands)
 
     run = commands.add_parser("run", help="start the bot: the web chat, and Telegram or Slack when configured")
     run.add_argument("--survey", help="the survey whose web link to print (default: SURVEYBOT_DEFAULT_SURVEY)")
@@ -56,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument("survey_id")
     chat.add_argument("--respondent", help="who is answering (default: your login name); never stored as such")
 
-    reporting.add_commands(commands)
+    add("bot.reporting.commands")
 
     qr = commands.add_parser("qr", help="write a printable poster (SVG) with a QR code for a survey's web link")
     qr.add_argument("code", help="the link's code (today, a survey id)")
@@ -67,32 +86,43 @@ def parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply migrations up to the newest schema")
     commands.add_parser("doctor", help="check this deployment's settings and connections; one line per problem")
-    admin.add_commands(commands)
-    campaign_commands.add_commands(commands)
-    yousaid_commands.add_commands(commands)
+    for module in ("bot.admin", "bot.campaign_commands", "bot.yousaid_commands"):
+        add(module)
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     load_dotenv(Path.cwd() / ".env", override=False)
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser(argv[0] if argv else None).parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
         logs.configure(settings)
         return dispatch(args, settings)
-    except SurveyFileError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 1
-    except (SettingsError, database.DatabaseError, UsageError, admin.AdminError,
-            campaign_commands.CampaignError, reporting.ReportingError, YouSaidError) as exc:
-        print(f"surveybot: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("\nsurveybot: stopped.", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 1
+    except SurveyFileError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except one_line_errors() as exc:  # evaluated only when something was raised
+        print(f"surveybot: {exc}", file=sys.stderr)
+        return 1
+
+
+def one_line_errors() -> tuple[type[Exception], ...]:
+    """The mistakes a user can make that end in one line. Their classes live with the commands, whose modules are
+    imported here, when one was raised, rather than on every start."""
+    from bot.admin import AdminError
+    from bot.campaign_commands import CampaignError
+    from bot.reporting.commands import ReportingError
+    from bot.yousaid import YouSaidError
+
+    return (SettingsError, database.DatabaseError, UsageError, AdminError, CampaignError, ReportingError,
+            YouSaidError)
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -107,6 +137,16 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         database.upgrade(engine)
         print(f"Database {database.describe(settings.database_url)} is up to date.")
         return 0
+    if args.command == "export":  # reads answers and audits the export: no service, no ORM (bot.reading)
+        from bot.reading import open_reader
+        from bot.reporting.commands import export_survey
+
+        reader = open_reader(settings)
+        for note in reader.notes:
+            print(note, file=sys.stderr)
+        return export_survey(reader, args.survey_id, args.format, args.wave, args.out)
+    from bot.app import build
+
     app = build(settings)
     for note in app.notes:
         print(note, file=sys.stderr)
@@ -116,18 +156,12 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "chat":
         return chat(app, args.survey_id, args.respondent)
-    if args.command in reporting.COMMANDS:
-        return reporting.run(app, args)
     if args.command == "run":
         return run(app, args.survey)
     if args.command == "qr":
         return poster(app, args.code, args.out, args.base)
-    if args.command in admin.COMMANDS:
-        return admin.run(app, args)
-    if args.command in campaign_commands.COMMANDS:
-        return campaign_commands.run(app, args)
-    if args.command in yousaid_commands.COMMANDS:
-        return yousaid_commands.run(app, args)
+    if args.command in GROUP_OF:
+        return import_module(GROUP_OF[args.command]).run(app, args)
     raise UsageError(f"unknown command {args.command}")
 
 
@@ -164,6 +198,8 @@ def check_surveys(paths: list[Path], settings: Settings | None = None) -> int:
 
 
 def chat(app: App, survey_id: str, respondent: str | None) -> int:
+    from bot.channels.console import ConsoleChannel
+
     if not app.catalogue.has(survey_id):
         raise UsageError(f"no survey `{survey_id}`; known surveys: {', '.join(app.catalogue.ids())}")
     interactive = sys.stdin.isatty()
@@ -184,6 +220,8 @@ def base_url(settings: Settings) -> str:
 
 
 def run(app: App, survey_id: str | None) -> int:
+    from bot.app import make_channels, serve
+
     survey = survey_id or app.settings.default_survey
     if not app.catalogue.has(survey):
         raise UsageError(f"no survey `{survey}`; known surveys: {', '.join(app.catalogue.ids())}")
@@ -201,6 +239,9 @@ def run(app: App, survey_id: str | None) -> int:
 
 def poster(app: App, code: str, out: str, base: str | None) -> int:
     """A printable poster for a survey's web link (see bot.channels.poster)."""
+    from bot.reporting.commands import output
+    from storage import campaigns as store_campaigns
+
     found = app.service.link(code)
     if isinstance(found, str):
         with app.store.unit() as uow:  # a campaign that has not opened yet still gets its poster
@@ -213,7 +254,7 @@ def poster(app: App, code: str, out: str, base: str | None) -> int:
     if base is not None and not base.startswith(("http://", "https://")):
         raise UsageError("--base should start with https:// (or http://)")
     url = f"{(base or base_url(app.settings)).rstrip('/')}/s/{code}"
-    with reporting.output(out) as handle:
+    with output(out) as handle:
         from bot.channels.poster import poster_svg  # only this command draws posters
 
         handle.write(poster_svg(url, title))

@@ -21,7 +21,6 @@ from bot.reporting.commands import output
 from bot.roles import Action, Forbidden, parse_who
 from bot.yousaid import STATUSES, Item, ThemeView, YouSaid, YouSaidError, parse_ids
 
-COMMANDS = frozenset({"yousaid"})
 BLANKED = "(words removed: the round's retention period has passed)"
 CHAT_USAGE = ("You said, we did: yousaid list, yousaid themes, yousaid theme ITEMS NAME (like: yousaid theme 1,3-4 "
               "Bus passes), yousaid reply THEME STATUS TEXT (status: heard, planned, in-progress or done), "

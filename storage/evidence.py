@@ -15,7 +15,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from storage.models import Answer, AuditRecord, Response
-from storage.unit_of_work import GENESIS, UnitOfWork
+from storage.sql import GENESIS
+from storage.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 

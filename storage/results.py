@@ -1,23 +1,22 @@
-"""Reading results for exports and reports: completed responses streamed with their answers, and round facts.
+"""Reading results for exports and reports: completed responses streamed with their answers, round facts, and the
+survey text as published.
 
-Functions over an open UnitOfWork, read-only. The streaming read (`completed`) is built for volume: the database
-strings each response's answers together, and the rows come straight from the driver's cursor, so an export of a
-million answers spends its time writing rather than building objects it throws away (bench/reports_bench.py).
+Functions over an open unit (storage.sql.SqlUnit: a UnitOfWork, or a bare unit from SqlStore), read-only, in plain
+SQL on the driver's cursor, so `surveybot export` can run them without loading the ORM. The streaming read
+(`completed_batches`) is built for volume: the database strings each response's answers together, and the rows come
+straight from the driver, so an export of a million answers spends its time writing rather than building objects it
+throws away (bench/reports_bench.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, literal_column
-from sqlmodel import col, select
-from sqlmodel.sql.expression import Select
-
-from storage.models import Answer, Participation, Response, SurveyKey
-from storage.unit_of_work import UnitOfWork
+from storage.sql import Sql, SqlUnit, day
 
 BATCH = 2000
 
@@ -36,37 +35,60 @@ class CompletedResponse:
 UNIT, RECORD = "\x1f", "\x1e"  # the ASCII unit and record separators: never in a question id or in JSON text
 
 
-def completed(uow: UnitOfWork, survey_id: str, wave: int | None = None,
+def _completed(wave: str) -> Sql:
+    """Completed responses in id order, each with its answers strung together. SQLite runs a correlated subquery per
+    response (group_concat) about a fifth faster than a join grouped by response; PostgreSQL runs the grouped join
+    (string_agg) about a tenth faster than the subquery. So each has its own."""
+    columns = "SELECT r.id, r.survey_id, r.version, r.wave, r.completed_on"
+    where = f"WHERE r.survey_id = :survey_id AND r.completed{wave}"
+    return Sql(f"{columns}, (SELECT group_concat(a.question_id || char(31) || a.value, char(30)) FROM answer a "
+               f"WHERE a.response_id = r.id) FROM response r {where} ORDER BY r.id",
+               postgresql=f"{columns}, string_agg(a.question_id || chr(31) || a.value, chr(30)) FROM response r "
+                          f"LEFT OUTER JOIN answer a ON a.response_id = r.id {where} GROUP BY r.id ORDER BY r.id")
+
+
+COMPLETED, COMPLETED_IN_WAVE = _completed(""), _completed(" AND r.wave = :wave")
+COUNT_COMPLETED = Sql("SELECT count(*) FROM response WHERE survey_id = :survey_id AND completed")
+COUNT_COMPLETED_IN_WAVE = Sql("SELECT count(*) FROM response WHERE survey_id = :survey_id AND completed "
+                              "AND wave = :wave")
+WAVES = Sql("SELECT wave FROM survey_key WHERE survey_id = :survey_id "
+            "UNION SELECT wave FROM response WHERE survey_id = :survey_id")
+VERSIONS_ANSWERED = Sql("SELECT DISTINCT version FROM response WHERE survey_id = :survey_id AND completed")
+VERSIONS_ANSWERED_IN_WAVE = Sql("SELECT DISTINCT version FROM response WHERE survey_id = :survey_id AND completed "
+                                "AND wave = :wave")
+ROUND_KEY = Sql("SELECT created_on, closes_on FROM survey_key WHERE survey_id = :survey_id AND wave = :wave")
+ROUND_COMPLETED_ON = Sql("SELECT min(completed_on), max(completed_on) FROM response "
+                         "WHERE survey_id = :survey_id AND wave = :wave AND completed")
+ROUND_STARTED = Sql("SELECT count(*) FROM response WHERE survey_id = :survey_id AND wave = :wave")
+ROUND_INVITED = Sql("SELECT count(*) FROM participation WHERE survey_id = :survey_id AND wave = :wave AND invited")
+ROUND_INVITED_COMPLETED = Sql("SELECT count(*) FROM participation WHERE survey_id = :survey_id AND wave = :wave "
+                              "AND invited AND completed")
+PUBLISHED = Sql("SELECT version, source FROM survey_version WHERE survey_id = :survey_id ORDER BY version")
+DIGESTS = Sql("SELECT survey_id, version, digest FROM survey_version")
+
+
+def completed_batches(uow: SqlUnit, survey_id: str, wave: int | None = None,
+                      batch: int = BATCH) -> Iterator[list[tuple[Any, ...]]]:
+    """Completed responses in id order, optionally of one wave, `batch` at a time, as the driver gives them:
+    (row id, survey id, version, wave, completed on, answers). `completed_on` is a date, or its ISO text on SQLite
+    (`day` reads either). The answers are one string, or None for none: each answer is "question id, UNIT, stored
+    JSON text", and they are separated by RECORD (JSON text escapes both separators, and question ids never hold
+    them), so a million answers arrive as a hundred thousand rows and are split in C. Decoding is left to the
+    reader, which can memoise it: choice answers repeat endlessly."""
+    which: dict[str, Any] = {"survey_id": survey_id}
+    if wave is not None:
+        which["wave"] = wave
+    yield from uow.batches(COMPLETED if wave is None else COMPLETED_IN_WAVE, which, batch)
+
+
+def completed(uow: SqlUnit, survey_id: str, wave: int | None = None,
               batch: int = BATCH) -> Iterator[tuple[CompletedResponse, list[str]]]:
     """Completed responses in id order, optionally of one wave, each with its answers as "question id, UNIT, stored
-    JSON text" strings (`pairs` reads them as pairs; an export can memoise each whole string at once).
-
-    The database strings each response's answers together (SQLite's group_concat, PostgreSQL's string_agg,
-    separated by the ASCII unit and record separators, which JSON text escapes and question ids never hold), so a
-    million answers arrive as a hundred thousand rows and are split in C. Decoding is left to the reader, which can
-    memoise it: choice answers repeat endlessly. Rows are read `batch` at a time, so memory stays flat however many
-    responses there are."""
-    if uow.session.get_bind().dialect.name == "postgresql":
-        unit, record = literal_column("chr(31)"), literal_column("chr(30)")
-        grouped = func.string_agg(col(Answer.question_id) + unit + col(Answer.value), record)
-    else:
-        unit, record = literal_column("char(31)"), literal_column("char(30)")
-        grouped = func.group_concat(col(Answer.question_id) + unit + col(Answer.value), record)
-    query = (
-        select(Response.id, Response.survey_id, Response.version, Response.wave, Response.completed_on, grouped)
-        .select_from(Response)
-        .join(Answer, col(Answer.response_id) == col(Response.id), isouter=True)
-        .where(Response.survey_id == survey_id, col(Response.completed).is_(True))
-        .group_by(col(Response.id))
-        .order_by(col(Response.id))
-    )
-    if wave is not None:
-        query = query.where(Response.wave == wave)
-    for response_id, survey, version, round_, completed_on, joined in _stream(uow, query, batch):
-        if isinstance(completed_on, str):  # SQLite keeps dates as text
-            completed_on = date.fromisoformat(completed_on)
-        answers = joined.split(RECORD) if joined else []  # one split in C: no Python-level step per answer here
-        yield CompletedResponse(response_id, survey, version, round_, completed_on), answers
+    JSON text" strings (`pairs` reads them as pairs; an export can memoise each whole string at once)."""
+    for rows in completed_batches(uow, survey_id, wave, batch):
+        for response_id, survey, version, round_, completed_on, joined in rows:
+            answers = joined.split(RECORD) if joined else []  # one split in C: no Python-level step per answer here
+            yield CompletedResponse(response_id, survey, version, round_, day(completed_on)), answers
 
 
 def pairs(answers: list[str]) -> Iterator[tuple[str, str]]:
@@ -76,52 +98,24 @@ def pairs(answers: list[str]) -> Iterator[tuple[str, str]]:
         yield question_id, raw
 
 
-def _stream(uow: UnitOfWork, query: Select[Any], batch: int) -> Iterator[tuple[Any, ...]]:
-    """The query's rows straight from the database driver, on the unit's own connection and transaction.
-
-    This is the one read hot enough for SQLAlchemy's per-row result handling to matter (it roughly doubled the
-    time of an export), so the compiled statement runs on a plain DBAPI cursor: a server-side (named) cursor on
-    PostgreSQL, so rows arrive `batch` at a time, and SQLite's own cursor, which steps through the result lazily."""
-    connection = uow.session.connection()
-    compiled = query.compile(dialect=connection.dialect)
-    raw = connection.connection.dbapi_connection
-    assert raw is not None
-    if connection.dialect.name == "postgresql":
-        cursor = raw.cursor(name=f"surveybot_results_{id(query):x}")
-        cursor.itersize = batch
-        parameters: Any = compiled.params
-    else:
-        cursor = raw.cursor()
-        parameters = [compiled.params[name] for name in compiled.positiontup or ()]
-    try:
-        cursor.execute(str(compiled), parameters)
-        while rows := cursor.fetchmany(batch):
-            yield from rows
-    finally:
-        cursor.close()
+def _in(wave: int | None, survey_id: str) -> dict[str, Any]:
+    return {"survey_id": survey_id} if wave is None else {"survey_id": survey_id, "wave": wave}
 
 
-def count_completed(uow: UnitOfWork, survey_id: str, wave: int | None = None) -> int:
-    query = select(func.count()).select_from(Response).where(Response.survey_id == survey_id,
-                                                             col(Response.completed).is_(True))
-    if wave is not None:
-        query = query.where(Response.wave == wave)
-    return int(uow.session.exec(query).one())
+def count_completed(uow: SqlUnit, survey_id: str, wave: int | None = None) -> int:
+    query = COUNT_COMPLETED if wave is None else COUNT_COMPLETED_IN_WAVE
+    return int(uow.run(query, _in(wave, survey_id)).fetchone()[0])
 
 
-def waves(uow: UnitOfWork, survey_id: str) -> list[int]:
+def waves(uow: SqlUnit, survey_id: str) -> list[int]:
     """Every wave of a survey that has a round (a key) or a response, in order."""
-    keyed = set(uow.session.exec(select(SurveyKey.wave).where(SurveyKey.survey_id == survey_id)))
-    answered = set(uow.session.exec(select(Response.wave).where(Response.survey_id == survey_id).distinct()))
-    return sorted(keyed | answered)
+    return sorted(int(wave) for (wave,) in uow.run(WAVES, {"survey_id": survey_id}).fetchall())
 
 
-def versions_answered(uow: UnitOfWork, survey_id: str, wave: int | None = None) -> list[int]:
+def versions_answered(uow: SqlUnit, survey_id: str, wave: int | None = None) -> list[int]:
     """The survey versions that collected completed responses (in one wave, or in any)."""
-    query = select(Response.version).where(Response.survey_id == survey_id, col(Response.completed).is_(True))
-    if wave is not None:
-        query = query.where(Response.wave == wave)
-    return sorted(set(uow.session.exec(query.distinct())))
+    query = VERSIONS_ANSWERED if wave is None else VERSIONS_ANSWERED_IN_WAVE
+    return sorted(int(version) for (version,) in uow.run(query, _in(wave, survey_id)).fetchall())
 
 
 @dataclass(frozen=True)
@@ -138,20 +132,32 @@ class RoundFacts:
     invited_completed: int  # of those, how many finished
 
 
-def round_facts(uow: UnitOfWork, survey_id: str, wave: int) -> RoundFacts:
-    key = uow.session.get(SurveyKey, (survey_id, wave))
-    in_round = (Response.survey_id == survey_id, Response.wave == wave)
-    first, last = uow.session.exec(
-        select(func.min(Response.completed_on), func.max(Response.completed_on))
-        .where(*in_round, col(Response.completed).is_(True))).one()
-    started = int(uow.session.exec(select(func.count()).select_from(Response).where(*in_round)).one())
-    invited_rows = (Participation.survey_id == survey_id, Participation.wave == wave,
-                    col(Participation.invited).is_(True))
-    invited = int(uow.session.exec(select(func.count()).select_from(Participation).where(*invited_rows)).one())
-    invited_completed = int(uow.session.exec(
-        select(func.count()).select_from(Participation)
-        .where(*invited_rows, col(Participation.completed).is_(True))).one())
+def round_facts(uow: SqlUnit, survey_id: str, wave: int) -> RoundFacts:
+    which = {"survey_id": survey_id, "wave": wave}
+    key = uow.run(ROUND_KEY, which).fetchone()
+    first, last = uow.run(ROUND_COMPLETED_ON, which).fetchone()
+
+    def count(query: Sql) -> int:
+        return int(uow.run(query, which).fetchone()[0])
+
     return RoundFacts(
-        opened_on=key.created_on if key else None, closes_on=key.closes_on if key else None,
-        first_completed=first, last_completed=last, started=started,
-        completed=count_completed(uow, survey_id, wave), invited=invited, invited_completed=invited_completed)
+        opened_on=day(key[0]) if key else None, closes_on=day(key[1]) if key else None,
+        first_completed=day(first), last_completed=day(last), started=count(ROUND_STARTED),
+        completed=count_completed(uow, survey_id, wave), invited=count(ROUND_INVITED),
+        invited_completed=count(ROUND_INVITED_COMPLETED))
+
+
+def digest(source: str) -> str:
+    """The fingerprint a published survey version is stored with (UnitOfWork.publish), to tell whether a survey
+    file still matches what was published without reading the text back."""
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+def published(uow: SqlUnit, survey_id: str) -> list[tuple[int, str]]:
+    """Every published version of a survey, oldest first, with its exact text: (version, source)."""
+    return [(int(version), source) for version, source in uow.run(PUBLISHED, {"survey_id": survey_id}).fetchall()]
+
+
+def published_digests(uow: SqlUnit) -> dict[tuple[str, int], str]:
+    """{(survey id, version): digest} of every published survey version."""
+    return {(survey_id, int(version)): found for survey_id, version, found in uow.run(DIGESTS).fetchall()}

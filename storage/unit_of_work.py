@@ -8,11 +8,9 @@ so a crash can repeat a question but never lose an answer.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,11 +22,11 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel, col, select
 
-from storage.database import DatabaseError, describe
+from storage import results
 from storage.models import (
     Answer,
     Contact,
@@ -36,24 +34,13 @@ from storage.models import (
     SurveyKey,
     SurveyVersion,
 )
+from storage.sql import Conflict, Sql, SqlUnit, database_error, day
 
 T = TypeVar("T")
-GENESIS = "0" * 64
-AUDIT_CHAIN_LOCK = 0x5355_5256  # "SURV": the advisory lock id that orders appends to the audit chain
 
 
-class Sql:
-    """A statement on the answer path, written once with :named parameters and kept in each driver's own style.
-
-    These run straight on the driver's cursor, inside the unit's transaction: building and coercing them through
-    SQLAlchemy cost several times what SQLite or PostgreSQL take to run them, on every answer."""
-
-    def __init__(self, sql: str) -> None:
-        self.sqlite = sql
-        self.postgresql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
-
-
-# Both SQLite (3.35+) and PostgreSQL speak this SQL.
+# The answer path's statements, run on the driver's cursor (storage.sql). Both SQLite (3.35+) and PostgreSQL speak
+# this SQL.
 CLAIM_EVENT = Sql(
     "INSERT INTO processed_event (key, seen_on) VALUES (:key, :today) ON CONFLICT (key) DO NOTHING RETURNING key")
 SELECT_SALT = Sql("SELECT salt, closes_on, min_group IS NOT NULL FROM survey_key "
@@ -66,10 +53,6 @@ UPSERT_ANSWER = Sql(
     "INSERT INTO answer (response_id, question_id, value, answered_on) "
     "VALUES (:response_id, :question_id, :value, :today) "
     "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, answered_on = excluded.answered_on")
-CHAIN_HEAD = Sql("SELECT hash FROM audit_record ORDER BY seq DESC LIMIT 1")
-APPEND_AUDIT = Sql('INSERT INTO audit_record ("on", action, subject, prev_hash, hash) '
-                   "VALUES (:today, :action, :subject, :prev, :hash)")
-CHAIN_LOCK = Sql("SELECT pg_advisory_xact_lock(:key)")
 SELECT_RESPONSE = Sql(
     "SELECT id, completed FROM response "
     "WHERE respondent = :respondent AND survey_id = :survey_id AND version = :version AND wave = :wave")
@@ -109,19 +92,6 @@ LOCK_THRESHOLDS = Sql(
     "WHERE survey_id = :survey_id AND wave = :wave AND min_group IS NULL")
 
 
-def _for_sqlite(value: Any) -> Any:
-    """Dates and times as SQLAlchemy stores them in SQLite, so rows written either way read back alike."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-class Conflict(Exception):
-    """Someone else wrote the same rows first; the caller retries the whole unit from fresh state."""
-
-
 def retry_on_conflict(work: Callable[[], T], attempts: int = 5) -> T:
     """Run `work` (one whole unit of work) again from fresh state while another writer keeps getting there first;
     the last attempt's Conflict is the caller's. A random, growing pause desynchronises the writers that collided."""
@@ -150,42 +120,15 @@ class ResponseRef:
     completed: bool
 
 
-class UnitOfWork:
+class UnitOfWork(SqlUnit):
+    """One transaction on an ORM session; the hot statements run on the session's own connection (storage.sql)."""
+
     def __init__(self, session: Session, cursor: Any = None) -> None:
+        super().__init__(cursor=cursor, bind=session.get_bind() if cursor is not None else None)
         self.session = session
-        self._chain_locked = False
-        self._head: str | None = None  # the chain's head as this transaction last wrote it (see Store.batch)
-        self._locked_rounds: set[tuple[str, int]] = set()  # rounds whose thresholds this unit saw locked
-        self._cursor: Any = cursor  # given when the transaction is already open (a batch's savepoint)
-        self._sqlite = False
-        if cursor is not None:
-            bind = session.get_bind()
-            self._sqlite, self._dbapi, self._url = bind.dialect.name == "sqlite", bind.dialect.dbapi, str(bind.url)
 
-    # --- events --------------------------------------------------------------------------------------------------
-    def _run(self, statement: Sql, parameters: dict[str, Any] | None = None) -> Any:
-        """Run a hot-path statement on the driver's cursor, in this unit's transaction; returns the cursor.
-
-        The driver's errors are told apart as SQLAlchemy's would be: a broken unique key means someone else wrote
-        first (Conflict, and the unit starts again); anything else operational is a DatabaseError."""
-        if self._cursor is None:
-            connection = self.session.connection()  # begins the unit's transaction, if not begun yet
-            self._sqlite = connection.dialect.name == "sqlite"
-            self._dbapi = connection.dialect.dbapi
-            self._url = str(connection.engine.url)
-            self._cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        params = parameters or {}
-        try:
-            if self._sqlite:
-                self._cursor.execute(statement.sqlite, {k: _for_sqlite(v) for k, v in params.items()})
-            else:
-                self._cursor.execute(statement.postgresql, params)
-        except self._dbapi.IntegrityError:
-            raise Conflict() from None
-        except self._dbapi.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DatabaseError(f"database {describe(self._url)}: {reason}") from None
-        return self._cursor
+    def connection(self) -> Connection:
+        return self.session.connection()  # begins the unit's transaction, if not begun yet
 
     def _insert(self, table: type[SQLModel]) -> Any:
         """An INSERT that can say ON CONFLICT (both SQLite and PostgreSQL speak it)."""
@@ -195,7 +138,7 @@ class UnitOfWork:
     def claim_event(self, key: str, today: date) -> bool:
         """True the first time an event key is seen; False for a redelivery. A concurrent claim of the same key
         waits for the first to commit and then claims nothing."""
-        return self._run(CLAIM_EVENT, {"key": key, "today": today}).fetchone() is not None
+        return self.run(CLAIM_EVENT, {"key": key, "today": today}).fetchone() is not None
 
     # --- surveys -------------------------------------------------------------------------------------------------
     def published(self, survey_id: str, version: int) -> SurveyVersion | None:
@@ -205,7 +148,7 @@ class UnitOfWork:
 
     def publish(self, survey_id: str, version: int, title: str, audience: str, source: str, today: date) -> str:
         """Store a survey version's exact text. Returns "new", "same", "updated" or "frozen" (changed after answers)."""
-        digest = hashlib.sha256(source.encode()).hexdigest()
+        digest = results.digest(source)
         row = self.published(survey_id, version)
         if row is None:
             self.session.add(SurveyVersion(survey_id=survey_id, version=version, title=title, audience=audience,
@@ -235,10 +178,10 @@ class UnitOfWork:
         """The round's key salt, made on first use; None once the key has been destroyed or the round has closed
         (after `closes_on` no answers are taken; /delete still finds them through `live_salts`)."""
         which = {"survey_id": survey_id, "wave": wave}
-        found = self._run(SELECT_SALT, which).fetchone()
+        found = self.run(SELECT_SALT, which).fetchone()
         if found is None:  # made on first use; if another process makes it at the same moment, theirs is used
-            self._run(MAKE_SALT, {**which, "salt": os.urandom(32), "today": today})
-            found = self._run(SELECT_SALT, which).fetchone()
+            self.run(MAKE_SALT, {**which, "salt": os.urandom(32), "today": today})
+            found = self.run(SELECT_SALT, which).fetchone()
             assert found is not None
         salt, closes_on, locked = found
         if locked:  # thresholds are locked once and for good (see lock_thresholds)
@@ -263,7 +206,7 @@ class UnitOfWork:
     def has_completed(self, respondent: str, survey_id: str, wave: int) -> bool:
         """Whether this pseudonym already finished this round (one person, one response)."""
         which = {"respondent": respondent, "survey_id": survey_id, "wave": wave}
-        return self._run(HAS_COMPLETED, which).fetchone() is not None
+        return self.run(HAS_COMPLETED, which).fetchone() is not None
 
     def responses_of(self, respondent: str, survey_id: str, wave: int) -> list[Response]:
         return list(self.session.exec(select(Response).where(
@@ -274,10 +217,10 @@ class UnitOfWork:
         """This person's response to this round, made on their first stored answer. Two first answers at once: the
         second INSERT breaks the unique key, and the unit retries (Conflict) and finds the first one's row."""
         which = {"respondent": respondent, "survey_id": survey_id, "version": version, "wave": wave}
-        found = self._run(SELECT_RESPONSE, which).fetchone()
+        found = self.run(SELECT_RESPONSE, which).fetchone()
         if found is not None:
             return ResponseRef(int(found[0]), bool(found[1]))
-        made = self._run(INSERT_RESPONSE, {**which, "channel": channel, "today": today}).fetchone()
+        made = self.run(INSERT_RESPONSE, {**which, "channel": channel, "today": today}).fetchone()
         return ResponseRef(int(made[0]), False)
 
     def lock_thresholds(self, survey_id: str, wave: int, group: int, text: int) -> None:
@@ -285,22 +228,22 @@ class UnitOfWork:
         the round's key row has been read as locked (salt) they are not even sent."""
         if (survey_id, wave) in self._locked_rounds:
             return
-        self._run(LOCK_THRESHOLDS, {"group": group, "text": text, "survey_id": survey_id, "wave": wave})
+        self.run(LOCK_THRESHOLDS, {"group": group, "text": text, "survey_id": survey_id, "wave": wave})
         self._locked_rounds.add((survey_id, wave))
 
     def put_answer(self, response: ResponseRef | Response, question_id: str, value: Any, today: date) -> str:
         """Store (or replace, after Back) one answer; returns the stored JSON text."""
         encoded = json.dumps(value, ensure_ascii=False)
-        self._run(UPSERT_ANSWER, {"response_id": response.id, "question_id": question_id, "value": encoded,
+        self.run(UPSERT_ANSWER, {"response_id": response.id, "question_id": question_id, "value": encoded,
                                   "today": today})
         return encoded
 
     def drop_answer(self, response: ResponseRef | Response, question_id: str) -> bool:
-        result = self._run(DROP_ANSWER, {"response_id": response.id, "question_id": question_id})
+        result = self.run(DROP_ANSWER, {"response_id": response.id, "question_id": question_id})
         return bool(result.rowcount)
 
     def complete(self, response: ResponseRef | Response, today: date) -> None:
-        self._run(COMPLETE_RESPONSE, {"id": response.id, "today": today})
+        self.run(COMPLETE_RESPONSE, {"id": response.id, "today": today})
 
     def erase_response(self, response: Response) -> int:
         """Delete a response and its answers; returns how many answers went."""
@@ -339,7 +282,7 @@ class UnitOfWork:
 
     # --- conversations -------------------------------------------------------------------------------------------
     def conversation(self, session_key: str) -> ConversationRow | None:
-        row = self._run(SELECT_CONVERSATION, {"session": session_key}).fetchone()
+        row = self.run(SELECT_CONVERSATION, {"session": session_key}).fetchone()
         if row is None:
             return None
         survey_id, version, wave, state, revision = row
@@ -351,10 +294,10 @@ class UnitOfWork:
         touched = now.replace(minute=0, second=0, microsecond=0)
         encoded = json.dumps(state, ensure_ascii=False)
         if expected_revision is None:  # two first events at once: the second breaks the key, and retries
-            self._run(INSERT_CONVERSATION, {"session": session_key, "survey_id": survey_id, "version": version,
+            self.run(INSERT_CONVERSATION, {"session": session_key, "survey_id": survey_id, "version": version,
                                             "wave": wave, "state": encoded, "touched": touched})
             return
-        result = self._run(UPDATE_CONVERSATION, {
+        result = self.run(UPDATE_CONVERSATION, {
             "survey_id": survey_id, "version": version, "wave": wave, "state": encoded, "touched": touched,
             "session": session_key, "revision": expected_revision})
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -364,9 +307,9 @@ class UnitOfWork:
         """Delete the conversation; with `expected_revision`, only if nobody else saved or ended it since we read
         it (optimistic locking, as in save_conversation: two final answers at once must not both finish)."""
         if expected_revision is None:
-            self._run(END_CONVERSATION, {"session": session_key})
+            self.run(END_CONVERSATION, {"session": session_key})
             return
-        result = self._run(END_CONVERSATION_AT, {"session": session_key, "revision": expected_revision})
+        result = self.run(END_CONVERSATION_AT, {"session": session_key, "revision": expected_revision})
         if result.rowcount != 1:
             raise Conflict()
 
@@ -376,10 +319,10 @@ class UnitOfWork:
 
     def ensure_contact(self, lookup: str, channel: str, sealed_address: str, today: date) -> int:
         """The contact's id, adding the contact (with no tags) the first time they are seen."""
-        found = self._run(SELECT_CONTACT, {"lookup": lookup}).fetchone()
+        found = self.run(SELECT_CONTACT, {"lookup": lookup}).fetchone()
         if found is not None:
             return int(found[0])
-        made = self._run(INSERT_CONTACT, {"channel": channel, "lookup": lookup, "address": sealed_address,
+        made = self.run(INSERT_CONTACT, {"channel": channel, "lookup": lookup, "address": sealed_address,
                                           "today": today}).fetchone()
         return int(made[0])
 
@@ -388,46 +331,22 @@ class UnitOfWork:
 
     def mark_participation(self, contact_id: int, survey_id: str, wave: int, completed: bool) -> None:
         """Started (and perhaps finished) this round: for reminders only, never linked to the answers."""
-        self._run(MARK_PARTICIPATION, {"contact_id": contact_id, "survey_id": survey_id, "wave": wave,
+        self.run(MARK_PARTICIPATION, {"contact_id": contact_id, "survey_id": survey_id, "wave": wave,
                                        "completed": completed})
 
     def mark_sent(self, contact_id: int, survey_id: str, wave: int, reminder: bool) -> None:
         """An invitation (or a reminder) went to this contact for this round. An upsert, like mark_participation,
         because the person may be starting the survey at the same moment in another transaction."""
-        self._run(MARK_SENT, {"contact_id": contact_id, "survey_id": survey_id, "wave": wave,
+        self.run(MARK_SENT, {"contact_id": contact_id, "survey_id": survey_id, "wave": wave,
                               "invited": not reminder, "reminders": 1 if reminder else 0})
 
     def round_rules(self, survey_id: str, wave: int) -> tuple[int | None, int | None, date | None]:
         """A round's locked thresholds (group, free text) and its last day: what its privacy notice states."""
-        found = self._run(SELECT_ROUND, {"survey_id": survey_id, "wave": wave}).fetchone()
+        found = self.run(SELECT_ROUND, {"survey_id": survey_id, "wave": wave}).fetchone()
         if found is None:
             return None, None, None
         group, text_group, closes_on = found
-        return group, text_group, date.fromisoformat(closes_on) if isinstance(closes_on, str) else closes_on
-
-    # --- audit ---------------------------------------------------------------------------------------------------
-    def audit(self, action: str, subject: dict[str, Any], today: date) -> str:
-        """Append one link to the chain. The caller passes ids and fingerprints only, never answer content.
-
-        Appends queue on a transaction-level advisory lock (PostgreSQL) so concurrent writers extend the chain one
-        after another instead of colliding on the same head; SQLite has one writer at a time anyway (see Store)."""
-        if not self._chain_locked and self.session.get_bind().dialect.name == "postgresql":
-            self._run(CHAIN_LOCK, {"key": AUDIT_CHAIN_LOCK}).fetchone()
-            self._chain_locked = True
-        if self._head is not None:  # appended earlier in this transaction, under its lock: nobody else can have
-            prev = self._head
-        else:
-            head = self._run(CHAIN_HEAD).fetchone()
-            prev = head[0] if head is not None and head[0] is not None else GENESIS
-        body = json.dumps(subject, sort_keys=True, separators=(",", ":"))
-        digest = chain_hash(prev, today, action, body)
-        self._run(APPEND_AUDIT, {"today": today, "action": action, "subject": body, "prev": prev, "hash": digest})
-        self._head = digest
-        return digest
-
-
-def chain_hash(prev: str, on: date, action: str, subject: str) -> str:
-    return hashlib.sha256(f"{prev}|{on.isoformat()}|{action}|{subject}".encode()).hexdigest()
+        return group, text_group, day(closes_on)
 
 
 class Store:
@@ -471,7 +390,7 @@ class Store:
                 finally:
                     self._shared.session = None
         except OperationalError as exc:
-            raise DatabaseError(f"database {describe(str(self.engine.url))}: {_reason(exc)}") from None
+            raise database_error(str(self.engine.url), exc) from None
 
     @contextmanager
     def _savepoint(self, session: Session) -> Iterator[UnitOfWork]:
@@ -527,9 +446,4 @@ class Store:
                     session.rollback()
                     raise
         except OperationalError as exc:
-            raise DatabaseError(f"database {describe(str(self.engine.url))}: {_reason(exc)}") from None
-
-
-def _reason(exc: OperationalError) -> str:
-    original = getattr(exc, "orig", None) or exc
-    return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+            raise database_error(str(self.engine.url), exc) from None

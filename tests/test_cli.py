@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -13,11 +14,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from importlib import import_module
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
+from bot import cli
 from bot.config import Settings
 
 REPO = Path(__file__).parent.parent
@@ -37,6 +40,23 @@ def test_the_console_script_is_installed() -> None:
     assert script is not None
     result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "surveys" in result.stdout
+
+
+def commands_of(parser: argparse.ArgumentParser) -> list[str]:
+    return list(next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices)
+
+
+def test_the_command_line_knows_which_module_runs_each_command() -> None:
+    # bot.cli imports a command's module only when that command is typed (cli.GROUPS): a command a module adds
+    # that GROUPS does not list would parse, then be refused as unknown.
+    everything = commands_of(cli.parser())
+    for module, commands in cli.GROUPS.items():
+        alone = argparse.ArgumentParser().add_subparsers()
+        import_module(module).add_commands(alone)
+        assert tuple(alone.choices) == commands, module
+        assert set(commands) <= set(everything)
+    exporting = commands_of(cli.parser("export"))
+    assert "export" in exporting and "status" not in exporting and "chat" in exporting
 
 
 def test_surveys_check_passes_on_the_shipped_surveys(tmp_path: Path) -> None:

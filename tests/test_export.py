@@ -4,6 +4,7 @@ XLSX alike (the XLSX read back with only zipfile and xml), codebooks, waves, and
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import audit, reading
 from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine.survey import Survey
@@ -21,6 +23,8 @@ from bot.reporting import codebook, export
 from bot.reporting.progress import Progress
 from bot.service import SurveyService
 from bot.surveyfiles import parse_survey
+from storage import evidence
+from storage.sql import SqlStore
 from storage.unit_of_work import Store
 
 from . import dataset
@@ -151,6 +155,63 @@ def test_a_formula_injection_corpus_is_neutralised_in_csv_and_xlsx(store: Store,
         assert comments == ["'" + w if w[0] in "=+-@\t\r" else w for w in CORPUS], where
         assert {row[header.index("visits")] for row in table} == {"7"}  # numbers stay numbers
     assert {row[header.index("visits")] for row in sheet} == {7}
+
+
+AWKWARD = ("a, b", 'say "hi"', "two\nlines", "cr\r", "", " padded ", "ünïcødé — “quoted”", "=1+1", "'", ",", '"',
+           "\u2028", "semi; colon")
+
+
+def test_csv_is_byte_for_byte_what_csv_writer_makes_of_the_cells(store: Store, service: SurveyService) -> None:
+    # write_csv builds each line from memoised fields rather than through csv.writer row by row: the bytes must be
+    # those csv.writer makes of the same cells, whatever the answers hold (quotes, commas, line breaks, numbers,
+    # empty text, answers to questions the header does not have, a response with no answers at all).
+    today = date(2026, 3, 2)
+    with store.unit() as uow:
+        for number, words in enumerate(AWKWARD):
+            response = uow.open_response(f"awkward-{number:02d}", "sample", 1, 1 + number % 2, "test", today)
+            uow.put_answer(response, "agency", words or "Police", today)
+            uow.put_answer(response, "sources", [words, "Other, please say"] if number % 3 else [], today)
+            uow.put_answer(response, "comment", words, today)
+            uow.put_answer(response, "visits", [7, 2.5, 0, None][number % 4], today)
+            uow.put_answer(response, "retired_question", "gone", today)
+            uow.complete(response, today)
+        uow.complete(uow.open_response("nothing-answered", "sample", 1, 1, "test", today), today)
+    header = export.columns([service.catalogue.latest("sample")])
+    made = io.StringIO(newline="")
+    assert export.write_csv(store, "sample", header, made) == len(AWKWARD) + 1
+    data = io.StringIO()
+    export.write_json(store, "sample", header, data)
+    expected = io.StringIO(newline="")
+    writer = csv.writer(expected)
+    writer.writerow(header)
+    for record in json.loads(data.getvalue()):
+        fixed = [record[name] for name in export.FIXED_COLUMNS]
+        writer.writerow(fixed + ["" if record[c] is None else export.cell(record[c]) for c in header[len(fixed):]])
+    assert made.getvalue() == expected.getvalue()
+    assert '"two\nlines"' in made.getvalue() and '"say ""hi"""' in made.getvalue()
+
+
+def test_a_bare_sql_store_exports_and_audits_as_the_orm_store_does(store: Store, service: SurveyService) -> None:
+    # `surveybot export` runs on storage.sql.SqlStore (bot.reading), with no ORM session: the same rows, and an
+    # audit record that extends the chain verify checks, on SQLite and on PostgreSQL.
+    for number in range(3):
+        dataset.answer(service, Address("telegram", dataset.WORKSPACE, str(number)), 1,
+                       dataset.Person(agency=number % 2, aware=True, sources=(0, 3), other="=1+1", comment="a, \"b\""))
+    bare = SqlStore(store.engine)
+    header = export.columns([service.catalogue.latest("sample")])
+    made = {}
+    for name, source in (("orm", store), ("bare", bare)):
+        text = io.StringIO(newline="")
+        assert export.write_csv(source, "sample", header, text) == 3 == export.count(source, "sample")
+        made[name] = text.getvalue()
+    assert made["bare"] == made["orm"]
+    (published,) = reading.published_versions(bare, "sample")
+    assert published.source == service.catalogue.latest("sample").source
+    export.record(bare, "sample", "csv", 3, hashlib.sha256(made["bare"].encode()).hexdigest(), date(2026, 3, 2))
+    verdict = audit.verify(store, service.keys)
+    assert verdict.ok, verdict.problems
+    with store.unit() as uow:
+        assert [r.action for r in evidence.audit_records(uow)][-1] == "export"
 
 
 def test_json_keeps_types_and_codebooks_list_every_version(store: Store, service: SurveyService) -> None:

@@ -17,7 +17,8 @@ from bot.privacy import Keys
 from bot.service import SurveyService
 from bot.surveyfiles import SurveyCatalogue
 from storage.database import connect, upgrade
-from storage.unit_of_work import GENESIS, Conflict, Store, chain_hash
+from storage.sql import GENESIS, chain_hash
+from storage.unit_of_work import Conflict, Store
 
 from .conftest import PEPPER, Clock
 

@@ -124,3 +124,59 @@ def test_the_installed_command_makes_a_development_key_and_a_pack(tmp_path: Path
     with zipfile.ZipFile(tmp_path / "pack.zip") as archive:
         assert "exports/sample-wave1.csv" in archive.namelist()
         assert json.loads(archive.read("manifest.json"))["wave"] == 1
+
+
+# What a read-only export must never load: the chat platforms' SDKs, the metrics, the scheduler, Alembic, and the
+# survey service with its ORM (bot.reading says why). A CSV export does not need xlsxwriter either.
+HEAVY = ("aiogram", "aiohttp", "slack_bolt", "slack_sdk", "prometheus_client", "apscheduler", "alembic", "sqlmodel",
+         "pydantic", "sqlalchemy.orm", "storage.models", "storage.unit_of_work", "bot.service", "bot.app",
+         "bot.channels.telegram", "bot.channels.slack", "bot.channels.web", "bot.scheduling", "xlsxwriter")
+
+
+def test_export_loads_neither_the_service_nor_the_orm_nor_any_channel(tmp_path: Path) -> None:
+    dataset.store_copy(tmp_path / "data").engine.dispose()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SURVEYBOT_", "DATABASE_URL"))}
+    environment.update({"SURVEYBOT_DATA_DIR": str(tmp_path / "data"), **SAMPLE_ONLY})
+    code = ("import json, sys; from bot import cli; status = cli.main(sys.argv[1:]); "
+            "print(json.dumps(sorted(sys.modules))); sys.exit(status)")
+    result = subprocess.run([sys.executable, "-c", code, "export", "sample", "--out", "all.csv"], cwd=tmp_path,
+                            capture_output=True, text=True, env=environment, timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded = set(json.loads(result.stdout))
+    assert "bot.reading" in loaded and "storage.sql" in loaded
+    assert sorted(m for m in loaded if m.split(".")[0] in HEAVY or m in HEAVY) == []
+    assert len((tmp_path / "all.csv").read_text().splitlines()) == 41
+    (record,) = audit(tmp_path, "export")
+    assert record["rows"] == 40 and record["sha256"] == hashlib.sha256((tmp_path / "all.csv").read_bytes()
+                                                                       ).hexdigest()
+
+
+def test_export_still_migrates_and_publishes_first(tmp_path: Path, surveybot: Cli) -> None:
+    # A new survey version on disk is published (and audited) before the export reads the published versions, as
+    # every command's start does; in a new data folder, the schema is made first.
+    surveys = tmp_path / "surveys"
+    surveys.mkdir()
+    source = (REPO / "tests" / "surveys" / "sample.yaml").read_text()
+    (surveys / "sample.yaml").write_text(source)
+    (surveys / "sample-v2.yaml").write_text(source.replace("version: 1", "version: 2").replace(
+        "text: Anything else?", "text: Anything else at all?"))
+    env = {**SAMPLE_ONLY, "SURVEYBOT_SURVEYS_DIR": str(surveys)}
+    published = audit(tmp_path, "survey.new")
+    exported = surveybot("export", "sample", "--out", "all.csv", **env)
+    assert exported.returncode == 0, exported.stderr
+    assert audit(tmp_path, "survey.new") == [*published, {"survey": "sample", "version": 2}]
+    codebook = (tmp_path / "all.csv.codebook.csv").read_text()
+    assert "Anything else at all?" in codebook and "Anything else?" in codebook
+    assert len((tmp_path / "all.csv").read_text().splitlines()) == 41
+
+    (surveys / "sample-v2.yaml").unlink()  # version 1 is the newest on disk again, and now changed after answers
+    (surveys / "sample.yaml").write_text(source.replace("text: Anything else?", "text: Changed after answers?"))
+    frozen = surveybot("export", "sample", "--out", "again.csv", **env)
+    assert frozen.returncode == 1 and "has already collected answers, so its wording is frozen" in frozen.stderr
+    assert not (tmp_path / "again.csv").exists()
+
+    fresh = tmp_path / "fresh"
+    made = surveybot("export", "sample", "--out", "none.csv", **SAMPLE_ONLY, SURVEYBOT_DATA_DIR=str(fresh))
+    assert made.returncode == 0, made.stderr
+    assert "Exported 0 completed response(s) of `sample`" in made.stderr
+    assert (fresh / "surveybot.db").exists() and (tmp_path / "none.csv").read_text().startswith("survey_id,")

@@ -4,6 +4,9 @@ Kept apart from bot/cli.py, which only registers and dispatches them. Every mist
 `ReportingError` line naming the option or argument; files are written beside their target and moved into place at
 the end, so a failure leaves no half file. Exports, reports and packs are all audited. Long runs show a progress
 line on standard error when it is a terminal (bot.reporting.progress).
+
+`export` runs on the light composition (bot.reading: no service, no ORM); what `report` and `evidence-pack` need
+beyond it is imported when they run, so an export does not wait for the modules of the others to load.
 """
 
 from __future__ import annotations
@@ -15,20 +18,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot.app import App
 from bot.campaigns import current_wave, rules_of
 from bot.config import SettingsError
-from bot.engine.survey import Survey
-from bot.reporting import export, html, pack
+from bot.reporting import export
 from bot.reporting.progress import Progress
-from bot.reporting.report import ReportRequestError, make_report
-from bot.reporting.signing import KEY_FILE, fingerprint, signing_key
 from bot.reporting.verify_pack import Pack, Unreadable, check
-from storage import campaigns, results
+from storage import results
 
-COMMANDS = frozenset({"export", "report", "evidence-pack"})
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.engine.survey import Survey
+    from bot.reading import Reader
 
 
 class ReportingError(Exception):
@@ -57,8 +59,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def run(app: App, args: argparse.Namespace) -> int:
-    if args.command == "export":
-        return export_survey(app, args.survey_id, args.format, args.wave, args.out)
+    """`report` and `evidence-pack` (bot.cli runs `export` on a Reader: see export_survey)."""
     if args.command == "report":
         return report(app, args.survey_id, args.wave, args.compare, args.out)
     if args.target[0] == "verify" and len(args.target) == 2:
@@ -92,7 +93,7 @@ def output(path: str) -> Iterator[TextIO]:
         partial.unlink(missing_ok=True)
 
 
-def _published(app: App, survey_id: str) -> list[Survey]:
+def _published(app: App | Reader, survey_id: str) -> list[Survey]:
     versions = app.published_versions(survey_id)
     if not versions:
         raise ReportingError(f"no survey `{survey_id}` has been published; known surveys: "
@@ -100,7 +101,7 @@ def _published(app: App, survey_id: str) -> list[Survey]:
     return versions
 
 
-def _check_wave(app: App, survey_id: str, wave: int | None) -> None:
+def _check_wave(app: App | Reader, survey_id: str, wave: int | None) -> None:
     if wave is None:
         return
     with app.store.unit() as uow:
@@ -110,7 +111,7 @@ def _check_wave(app: App, survey_id: str, wave: int | None) -> None:
         raise ReportingError(f"--wave: `{survey_id}` has no wave {wave} (it has {listed})")
 
 
-def export_survey(app: App, survey_id: str, fmt: str, wave: int | None, out: str) -> int:
+def export_survey(app: Reader, survey_id: str, fmt: str, wave: int | None, out: str) -> int:
     versions = _published(app, survey_id)
     _check_wave(app, survey_id, wave)
     if fmt == "xlsx" and out == "-":
@@ -118,7 +119,7 @@ def export_survey(app: App, survey_id: str, fmt: str, wave: int | None, out: str
     header = export.columns(versions)
     watching = sys.stderr.isatty()  # the total is only for the progress line: no count query otherwise
     progress = Progress("exporting", export.count(app.store, survey_id, wave) if watching else None)
-    today = app.service.clock().date()
+    today = app.clock().date()
     codebook_sha256 = None
     if fmt == "xlsx":
         target = Path(out)
@@ -157,6 +158,9 @@ def export_survey(app: App, survey_id: str, fmt: str, wave: int | None, out: str
 
 
 def report(app: App, survey_id: str, wave: int | None, other: int | None, out: str) -> int:
+    from bot.reporting import html
+    from bot.reporting.report import ReportRequestError, make_report
+
     published = _published(app, survey_id)
     today = app.service.clock().date()
     try:
@@ -183,6 +187,8 @@ def campaign_round(app: App, code: str, wave: int | None) -> tuple[str, int | No
     """A campaign's code stands for its survey and its current wave (or the wave asked for); a survey id is itself."""
     if app.catalogue.has(code):
         return code, wave
+    from storage import campaigns
+
     with app.store.unit() as uow:
         campaign = campaigns.by_code(uow, code)
     if campaign is None:
@@ -192,6 +198,10 @@ def campaign_round(app: App, code: str, wave: int | None) -> tuple[str, int | No
 
 
 def evidence_pack(app: App, code: str, wave: int | None, out: Path) -> int:
+    from bot.reporting import pack
+    from bot.reporting.report import ReportRequestError
+    from bot.reporting.signing import signing_key
+
     survey_id, wave = campaign_round(app, code, wave)
     published = _published(app, survey_id)
     if out.is_dir():
@@ -219,6 +229,8 @@ def evidence_pack(app: App, code: str, wave: int | None, out: Path) -> int:
 def verify(app: App, path: Path, expected: str | None) -> int:
     """`surveybot evidence-pack verify PACK`: the same checks as the pack's own verify_pack.py, plus whether this
     installation's signing key made it."""
+    from bot.reporting.signing import KEY_FILE, fingerprint, signing_key
+
     try:
         problems, facts = check(Pack(path), expected)
     except Unreadable as exc:

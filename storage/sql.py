@@ -1,0 +1,191 @@
+"""Plain SQL on the database driver's own cursor, inside a unit's transaction, with no ORM in sight.
+
+The answer path's statements, the audit chain and the reads behind exports and reports run here: building and coercing
+them through SQLAlchemy's ORM cost several times what SQLite or PostgreSQL take to run them. `SqlUnit` is the part of
+a unit of work that does this; storage.unit_of_work.UnitOfWork adds the ORM session on top. `SqlStore` hands out bare
+SqlUnits, so a command that only reads answers and appends to the audit chain (`surveybot export`, through
+bot.reading) never imports SQLModel or the table models, which take about half a second to load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from storage.database import DatabaseError, describe
+
+GENESIS = "0" * 64
+AUDIT_CHAIN_LOCK = 0x5355_5256  # "SURV": the advisory lock id that orders appends to the audit chain
+
+
+class Sql:
+    """A statement written once with :named parameters and kept in each driver's own style. Where the two databases
+    spell something differently (SQLite's group_concat, PostgreSQL's string_agg), `postgresql` gives that text."""
+
+    def __init__(self, sql: str, postgresql: str | None = None) -> None:
+        self.sqlite = sql
+        self.postgresql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", postgresql or sql)
+
+
+# Both SQLite (3.35+) and PostgreSQL speak this SQL.
+CHAIN_HEAD = Sql("SELECT hash FROM audit_record ORDER BY seq DESC LIMIT 1")
+APPEND_AUDIT = Sql('INSERT INTO audit_record ("on", action, subject, prev_hash, hash) '
+                   "VALUES (:today, :action, :subject, :prev, :hash)")
+CHAIN_LOCK = Sql("SELECT pg_advisory_xact_lock(:key)")
+
+
+class Conflict(Exception):
+    """Someone else wrote the same rows first; the caller retries the whole unit from fresh state."""
+
+
+def for_sqlite(value: Any) -> Any:
+    """Dates and times as SQLAlchemy stores them in SQLite, so rows written either way read back alike."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def day(value: date | str | None) -> date | None:
+    """A DATE column's value as a date: SQLite hands back the text it keeps, PostgreSQL a date."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def chain_hash(prev: str, on: date, action: str, subject: str) -> str:
+    return hashlib.sha256(f"{prev}|{on.isoformat()}|{action}|{subject}".encode()).hexdigest()
+
+
+def database_error(url: str, exc: BaseException) -> DatabaseError:
+    """A driver's or SQLAlchemy's operational error as one line naming the database (never its password)."""
+    original = getattr(exc, "orig", None) or exc
+    reason = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    return DatabaseError(f"database {describe(url)}: {reason}")
+
+
+_cursor_names = itertools.count(1)
+
+
+class SqlUnit:
+    """Runs Sql statements on the driver's cursor, in the transaction of `connection` (a SQLAlchemy connection
+    whose transaction has begun; UnitOfWork takes its session's instead)."""
+
+    def __init__(self, connection: Connection | None = None, cursor: Any = None, bind: Engine | None = None) -> None:
+        """`cursor` (with its engine, `bind`) is given when the transaction is already open: a batch's savepoint
+        (storage.unit_of_work.Store.batch), where looking the connection up again would cost more than the work."""
+        self._bound = connection
+        self._cursor: Any = cursor
+        self._chain_locked = False
+        self._head: str | None = None  # the chain's head as this transaction last wrote it
+        self._locked_rounds: set[tuple[str, int]] = set()  # rounds whose thresholds this unit saw locked
+        self._sqlite = False
+        self._dbapi: Any = None
+        self._url = ""
+        if cursor is not None and bind is not None:
+            self._sqlite, self._dbapi, self._url = bind.dialect.name == "sqlite", bind.dialect.dbapi, str(bind.url)
+
+    def connection(self) -> Connection:
+        assert self._bound is not None, "a SqlUnit needs a connection"
+        return self._bound
+
+    @property
+    def dialect(self) -> str:
+        return self.connection().dialect.name
+
+    def run(self, statement: Sql, parameters: dict[str, Any] | None = None) -> Any:
+        """Run one statement; returns the cursor, to fetch from.
+
+        The driver's errors are told apart as SQLAlchemy's would be: a broken unique key means someone else wrote
+        first (Conflict, and the unit starts again); anything else operational is a DatabaseError."""
+        if self._cursor is None:
+            self._cursor = self._driver().cursor()
+        self._execute(self._cursor, statement, parameters or {})
+        return self._cursor
+
+    def batches(self, statement: Sql, parameters: dict[str, Any], size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """A query's rows, `size` at a time, so memory stays flat however many there are: through a server-side
+        (named) cursor on PostgreSQL, and SQLite's own cursor, which steps through the result lazily."""
+        driver = self._driver()
+        if self.dialect == "postgresql":
+            cursor = driver.cursor(name=f"surveybot_rows_{next(_cursor_names)}")
+            cursor.itersize = size
+        else:
+            cursor = driver.cursor()
+        try:
+            self._execute(cursor, statement, parameters)
+            while rows := cursor.fetchmany(size):
+                yield rows
+        finally:
+            cursor.close()
+
+    def _driver(self) -> Any:
+        connection = self.connection()  # begins the unit's transaction, if not begun yet
+        self._sqlite = connection.dialect.name == "sqlite"
+        self._dbapi = connection.dialect.dbapi
+        self._url = str(connection.engine.url)
+        return connection.connection.driver_connection
+
+    def _execute(self, cursor: Any, statement: Sql, parameters: dict[str, Any]) -> None:
+        try:
+            if self._sqlite:
+                cursor.execute(statement.sqlite, {k: for_sqlite(v) for k, v in parameters.items()})
+            else:
+                cursor.execute(statement.postgresql, parameters)
+        except self._dbapi.IntegrityError:
+            raise Conflict() from None
+        except self._dbapi.OperationalError as exc:
+            raise database_error(self._url, exc) from None
+
+    def audit(self, action: str, subject: dict[str, Any], today: date) -> str:
+        """Append one link to the chain. The caller passes ids and fingerprints only, never answer content.
+
+        Appends queue on a transaction-level advisory lock (PostgreSQL) so concurrent writers extend the chain one
+        after another instead of colliding on the same head; SQLite has one writer at a time anyway."""
+        if not self._chain_locked and not self._on_sqlite():
+            self.run(CHAIN_LOCK, {"key": AUDIT_CHAIN_LOCK}).fetchone()
+            self._chain_locked = True
+        if self._head is not None:  # appended earlier in this transaction, under its lock: nobody else can have
+            prev = self._head
+        else:
+            head = self.run(CHAIN_HEAD).fetchone()
+            prev = head[0] if head is not None and head[0] is not None else GENESIS
+        body = json.dumps(subject, sort_keys=True, separators=(",", ":"))
+        digest = chain_hash(prev, today, action, body)
+        self.run(APPEND_AUDIT, {"today": today, "action": action, "subject": body, "prev": prev, "hash": digest})
+        self._head = digest
+        return digest
+
+    def _on_sqlite(self) -> bool:
+        if self._dbapi is None:  # nothing run yet: ask the connection (and begin the transaction)
+            self._driver()
+        return self._sqlite
+
+
+class Units(Protocol):
+    """Anything that hands out units of work: storage.unit_of_work.Store, or SqlStore."""
+
+    def unit(self) -> AbstractContextManager[SqlUnit]: ...
+
+
+class SqlStore:
+    """Hands out SqlUnits on an engine: each commits when its block ends normally, and rolls back on any exception."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def unit(self) -> Iterator[SqlUnit]:
+        try:
+            with self.engine.connect() as connection, connection.begin():
+                yield SqlUnit(connection)
+        except OperationalError as exc:
+            raise database_error(str(self.engine.url), exc) from None
