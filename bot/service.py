@@ -49,7 +49,7 @@ from storage import evidence, rounds
 from storage import yousaid as store_yousaid
 from storage.database import DatabaseError
 from storage.models import Response
-from storage.unit_of_work import Conflict, ConversationRow, Store, UnitOfWork, retry_on_conflict
+from storage.unit_of_work import BATCH_LIMIT, Conflict, ConversationRow, Store, UnitOfWork, retry_on_conflict
 
 log = logging.getLogger(__name__)
 RETRIES = 8
@@ -284,7 +284,7 @@ class SurveyService:
         """On the database thread: commit batch after batch until none is waiting."""
         while True:
             with self._batch_lock:
-                jobs, self._batch = self._batch, []
+                jobs, self._batch = self._batch[:BATCH_LIMIT], self._batch[BATCH_LIMIT:]
                 if not jobs:
                     self._draining = False
                     return

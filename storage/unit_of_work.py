@@ -37,6 +37,7 @@ from storage.models import (
 from storage.sql import Conflict, Sql, SqlUnit, database_error, day
 
 T = TypeVar("T")
+BATCH_LIMIT = 24  # survey steps committed together at most (see Store._savepoint)
 
 
 # The answer path's statements, run on the driver's cursor (storage.sql). Both SQLite (3.35+) and PostgreSQL speak
@@ -358,6 +359,7 @@ class Store:
         self._serial = threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         self._shared = threading.local()  # the batch's session, on the thread running a batch
         self.batches = True  # see batch(); a switch for measuring without it
+        self._release = engine.dialect.name == "sqlite"  # see _savepoint
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -394,11 +396,13 @@ class Store:
 
     @contextmanager
     def _savepoint(self, session: Session) -> Iterator[UnitOfWork]:
-        """One unit inside a batch: its own savepoint, released when the block ends normally.
+        """One unit inside a batch: its own savepoint, rolled back to if the unit fails.
 
         The savepoint is set on the driver's connection directly: SQLAlchemy's nested transactions cost more than
-        the unit's own statements. The session is flushed before the release, and emptied after a rollback, so
-        its objects never outlive the rows the savepoint took back."""
+        the unit's own statements. The session is flushed at the unit's end, and emptied after a rollback, so its
+        objects never outlive the rows the savepoint took back. On PostgreSQL a kept unit's savepoint is not
+        released (each release is another round trip, and the commit ends them all); batches are kept to
+        BATCH_LIMIT steps, well inside the 64 subtransactions PostgreSQL tracks cheaply per transaction."""
         raw, depth = self._shared.raw, self._shared.depth + 1
         name = f"unit_{depth}"
         raw.execute(f"SAVEPOINT {name}")
@@ -409,12 +413,14 @@ class Store:
             work._chain_locked, work._head = self._shared.chain_locked, self._shared.head
             yield work
             session.flush()
-            raw.execute(f"RELEASE {name}")
+            if self._release:
+                raw.execute(f"RELEASE {name}")
             # passed on only from a unit kept: a savepoint undone lets its lock go and takes its links back
             self._shared.chain_locked, self._shared.head = work._chain_locked, work._head
         except BaseException as exc:
             raw.execute(f"ROLLBACK TO {name}")
-            raw.execute(f"RELEASE {name}")
+            if self._release:
+                raw.execute(f"RELEASE {name}")
             session.expunge_all()
             if isinstance(exc, IntegrityError):
                 raise Conflict() from None

@@ -18,7 +18,7 @@ from bot.service import SurveyService
 from bot.surveyfiles import SurveyCatalogue
 from storage.database import connect, upgrade
 from storage.sql import GENESIS, chain_hash
-from storage.unit_of_work import Conflict, Store
+from storage.unit_of_work import BATCH_LIMIT, Conflict, Store
 
 from .conftest import PEPPER, Clock
 
@@ -74,6 +74,7 @@ async def test_answers_arriving_together_share_commits_and_each_is_stored_once(
                                      for n, who in enumerate(people)))
     assert all(outcome.open for outcome in started)
     assert len(commits) < len(people) / 2, f"{len(commits)} commits for {len(people)} steps: not grouped"
+    assert len(commits) >= -(-len(people) // BATCH_LIMIT), "a batch took more steps than BATCH_LIMIT"
     consented = await asyncio.gather(*(service.call(service.reply, who, "1", f"c{n}")
                                        for n, who in enumerate(people)))
     again = await asyncio.gather(*(service.call(service.reply, who, "1", f"c{n}")  # redelivered: nothing new
