@@ -232,35 +232,40 @@ class Result:
     def rate(self) -> float:
         return self.presses / self.seconds
 
+    cpu_ms: dict[str, float | None] = field(default_factory=dict)  # CPU ms per press, by process
+
     def percentile(self, share: float) -> float:
         return statistics.quantiles(self.acks, n=100, method="inclusive")[round(share * 100) - 1] * 1000
 
 
-    cpu_ms: float | None = None  # CPU time the app's process spent per press
-
-async def measure(name: str, rounds: int, users: int, play: Any, process: subprocess.Popen[str] | None = None
+async def measure(name: str, rounds: int, users: int, play: Any, processes: dict[str, int] | None = None
                   ) -> Result:
+    """Play `rounds` rounds of `users` people at once; `processes` (name -> pid) are the processes whose CPU time is
+    counted per press."""
     acks: list[float] = []
     presses, seconds = 0, 0.0
-    cpu_before = cpu_seconds(process)
+    processes = processes or {}
+    cpu_before = {role: cpu_seconds(pid) for role, pid in processes.items()}
     for round_number in range(rounds):
         started = time.perf_counter()
         done = await asyncio.gather(*(play(f"U{name[:3].upper()}{round_number:02d}{n:03d}", acks)
                                       for n in range(users)))
         seconds += time.perf_counter() - started
         presses += sum(done)
-    cpu_after = cpu_seconds(process)
-    cpu = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) / presses * 1000
+    cpu = {}
+    for role, pid in processes.items():
+        before, after = cpu_before[role], cpu_seconds(pid)
+        cpu[role] = None if before is None or after is None else (after - before) / presses * 1000
     return Result(name, presses, seconds, acks, cpu)
 
 
-def cpu_seconds(process: subprocess.Popen[str] | None) -> float | None:
+def cpu_seconds(pid: int) -> float | None:
     """User and system CPU time of a process so far (Linux /proc), to see where a press's time goes."""
     try:
-        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split() if process else []
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def service_alone(users: int, database_url: str | None) -> tuple[float, float]:
@@ -335,8 +340,11 @@ async def run(users: int, rounds: int, database_url: str | None) -> None:
                 await measure("warm", 1, 5, on_bot)  # Bolt's auth.test, connection pools, the database
                 sample.update(harness.sample)  # a real question, so both apps get payloads of the same size
                 await measure("warm", 1, 5, on_minimal)
-                minimal = await measure("minimal Bolt app (ack only)", rounds, users, on_minimal, processes[2])
-                bot = await measure("surveybot (all the work)", rounds, users, on_bot, processes[1])
+                watched = {"driver": os.getpid(), "fake Slack": fake.pid}
+                minimal = await measure("minimal Bolt app (ack only)", rounds, users, on_minimal,
+                                        {"app": processes[2].pid, **watched})
+                bot = await measure("surveybot (all the work)", rounds, users, on_bot,
+                                    {"app": processes[1].pid, **watched})
                 follower.cancel()
             stored = completed_responses(data_dir, database_url)
         finally:
@@ -351,12 +359,15 @@ def report(users: int, rounds: int, minimal: Result, bot: Result, stored: int, d
            service: tuple[float, float]) -> None:
     print(f"\nSlack HTTP mode, {users} people at once, {rounds} rounds "
           f"({'PostgreSQL' if database_url else 'SQLite'}; {os.cpu_count()} CPUs)")
-    print(f"{'':30}{'presses':>8}{'per second':>12}{'p50 ack ms':>12}{'p95 ack ms':>12}{'CPU ms/press':>14}")
+    roles = ("app", "fake Slack", "driver")
+    print(f"{'':30}{'presses':>8}{'per second':>12}{'p50 ack ms':>12}{'p95 ack ms':>12}   CPU ms/press: "
+          + " ".join(f"{role:>10}" for role in roles))
     for result in (minimal, bot):
-        cpu = f"{result.cpu_ms:>14.1f}" if result.cpu_ms is not None else f"{'?':>14}"
+        cpu = " ".join(f"{'?':>10}" if result.cpu_ms.get(role) is None else f"{result.cpu_ms[role]:>10.2f}"
+                       for role in roles)
         print(f"{result.name:30}{result.presses:>8}{result.rate:>12.1f}{result.percentile(0.5):>12.1f}"
-              f"{result.percentile(0.95):>12.1f}{cpu}")
-    print(f"{'the service alone (no Slack)':30}{'':8}{service[0]:>12.1f}{'':24}{service[1]:>14.1f}")
+              f"{result.percentile(0.95):>12.1f}{'':17}{cpu}")
+    print(f"{'the service alone (no Slack)':30}{'':8}{service[0]:>12.1f}{'':41}{service[1]:>10.2f}")
     ratio = bot.rate / minimal.rate
     print(f"ratio surveybot / minimal: {ratio:.2f} (target >= 0.5); surveybot p95 time-to-ack "
           f"{bot.percentile(0.95):.1f} ms (Slack allows 3000)")
