@@ -200,8 +200,7 @@ async def slack_person(run: Run, harness: slack_bench.Harness, thanks: str) -> N
                 pressed = None
             if thanks in message.get("text", "") or not run.going():
                 break
-            dm = next((channel for channel, owner in harness.owners.items() if owner == user), None)
-            payload = slack_bench.press_for(user, dm or "D0UNKNOWN", message)
+            payload = slack_bench.press_for(user, harness.dms.get(user, "D0UNKNOWN"), message)
             if payload is None:
                 continue
             await run.pacers["slack"].slot()
@@ -303,13 +302,13 @@ async def soak(minutes: float, rate: float, people: int, database_url: str, data
             print(f"soak: {minutes:g} min at {rate:g} answers/s, {people} people per channel, "
                   f"{'PostgreSQL' if database_url.startswith('postgresql') else 'SQLite'}, bot pid {bot.pid}",
                   flush=True)
-            cpu_before = slack_bench.cpu_seconds(bot)
+            cpu_before = slack_bench.cpu_seconds(bot.pid)
             people_tasks = [*(telegram_person(run, questions) for _ in range(people)),
                             *(slack_person(run, harness, thanks) for _ in range(people)),
                             *(web_person(run) for _ in range(people))]
             await asyncio.gather(sample(run, bot.pid, started), *people_tasks)
             seconds = time.perf_counter() - started
-            cpu_after = slack_bench.cpu_seconds(bot)
+            cpu_after = slack_bench.cpu_seconds(bot.pid)
             if cpu_before is not None and cpu_after is not None:
                 figures.cpu_seconds = cpu_after - cpu_before
             follower.cancel()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -197,3 +199,30 @@ def test_run_in_thread_serves_sync_clients() -> None:
         assert [c.method for c in handle.fake.calls] == ["auth.test"]
     finally:
         handle.stop()
+
+
+async def test_posted_feed_waits_for_the_next_message_and_names_whose_dm_it_is(fake: FakeSlack) -> None:
+    """GET /_fake/posted, how a benchmark in another process sees what the bot posted: only successful
+    chat.postMessage calls, each with the DM's owner, and it answers as soon as one comes in."""
+    client = AsyncWebClient("xoxb-fake", base_url=fake.api_url)
+    dm = (await client.conversations_open(users=USER))["channel"]["id"]
+    first = await client.chat_postMessage(channel=dm, text="one")
+    await client.chat_update(channel=dm, ts=first["ts"], text="one, answered")
+    async with aiohttp.ClientSession() as session:
+
+        async def posted(since: int, wait: float = 0) -> dict[str, Any]:
+            async with session.get(f"{fake.base_url}/_fake/posted", params={"since": since, "wait": wait}) as r:
+                return dict(await r.json())
+
+        news = await posted(0)
+        assert news["next"] == len(fake.calls) == 3
+        assert [(p["channel"], p["owner"], p["message"]["text"]) for p in news["messages"]] == [(dm, USER, "one")]
+        waiting = asyncio.ensure_future(posted(news["next"], wait=5))
+        await client.chat_update(channel=dm, ts=first["ts"], text="an edit is no news")
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        await client.chat_postMessage(channel="C0OTHER", text="two")
+        news = await asyncio.wait_for(waiting, 2)
+        assert [(p["channel"], p["owner"], p["message"]["text"]) for p in news["messages"]] == [
+            ("C0OTHER", None, "two")]
+        assert (await posted(news["next"], wait=0.05))["messages"] == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import signal
@@ -287,7 +288,8 @@ class FakeSlack:
         self.users: dict[str, Payload] = {}  # users.info overrides; see add_user
         self.acks: dict[str, Payload] = {}  # Socket Mode acks by envelope id
         self._messages: dict[str, dict[str, Payload]] = {}  # channel -> ts -> current message
-        self._dms: dict[str, str] = {}
+        self._dms: dict[str, str] = {}  # sorted user ids -> DM channel
+        self._dm_owners: dict[str, str] = {}  # one person's DM channel -> that person
         self._deactivated: set[str] = set()
         self._faults: dict[str, list[_Fault]] = {}
         self._sockets: list[web.WebSocketResponse] = []
@@ -314,6 +316,7 @@ class FakeSlack:
         app.router.add_post("/respond/{hook}", self._respond)
         app.router.add_get("/link/", self._socket)
         app.router.add_get("/_fake/calls", self._dump_calls)
+        app.router.add_get("/_fake/posted", self._posted)
         self._runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)  # no user ids in test logs
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
@@ -379,6 +382,8 @@ class FakeSlack:
         key = ",".join(sorted(users))
         if key not in self._dms:
             self._dms[key] = f"{'D' if len(users) == 1 else 'G'}{len(self._dms) + 1:08d}"
+            if len(users) == 1:
+                self._dm_owners[self._dms[key]] = users[0]
         return self._dms[key]
 
     def add_user(self, user_id: str, **fields: Any) -> None:
@@ -458,7 +463,7 @@ class FakeSlack:
         return self.dm_channel(channel) if channel[:1] in ("U", "W") else channel
 
     def _dm_owner(self, channel: str) -> str | None:
-        return next((key for key, ch in self._dms.items() if ch == channel and "," not in key), None)
+        return self._dm_owners.get(channel)
 
     def _next_ts(self) -> str:
         micros = next(self._ts) * 100
@@ -502,6 +507,25 @@ class FakeSlack:
         """Lets a benchmark in another process see what a real bot process sent."""
         since = int(request.query.get("since", "0"))
         return web.json_response([asdict(c) for c in self.calls[since:]])
+
+    async def _posted(self, request: web.Request) -> web.Response:
+        """The messages posted from call `since` on, each with its channel and the person whose DM it is, and the
+        index to ask from next: how a benchmark's people see their DMs, as a Slack client is told of new messages.
+        It waits up to `wait` seconds for one, so the reader needs neither to poll nor to be sent every call."""
+        since = int(request.query.get("since", "0"))
+        wait = float(request.query.get("wait", "0"))
+        def news() -> bool:
+            return any(c.method == "chat.postMessage" for c in itertools.islice(self.calls, since, None))
+
+        if wait > 0 and not news():
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._changed.wait_for(news)
+        calls = self.calls[since:]
+        posted = [{"channel": c.response["channel"], "owner": self._dm_owner(c.response["channel"]),
+                   "message": c.response["message"]} for c in calls if c.method == "chat.postMessage" and c.ok]
+        return web.json_response({"next": since + len(calls), "messages": posted})
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(timeout=1.0)  # autoping answers the SDK's ping/pong liveness checks
