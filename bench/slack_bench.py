@@ -65,7 +65,7 @@ async def serve_minimal(port: int, api_url: str) -> None:
 
     session = aiohttp.ClientSession()
     bolt = AsyncApp(client=AsyncWebClient(TOKEN, base_url=api_url, session=session), signing_secret=SECRET,
-                    process_before_response=False)
+                    process_before_response=True)
 
     async def only_ack(ack: Any) -> None:
         await ack()

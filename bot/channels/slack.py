@@ -5,8 +5,10 @@ effects it returns are drawn as Block Kit messages. No survey logic lives here.
 
 - Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP: events, interactivity and `/survey` all post to
   /slack/events on the bot's own HTTP server, where Bolt verifies every signature (401 for a bad or stale one).
-- Acknowledge first, work after: Bolt answers as soon as `ack()` is called (`process_before_response=False`), and the
-  work runs in a task of ours, under a per-person lock so one person's messages go out in the order they happened.
+- Acknowledge first, work after: every listener calls `ack()`, hands the work to a task of ours and returns, so Bolt
+  may run it before answering (`process_before_response=True`; the other way Bolt starts a task per request and
+  polls every 10 ms for the ack). The work runs under a per-person lock so one person's messages go out in the order
+  they happened.
 - Persist, then send: the service commits (in one database thread, off the event loop) before anything is drawn.
   Each delivery carries a key (the Events API event_id, an action's timestamp, a modal's id, a command's trigger) so
   a redelivery records nothing; buttons carry their turn, so a double click or a press on an old message records
@@ -460,7 +462,7 @@ class SlackChannel:
         return bool(client and not client.closed and session is not None and not session.closed)
 
     def _bolt(self, client: AsyncWebClient) -> AsyncApp:
-        app = AsyncApp(client=client, signing_secret=self._signing_secret or "", process_before_response=False,
+        app = AsyncApp(client=client, signing_secret=self._signing_secret or "", process_before_response=True,
                        request_verification_enabled=not self._app_token, logger=_libraries, name="surveybot")
         app.middleware(self._drop_redeliveries)
         app.event("message")(self._on_message)
