@@ -768,16 +768,19 @@ class SlackChannel:
 
     async def _act(self, address: Address, event: engine.Event, key: str | None, refresh_home: bool = False) -> None:
         async with self._person(address).lock:
-            guarded = None
-            if isinstance(event, engine.Reply):  # checked before anything can store the words
-                guarded = await self._service(self.service.guard, address, event.text, key)
-            outcome = guarded or await self._service(self.service.handle, address, event, key)
-            if guarded is None and outcome.idle and isinstance(event, engine.Reply):  # no survey open: feedback
-                outcome = await self._service(self.service.feedback, address, event.text,
-                                              f"{key}:feedback" if key else None)
-            await self._render(address, outcome)
+            await self._render(address, await self._service(self._answer, address, event, key))
         if refresh_home:
             await self._publish_home(address)
+
+    def _answer(self, address: Address, event: engine.Event, key: str | None) -> Outcome:
+        """What someone did, on the database thread: one hand-off there and back, however many use cases it takes."""
+        guarded = None
+        if isinstance(event, engine.Reply):  # checked before anything can store the words
+            guarded = self.service.guard(address, event.text, key)
+        outcome = guarded or self.service.handle(address, event, key)
+        if guarded is None and outcome.idle and isinstance(event, engine.Reply):  # no survey open: feedback
+            outcome = self.service.feedback(address, event.text, f"{key}:feedback" if key else None)
+        return outcome
 
     async def _begin(self, address: Address, survey_id: str, key: str, refresh_home: bool = False) -> None:
         async with self._person(address).lock:
@@ -838,10 +841,26 @@ class SlackChannel:
             return
         person = self._person(address)
         said = {e.text for e in outcome.effects if isinstance(e, Say)}
+        # Redrawing a question already in the chat (marking it answered) and posting what comes next are independent
+        # Web API calls, so they go out side by side; each kind keeps its own order.
+        redraws: list[Shown] = []
+        rest: list[Shown] = []
         for effect in outcome.effects:
-            await self._draw(address, person, effect, outcome.survey, said)
+            turn = effect.turn if isinstance(effect, Answered) else (
+                effect.prompt.turn if isinstance(effect, Update) else None)
+            (redraws if turn is not None and turn in person.drawn else rest).append(effect)
+        done = await asyncio.gather(*(self._draw_all(address, person, effects, outcome.survey, said)
+                                      for effects in (redraws, rest) if effects), return_exceptions=True)
+        for failed in done:
+            if isinstance(failed, BaseException):
+                raise failed
         if any(isinstance(e, Finish) for e in outcome.effects):
             person.drawn.clear()
+
+    async def _draw_all(self, address: Address, person: Person, effects: list[Shown], survey: Survey | None,
+                        said: set[str]) -> None:
+        for effect in effects:
+            await self._draw(address, person, effect, survey, said)
 
     async def _draw(self, address: Address, person: Person, effect: Shown, survey: Survey | None,
                     said: set[str]) -> None:
