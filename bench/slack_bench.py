@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,11 @@ class Harness:
         assert status == 200, status
         return took
 
+    async def marked(self) -> int:
+        """How many questions the app has marked answered (successful chat.update calls) so far."""
+        async with self.session.get(f"{self.fake_url}/_fake/counts") as response:
+            return int((await response.json()).get("chat.update", 0))
+
     async def follow(self) -> None:
         """Hand each message the bot posts to the person whose DM it is in. The fake answers as soon as there is
         something new (or after a second with nothing), so a person learns of their next question at once and the
@@ -246,18 +252,24 @@ class Result:
         return statistics.quantiles(self.acks, n=100, method="inclusive")[round(share * 100) - 1] * 1000
 
 
-async def measure(name: str, rounds: int, users: int, play: Any, processes: dict[str, int] | None = None
-                  ) -> Result:
+async def measure(name: str, rounds: int, users: int, play: Any, processes: dict[str, int] | None = None,
+                  marked: Callable[[], Awaitable[int]] | None = None) -> Result:
     """Play `rounds` rounds of `users` people at once; `processes` (name -> pid) are the processes whose CPU time is
-    counted per press."""
+    counted per press. With `marked` (how many questions the app has marked answered so far), a round's clock stops
+    only once every question pressed in it is marked too: the bot marks the answered question while it posts the
+    next one, so a person may see the next before the last edit is done."""
     acks: list[float] = []
     presses, seconds = 0, 0.0
     processes = processes or {}
     cpu_before = {role: cpu_seconds(pid) for role, pid in processes.items()}
     for round_number in range(rounds):
+        marked_before = await marked() if marked else 0
         started = time.perf_counter()
         done = await asyncio.gather(*(play(f"U{name[:3].upper()}{round_number:02d}{n:03d}", acks)
                                       for n in range(users)))
+        async with asyncio.timeout(30):
+            while marked and await marked() < marked_before + sum(done):
+                await asyncio.sleep(0.001)
         seconds += time.perf_counter() - started
         presses += sum(done)
     cpu = {}
@@ -352,7 +364,7 @@ async def run(users: int, rounds: int, database_url: str | None) -> None:
                 minimal = await measure("minimal Bolt app (ack only)", rounds, users, on_minimal,
                                         {"app": processes[2].pid, **watched})
                 bot = await measure("surveybot (all the work)", rounds, users, on_bot,
-                                    {"app": processes[1].pid, **watched})
+                                    {"app": processes[1].pid, **watched}, harness.marked)
                 follower.cancel()
             stored = completed_responses(data_dir, database_url)
         finally:

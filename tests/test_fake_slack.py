@@ -226,3 +226,5 @@ async def test_posted_feed_waits_for_the_next_message_and_names_whose_dm_it_is(f
         assert [(p["channel"], p["owner"], p["message"]["text"]) for p in news["messages"]] == [
             ("C0OTHER", None, "two")]
         assert (await posted(news["next"], wait=0.05))["messages"] == []
+        async with session.get(f"{fake.base_url}/_fake/counts") as r:
+            assert await r.json() == {"conversations.open": 1, "chat.postMessage": 2, "chat.update": 2}

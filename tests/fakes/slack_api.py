@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -317,6 +318,7 @@ class FakeSlack:
         app.router.add_get("/link/", self._socket)
         app.router.add_get("/_fake/calls", self._dump_calls)
         app.router.add_get("/_fake/posted", self._posted)
+        app.router.add_get("/_fake/counts", self._counts)
         self._runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)  # no user ids in test logs
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
@@ -526,6 +528,10 @@ class FakeSlack:
         posted = [{"channel": c.response["channel"], "owner": self._dm_owner(c.response["channel"]),
                    "message": c.response["message"]} for c in calls if c.method == "chat.postMessage" and c.ok]
         return web.json_response({"next": since + len(calls), "messages": posted})
+
+    async def _counts(self, request: web.Request) -> web.Response:
+        """How many calls to each method succeeded so far, for a benchmark in another process."""
+        return web.json_response(collections.Counter(c.method for c in self.calls if c.ok))
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(timeout=1.0)  # autoping answers the SDK's ping/pong liveness checks
