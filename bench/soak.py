@@ -63,14 +63,14 @@ WARM_UP = 15.0  # seconds before the first memory figure counts
 
 async def serve_bot() -> None:
     """`surveybot run` as bot.app wires it (settings from the environment), without pacing or web rate limits."""
+    from bot import logs
     from bot.app import build, make_channels, serve
     from bot.channels.pacing import Pacer
     from bot.channels.web import Limits, WebChannel
-    from bot.cli import configure_logging
     from bot.config import Settings
 
     settings = Settings.from_env(os.environ)
-    configure_logging(settings.log_level)
+    logs.configure(settings)
     app = await asyncio.to_thread(build, settings)
     channels = make_channels(app)
     for channel in channels:
