@@ -8,12 +8,15 @@ bot's own HttpServer. This process plays `--users` people at once, each pressing
 requests. For the bot, each person takes the whole "you-said" survey: they press a valid button of the question
 they were last sent (or tick boxes and press Done), then wait for the next question before pressing again, as a
 person must. A press counts once it is acknowledged AND its work is done (answer stored, question marked answered,
-next question posted). The minimal app is sent the same number of presses per person, and a press counts once
-acknowledged, since acknowledging is all it does. Time-to-ack is measured at the client, from sending the request to
-the response.
+next question posted). People learn of their next question from the fake (GET /_fake/posted, which answers as
+soon as the bot posts something, as a Slack client is told), and a round's clock stops only once the fake has seen
+every pressed question marked answered. The minimal app is sent the same number of presses per person, and a press
+counts once acknowledged, since acknowledging is all it does. Time-to-ack is measured at the client, from sending
+the request to the response.
 
-Not a test: it prints figures (interactions per second, p50/p95 time-to-ack, and the ratio, whose target is at least
-0.5), checks that every person's response was stored as completed, and exits 0.
+Not a test: it prints figures (interactions per second, p50/p95 time-to-ack, the ratio, whose target is at least
+0.5, and the CPU time each process spent per press: on a busy machine the rates follow the CPU), checks that every
+person's response was stored as completed, and exits 0.
 """
 
 from __future__ import annotations
@@ -247,6 +250,7 @@ class Result:
         return self.presses / self.seconds
 
     cpu_ms: dict[str, float | None] = field(default_factory=dict)  # CPU ms per press, by process
+    load: float = 0.0  # the machine's 1-minute load average when the part ended
 
     def percentile(self, share: float) -> float:
         return statistics.quantiles(self.acks, n=100, method="inclusive")[round(share * 100) - 1] * 1000
@@ -276,7 +280,7 @@ async def measure(name: str, rounds: int, users: int, play: Any, processes: dict
     for role, pid in processes.items():
         before, after = cpu_before[role], cpu_seconds(pid)
         cpu[role] = None if before is None or after is None else (after - before) / presses * 1000
-    return Result(name, presses, seconds, acks, cpu)
+    return Result(name, presses, seconds, acks, cpu, os.getloadavg()[0])
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -380,18 +384,21 @@ def report(users: int, rounds: int, minimal: Result, bot: Result, stored: int, d
     print(f"\nSlack HTTP mode, {users} people at once, {rounds} rounds "
           f"({'PostgreSQL' if database_url else 'SQLite'}; {os.cpu_count()} CPUs)")
     roles = ("app", "fake Slack", "driver")
-    print(f"{'':30}{'presses':>8}{'per second':>12}{'p50 ack ms':>12}{'p95 ack ms':>12}   CPU ms/press: "
-          + " ".join(f"{role:>10}" for role in roles))
+    print(f"{'':30}{'presses':>8}{'per second':>12}{'p50 ack ms':>12}{'p95 ack ms':>12}{'load':>6}   CPU ms/press: "
+          + "".join(f"{role:>11}" for role in (*roles, "all three")))
     for result in (minimal, bot):
-        cpu = " ".join(f"{'?':>10}" if result.cpu_ms.get(role) is None else f"{result.cpu_ms[role]:>10.2f}"
-                       for role in roles)
+        cpu = [result.cpu_ms.get(role) for role in roles]
+        total = None if None in cpu else sum(c for c in cpu if c is not None)
         print(f"{result.name:30}{result.presses:>8}{result.rate:>12.1f}{result.percentile(0.5):>12.1f}"
-              f"{result.percentile(0.95):>12.1f}{'':17}{cpu}")
-    print(f"{'the service alone (no Slack)':30}{'':8}{service[0]:>12.1f}{'':41}{service[1]:>10.2f}")
+              f"{result.percentile(0.95):>12.1f}{result.load:>6.1f}{'':17}"
+              + "".join(f"{'?':>11}" if c is None else f"{c:>11.2f}" for c in (*cpu, total)))
+    print(f"{'the service alone (no Slack)':30}{'':8}{service[0]:>12.1f}{'':47}{service[1]:>11.2f}")
     ratio = bot.rate / minimal.rate
     print(f"ratio surveybot / minimal: {ratio:.2f} (target >= 0.5); surveybot p95 time-to-ack "
           f"{bot.percentile(0.95):.1f} ms (Slack allows 3000)")
     print(f"completed responses stored: {stored} (people: {users * rounds + 5}; more if the database was not empty)")
+    print("load: the machine's 1-minute load average at the end of each part; CPU: each process's user and system "
+          "time over its part, per press")
 
 
 def main() -> None:
