@@ -11,8 +11,9 @@ person must. A press counts once it is acknowledged AND its work is done (answer
 next question posted). People learn of their next question from the fake (GET /_fake/posted, which answers as
 soon as the bot posts something, as a Slack client is told), and a round's clock stops only once the fake has seen
 every pressed question marked answered. The minimal app is sent the same number of presses per person, and a press
-counts once acknowledged, since acknowledging is all it does. Time-to-ack is measured at the client, from sending
-the request to the response.
+counts once acknowledged, since acknowledging is all it does. The two apps take turns, a round of `--users` people
+each, so both meet the (shared) machine's load alike. Time-to-ack is measured at the client, from sending the
+request to the response.
 
 Not a test: it prints figures (interactions per second, p50/p95 time-to-ack, the ratio, whose target is at least
 0.5, and the CPU time each process spent per press: on a busy machine the rates follow the CPU), checks that every
@@ -240,47 +241,52 @@ async def person_on_minimal(harness: Harness, url: str, user: str, sample: dict[
 
 @dataclass
 class Result:
+    """One app's presses, summed over its rounds."""
+
     name: str
-    presses: int
-    seconds: float
-    acks: list[float]
+    processes: dict[str, int] = field(default_factory=dict)  # role -> pid, whose CPU time is counted per press
+    presses: int = 0
+    seconds: float = 0.0
+    acks: list[float] = field(default_factory=list)
+    cpu: dict[str, float | None] = field(default_factory=dict)  # CPU seconds by role over the rounds
+    loads: list[float] = field(default_factory=list)  # the machine's 1-minute load average after each round
 
     @property
     def rate(self) -> float:
         return self.presses / self.seconds
 
-    cpu_ms: dict[str, float | None] = field(default_factory=dict)  # CPU ms per press, by process
-    load: float = 0.0  # the machine's 1-minute load average when the part ended
+    @property
+    def load(self) -> float:
+        return statistics.mean(self.loads)
+
+    def cpu_ms(self, role: str) -> float | None:
+        """CPU milliseconds per press of one process."""
+        spent = self.cpu.get(role)
+        return None if spent is None else spent / self.presses * 1000
 
     def percentile(self, share: float) -> float:
         return statistics.quantiles(self.acks, n=100, method="inclusive")[round(share * 100) - 1] * 1000
 
 
-async def measure(name: str, rounds: int, users: int, play: Any, processes: dict[str, int] | None = None,
-                  marked: Callable[[], Awaitable[int]] | None = None) -> Result:
-    """Play `rounds` rounds of `users` people at once; `processes` (name -> pid) are the processes whose CPU time is
-    counted per press. With `marked` (how many questions the app has marked answered so far), a round's clock stops
-    only once every question pressed in it is marked too: the bot marks the answered question while it posts the
-    next one, so a person may see the next before the last edit is done."""
-    acks: list[float] = []
-    presses, seconds = 0, 0.0
-    processes = processes or {}
-    cpu_before = {role: cpu_seconds(pid) for role, pid in processes.items()}
-    for round_number in range(rounds):
-        marked_before = await marked() if marked else 0
-        started = time.perf_counter()
-        done = await asyncio.gather(*(play(f"U{name[:3].upper()}{round_number:02d}{n:03d}", acks)
-                                      for n in range(users)))
-        async with asyncio.timeout(30):
-            while marked and await marked() < marked_before + sum(done):
-                await asyncio.sleep(0.001)
-        seconds += time.perf_counter() - started
-        presses += sum(done)
-    cpu = {}
-    for role, pid in processes.items():
-        before, after = cpu_before[role], cpu_seconds(pid)
-        cpu[role] = None if before is None or after is None else (after - before) / presses * 1000
-    return Result(name, presses, seconds, acks, cpu, os.getloadavg()[0])
+async def play_round(result: Result, label: str, users: int, play: Any,
+                     marked: Callable[[], Awaitable[int]] | None = None) -> None:
+    """One round: `users` people at once, each playing `play` once. With `marked` (how many questions the app has
+    marked answered so far), the clock stops only once every question pressed in the round is marked too: the bot
+    marks the answered question while it posts the next one, so a person may see the next before the last edit is
+    done."""
+    cpu_before = {role: cpu_seconds(pid) for role, pid in result.processes.items()}
+    marked_before = await marked() if marked else 0
+    started = time.perf_counter()
+    done = sum(await asyncio.gather(*(play(f"U{label}{n:03d}", result.acks) for n in range(users))))
+    async with asyncio.timeout(30):
+        while marked and await marked() < marked_before + done:
+            await asyncio.sleep(0.001)
+    result.seconds += time.perf_counter() - started
+    result.presses += done
+    for role, pid in result.processes.items():
+        before, after, spent = cpu_before[role], cpu_seconds(pid), result.cpu.get(role, 0.0)
+        result.cpu[role] = None if before is None or after is None or spent is None else spent + after - before
+    result.loads.append(os.getloadavg()[0])
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -361,14 +367,15 @@ async def run(users: int, rounds: int, database_url: str | None) -> None:
                 async def on_minimal(user: str, acks: list[float]) -> int:
                     return await person_on_minimal(harness, minimal_url, user, sample, acks)
 
-                await measure("warm", 1, 5, on_bot)  # Bolt's auth.test, connection pools, the database
+                await play_round(Result("warm"), "WARMBOT", 5, on_bot)  # Bolt's auth.test, pools, the database
                 sample.update(harness.sample)  # a real question, so both apps get payloads of the same size
-                await measure("warm", 1, 5, on_minimal)
+                await play_round(Result("warm"), "WARMMIN", 5, on_minimal)
                 watched = {"driver": os.getpid(), "fake Slack": fake.pid}
-                minimal = await measure("minimal Bolt app (ack only)", rounds, users, on_minimal,
-                                        {"app": processes[2].pid, **watched})
-                bot = await measure("surveybot (all the work)", rounds, users, on_bot,
-                                    {"app": processes[1].pid, **watched}, harness.marked)
+                minimal = Result("minimal Bolt app (ack only)", {"app": processes[2].pid, **watched})
+                bot = Result("surveybot (all the work)", {"app": processes[1].pid, **watched})
+                for round_number in range(rounds):  # taking turns, so both see the machine's load alike
+                    await play_round(minimal, f"MIN{round_number:02d}", users, on_minimal)
+                    await play_round(bot, f"BOT{round_number:02d}", users, on_bot, harness.marked)
                 follower.cancel()
             stored = completed_responses(data_dir, database_url)
         finally:
@@ -387,7 +394,7 @@ def report(users: int, rounds: int, minimal: Result, bot: Result, stored: int, d
     print(f"{'':30}{'presses':>8}{'per second':>12}{'p50 ack ms':>12}{'p95 ack ms':>12}{'load':>6}   CPU ms/press: "
           + "".join(f"{role:>11}" for role in (*roles, "all three")))
     for result in (minimal, bot):
-        cpu = [result.cpu_ms.get(role) for role in roles]
+        cpu = [result.cpu_ms(role) for role in roles]
         total = None if None in cpu else sum(c for c in cpu if c is not None)
         print(f"{result.name:30}{result.presses:>8}{result.rate:>12.1f}{result.percentile(0.5):>12.1f}"
               f"{result.percentile(0.95):>12.1f}{result.load:>6.1f}{'':17}"
@@ -397,8 +404,8 @@ def report(users: int, rounds: int, minimal: Result, bot: Result, stored: int, d
     print(f"ratio surveybot / minimal: {ratio:.2f} (target >= 0.5); surveybot p95 time-to-ack "
           f"{bot.percentile(0.95):.1f} ms (Slack allows 3000)")
     print(f"completed responses stored: {stored} (people: {users * rounds + 5}; more if the database was not empty)")
-    print("load: the machine's 1-minute load average at the end of each part; CPU: each process's user and system "
-          "time over its part, per press")
+    print("The apps take turns, a round each. load: the machine's 1-minute load average after their rounds (mean); "
+          "CPU: each process's user and system time over the app's rounds, per press")
 
 
 def main() -> None:
