@@ -746,9 +746,10 @@ class SlackChannel:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _service(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Persist, then send: the service's transaction runs in our one database thread, off the event loop."""
-        return await self.service.call(partial(call, *args, **kwargs))
+    async def _service(self, call: Callable[..., T], *args: Any) -> T:
+        """Persist, then send: the service's transaction runs in its database thread, off the event loop. The use
+        case goes as it is, not wrapped, so the service can commit a survey step together with others waiting."""
+        return await self.service.call(call, *args)
 
     async def _typed(self, address: Address, channel: str, text: str, key: str) -> None:
         person = self._person(address)
@@ -768,23 +769,28 @@ class SlackChannel:
 
     async def _act(self, address: Address, event: engine.Event, key: str | None, refresh_home: bool = False) -> None:
         async with self._person(address).lock:
-            await self._render(address, await self._service(self._answer, address, event, key))
+            await self._render(address, await self._outcome(address, event, key))
         if refresh_home:
             await self._publish_home(address)
 
-    def _answer(self, address: Address, event: engine.Event, key: str | None) -> Outcome:
-        """What someone did, on the database thread: one hand-off there and back, however many use cases it takes."""
-        guarded = None
-        if isinstance(event, engine.Reply):  # checked before anything can store the words
-            guarded = self.service.guard(address, event.text, key)
-        outcome = guarded or self.service.handle(address, event, key)
-        if guarded is None and outcome.idle and isinstance(event, engine.Reply):  # no survey open: feedback
-            outcome = self.service.feedback(address, event.text, f"{key}:feedback" if key else None)
+    async def _outcome(self, address: Address, event: engine.Event, key: str | None) -> Outcome:
+        """The service's answer to what someone did. Typed words go as one reply (the safeguarding check, then an
+        answer or feedback: one trip to the database thread); words stamped with a question's turn (the ticks sent
+        with Done, a form) are checked first, then handled as that question's answer, so a late one is stale."""
+        if not isinstance(event, engine.Reply):
+            return await self._service(self.service.handle, address, event, key)
+        if event.turn is None:
+            return await self._service(self.service.reply, address, event.text, key)
+        guarded = await self._service(self.service.guard, address, event.text, key)  # before anything stores them
+        outcome = guarded or await self._service(self.service.handle, address, event, key)
+        if guarded is None and outcome.idle:  # no survey open: feedback
+            feedback_key = f"{key}:feedback" if key else None
+            outcome = await self._service(self.service.feedback, address, event.text, feedback_key)
         return outcome
 
     async def _begin(self, address: Address, survey_id: str, key: str, refresh_home: bool = False) -> None:
         async with self._person(address).lock:
-            outcome = await self._service(self.service.begin, address, survey_id, event_key=key)
+            outcome = await self._service(self.service.begin, address, survey_id, None, key)
             await self._render(address, outcome)
         if refresh_home:
             await self._publish_home(address)
