@@ -165,14 +165,15 @@ class SurveyService:
 
         return self._run(work, event_key, address.channel)
 
-    def reply(self, address: Address, text: str, event_key: str | None = None) -> Outcome:
+    def reply(self, address: Address, text: str, event_key: str | None = None, turn: int | None = None) -> Outcome:
         """Words someone typed: the safeguarding check first, then an answer to their open survey, or else (no
         survey open) "you said" feedback. One call, so a channel hands a typed message to the database thread once
-        rather than three times; each step is still its own unit, in the order the safeguarding rules need."""
+        rather than three times; each step is still its own unit, in the order the safeguarding rules need.
+        `turn`: the question the words were typed for, when the channel knows it (engine.Reply)."""
         guarded = self.guard(address, text, event_key)  # before anything can store the words
         if guarded is not None:
             return guarded
-        outcome = self.handle(address, engine.Reply(text), event_key)
+        outcome = self.handle(address, engine.Reply(text, turn), event_key)
         if outcome.idle:  # no survey open: a young person's free message is "you said" feedback
             outcome = self.feedback(address, text, f"{event_key}:feedback" if event_key is not None else None)
         return outcome

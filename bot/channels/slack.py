@@ -776,17 +776,10 @@ class SlackChannel:
     async def _outcome(self, address: Address, event: engine.Event, key: str | None) -> Outcome:
         """The service's answer to what someone did. Typed words go as one reply (the safeguarding check, then an
         answer or feedback: one trip to the database thread); words stamped with a question's turn (the ticks sent
-        with Done, a form) are checked first, then handled as that question's answer, so a late one is stale."""
+        with Done, a form) are that question's answer, so a late one is stale."""
         if not isinstance(event, engine.Reply):
             return await self._service(self.service.handle, address, event, key)
-        if event.turn is None:
-            return await self._service(self.service.reply, address, event.text, key)
-        guarded = await self._service(self.service.guard, address, event.text, key)  # before anything stores them
-        outcome = guarded or await self._service(self.service.handle, address, event, key)
-        if guarded is None and outcome.idle:  # no survey open: feedback
-            feedback_key = f"{key}:feedback" if key else None
-            outcome = await self._service(self.service.feedback, address, event.text, feedback_key)
-        return outcome
+        return await self._service(self.service.reply, address, event.text, key, event.turn)
 
     async def _begin(self, address: Address, survey_id: str, key: str, refresh_home: bool = False) -> None:
         async with self._person(address).lock:
