@@ -282,24 +282,33 @@ class SurveyService:
         return await future
 
     def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
-        """On the database thread: commit batch after batch until none is waiting."""
-        while True:
+        """On the database thread: commit one batch of the steps waiting, then queue again behind any other work
+        handed to the thread meanwhile (on SQLite there is one thread, and a steady stream of answers must not keep
+        an erase or an admin command waiting)."""
+        with self._batch_lock:
+            jobs, self._batch = self._batch[:BATCH_LIMIT], self._batch[BATCH_LIMIT:]
+        done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            with self.store.batch():
+                for job, future in jobs:
+                    try:
+                        done.append((future, job(), None))
+                    except Exception as exc:  # this step alone failed, and was rolled back alone
+                        done.append((future, None, exc))
+        except Exception as exc:  # the commit failed: nothing of this batch was stored
+            done = [(future, None, exc) for _, future in jobs]
+        finally:
             with self._batch_lock:
-                jobs, self._batch = self._batch[:BATCH_LIMIT], self._batch[BATCH_LIMIT:]
-                if not jobs:
-                    self._draining = False
-                    return
-            done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-            try:
-                with self.store.batch():
-                    for job, future in jobs:
-                        try:
-                            done.append((future, job(), None))
-                        except Exception as exc:  # this step alone failed, and was rolled back alone
-                            done.append((future, None, exc))
-            except Exception as exc:  # the commit failed: nothing of this batch was stored
-                done = [(future, None, exc) for _, future in jobs]
-            loop.call_soon_threadsafe(_settle, done)
+                again = self._draining = bool(self._batch)
+            if again:
+                assert self._database is not None
+                try:
+                    self._database.submit(self._drain, loop)
+                except RuntimeError:  # the service is closing: those still waiting hear so
+                    with self._batch_lock:
+                        left, self._batch, self._draining = self._batch, [], False
+                    done += [(future, None, DatabaseError("the service is shutting down")) for _, future in left]
+        loop.call_soon_threadsafe(_settle, done)
 
     # --- safeguarding (docs/safeguarding.md) -----------------------------------------------------------------
     def guard(self, address: Address, text: str, event_key: str | None = None) -> Outcome | None:

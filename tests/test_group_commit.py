@@ -107,3 +107,24 @@ def test_the_audit_chain_holds_across_a_batch_with_a_step_undone(store: Store) -
     assert links[0][0] == GENESIS
     assert all(later[0] == earlier[1] for earlier, later in itertools.pairwise(links))
     assert all(digest == chain_hash(prev, TODAY, action, subject) for prev, digest, subject, action in links)
+
+
+async def test_a_steady_stream_of_answers_does_not_keep_other_work_waiting(
+        sqlite_store: Store, catalogue: SurveyCatalogue, clock: Clock) -> None:
+    """SQLite has one database thread: after each batch the stream queues again behind other work handed over."""
+    service = SurveyService(sqlite_store, catalogue, Keys(PEPPER), clock)
+    service.publish_all()
+    finished: list[str] = []
+
+    async def step(n: int) -> None:
+        await service.call(service.begin, Address("telegram", "bot", str(n)), "sample", None, f"b{n}")
+        finished.append("answer")
+
+    async def other() -> None:
+        await asyncio.sleep(0)  # handed over just after the stream began
+        await service.call(service.open_survey, Address("telegram", "bot", "1"))
+        finished.append("other")
+
+    await asyncio.gather(*(step(n) for n in range(6 * BATCH_LIMIT)), other())
+    assert finished.index("other") <= 2 * BATCH_LIMIT, f"other work waited for {finished.index('other')} answers"
+    service.close()
