@@ -163,7 +163,7 @@ class SurveyService:
                 return Outcome((Say(msg.NO_SURVEY_OPEN),), idle=isinstance(event, engine.Reply))
             return self._advance(uow, address, session, row, event, now)
 
-        return self._run(work, event_key, address.channel)
+        return self._run(work, event_key, address.channel, reading=self.keys.session(address))
 
     def reply(self, address: Address, text: str, event_key: str | None = None, turn: int | None = None) -> Outcome:
         """Words someone typed: the safeguarding check first, then an answer to their open survey, or else (no
@@ -492,13 +492,17 @@ class SurveyService:
         return self.catalogue.get(row.survey_id, row.version)
 
     # --- inside one unit -----------------------------------------------------------------------------------------
-    def _run(self, work: Callable[[UnitOfWork, datetime], Outcome], event_key: str | None, channel: str) -> Outcome:
+    def _run(self, work: Callable[[UnitOfWork, datetime], Outcome], event_key: str | None, channel: str,
+             reading: str | None = None) -> Outcome:
+        """One unit, retried from fresh state on Conflict. `reading`: the conversation `work` reads first, which the
+        event's claim may read with it (UnitOfWork.claim_event)."""
         started = time.perf_counter()
         for attempt in range(RETRIES):
             now = self.clock()
             try:
                 with self.store.unit() as uow:
-                    if event_key is not None and not uow.claim_event(self.keys.event(channel, event_key), now.date()):
+                    if event_key is not None and not uow.claim_event(self.keys.event(channel, event_key), now.date(),
+                                                                     reading):
                         outcome = Outcome((), duplicate=True)
                     else:
                         outcome = work(uow, now)
