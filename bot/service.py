@@ -260,7 +260,7 @@ class SurveyService:
             threads = 1 if self.store.engine.dialect.name == "sqlite" else POSTGRES_THREADS
             self._database = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="surveybot-database")
         loop = asyncio.get_running_loop()
-        if self.store.batches and use_case in (self.reply, self.handle, self.begin):
+        if use_case in (self.reply, self.handle, self.begin):  # survey steps: committed together
             result = await self._grouped(loop, partial(use_case, *args))
         else:
             result = await loop.run_in_executor(self._database, partial(use_case, *args))

@@ -378,7 +378,6 @@ class Store:
         self.engine = engine
         self._serial = threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         self._shared = threading.local()  # the batch's session, on the thread running a batch
-        self.batches = True  # see batch(); a switch for measuring without it
         self._release = engine.dialect.name == "sqlite"  # see _savepoint
 
     @contextmanager

@@ -140,14 +140,15 @@ _RESPONSE_MODELS: list[type] = []
 
 
 def warm_up() -> None:
-    """Build aiogram's response models for the calls a survey makes, once, and keep them.
+    """Build aiogram's response models for the calls still made through aiogram (invitations, alerts, documents),
+    once, and keep them. The answer path's own calls skip them (TelegramChannel.post).
 
     aiogram validates each reply with the generic model Response[T]. pydantic builds that model (for a type as large
     as Message, a good part of a second) the first time each T is used and caches it only weakly, so without a
-    reference of ours it may be built again mid-survey while a respondent waits."""
+    reference of ours it may be built again while someone waits."""
     if not _RESPONSE_MODELS:
         _RESPONSE_MODELS.extend(Response[method.__returning__]  # type: ignore[name-defined]
-                                for method in (SendMessage, EditMessageText, AnswerCallbackQuery))
+                                for method in (SendMessage, EditMessageText))
 
 
 class TelegramChannel:
