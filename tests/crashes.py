@@ -71,6 +71,14 @@ class Harness:
         self.restart_seconds: list[float] = []
         self._retrying: asyncio.Task[None] | None = None
 
+    @classmethod
+    async def migrated(cls, folder: Path, database_url: str, fake: FakeTelegram) -> Harness:
+        """A harness on a database brought to the newest schema once, as an operator would before starting."""
+        harness = cls(folder, database_url, fake)
+        upgraded = await asyncio.to_thread(surveybot, harness.env, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        return harness
+
     async def start(self, http: aiohttp.ClientSession) -> None:
         started = time.monotonic()
         self.bot.start()
@@ -237,9 +245,7 @@ async def answers_under_crashes(folder: Path, database_url: str, respondents: in
     rng = random.Random(seed)
     started = time.monotonic()
     async with FakeTelegram(parallel_webhook=True) as fake, aiohttp.ClientSession() as http:
-        harness = Harness(folder, database_url, fake)
-        upgraded = await asyncio.to_thread(surveybot, harness.env, "db", "upgrade")
-        assert upgraded.returncode == 0, upgraded.stderr
+        harness = await Harness.migrated(folder, database_url, fake)
         try:
             await harness.start(http)
             people = [Person(fake, harness, 7_400_000 + i, stall=stall) for i in range(respondents)]
@@ -278,9 +284,7 @@ async def broadcast_under_crashes(folder: Path, database_url: str, contacts: int
     rng = random.Random(seed)
     started = time.monotonic()
     async with FakeTelegram(parallel_webhook=True) as fake, aiohttp.ClientSession() as http:
-        harness = Harness(folder, database_url, fake)
-        upgraded = await asyncio.to_thread(surveybot, harness.env, "db", "upgrade")
-        assert upgraded.returncode == 0, upgraded.stderr
+        harness = await Harness.migrated(folder, database_url, fake)
         bot_id = fake.token.split(":")[0]
         users = [7_500_000 + i for i in range(contacts)]
         csv = folder / "contacts.csv"
