@@ -48,8 +48,15 @@ from storage import campaigns as store_campaigns
 from storage import evidence, rounds
 from storage import yousaid as store_yousaid
 from storage.database import DatabaseError
-from storage.models import Response
-from storage.unit_of_work import BATCH_LIMIT, Conflict, ConversationRow, Store, UnitOfWork, retry_on_conflict
+from storage.unit_of_work import (
+    BATCH_LIMIT,
+    Conflict,
+    ConversationRow,
+    ResponseRef,
+    Store,
+    UnitOfWork,
+    retry_on_conflict,
+)
 
 log = logging.getLogger(__name__)
 RETRIES = 8
@@ -538,6 +545,7 @@ class SurveyService:
         step = self._scrub(survey, engine.advance(survey, before, event, now))
         stored = [e for e in step.effects if isinstance(e, (Record, engine.Discard))]
         finish = next((e for e in step.effects if isinstance(e, Finish)), None)
+        response = None
         if stored or (finish is not None and finish.completed):
             salt = uow.salt(survey.id, row.wave, now.date())
             if salt is None:
@@ -546,34 +554,49 @@ class SurveyService:
             respondent = self.keys.respondent(address, survey.id, row.wave, salt)
             response = uow.open_response(respondent, survey.id, survey.version, row.wave, address.channel,
                                          now.date())
-            if any(isinstance(e, Record) for e in stored):
-                locked = self.policy.thresholds(survey.audience)
-                uow.lock_thresholds(survey.id, row.wave, locked.group, locked.text)
-            for effect in stored:
-                if isinstance(effect, Record):
-                    stored_value = uow.put_answer(response, effect.question_id, effect.value, effect.on)
-                    fingerprint = self.keys.audit(f"{response.id}|{effect.question_id}|{stored_value}".encode())
-                    uow.audit("answer.recorded", {"response": response.id, "question": effect.question_id,
-                                                  "fingerprint": fingerprint}, now.date())
-                elif uow.drop_answer(response, effect.question_id):
-                    uow.audit("answer.discarded", {"response": response.id, "question": effect.question_id},
-                              now.date())
-            if finish is not None and finish.completed:
-                uow.complete(response, now.date())
-                self._copy_feedback(uow, survey, response, row.wave, now)
-                uow.audit("response.completed", {"response": response.id, "survey": survey.id,
-                                                  "version": survey.version, "wave": row.wave}, now.date())
-                contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
-                                             self.keys.seal(address), now.date())
-                uow.mark_participation(contact, survey.id, row.wave, completed=True)
+        with uow.together():  # the answers, their audit links and the conversation's save: one statement
+            if response is not None:
+                self._store(uow, survey, response, row.wave, stored, now)
+            if finish is None and step.state != before:  # a stale tap or a re-ask changes nothing: no write
+                uow.save_conversation(session, survey.id, survey.version, row.wave, step.state.to_json(),
+                                      row.revision, now)
         if finish is not None:
+            if response is not None and finish.completed:
+                self._complete(uow, address, survey, response, row.wave, now)
             uow.end_conversation(session, row.revision)
-        elif step.state != before:  # a stale tap or a re-ask changes nothing, so writes nothing
-            uow.save_conversation(session, survey.id, survey.version, row.wave, step.state.to_json(), row.revision,
-                                  now)
         return Outcome(step.effects, open=finish is None, survey=survey)
 
-    def _copy_feedback(self, uow: UnitOfWork, survey: Survey, response: Response, wave: int, now: datetime) -> None:
+    def _store(self, uow: UnitOfWork, survey: Survey, response: ResponseRef, wave: int, stored: list[Effect],
+               now: datetime) -> None:
+        """A step's answers, or their withdrawal after Back, each with its audit link (inside `together`: see
+        SqlUnit.together for what may go there)."""
+        if any(isinstance(e, Record) for e in stored):
+            locked = self.policy.thresholds(survey.audience)
+            uow.lock_thresholds(survey.id, wave, locked.group, locked.text)
+        for effect in stored:
+            if isinstance(effect, Record):
+                stored_value = uow.put_answer(response, effect.question_id, effect.value, effect.on)
+                fingerprint = self.keys.audit(f"{response.id}|{effect.question_id}|{stored_value}".encode())
+                uow.audit("answer.recorded", {"response": response.id, "question": effect.question_id,
+                                              "fingerprint": fingerprint}, now.date())
+            elif isinstance(effect, engine.Discard) and uow.drop_answer(response, effect.question_id):
+                uow.audit("answer.discarded", {"response": response.id, "question": effect.question_id},
+                          now.date())
+
+    def _complete(self, uow: UnitOfWork, address: Address, survey: Survey, response: ResponseRef, wave: int,
+                  now: datetime) -> None:
+        """A finished response: marked complete, its feedback answers copied, and the person's participation
+        noted (for reminders only, never linked to the answers)."""
+        uow.complete(response, now.date())
+        self._copy_feedback(uow, survey, response, wave, now)
+        uow.audit("response.completed", {"response": response.id, "survey": survey.id,
+                                          "version": survey.version, "wave": wave}, now.date())
+        contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
+                                     self.keys.seal(address), now.date())
+        uow.mark_participation(contact, survey.id, wave, completed=True)
+
+    def _copy_feedback(self, uow: UnitOfWork, survey: Survey, response: ResponseRef, wave: int,
+                       now: datetime) -> None:
         """A completed survey's `feedback: true` answers (scrubbed already) join the round's "you said" items; an
         answer the safeguarding check held back ("[removed for safety] ...") went to the safeguarding lead instead."""
         wanted = survey.feedback()

@@ -139,15 +139,22 @@ class UnitOfWork(SqlUnit):
 
     def __init__(self, session: Session, cursor: Any = None) -> None:
         super().__init__(cursor=cursor, bind=session.get_bind() if cursor is not None else None)
-        self.session = session
+        self._session = session
+        self._salts: dict[tuple[str, int], tuple[Any, Any, bool]] = {}  # key rows read in this transaction (salt)
         self._read_ahead: tuple[str, ConversationRow | None] | None = None  # see claim_event
 
+    @property
+    def session(self) -> Session:
+        """The ORM session, for the rarer reads and writes; its statements follow the unit's savepoint."""
+        self.open_now()
+        return self._session
+
     def connection(self) -> Connection:
-        return self.session.connection()  # begins the unit's transaction, if not begun yet
+        return self._session.connection()  # begins the unit's transaction, if not begun yet
 
     def _insert(self, table: type[SQLModel]) -> Any:
         """An INSERT that can say ON CONFLICT (both SQLite and PostgreSQL speak it)."""
-        dialect = self.session.get_bind().dialect.name
+        dialect = self._session.get_bind().dialect.name
         return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
 
     def claim_event(self, key: str, today: date, reading: str | None = None) -> bool:
@@ -199,12 +206,15 @@ class UnitOfWork(SqlUnit):
     def salt(self, survey_id: str, wave: int, today: date) -> bytes | None:
         """The round's key salt, made on first use; None once the key has been destroyed or the round has closed
         (after `closes_on` no answers are taken; /delete still finds them through `live_salts`)."""
-        which = {"survey_id": survey_id, "wave": wave}
-        found = self.run(SELECT_SALT, which).fetchone()
-        if found is None:  # made on first use; if another process makes it at the same moment, theirs is used
-            self.run(MAKE_SALT, {**which, "salt": os.urandom(32), "today": today})
+        found = self._salts.get((survey_id, wave))
+        if found is None:  # read once a transaction (a batch passes it on: Store._savepoint)
+            which = {"survey_id": survey_id, "wave": wave}
             found = self.run(SELECT_SALT, which).fetchone()
-            assert found is not None
+            if found is None:  # made on first use; if another process makes it at the same moment, theirs is used
+                self.run(MAKE_SALT, {**which, "salt": os.urandom(32), "today": today})
+                found = self.run(SELECT_SALT, which).fetchone()
+                assert found is not None
+            self._salts[(survey_id, wave)] = found
         salt, closes_on, locked = found
         if locked:  # thresholds are locked once and for good (see lock_thresholds)
             self._locked_rounds.add((survey_id, wave))
@@ -250,13 +260,13 @@ class UnitOfWork(SqlUnit):
         the round's key row has been read as locked (salt) they are not even sent."""
         if (survey_id, wave) in self._locked_rounds:
             return
-        self.run(LOCK_THRESHOLDS, {"group": group, "text": text, "survey_id": survey_id, "wave": wave})
+        self.defer(LOCK_THRESHOLDS, {"group": group, "text": text, "survey_id": survey_id, "wave": wave})
         self._locked_rounds.add((survey_id, wave))
 
     def put_answer(self, response: ResponseRef | Response, question_id: str, value: Any, today: date) -> str:
         """Store (or replace, after Back) one answer; returns the stored JSON text."""
         encoded = json.dumps(value, ensure_ascii=False)
-        self.run(UPSERT_ANSWER, {"response_id": response.id, "question_id": question_id, "value": encoded,
+        self.defer(UPSERT_ANSWER, {"response_id": response.id, "question_id": question_id, "value": encoded,
                                   "today": today})
         return encoded
 
@@ -273,7 +283,7 @@ class UnitOfWork(SqlUnit):
         self.session.delete(response)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def answers_of(self, response: Response) -> dict[str, Any]:
+    def answers_of(self, response: ResponseRef | Response) -> dict[str, Any]:
         rows = self.session.exec(select(Answer).where(Answer.response_id == response.id))
         return {row.question_id: json.loads(row.value) for row in rows}
 
@@ -402,6 +412,7 @@ class Store:
                     raw.execute("BEGIN")
                 self._shared.session, self._shared.raw, self._shared.depth = session, raw, 0
                 self._shared.chain_locked, self._shared.head = False, None
+                self._shared.salts, self._shared.locked_rounds = {}, set()
                 try:
                     yield
                     session.commit()
@@ -421,25 +432,35 @@ class Store:
         the unit's own statements. The session is flushed at the unit's end, and emptied after a rollback, so its
         objects never outlive the rows the savepoint took back. On PostgreSQL a kept unit's savepoint is not
         released (each release is another round trip, and the commit ends them all); batches are kept to
-        BATCH_LIMIT steps, well inside the 64 subtransactions PostgreSQL tracks cheaply per transaction."""
+        BATCH_LIMIT steps, well inside the 64 subtransactions PostgreSQL tracks cheaply per transaction, and the
+        SAVEPOINT goes along with the unit's first statement rather than in a round trip of its own.
+
+        What the batch's transaction has learnt is passed from each kept unit to the next: it holds the chain's
+        lock, the head it wrote last, and the key rows it read (a round's salt is read once a batch, not once an
+        answer). A unit undone passes nothing on: its savepoint let the lock go and took its rows back."""
         raw, depth = self._shared.raw, self._shared.depth + 1
         name = f"unit_{depth}"
-        raw.execute(f"SAVEPOINT {name}")
+        on_sqlite = self._release
+        if on_sqlite:
+            raw.execute(f"SAVEPOINT {name}")
         self._shared.depth = depth
+        work = UnitOfWork(session, raw.cursor())
+        if not on_sqlite:
+            work.opening(f"SAVEPOINT {name}")
         try:
-            work = UnitOfWork(session, raw.cursor())
-            # the batch's transaction holds the chain's lock already, and knows the head it wrote last
             work._chain_locked, work._head = self._shared.chain_locked, self._shared.head
+            work._salts, work._locked_rounds = dict(self._shared.salts), set(self._shared.locked_rounds)
             yield work
             session.flush()
-            if self._release:
+            if on_sqlite:
                 raw.execute(f"RELEASE {name}")
-            # passed on only from a unit kept: a savepoint undone lets its lock go and takes its links back
             self._shared.chain_locked, self._shared.head = work._chain_locked, work._head
+            self._shared.salts, self._shared.locked_rounds = work._salts, work._locked_rounds
         except BaseException as exc:
-            raw.execute(f"ROLLBACK TO {name}")
-            if self._release:
-                raw.execute(f"RELEASE {name}")
+            if work.opened:  # else the unit ran nothing, and there is nothing to undo
+                raw.execute(f"ROLLBACK TO {name}")
+                if on_sqlite:
+                    raw.execute(f"RELEASE {name}")
             session.expunge_all()
             if isinstance(exc, IntegrityError):
                 raise Conflict() from None

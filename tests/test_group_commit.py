@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -128,3 +128,42 @@ async def test_a_steady_stream_of_answers_does_not_keep_other_work_waiting(
     await asyncio.gather(*(step(n) for n in range(6 * BATCH_LIMIT)), other())
     assert finished.index("other") <= 2 * BATCH_LIMIT, f"other work waited for {finished.index('other')} answers"
     service.close()
+
+
+def test_writes_held_together_are_stored_in_order_and_undone_with_their_step(store: Store) -> None:
+    """Inside `together`, PostgreSQL gets the deferred writes joined to the next statement: every write lands, two
+    audit links keep their order, and a check that fails in the joined statement undoes the writes it carried."""
+    moment = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+    with store.batch():
+        with store.unit() as uow, uow.together():
+            uow.audit("test.step", {"n": 0}, TODAY)
+            uow.audit("test.step", {"n": 1}, TODAY)  # the same statement twice: sent apart, in order
+            assert uow.claim_event("joined", TODAY)  # joined to the link before it; its own result comes back
+        with pytest.raises(Conflict), store.unit() as uow, uow.together():
+            uow.audit("test.step", {"n": 2}, TODAY)
+            uow.save_conversation("nobody", "sample", 1, 1, {}, expected_revision=5, now=moment)  # matches no row
+        with store.unit() as uow, uow.together():
+            uow.audit("test.step", {"n": 3}, TODAY)  # left waiting at the block's end, and sent then
+    with store.engine.connect() as connection:
+        links = connection.execute(text("SELECT prev_hash, hash, subject, action FROM audit_record ORDER BY seq")).all()
+        events = connection.execute(text("SELECT key FROM processed_event")).scalars().all()
+    assert [json.loads(subject)["n"] for _, _, subject, _ in links] == [0, 1, 3]
+    assert all(later[0] == earlier[1] for earlier, later in itertools.pairwise(links))
+    assert all(digest == chain_hash(prev, TODAY, action, subject) for prev, digest, subject, action in links)
+    assert events == ["joined"]
+
+
+def test_a_round_key_made_by_a_step_undone_is_not_reused_by_the_next(store: Store) -> None:
+    """A batch remembers the round keys its kept steps read; a key made by a step that was undone is gone with it,
+    and the next step makes (and uses) the one that is stored."""
+    with store.batch():
+        with pytest.raises(RuntimeError), store.unit() as uow:
+            first = uow.salt("sample", 1, TODAY)
+            raise RuntimeError("this step failed after making the round's key")
+        with store.unit() as uow:
+            second = uow.salt("sample", 1, TODAY)
+        with store.unit() as uow:
+            assert uow.salt("sample", 1, TODAY) == second  # remembered from the step kept
+    with store.engine.connect() as connection:
+        stored = connection.execute(text("SELECT salt FROM survey_key WHERE survey_id = 'sample'")).scalar_one()
+    assert bytes(stored) == second != first
