@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import secrets
 import socket
@@ -25,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import aiohttp
@@ -42,6 +45,9 @@ from bot.channels.pacing import Pacer
 from bot.config import Settings
 
 SECRET = "bench-secret-token"
+DEFAULT_SWITCH_INTERVAL = sys.getswitchinterval()
+PEPPER = secrets.token_urlsafe(32)  # one for the whole run: each round restarts the bot on the same database
+ANSWERS_EACH = 11  # updates per respondent after /start: policy-awareness's consent and all but its last question
 PG_ADMIN = os.environ.get("SURVEYBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -69,7 +75,9 @@ async def drive(url: str, respondents: int, answers_each: int, first_user: int,
     latencies: list[float] = []
     ids = iter(range(first_user * 100, first_user * 100 + 10**6))
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    connector = aiohttp.TCPConnector(limit=respondents)
+    # one connection per respondent to the bot, and as many to the fake for the replies carried out: with fewer,
+    # the pool would close and open connections all the time, at the bot's and this process's expense
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=respondents)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def respondent(user: int) -> None:
@@ -111,39 +119,70 @@ class RemoteFake:
         self.process.wait(10)
 
 
-async def run_surveybot(fake: RemoteFake, database_url: str, data: Path, respondents: int,
-                        rounds: int) -> tuple[float, list[float], float]:
+class Target:
+    """One bot under test: started afresh for each of its rounds (on the same database), so only one bot is in this
+    process at a time, and what its rounds measured."""
+
+    def __init__(self, label: str, start: Callable[[], AbstractAsyncContextManager[str]], first_user: int) -> None:
+        self.label, self.start, self.first_user = label, start, first_user
+        self.seconds, self.latencies, self.cpu = 0.0, [], 0.0
+        self.rates: list[float] = []  # answers per second, round by round
+        self.answered = 0  # updates sent after /start, warm-up round included
+
+    async def round(self, fake: RemoteFake, number: int, respondents: int, counted: bool = True) -> None:
+        async with self.start() as url:
+            seconds, latencies, cpu = await drive(url, respondents, ANSWERS_EACH, self.first_user + 1_000 * number,
+                                                  fake.reply_url)
+        self.answered += len(latencies)
+        if not counted:
+            return
+        self.seconds, self.latencies, self.cpu = self.seconds + seconds, self.latencies + latencies, self.cpu + cpu
+        self.rates.append(len(latencies) / seconds)
+
+
+@contextlib.asynccontextmanager
+async def surveybot(fake: RemoteFake, database_url: str, data: Path) -> AsyncIterator[str]:
+    """surveybot serving its webhook, through the composition root's own start-up; yields the webhook's URL."""
     port = free_port()
-    env = {"SURVEYBOT_DATA_DIR": str(data), "SURVEYBOT_PEPPER": secrets.token_urlsafe(32), "SURVEYBOT_PORT": str(port),
+    env = {"SURVEYBOT_DATA_DIR": str(data), "SURVEYBOT_PEPPER": PEPPER, "SURVEYBOT_PORT": str(port),
            "DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url,
            "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook", "TELEGRAM_WEBHOOK_SECRET": SECRET,
            "SURVEYBOT_LOG_LEVEL": "WARNING"}
     app = await asyncio.to_thread(build, Settings.from_env(env))
+    # consent and every question but the last, so nobody finishes and every step is a stored answer
+    assert len(app.catalogue.latest("policy-awareness").questions) == ANSWERS_EACH
     channels = make_channels(app)
     for channel in channels:
         channel.pacer = Pacer(overall=10**6, per_chat=10**6)  # type: ignore[attr-defined]
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, channels, stop))
     await asyncio.sleep(1.0)  # the webhook is registered and the server listening
-    total, latencies, cpu = 0.0, [], 0.0
-    answers = len(app.catalogue.latest("policy-awareness").questions)  # consent + every question but the last
-    for round_ in range(rounds):
-        seconds, lat, used = await drive(f"http://127.0.0.1:{port}/telegram/webhook", respondents, answers,
-                                         10_000 * (round_ + 1), fake.reply_url)
-        total, latencies, cpu = total + seconds, latencies + lat, cpu + used
-    with app.engine.connect() as connection:
-        from sqlalchemy import text
-
-        stored = connection.execute(text("SELECT count(*) FROM answer")).scalar_one()
-    stop.set()
-    await task
-    app.engine.dispose()
-    assert stored == len(latencies) - respondents * rounds, (stored, len(latencies))  # every answer but consent
-    return total, latencies, cpu
+    try:
+        yield f"http://127.0.0.1:{port}/telegram/webhook"
+    finally:
+        stop.set()
+        await task
+        app.engine.dispose()
+        # serve() tunes the whole process for a long-running bot (a frozen heap, a shorter GIL switch interval);
+        # undone here, so the echo bot's rounds run as that minimal bot would on its own
+        gc.unfreeze()
+        sys.setswitchinterval(DEFAULT_SWITCH_INTERVAL)
 
 
-async def run_echo(fake: RemoteFake, respondents: int, rounds: int,
-                   answers_each: int) -> tuple[float, list[float], float]:
+def stored_answers(database_url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM answer")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def echo_bot(fake: RemoteFake) -> AsyncIterator[str]:
+    """The baseline: a minimal aiogram bot that echoes each message with one sendMessage."""
     bot = fake.make_bot()
     dispatcher = Dispatcher()
     router = Router()
@@ -160,14 +199,11 @@ async def run_echo(fake: RemoteFake, respondents: int, rounds: int,
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    total, latencies, cpu = 0.0, [], 0.0
-    for round_ in range(rounds):
-        seconds, lat, used = await drive(f"http://127.0.0.1:{port}/webhook", respondents, answers_each,
-                                         90_000 * (round_ + 1), fake.reply_url)
-        total, latencies, cpu = total + seconds, latencies + lat, cpu + used
-    await runner.cleanup()
-    await bot.session.close()
-    return total, latencies, cpu
+    try:
+        yield f"http://127.0.0.1:{port}/webhook"
+    finally:
+        await runner.cleanup()
+        await bot.session.close()
 
 
 def postgres_database() -> str | None:
@@ -192,52 +228,63 @@ def drop_database(url: str) -> None:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
 
 
-def describe(label: str, seconds: float, latencies: list[float], baseline: float | None, cpu: float) -> str:
-    rate = len(latencies) / seconds
-    ordered = sorted(latencies)
+def describe(target: Target, baseline: float | None) -> str:
+    rate = len(target.latencies) / target.seconds
+    ordered = sorted(target.latencies)
     p50 = statistics.median(ordered) * 1000
     p95 = ordered[int(0.95 * (len(ordered) - 1))] * 1000
     ratio = f"{rate / baseline:6.2f}" if baseline else "  1.00"
-    return (f"{label:<22} {len(latencies):>8} {rate:>10.1f} {p50:>9.1f} {p95:>9.1f} {ratio} "
-            f"{cpu / len(latencies) * 1000:>9.2f}")
-
+    return (f"{target.label:<22} {len(target.latencies):>8} {rate:>10.1f} {p50:>9.1f} {p95:>9.1f} {ratio} "
+            f"{target.cpu / len(target.latencies) * 1000:>9.2f}")
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--respondents", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     import logging
 
     logging.basicConfig(level=logging.ERROR)
     fake = RemoteFake()
+    pg_url = postgres_database()
     try:
-        answers_each = 11  # consent + 10 answers, the same number of updates per respondent as surveybot below
-        echo = await run_echo(fake, args.respondents, args.rounds, answers_each)
-        rows = [describe("echo bot (baseline)", *echo[:2], None, echo[2])]
-        baseline = len(echo[1]) / echo[0]
         with tempfile.TemporaryDirectory() as folder:
-            sqlite = await run_surveybot(fake, f"sqlite:///{folder}/bench.db", Path(folder), args.respondents,
-                                         args.rounds)
-            rows.append(describe("surveybot, SQLite", sqlite[0], sqlite[1], baseline, sqlite[2]))
-            pg_url = postgres_database()
-            if pg_url is None:
-                rows.append("surveybot, PostgreSQL    skipped: no server reachable at 127.0.0.1:5432")
-            else:
-                try:
-                    postgres = await run_surveybot(fake, pg_url, Path(folder), args.respondents, args.rounds)
-                    rows.append(describe("surveybot, PostgreSQL", postgres[0], postgres[1], baseline, postgres[2]))
-                finally:
-                    with contextlib.suppress(Exception):
-                        drop_database(pg_url)
+            sqlite_url = f"sqlite:///{folder}/bench.db"
+            targets = [Target("echo bot (baseline)", lambda: echo_bot(fake), 300_000),
+                       Target("surveybot, SQLite", lambda: surveybot(fake, sqlite_url, Path(folder)), 100_000)]
+            databases = {targets[1]: sqlite_url}
+            if pg_url is not None:
+                targets.append(Target("surveybot, PostgreSQL", lambda: surveybot(fake, pg_url, Path(folder)), 200_000))
+                databases[targets[2]] = pg_url
+            for target in targets:  # a round each first, not counted, so no bot is timed while Python warms up
+                await target.round(fake, args.rounds, args.respondents, counted=False)
+            # The bots take turns, a round each, the order turning every round, so a burst of other work on the
+            # machine falls on all of them alike rather than on whichever ran then.
+            for number in range(args.rounds):
+                shift = number % len(targets)
+                for target in targets[shift:] + targets[:shift]:
+                    await target.round(fake, number, args.respondents)
+            for target, url in databases.items():  # every answer but consent was stored
+                answered = target.answered // ANSWERS_EACH * (ANSWERS_EACH - 1)
+                assert stored_answers(url) == answered, (target.label, stored_answers(url), answered)
     finally:
         fake.close()
-    print(f"Telegram webhook path, {args.respondents} concurrent respondents, {args.rounds} round(s), "
-          f"{os.cpu_count()} CPU(s)")
-    print(f"{'':<22} {'answers':>8} {'answers/s':>10} {'p50 ms':>9} {'p95 ms':>9} {'ratio':>6} {'CPU ms/ans':>9}")
-    for row in rows:
-        print(row)
+        if pg_url is not None:
+            with contextlib.suppress(Exception):
+                drop_database(pg_url)
+    echo = targets[0]
+    baseline = len(echo.latencies) / echo.seconds
+    print(f"Telegram webhook path, {args.respondents} concurrent respondents, {args.rounds} round(s) each, taking "
+          f"turns, {os.cpu_count()} CPU(s)")
+    print(f"{'':<22} {'answers':>8} {'answers/s':>10} {'p50 ms':>9} {'p95 ms':>9} {'ratio':>6} {'CPU ms/ans':>9}"
+          "  by round: answers/s (ratio)")
+    for target in targets:
+        by_round = " ".join(f"{mine:.0f}" + ("" if target is echo else f" ({mine / theirs:.2f})")
+                            for mine, theirs in zip(target.rates, echo.rates, strict=True))
+        print(f"{describe(target, None if target is echo else baseline)}  {by_round}")
+    if pg_url is None:
+        print("surveybot, PostgreSQL    skipped: no server reachable at 127.0.0.1:5432")
 
 
 if __name__ == "__main__":
