@@ -116,7 +116,6 @@ class SqlUnit:
         self._chain_locked = False
         self._head: str | None = None  # the chain's head as this transaction last wrote it
         self._locked_rounds: set[tuple[str, int]] = set()  # rounds whose thresholds this unit saw locked
-        self._opening: str | None = None  # a statement to send along with the first one run (see `opening`)
         self._deferred: list[tuple[Sql, dict[str, Any]]] | None = None  # writes waiting (see `together`)
         self._sqlite = False
         self._dbapi: Any = None
@@ -139,42 +138,10 @@ class SqlUnit:
         first (Conflict, and the unit starts again); anything else operational is a DatabaseError."""
         if self._cursor is None:
             self._cursor = self._driver().cursor()
-        if self._opening is not None:
-            return self._open_with(statement, parameters or {})
         if self._deferred:
             waiting, self._deferred = self._deferred, []
             statement, parameters = joined([*waiting, (statement, parameters or {})])
         self._execute(self._cursor, statement, parameters or {})
-        return self._cursor
-
-    def opening(self, statement: str) -> None:
-        """Send `statement` (a batch's SAVEPOINT, on PostgreSQL) together with this unit's first statement, rather
-        than waiting a round trip for it alone. Nothing is sent if the unit runs no statement at all."""
-        self._opening = statement
-
-    def open_now(self) -> None:
-        """Send the opening statement, if still waiting, before something that does not go through `run` (the ORM)."""
-        if self._opening is not None:
-            statement, self._opening = self._opening, None
-            self._cursor.execute(statement)
-
-    @property
-    def opened(self) -> bool:
-        """Whether the opening statement (the savepoint) has been sent: a unit that ran nothing has nothing to undo."""
-        return self._opening is None
-
-    def _open_with(self, statement: Sql, parameters: dict[str, Any]) -> Any:
-        """The opening statement and this one in one round trip (psycopg's pipeline mode); a failure in either
-        shows only when the pipeline ends, so the driver's errors are told apart here too."""
-        opening, self._opening = self._opening, None
-        try:
-            with self._cursor.connection.pipeline():
-                self._cursor.execute(opening)
-                self._execute(self._cursor, statement, parameters)
-        except self._dbapi.IntegrityError:
-            raise Conflict() from None
-        except self._dbapi.OperationalError as exc:
-            raise database_error(self._url, exc) from None
         return self._cursor
 
     @contextmanager

@@ -139,22 +139,16 @@ class UnitOfWork(SqlUnit):
 
     def __init__(self, session: Session, cursor: Any = None) -> None:
         super().__init__(cursor=cursor, bind=session.get_bind() if cursor is not None else None)
-        self._session = session
+        self.session = session
         self._salts: dict[tuple[str, int], tuple[Any, Any, bool]] = {}  # key rows read in this transaction (salt)
         self._read_ahead: tuple[str, ConversationRow | None] | None = None  # see claim_event
 
-    @property
-    def session(self) -> Session:
-        """The ORM session, for the rarer reads and writes; its statements follow the unit's savepoint."""
-        self.open_now()
-        return self._session
-
     def connection(self) -> Connection:
-        return self._session.connection()  # begins the unit's transaction, if not begun yet
+        return self.session.connection()  # begins the unit's transaction, if not begun yet
 
     def _insert(self, table: type[SQLModel]) -> Any:
         """An INSERT that can say ON CONFLICT (both SQLite and PostgreSQL speak it)."""
-        dialect = self._session.get_bind().dialect.name
+        dialect = self.session.get_bind().dialect.name
         return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
 
     def claim_event(self, key: str, today: date, reading: str | None = None) -> bool:
@@ -432,35 +426,29 @@ class Store:
         the unit's own statements. The session is flushed at the unit's end, and emptied after a rollback, so its
         objects never outlive the rows the savepoint took back. On PostgreSQL a kept unit's savepoint is not
         released (each release is another round trip, and the commit ends them all); batches are kept to
-        BATCH_LIMIT steps, well inside the 64 subtransactions PostgreSQL tracks cheaply per transaction, and the
-        SAVEPOINT goes along with the unit's first statement rather than in a round trip of its own.
+        BATCH_LIMIT steps, well inside the 64 subtransactions PostgreSQL tracks cheaply per transaction.
 
         What the batch's transaction has learnt is passed from each kept unit to the next: it holds the chain's
         lock, the head it wrote last, and the key rows it read (a round's salt is read once a batch, not once an
         answer). A unit undone passes nothing on: its savepoint let the lock go and took its rows back."""
         raw, depth = self._shared.raw, self._shared.depth + 1
         name = f"unit_{depth}"
-        on_sqlite = self._release
-        if on_sqlite:
-            raw.execute(f"SAVEPOINT {name}")
+        raw.execute(f"SAVEPOINT {name}")
         self._shared.depth = depth
-        work = UnitOfWork(session, raw.cursor())
-        if not on_sqlite:
-            work.opening(f"SAVEPOINT {name}")
         try:
+            work = UnitOfWork(session, raw.cursor())
             work._chain_locked, work._head = self._shared.chain_locked, self._shared.head
             work._salts, work._locked_rounds = dict(self._shared.salts), set(self._shared.locked_rounds)
             yield work
             session.flush()
-            if on_sqlite:
+            if self._release:
                 raw.execute(f"RELEASE {name}")
             self._shared.chain_locked, self._shared.head = work._chain_locked, work._head
             self._shared.salts, self._shared.locked_rounds = work._salts, work._locked_rounds
         except BaseException as exc:
-            if work.opened:  # else the unit ran nothing, and there is nothing to undo
-                raw.execute(f"ROLLBACK TO {name}")
-                if on_sqlite:
-                    raw.execute(f"RELEASE {name}")
+            raw.execute(f"ROLLBACK TO {name}")
+            if self._release:
+                raw.execute(f"RELEASE {name}")
             session.expunge_all()
             if isinstance(exc, IntegrityError):
                 raise Conflict() from None
