@@ -50,6 +50,7 @@ from storage import yousaid as store_yousaid
 from storage.database import DatabaseError
 from storage.unit_of_work import (
     BATCH_LIMIT,
+    BatchSpoilt,
     Conflict,
     ConversationRow,
     ResponseRef,
@@ -74,6 +75,15 @@ class Outcome:
     duplicate: bool = False
     survey: Survey | None = None
     idle: bool = False  # a typed message found no survey open: the channel may offer it as feedback instead
+
+
+def _alone(job: Callable[[], Any], future: asyncio.Future[Any]) -> tuple[asyncio.Future[Any], Any,
+                                                                        BaseException | None]:
+    """A step run in a transaction of its own (retried on Conflict like any unit), after its batch was spoilt."""
+    try:
+        return future, job(), None
+    except Exception as exc:
+        return future, None, exc
 
 
 def _settle(done: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
@@ -297,11 +307,12 @@ class SurveyService:
         done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
             with self.store.batch():
-                for job, future in jobs:
-                    try:
-                        done.append((future, job(), None))
-                    except Exception as exc:  # this step alone failed, and was rolled back alone
-                        done.append((future, None, exc))
+                try:
+                    done = [(future, job(), None) for job, future in jobs]
+                except Exception as exc:  # whatever the step had written shares the batch's transaction
+                    raise BatchSpoilt() from exc
+        except BatchSpoilt:  # one step failed and took the batch with it: each step again, on its own
+            done = [_alone(job, future) for job, future in jobs]
         except Exception as exc:  # the commit failed: nothing of this batch was stored
             done = [(future, None, exc) for _, future in jobs]
         finally:

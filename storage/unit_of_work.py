@@ -37,7 +37,12 @@ from storage.models import (
 from storage.sql import Conflict, Sql, SqlUnit, database_error, day
 
 T = TypeVar("T")
-BATCH_LIMIT = 24  # survey steps committed together at most (see Store._savepoint)
+BATCH_LIMIT = 24  # survey steps committed together at most (see Store.batch)
+
+
+class BatchSpoilt(Exception):
+    """A unit inside a batch failed part-way (the cause is chained). A batch has no savepoints, so its other units'
+    work cannot be kept apart from the failed one's: the batch is rolled back whole, and its steps run again alone."""
 
 
 # The answer path's statements, run on the driver's cursor (storage.sql). Both SQLite (3.35+) and PostgreSQL speak
@@ -201,7 +206,7 @@ class UnitOfWork(SqlUnit):
         """The round's key salt, made on first use; None once the key has been destroyed or the round has closed
         (after `closes_on` no answers are taken; /delete still finds them through `live_salts`)."""
         found = self._salts.get((survey_id, wave))
-        if found is None:  # read once a transaction (a batch passes it on: Store._savepoint)
+        if found is None:  # read once a transaction (a batch's units share it: Store._in_batch)
             which = {"survey_id": survey_id, "wave": wave}
             found = self.run(SELECT_SALT, which).fetchone()
             if found is None:  # made on first use; if another process makes it at the same moment, theirs is used
@@ -382,29 +387,30 @@ class Store:
         self.engine = engine
         self._serial = threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         self._shared = threading.local()  # the batch's session, on the thread running a batch
-        self._release = engine.dialect.name == "sqlite"  # see _savepoint
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Group commit: the units opened inside (on this thread) share one transaction, each in its own savepoint,
-        and are committed together when the block ends.
+        """Group commit: the units opened inside (on this thread) share one transaction, committed when the block
+        ends. Nothing in the batch is stored until then, so callers must not report success before.
 
         SQLite writes every page a transaction touched at each commit; answers arriving together touch the same
         pages (the answer and audit tables' last pages, their indexes), so committing them as one writes those
         pages once. On PostgreSQL each transaction would wait its turn on the audit chain's lock from its first
-        append to its commit; a batch takes the lock once. A unit that fails is rolled back to its savepoint alone
-        and the others go on. Nothing in the batch is stored until the block ends, so callers must not report
-        success before then."""
+        append to its commit; a batch takes the lock once.
+
+        The units share the transaction without savepoints: on PostgreSQL a savepoint is a round trip of its own,
+        and round trips are most of the answer path's time. So a unit that fails spoils the whole batch: the unit
+        raises BatchSpoilt, the block rolls everything back, and the caller runs the steps again one at a time
+        (SurveyService._drain). Failures are rare (two writers on one conversation at the same moment)."""
         try:
             with self._serial, Session(self.engine, expire_on_commit=False) as session:
                 raw = session.connection().connection.driver_connection
                 assert raw is not None
                 if self.engine.dialect.name == "sqlite":
-                    # pysqlite starts a transaction only at the first write; begun here, the savepoints nest inside
-                    # it (a savepoint opened outside any transaction would commit everything when released).
-                    # psycopg begins one by itself before the first statement.
+                    # pysqlite starts a transaction only at the first write; begun here, the batch's reads belong
+                    # to it too. psycopg begins one by itself before the first statement.
                     raw.execute("BEGIN")
-                self._shared.session, self._shared.raw, self._shared.depth = session, raw, 0
+                self._shared.session, self._shared.raw = session, raw
                 self._shared.chain_locked, self._shared.head = False, None
                 self._shared.salts, self._shared.locked_rounds = {}, set()
                 try:
@@ -419,50 +425,28 @@ class Store:
             raise database_error(str(self.engine.url), exc) from None
 
     @contextmanager
-    def _savepoint(self, session: Session) -> Iterator[UnitOfWork]:
-        """One unit inside a batch: its own savepoint, rolled back to if the unit fails.
-
-        The savepoint is set on the driver's connection directly: SQLAlchemy's nested transactions cost more than
-        the unit's own statements. The session is flushed at the unit's end, and emptied after a rollback, so its
-        objects never outlive the rows the savepoint took back. On PostgreSQL a kept unit's savepoint is not
-        released (each release is another round trip, and the commit ends them all); batches are kept to
-        BATCH_LIMIT steps, well inside the 64 subtransactions PostgreSQL tracks cheaply per transaction.
-
-        What the batch's transaction has learnt is passed from each kept unit to the next: it holds the chain's
-        lock, the head it wrote last, and the key rows it read (a round's salt is read once a batch, not once an
-        answer). A unit undone passes nothing on: its savepoint let the lock go and took its rows back."""
-        raw, depth = self._shared.raw, self._shared.depth + 1
-        name = f"unit_{depth}"
-        raw.execute(f"SAVEPOINT {name}")
-        self._shared.depth = depth
+    def _in_batch(self, session: Session) -> Iterator[UnitOfWork]:
+        """One unit inside a batch, on the batch's transaction. What the transaction has learnt passes from unit to
+        unit: it holds the chain's lock, knows the head it wrote last, and the key rows it read (a round's salt is
+        read once a batch, not once an answer)."""
+        shared = self._shared
+        work = UnitOfWork(session, shared.raw.cursor())
+        work._chain_locked, work._head = shared.chain_locked, shared.head
+        work._salts, work._locked_rounds = shared.salts, shared.locked_rounds
         try:
-            work = UnitOfWork(session, raw.cursor())
-            work._chain_locked, work._head = self._shared.chain_locked, self._shared.head
-            work._salts, work._locked_rounds = dict(self._shared.salts), set(self._shared.locked_rounds)
             yield work
             session.flush()
-            if self._release:
-                raw.execute(f"RELEASE {name}")
-            self._shared.chain_locked, self._shared.head = work._chain_locked, work._head
-            self._shared.salts, self._shared.locked_rounds = work._salts, work._locked_rounds
-        except BaseException as exc:
-            raw.execute(f"ROLLBACK TO {name}")
-            if self._release:
-                raw.execute(f"RELEASE {name}")
-            session.expunge_all()
-            if isinstance(exc, IntegrityError):
-                raise Conflict() from None
-            raise
-        finally:
-            self._shared.depth = depth - 1
+        except Exception as exc:
+            raise BatchSpoilt() from exc
+        shared.chain_locked, shared.head = work._chain_locked, work._head
 
     @contextmanager
     def unit(self) -> Iterator[UnitOfWork]:
         """Commit when the block ends normally; roll back everything on any exception. Inside a batch (on its
-        thread), the unit is a savepoint of the batch's transaction instead, committed with the batch."""
+        thread), the unit is part of the batch's transaction instead, committed with the batch (see `batch`)."""
         shared = getattr(self._shared, "session", None)
         if shared is not None:
-            with self._savepoint(shared) as work:
+            with self._in_batch(shared) as work:
                 yield work
             return
         try:

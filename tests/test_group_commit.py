@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from bot.service import SurveyService
 from bot.surveyfiles import SurveyCatalogue
 from storage.database import connect, upgrade
 from storage.sql import GENESIS, chain_hash
-from storage.unit_of_work import BATCH_LIMIT, Conflict, Store
+from storage.unit_of_work import BATCH_LIMIT, BatchSpoilt, Conflict, Store
 
 from .conftest import PEPPER, Clock
 
@@ -38,21 +40,59 @@ def claimed(store: Store) -> set[str]:
         return {row[0] for row in other.execute(text("SELECT key FROM processed_event"))}
 
 
-def test_units_in_a_batch_commit_together_and_a_failed_one_alone_is_undone(sqlite_store: Store) -> None:
+def test_units_in_a_batch_commit_together(sqlite_store: Store) -> None:
     with sqlite_store.batch():
         with sqlite_store.unit() as uow:
             assert uow.claim_event("first", TODAY)
-        with pytest.raises(RuntimeError), sqlite_store.unit() as uow:
-            assert uow.claim_event("failed", TODAY)
-            raise RuntimeError("this step went wrong after writing")
-        with pytest.raises(Conflict), sqlite_store.unit() as uow:
-            uow.claim_event("conflicted", TODAY)
-            uow.session.execute(text("INSERT INTO processed_event (key, seen_on) VALUES ('first', '2026-11-22')"))
         with sqlite_store.unit() as uow:
             assert not uow.claim_event("first", TODAY)  # the batch sees its own earlier steps
             assert uow.claim_event("second", TODAY)
         assert claimed(sqlite_store) == set(), "nothing is visible before the batch commits"
     assert claimed(sqlite_store) == {"first", "second"}
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("this step went wrong after writing"), Conflict()])
+def test_a_unit_that_fails_spoils_its_batch_and_nothing_is_stored(sqlite_store: Store, failure: Exception) -> None:
+    """Without savepoints a failed unit's writes cannot be told from the others': the batch goes whole. A Conflict
+    too, which the unit's caller must not retry inside the spoilt transaction."""
+    with pytest.raises(BatchSpoilt) as spoilt, sqlite_store.batch():
+        with sqlite_store.unit() as uow:
+            assert uow.claim_event("kept until the failure", TODAY)
+        with sqlite_store.unit() as uow:
+            uow.claim_event("failed", TODAY)
+            raise failure
+    assert spoilt.value.__cause__ is failure
+    assert claimed(sqlite_store) == set()
+
+
+async def test_a_step_that_fails_in_a_batch_fails_alone_and_the_others_are_stored(
+        store: Store, catalogue: SurveyCatalogue, clock: Clock) -> None:
+    """The service runs a spoilt batch's steps again one at a time: the failing step reports its own error, every
+    other step is stored, and the audit chain runs on unbroken."""
+    service = SurveyService(store, catalogue, Keys(PEPPER), clock)
+    loop = asyncio.get_running_loop()
+
+    def step(n: int) -> int:
+        with store.unit() as uow:
+            uow.claim_event(f"step-{n}", TODAY)
+            uow.audit("test.step", {"n": n}, TODAY)
+            if n in (2, 5):
+                raise RuntimeError(f"step {n} failed after writing")
+        return n
+
+    service._database = ThreadPoolExecutor(max_workers=1)  # as `call` makes it; these steps go straight in
+    results = await asyncio.gather(*(service._grouped(loop, partial(step, n)) for n in range(7)),
+                                   return_exceptions=True)
+    assert [r if isinstance(r, int) else str(r) for r in results] == [
+        0, 1, "step 2 failed after writing", 3, 4, "step 5 failed after writing", 6]
+    with store.engine.connect() as connection:
+        links = connection.execute(text("SELECT prev_hash, hash, subject, action FROM audit_record ORDER BY seq")).all()
+    assert [json.loads(subject)["n"] for _, _, subject, _ in links] == [0, 1, 3, 4, 6]
+    assert links[0][0] == GENESIS
+    assert all(later[0] == earlier[1] for earlier, later in itertools.pairwise(links))
+    assert all(digest == chain_hash(prev, TODAY, action, subject) for prev, digest, subject, action in links)
+    assert claimed(store) == {f"step-{n}" for n in (0, 1, 3, 4, 6)}
+    service.close()
 
 
 def test_a_batch_that_fails_to_commit_stores_nothing(sqlite_store: Store) -> None:
@@ -89,26 +129,6 @@ async def test_answers_arriving_together_share_commits_and_each_is_stored_once(
 
 
 
-def test_the_audit_chain_holds_across_a_batch_with_a_step_undone(store: Store) -> None:
-    """Each step in a batch extends the chain from the head the one before it wrote; a step undone takes its link
-    back, and the next step links to the last link kept."""
-    with store.batch():
-        for n in range(6):
-            try:
-                with store.unit() as uow:
-                    uow.audit("test.step", {"n": n}, TODAY)
-                    if n in (2, 5):
-                        raise RuntimeError("this step failed after its audit link")
-            except RuntimeError:
-                pass
-    with store.engine.connect() as connection:
-        links = connection.execute(text("SELECT prev_hash, hash, subject, action FROM audit_record ORDER BY seq")).all()
-    assert [json.loads(subject)["n"] for _, _, subject, _ in links] == [0, 1, 3, 4]
-    assert links[0][0] == GENESIS
-    assert all(later[0] == earlier[1] for earlier, later in itertools.pairwise(links))
-    assert all(digest == chain_hash(prev, TODAY, action, subject) for prev, digest, subject, action in links)
-
-
 async def test_a_steady_stream_of_answers_does_not_keep_other_work_waiting(
         sqlite_store: Store, catalogue: SurveyCatalogue, clock: Clock) -> None:
     """SQLite has one database thread: after each batch the stream queues again behind other work handed over."""
@@ -130,7 +150,7 @@ async def test_a_steady_stream_of_answers_does_not_keep_other_work_waiting(
     service.close()
 
 
-def test_writes_held_together_are_stored_in_order_and_undone_with_their_step(store: Store) -> None:
+def test_writes_held_together_are_stored_in_order_and_undone_with_their_unit(store: Store) -> None:
     """Inside `together`, PostgreSQL gets the deferred writes joined to the next statement: every write lands, two
     audit links keep their order, and a check that fails in the joined statement undoes the writes it carried."""
     moment = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
@@ -139,31 +159,34 @@ def test_writes_held_together_are_stored_in_order_and_undone_with_their_step(sto
             uow.audit("test.step", {"n": 0}, TODAY)
             uow.audit("test.step", {"n": 1}, TODAY)  # the same statement twice: sent apart, in order
             assert uow.claim_event("joined", TODAY)  # joined to the link before it; its own result comes back
-        with pytest.raises(Conflict), store.unit() as uow, uow.together():
-            uow.audit("test.step", {"n": 2}, TODAY)
-            uow.save_conversation("nobody", "sample", 1, 1, {}, expected_revision=5, now=moment)  # matches no row
         with store.unit() as uow, uow.together():
-            uow.audit("test.step", {"n": 3}, TODAY)  # left waiting at the block's end, and sent then
+            uow.audit("test.step", {"n": 2}, TODAY)  # left waiting at the block's end, and sent then
+    with pytest.raises(Conflict), store.unit() as uow, uow.together():
+        uow.audit("test.step", {"n": 3}, TODAY)
+        uow.save_conversation("nobody", "sample", 1, 1, {}, expected_revision=5, now=moment)  # matches no row
     with store.engine.connect() as connection:
         links = connection.execute(text("SELECT prev_hash, hash, subject, action FROM audit_record ORDER BY seq")).all()
         events = connection.execute(text("SELECT key FROM processed_event")).scalars().all()
-    assert [json.loads(subject)["n"] for _, _, subject, _ in links] == [0, 1, 3]
+    assert [json.loads(subject)["n"] for _, _, subject, _ in links] == [0, 1, 2]
     assert all(later[0] == earlier[1] for earlier, later in itertools.pairwise(links))
     assert all(digest == chain_hash(prev, TODAY, action, subject) for prev, digest, subject, action in links)
     assert events == ["joined"]
 
 
-def test_a_round_key_made_by_a_step_undone_is_not_reused_by_the_next(store: Store) -> None:
-    """A batch remembers the round keys its kept steps read; a key made by a step that was undone is gone with it,
-    and the next step makes (and uses) the one that is stored."""
-    with store.batch():
-        with pytest.raises(RuntimeError), store.unit() as uow:
-            first = uow.salt("sample", 1, TODAY)
-            raise RuntimeError("this step failed after making the round's key")
+def test_a_batch_reads_a_round_key_once_and_a_spoilt_batch_keeps_none(store: Store) -> None:
+    with pytest.raises(BatchSpoilt), store.batch():
         with store.unit() as uow:
-            second = uow.salt("sample", 1, TODAY)
-        with store.unit() as uow:
-            assert uow.salt("sample", 1, TODAY) == second  # remembered from the step kept
+            uow.salt("sample", 1, TODAY)
+        with store.unit():
+            raise RuntimeError("this step failed, taking the round's new key with the batch")
+    with store.batch(), store.unit() as uow:
+        made = uow.salt("sample", 1, TODAY)
     with store.engine.connect() as connection:
-        stored = connection.execute(text("SELECT salt FROM survey_key WHERE survey_id = 'sample'")).scalar_one()
-    assert bytes(stored) == second != first
+        stored = connection.execute(text("SELECT salt FROM survey_key WHERE survey_id = 'sample'")).all()
+    assert [bytes(row[0]) for row in stored] == [made]
+    with store.batch():
+        with store.unit() as uow:
+            assert uow.salt("sample", 1, TODAY) == made
+            uow.session.execute(text("UPDATE survey_key SET salt = :other"), {"other": b"x" * 32})
+        with store.unit() as uow:
+            assert uow.salt("sample", 1, TODAY) == made, "read again, where the batch should remember it"
