@@ -9,7 +9,11 @@ Telegram's servers would (our bot makes two calls per answer, an edit and the ne
 the fake's CPU for them). Pacing to Telegram's per-chat limit is switched off in both, since this measures processing
 capacity, not the platform's limits.
 
-Run from the repository root:  .venv/bin/python bench/telegram_webhook.py [--respondents 50] [--rounds 2]
+Each round runs in a fresh process holding one bot and this driver; after an uncounted warm-up round each, the echo
+bot, surveybot on SQLite and surveybot on PostgreSQL take turns, so a burst of other work on the machine falls on all
+of them alike. The CPU column is that process's time per answer: the bot and the driver together.
+
+Run from the repository root:  .venv/bin/python bench/telegram_webhook.py [--respondents 50] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
+import json
 import os
 import secrets
 import socket
@@ -26,8 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -38,15 +41,15 @@ from aiogram.types import Message
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from bot.app import build, make_channels, serve
 from bot.channels.pacing import Pacer
 from bot.config import Settings
 
 SECRET = "bench-secret-token"
-DEFAULT_SWITCH_INTERVAL = sys.getswitchinterval()
-PEPPER = secrets.token_urlsafe(32)  # one for the whole run: each round restarts the bot on the same database
+PEPPER = "bench-pepper-" + "x" * 40  # the same in every round's process: each restarts the bot on the same database
+ROOT = Path(__file__).resolve().parent.parent
 ANSWERS_EACH = 11  # updates per respondent after /start: policy-awareness's consent and all but its last question
 PG_ADMIN = os.environ.get("SURVEYBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -100,39 +103,49 @@ async def drive(url: str, respondents: int, answers_each: int, first_user: int,
 
 
 class RemoteFake:
-    """The fake Bot API server in a separate process (python -m tests.fakes.telegram_api)."""
+    """The fake Bot API server in a separate process (python -m tests.fakes.telegram_api), started by the run and
+    shared by every round (`base_url` given: a round's process, using the run's)."""
 
     token = "123456789:FAKE-telegram-token"
 
-    def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.fakes.telegram_api", "--port", "0"],
-                                        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
-        assert self.process.stdout is not None
-        self.base_url = self.process.stdout.readline().strip()
+    def __init__(self, base_url: str | None = None) -> None:
+        self.process: subprocess.Popen[str] | None = None
+        if base_url is None:
+            self.process = subprocess.Popen([sys.executable, "-m", "tests.fakes.telegram_api", "--port", "0"],
+                                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+            assert self.process.stdout is not None
+            base_url = self.process.stdout.readline().strip()
+        self.base_url = base_url
         self.reply_url = f"{self.base_url}/_fake/webhook_reply"
 
     def make_bot(self) -> Bot:
         return Bot(self.token, session=AiohttpSession(api=TelegramAPIServer.from_base(self.base_url)))
 
     def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
 
 
 class Target:
-    """One bot under test: started afresh for each of its rounds (on the same database), so only one bot is in this
-    process at a time, and what its rounds measured."""
+    """One bot under test, and what its rounds measured. Each round runs in a process of its own (this script with
+    --round), which starts the bot, drives it and exits: the bots never share an interpreter, its heap or its
+    settings, and surveybot starts as `surveybot run` would, on the database its earlier rounds left."""
 
-    def __init__(self, label: str, start: Callable[[], AbstractAsyncContextManager[str]], first_user: int) -> None:
-        self.label, self.start, self.first_user = label, start, first_user
+    def __init__(self, label: str, kind: str, first_user: int, database_url: str = "") -> None:
+        self.label, self.kind, self.first_user, self.database_url = label, kind, first_user, database_url
         self.seconds, self.latencies, self.cpu = 0.0, [], 0.0
         self.rates: list[float] = []  # answers per second, round by round
         self.answered = 0  # updates sent after /start, warm-up round included
 
-    async def round(self, fake: RemoteFake, number: int, respondents: int, counted: bool = True) -> None:
-        async with self.start() as url:
-            seconds, latencies, cpu = await drive(url, respondents, ANSWERS_EACH, self.first_user + 1_000 * number,
-                                                  fake.reply_url)
+    def round(self, fake: RemoteFake, data: Path, number: int, respondents: int, counted: bool = True) -> None:
+        command = [sys.executable, __file__, "--round", self.kind, "--fake-url", fake.base_url, "--data", str(data),
+                   "--database-url", self.database_url, "--first-user", str(self.first_user + 1_000 * number),
+                   "--respondents", str(respondents)]
+        finished = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+        if finished.returncode != 0:
+            raise SystemExit(f"{self.label}: round {number} failed:\n{finished.stderr[-3000:]}")
+        seconds, latencies, cpu = json.loads(finished.stdout.strip().splitlines()[-1])
         self.answered += len(latencies)
         if not counted:
             return
@@ -163,10 +176,6 @@ async def surveybot(fake: RemoteFake, database_url: str, data: Path) -> AsyncIte
         stop.set()
         await task
         app.engine.dispose()
-        # serve() tunes the whole process for a long-running bot (a frozen heap, a shorter GIL switch interval);
-        # undone here, so the echo bot's rounds run as that minimal bot would on its own
-        gc.unfreeze()
-        sys.setswitchinterval(DEFAULT_SWITCH_INTERVAL)
 
 
 def stored_answers(database_url: str) -> int:
@@ -238,36 +247,52 @@ def describe(target: Target, baseline: float | None) -> str:
             f"{target.cpu / len(target.latencies) * 1000:>9.2f}")
 
 
-async def main() -> None:
+async def one_round(args: argparse.Namespace) -> None:
+    """A round's process: start the bot, drive it, print what was measured as one JSON line."""
+    fake = RemoteFake(args.fake_url)
+    start = echo_bot(fake) if args.round == "echo" else surveybot(fake, args.database_url, Path(args.data))
+    async with start as url:
+        measured = await drive(url, args.respondents, ANSWERS_EACH, args.first_user, fake.reply_url)
+    print(json.dumps(measured))
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--respondents", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--round", choices=("echo", "surveybot"), help=argparse.SUPPRESS)  # one round's process
+    parser.add_argument("--fake-url", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--first-user", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     import logging
 
     logging.basicConfig(level=logging.ERROR)
+    if args.round:
+        asyncio.run(one_round(args))
+        return
     fake = RemoteFake()
     pg_url = postgres_database()
     try:
         with tempfile.TemporaryDirectory() as folder:
-            sqlite_url = f"sqlite:///{folder}/bench.db"
-            targets = [Target("echo bot (baseline)", lambda: echo_bot(fake), 300_000),
-                       Target("surveybot, SQLite", lambda: surveybot(fake, sqlite_url, Path(folder)), 100_000)]
-            databases = {targets[1]: sqlite_url}
+            data = Path(folder)
+            targets = [Target("echo bot (baseline)", "echo", 300_000),
+                       Target("surveybot, SQLite", "surveybot", 100_000, f"sqlite:///{folder}/bench.db")]
             if pg_url is not None:
-                targets.append(Target("surveybot, PostgreSQL", lambda: surveybot(fake, pg_url, Path(folder)), 200_000))
-                databases[targets[2]] = pg_url
-            for target in targets:  # a round each first, not counted, so no bot is timed while Python warms up
-                await target.round(fake, args.rounds, args.respondents, counted=False)
+                targets.append(Target("surveybot, PostgreSQL", "surveybot", 200_000, pg_url))
+            for target in targets:  # a round each first, not counted: the databases are made, the caches warm
+                target.round(fake, data, args.rounds, args.respondents, counted=False)
             # The bots take turns, a round each, the order turning every round, so a burst of other work on the
             # machine falls on all of them alike rather than on whichever ran then.
             for number in range(args.rounds):
                 shift = number % len(targets)
                 for target in targets[shift:] + targets[:shift]:
-                    await target.round(fake, number, args.respondents)
-            for target, url in databases.items():  # every answer but consent was stored
+                    target.round(fake, data, number, args.respondents)
+            for target in targets[1:]:  # every answer but consent was stored
                 answered = target.answered // ANSWERS_EACH * (ANSWERS_EACH - 1)
-                assert stored_answers(url) == answered, (target.label, stored_answers(url), answered)
+                stored = stored_answers(target.database_url)
+                assert stored == answered, (target.label, stored, answered)
     finally:
         fake.close()
         if pg_url is not None:
@@ -288,4 +313,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
