@@ -38,6 +38,7 @@ from storage.sql import Conflict, Sql, SqlUnit, database_error, day
 
 T = TypeVar("T")
 BATCH_LIMIT = 24  # survey steps committed together at most (see Store.batch)
+RESPONSES_REMEMBERED = 10_000  # open conversations whose response row is remembered (Store.responses)
 
 
 class BatchSpoilt(Exception):
@@ -54,12 +55,15 @@ SELECT_SALT = Sql("SELECT salt, closes_on, min_group IS NOT NULL FROM survey_key
 MAKE_SALT = Sql(
     "INSERT INTO survey_key (survey_id, wave, salt, created_on) VALUES (:survey_id, :wave, :salt, :today) "
     "ON CONFLICT (survey_id, wave) DO NOTHING")
-# PostgreSQL only (SQLite has no INSERT inside WITH): claim the event and read the conversation in one round trip.
+# PostgreSQL only (SQLite has no INSERT inside WITH): claim the event and read the conversation in one round trip,
+# and the response row this conversation's answers went to last (Store.responses), to check it still is that one.
 CLAIM_AND_READ = Sql(
     "WITH claimed AS (INSERT INTO processed_event (key, seen_on) VALUES (:key, :today) "
     "ON CONFLICT (key) DO NOTHING RETURNING key) "
-    "SELECT (SELECT count(*) FROM claimed), c.survey_id, c.version, c.wave, c.state, c.revision "
-    "FROM (SELECT 1) AS one LEFT JOIN conversation c ON c.session = :session")
+    "SELECT (SELECT count(*) FROM claimed), c.survey_id, c.version, c.wave, c.state, c.revision, "
+    "r.respondent, r.survey_id, r.version, r.wave, r.completed "
+    "FROM (SELECT 1) AS one LEFT JOIN conversation c ON c.session = :session "
+    "LEFT JOIN response r ON r.id = :response_id")
 SELECT_CONVERSATION = Sql("SELECT survey_id, version, wave, state, revision FROM conversation WHERE session = :session")
 UPSERT_ANSWER = Sql(
     "INSERT INTO answer (response_id, question_id, value, answered_on) "
@@ -142,11 +146,14 @@ class ResponseRef:
 class UnitOfWork(SqlUnit):
     """One transaction on an ORM session; the hot statements run on the session's own connection (storage.sql)."""
 
-    def __init__(self, session: Session, cursor: Any = None) -> None:
+    def __init__(self, session: Session, cursor: Any = None, responses: dict[str, int] | None = None) -> None:
         super().__init__(cursor=cursor, bind=session.get_bind() if cursor is not None else None)
         self.session = session
         self._salts: dict[tuple[str, int], tuple[Any, Any, bool]] = {}  # key rows read in this transaction (salt)
         self._read_ahead: tuple[str, ConversationRow | None] | None = None  # see claim_event
+        self._responses = responses if responses is not None else {}  # see Store.responses
+        self._reading: str | None = None  # the session key the claim read for
+        self._known: tuple[int, tuple[Any, ...]] | None = None  # a response row the claim read, and its key columns
 
     def connection(self) -> Connection:
         return self.session.connection()  # begins the unit's transaction, if not begun yet
@@ -161,10 +168,14 @@ class UnitOfWork(SqlUnit):
         waits for the first to commit and then claims nothing.
 
         `reading`: a conversation's session key the unit will read next. On PostgreSQL the claim reads it in the
-        same statement (one round trip fewer on every answer), and `conversation` hands that row back."""
+        same statement (one round trip fewer on every answer), and `conversation` hands that row back; with it the
+        response row that conversation's answers last went to, which `open_response` then need not look up."""
         if reading is not None and not self._on_sqlite():
-            found = self.run(CLAIM_AND_READ, {"key": key, "today": today, "session": reading}).fetchone()
-            self._read_ahead = (reading, _conversation(found[1:]))
+            hint = self._responses.get(reading)
+            found = self.run(CLAIM_AND_READ, {"key": key, "today": today, "session": reading,
+                                              "response_id": hint}).fetchone()
+            self._read_ahead = (reading, _conversation(found[1:6]))
+            self._reading, self._known = reading, (hint, found[6:]) if hint is not None else None
             return bool(found[0])
         return self.run(CLAIM_EVENT, {"key": key, "today": today}).fetchone() is not None
 
@@ -247,12 +258,19 @@ class UnitOfWork(SqlUnit):
                       today: date) -> ResponseRef:
         """This person's response to this round, made on their first stored answer. Two first answers at once: the
         second INSERT breaks the unique key, and the unit retries (Conflict) and finds the first one's row."""
+        known, self._known = self._known, None
+        if known is not None and known[1][:4] == (respondent, survey_id, version, wave):  # read with the claim
+            return ResponseRef(known[0], bool(known[1][4]))
         which = {"respondent": respondent, "survey_id": survey_id, "version": version, "wave": wave}
         found = self.run(SELECT_RESPONSE, which).fetchone()
-        if found is not None:
-            return ResponseRef(int(found[0]), bool(found[1]))
-        made = self.run(INSERT_RESPONSE, {**which, "channel": channel, "today": today}).fetchone()
-        return ResponseRef(int(made[0]), False)
+        if found is None:
+            found = self.run(INSERT_RESPONSE, {**which, "channel": channel, "today": today}).fetchone()
+            found = (found[0], False)
+        if self._reading is not None:
+            self._responses[self._reading] = int(found[0])
+            if len(self._responses) > RESPONSES_REMEMBERED:
+                self._responses.clear()
+        return ResponseRef(int(found[0]), bool(found[1]))
 
     def lock_thresholds(self, survey_id: str, wave: int, group: int, text: int) -> None:
         """Record the round's thresholds the first time it stores an answer; later calls change nothing, and once
@@ -387,6 +405,12 @@ class Store:
         self.engine = engine
         self._serial = threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         self._shared = threading.local()  # the batch's session, on the thread running a batch
+        # PostgreSQL's answer path: an open conversation's session key -> the response row its answers went to
+        # last. Only a hint, so the next answer need not look the row up: the claim reads that row back in the same
+        # statement and it is used only if it is still this person's response to this round (UnitOfWork.claim_event,
+        # open_response). It lives in this process's memory only, and links nothing the database does not:
+        # the open conversation's own row holds its answers so far.
+        self.responses: dict[str, int] = {}
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -430,7 +454,7 @@ class Store:
         unit: it holds the chain's lock, knows the head it wrote last, and the key rows it read (a round's salt is
         read once a batch, not once an answer)."""
         shared = self._shared
-        work = UnitOfWork(session, shared.raw.cursor())
+        work = UnitOfWork(session, shared.raw.cursor(), self.responses)
         work._chain_locked, work._head = shared.chain_locked, shared.head
         work._salts, work._locked_rounds = shared.salts, shared.locked_rounds
         try:
@@ -451,7 +475,7 @@ class Store:
             return
         try:
             with self._serial, Session(self.engine, expire_on_commit=False) as session:
-                work = UnitOfWork(session)
+                work = UnitOfWork(session, responses=self.responses)
                 try:
                     yield work
                     session.commit()

@@ -190,3 +190,31 @@ def test_a_batch_reads_a_round_key_once_and_a_spoilt_batch_keeps_none(store: Sto
             uow.session.execute(text("UPDATE survey_key SET salt = :other"), {"other": b"x" * 32})
         with store.unit() as uow:
             assert uow.salt("sample", 1, TODAY) == made, "read again, where the batch should remember it"
+
+
+def test_a_remembered_response_row_is_used_only_while_it_is_still_this_persons(
+        store: Store, service: SurveyService) -> None:
+    """On PostgreSQL the store remembers which response row an open conversation's answers went to, and the claim
+    reads that row back to check it: a hint that names someone else's row, or a row since erased, is not used."""
+    alice, bob = Address("telegram", "bot", "1"), Address("telegram", "bot", "2")
+    for who in (alice, bob):
+        service.begin(who, "sample", None, f"start-{who.user}")
+        service.reply(who, "1", f"consent-{who.user}")
+        service.reply(who, "1", f"first-{who.user}")  # the first answer makes the response row
+
+    def answers_by_response() -> dict[int, int]:
+        with store.engine.connect() as connection:
+            return dict(connection.execute(text(  # type: ignore[arg-type]
+                "SELECT response.id, count(answer.id) FROM response LEFT JOIN answer ON answer.response_id = "
+                "response.id GROUP BY response.id ORDER BY response.id")).all())
+
+    first, second = answers_by_response()
+    store.responses[service.keys.session(alice)] = second  # a hint naming Bob's row
+    service.reply(alice, "1", "second-1")
+    assert answers_by_response() == {first: 2, second: 1}
+    service.erase(alice)
+    service.begin(alice, "sample", None, "start-again")
+    service.reply(alice, "1", "consent-again")
+    service.reply(alice, "1", "first-again")  # the remembered row is gone: a new one is made
+    after = answers_by_response()
+    assert first not in after and after[second] == 1 and sorted(after.values()) == [1, 1]
