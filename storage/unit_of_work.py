@@ -284,7 +284,7 @@ class UnitOfWork(SqlUnit):
         """Store (or replace, after Back) one answer; returns the stored JSON text."""
         encoded = json.dumps(value, ensure_ascii=False)
         self.defer(UPSERT_ANSWER, {"response_id": response.id, "question_id": question_id, "value": encoded,
-                                  "today": today})
+                                   "today": today})
         return encoded
 
     def drop_answer(self, response: ResponseRef | Response, question_id: str) -> bool:
@@ -437,8 +437,11 @@ class Store:
                 self._shared.session, self._shared.raw = session, raw
                 self._shared.chain_locked, self._shared.head = False, None
                 self._shared.salts, self._shared.locked_rounds = {}, set()
+                self._shared.spoilt = False
                 try:
                     yield
+                    if self._shared.spoilt:  # a unit failed and its caller carried on: commit none of it
+                        raise BatchSpoilt()
                     session.commit()
                 except BaseException:
                     session.rollback()
@@ -461,6 +464,7 @@ class Store:
             yield work
             session.flush()
         except Exception as exc:
+            shared.spoilt = True
             raise BatchSpoilt() from exc
         shared.chain_locked, shared.head = work._chain_locked, work._head
 

@@ -4,6 +4,7 @@ fails is rolled back alone, and nobody hears "stored" before the commit."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +64,16 @@ def test_a_unit_that_fails_spoils_its_batch_and_nothing_is_stored(sqlite_store: 
             raise failure
     assert spoilt.value.__cause__ is failure
     assert claimed(sqlite_store) == set()
+
+
+def test_a_spoilt_batch_is_not_committed_even_if_the_failure_was_caught(store: Store) -> None:
+    with pytest.raises(BatchSpoilt), store.batch():
+        with contextlib.suppress(BatchSpoilt), store.unit() as uow:
+            uow.claim_event("half-written", TODAY)
+            raise RuntimeError("this step failed, and its caller went on regardless")
+        with store.unit() as uow:
+            uow.claim_event("after", TODAY)
+    assert claimed(store) == set()
 
 
 async def test_a_step_that_fails_in_a_batch_fails_alone_and_the_others_are_stored(
