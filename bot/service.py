@@ -77,8 +77,10 @@ class Outcome:
     idle: bool = False  # a typed message found no survey open: the channel may offer it as feedback instead
 
 
-def _alone(job: Callable[[], Any], future: asyncio.Future[Any]) -> tuple[asyncio.Future[Any], Any,
-                                                                        BaseException | None]:
+Settled = tuple[asyncio.Future[Any], Any, BaseException | None]  # a step's caller, and its result or error
+
+
+def _alone(job: Callable[[], Any], future: asyncio.Future[Any]) -> Settled:
     """A step run in a transaction of its own (retried on Conflict like any unit), after its batch was spoilt."""
     try:
         return future, job(), None
@@ -86,7 +88,7 @@ def _alone(job: Callable[[], Any], future: asyncio.Future[Any]) -> tuple[asyncio
         return future, None, exc
 
 
-def _settle(done: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+def _settle(done: list[Settled]) -> None:
     """Hand each caller of a committed batch its result (on the event loop; a caller may have gone meanwhile)."""
     for future, result, error in done:
         if future.done():
@@ -304,7 +306,7 @@ class SurveyService:
         an erase or an admin command waiting)."""
         with self._batch_lock:
             jobs, self._batch = self._batch[:BATCH_LIMIT], self._batch[BATCH_LIMIT:]
-        done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        done: list[Settled] = []
         try:
             with self.store.batch():
                 try:
