@@ -298,8 +298,8 @@ def read_board(store: Store, policy: Policy, survey_id: str | None, wave: int | 
         ids = [t.id for t in themes if t.id is not None]
         counts = table.item_counts(uow, ids)
         texts: dict[int, list[str]] = {i: [] for i in ids}
-        for t in themes:
-            for row in table.items(uow, t.survey_id, t.wave):
+        for survey, wave in dict.fromkeys((t.survey_id, t.wave) for t in themes):  # each round once, not per theme
+            for row in table.items(uow, survey, wave):
                 if row.theme_id in texts:
                     texts[row.theme_id].append(row.text)
         replies = table.replies(uow, ids)

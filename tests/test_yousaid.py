@@ -24,13 +24,14 @@ from bot.channels.port import Address
 from bot.config import Settings
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
+from bot.policy import Policy
 from bot.reporting import board as pages
 from bot.reporting import html
 from bot.reporting.report import make_report
 from bot.retention import purge
 from bot.roles import Role, Roles
 from bot.service import SurveyService
-from bot.yousaid import YouSaid
+from bot.yousaid import YouSaid, read_board
 from storage import campaigns as store_campaigns
 from storage import rounds
 from storage import yousaid as store_yousaid
@@ -310,3 +311,25 @@ def test_feedback_words_are_blanked_with_the_rounds_free_text(service: SurveySer
     assert report.feedback == 1 and "1 feedback item(s) blanked" in report.summary()
     with store.unit() as uow:
         assert [i.text for i in store_yousaid.items(uow)] == [""]
+
+
+def _themed_round(store: Store, today: Any, themes: dict[str, list[str]]) -> list[int]:
+    """Feedback items of you-said wave 1 put under themes directly; returns the theme ids."""
+    ids = []
+    with store.unit() as uow:
+        for name, words in themes.items():
+            items = [store_yousaid.add_item(uow, "you-said", 1, "message", w, today).id or 0 for w in words]
+            theme = store_yousaid.ensure_theme(uow, "you-said", 1, name, today)
+            store_yousaid.set_theme(uow, items, theme.id or 0)
+            ids.append(theme.id or 0)
+    return ids
+
+
+def test_the_board_quotes_each_young_persons_words_once(store: Store, clock: Clock) -> None:
+    said = {"Buses": [f"bus {n}" for n in range(4)], "Parks": [f"park {n}" for n in range(4)],
+            "School": [f"school {n}" for n in range(3)]}
+    _themed_round(store, clock.now.date(), said)
+    board = read_board(store, Policy(min_group_young=3, min_group_text=3), "you-said", 1, clock.now.date())
+    assert [t.quotes for t in board.themes] == [tuple(words) for words in said.values()]
+    page = pages.html(board)
+    assert all(page.count(f"<blockquote>{w}</blockquote>") == 1 for words in said.values() for w in words)
