@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,8 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from bot.app import build, make_channels, serve
+from bot import campaign_commands
+from bot.app import App, build, make_channels, serve
 from bot.broadcast import Broadcaster
 from bot.channels.pacing import Pacer
 from bot.channels.port import Address
@@ -249,3 +251,24 @@ async def test_people_choose_their_own_groups_from_the_partnerships_list(tmp_pat
             joined = [store_campaigns.tags_of(c) for c in store_campaigns.contacts(uow, "police")]
         assert joined == [["health", "police"]]
         assert app.service.join(person(52), ["police"], (), "/join").effects[0].text == msg.JOIN_OFF  # type: ignore
+
+
+def test_campaign_show_hides_every_count_the_status_hides(service: SurveyService, store: Store,
+                                                          clock: Clock) -> None:
+    """Ten finish, three stop half way, one only opens the link: `started` is 13 and cannot be shown (3 is below
+    k = 5, so started would give it away), and the bare /start is counted nowhere."""
+    add_contacts(store, service.keys, list(range(1, 15)), [], clock)
+    add_campaign(store, "esc", clock.now - timedelta(hours=1), clock.now + timedelta(days=7), [], clock)
+    for user in range(1, 11):
+        complete(service, person(user), "esc")
+    for user in range(11, 14):
+        service.begin(person(user), "esc")
+        service.handle(person(user), engine.Reply("yes"))
+        service.handle(person(user), engine.Reply("1"))
+    service.begin(person(14), "esc")
+    app = App(Settings.from_env({}), store.engine, store, service.catalogue, service, service.keys)
+    shown = campaign_commands.describe(app, "esc")
+    assert (shown["invited"], shown["started"], shown["completed"]) == (0, "hidden", 10)
+    printed = "\n".join(campaign_commands.render(shown))
+    assert "started hidden" in printed and "completed 10" in printed, printed
+    assert not re.search(r"\b1[34]\b", printed) and "fewer than 5" in printed, printed
