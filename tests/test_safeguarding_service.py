@@ -15,6 +15,7 @@ from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.privacy import Keys
+from bot.safeguarding import checkin
 from bot.safeguarding.checkin import Alert, CheckIn, Press
 from bot.service import SurveyService
 from bot.surveyfiles import SurveyCatalogue
@@ -113,6 +114,57 @@ def test_a_yes_sends_a_named_alert_through_the_route_and_a_failed_route_is_owned
     lead.works = False
     outcome = asyncio.run(service.call(service.care, YOUNG, Press("yes", "running-away"), "@sam"))
     assert msg.CARE_NO_ROUTE in [e.text for e in outcome.effects if isinstance(e, engine.Say)]
+    service.close()
+
+
+class Lead:
+    """The lead's chat: records what was posted to it."""
+
+    def __init__(self) -> None:
+        self.posted: list[tuple[str, str]] = []
+
+    async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
+        self.posted.append((text, ack_data))
+        return True
+
+
+def test_a_yes_after_a_disclosure_is_the_same_case_with_one_reference(service: SurveyService, store: Store) -> None:
+    lead = Lead()
+    service.alerts.add(lead, "-100")
+    to_text_question(service, YOUNG)
+    opened = asyncio.run(service.call(service.guard, YOUNG, WORDS))
+    check = next(e for e in opened.effects if isinstance(e, CheckIn))
+    asked = service.care(YOUNG, checkin.decode(next(c.data for c in check.choices if c.label == msg.CARE_HELP)))
+    consent = next(e for e in asked.effects if isinstance(e, CheckIn))
+    yes = checkin.decode(next(c.data for c in consent.choices if c.label == msg.CARE_YES))
+    assert yes is not None
+    asyncio.run(service.call(service.care, YOUNG, yes, "@sam"))
+    (_anonymous, first_ack), (named, named_ack) = lead.posted
+    assert first_ack == named_ack  # one case, one reference
+    ref = first_ack.removeprefix("sgack:")
+    assert "@sam" in named and ref in named and "same young person" in named
+    assert [a["alert"] for a in audit_of(store, "safeguarding.alert")] == [ref, ref]
+    assert service.acknowledge(ref) is not None and service.acknowledge(ref) is None  # one press for the case
+    # a forged reference (one never raised) gets a fresh one and claims no earlier alert
+    forged = checkin.Press("yes", "abuse", None, "0123456789ab")
+    asyncio.run(service.call(service.care, YOUNG, forged, "@sam"))
+    assert "0123456789ab" not in lead.posted[-1][1] and "same young person" not in lead.posted[-1][0]
+    service.close()
+
+
+def test_a_yes_after_the_anonymous_alert_was_acknowledged_can_be_acknowledged_once(service: SurveyService) -> None:
+    lead = Lead()
+    service.alerts.add(lead, "-100")
+    to_text_question(service, YOUNG)
+    opened = asyncio.run(service.call(service.guard, YOUNG, WORDS))
+    ref = next(e for e in lead.posted)[1].removeprefix("sgack:")
+    assert service.acknowledge(ref) is not None
+    check = next(e for e in opened.effects if isinstance(e, CheckIn))
+    press = checkin.decode(check.choices[0].data)
+    assert press is not None and press.ref == ref
+    asyncio.run(service.call(service.care, YOUNG, checkin.Press("yes", "abuse", None, ref), "@sam"))
+    assert lead.posted[-1][1] == f"sgack:{ref}"
+    assert service.acknowledge(ref) is not None and service.acknowledge(ref) is None  # the news, once
     service.close()
 
 

@@ -138,6 +138,8 @@ ALERT_HELP = ("Safeguarding alert {ref}: a young person on {channel} asked for h
 ALERT_CONSENT = ("Safeguarding alert {ref}: a young person on {channel} has asked for help (“{category}”) and agreed "
                  "to be contacted. Reach them: {reach}\nThey were told that someone will get in touch. Their words "
                  "were not kept.")
+ALERT_FOLLOWS = ("\nThis is the same young person as the anonymous alert {ref} above: one case. Acknowledging either "
+                 "message acknowledges both.")
 ALERT_ACK = "Acknowledge"
 ALERT_ACKED = "Acknowledged on {day}."
 ALERT_UNKNOWN = "That alert is not known, or it was acknowledged already."
