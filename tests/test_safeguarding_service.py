@@ -4,6 +4,7 @@ check's buttons, `acknowledge` once; and the engine's pure `Withhold` step."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from datetime import datetime
 from pathlib import Path
@@ -257,3 +258,40 @@ def test_a_disclosure_sent_as_free_feedback_is_never_stored_as_feedback(service:
         items = [t for (t,) in connection.execute(text("SELECT text FROM feedback_item"))]
     assert items == ["more lights in the park"]
     assert "qq7" not in dump(store)
+
+
+def test_a_safety_removal_is_never_a_comment_in_reports_or_exports(store: Store, catalogue: SurveyCatalogue) -> None:
+    """Three young people write ordinary comments and one discloses: the report's comments and both exports show
+    the three only, never "[removed for safety] abuse" (in a small round it tells readers someone disclosed)."""
+    from bot.app import published_versions
+    from bot.policy import Policy
+    from bot.reporting import export, html
+    from bot.reporting.report import make_report
+    from tests.conftest import Clock
+
+    clock = Clock()
+    service = SurveyService(store, catalogue, Keys(PEPPER), clock, policy=Policy(min_group_young=3,
+                                                                                 min_group_text=3))
+    service.publish_all()
+
+    def finish(who: Address, outcome: engine.Outcome) -> None:
+        while (asks := [e.prompt for e in outcome.effects if isinstance(e, engine.Ask)]):
+            outcome = service.handle(who, engine.Skip(asks[0].turn))
+
+    for n, words in enumerate(["more youth clubs", "cheaper buses", "a quiet place to study"]):
+        who = Address("telegram", "bot", str(5000 + n))
+        prompt = to_text_question(service, who)
+        finish(who, service.handle(who, engine.Reply(words, prompt.turn)))
+    to_text_question(service, YOUNG)
+    service.guard(YOUNG, WORDS)
+    finish(YOUNG, service.care(YOUNG, Press("ok", "abuse")))
+    assert f"{msg.REMOVED_FOR_SAFETY} abuse" in dump(store)  # stored so, for the lead's records
+
+    versions = published_versions(store, "you-said")
+    page = html.render(make_report(store, service.policy, versions, "you-said", None, None, b"k", clock.now.date()))
+    assert "cheaper buses" in page and "removed for safety" not in page
+    header = export.columns(versions)
+    for write in (export.write_csv, export.write_json):
+        out = io.StringIO()
+        assert write(store, "you-said", header, out) == 4
+        assert "cheaper buses" in out.getvalue() and "removed for safety" not in out.getvalue()

@@ -22,6 +22,7 @@ from functools import partial
 from hashlib import sha256
 from typing import Any
 
+from bot.engine import messages as msg
 from bot.engine.survey import Kind, Question, Survey
 from bot.reporting.progress import Progress
 from storage import results
@@ -131,8 +132,8 @@ def add(tally: RoundTally, answers: dict[str, Any], rank: Callable[[str], int]) 
         _count(counted, answers.get(qid), groups)
     for column, sample in tally.comments.items():
         words = answers.get(column)
-        if isinstance(words, str) and words.strip():
-            sample.offer(rank(column), words)
+        if isinstance(words, str) and words.strip() and not words.startswith(msg.REMOVED_FOR_SAFETY):
+            sample.offer(rank(column), words)  # never a safety removal: "[removed for safety] abuse" says too much
 
 
 def count_round(store: Store, survey_id: str, wave: int, versions: list[Survey], key: bytes,
