@@ -45,7 +45,12 @@ h3 { font-size: 1.05em; margin: 22px 0 6px; }
 .meta, .base, .note { font-size: 0.9em; margin: 2px 0; }
 table { border-collapse: collapse; margin: 8px 0 4px; font-size: 0.92em; }
 th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
-td.n, th.n { text-align: right; white-space: nowrap; }
+td.n, th.n { text-align: right; }
+td.n { white-space: nowrap; }
+th { overflow-wrap: break-word; }
+table.by-group { max-width: 100%; font-size: 0.85em; }
+table.by-group td.n { white-space: normal; }
+.wide { max-width: 100%; overflow-x: auto; }
 thead th { background: #f3f6f9; }
 .suppressed, td.hidden { color: #6e7781; font-style: italic; }
 .chart { display: block; max-width: 100%; height: auto; margin: 6px 0; }
@@ -63,6 +68,9 @@ article { margin-bottom: 18px; }
   h2 { break-after: avoid-page; }
   h3 { break-after: avoid-page; }
   table, svg, .summary { break-inside: avoid; }
+  .wide { overflow: visible; }
+  table.by-group { font-size: 8.5pt; }
+  table.by-group th, table.by-group td { padding: 2px 4px; }
   article { break-inside: avoid-page; }
 }
 """
@@ -247,7 +255,8 @@ def _group_table(group: GroupTable, question: Question) -> str:
     head = "".join(f'<th class="n">{escape(c)}</th>' for c in group.columns)
     extra = '<th class="n">Average</th>' if question.kind is Kind.SCALE else ""
     out = [f"<h4>{escape(title)}</h4>",
-           f"<table><thead><tr><th>{escape(upper_first(label(group.breakdown)))}</th>{head}"
+           f'<div class="wide" role="region" tabindex="0" aria-label="{escape(title)}">'  # scrolls only if it must
+           f'<table class="by-group"><thead><tr><th>{escape(upper_first(label(group.breakdown)))}</th>{head}'
            f'<th class="n">All</th>{extra}</tr></thead><tbody>']
     for row in group.rows:
         cells = []
@@ -260,7 +269,7 @@ def _group_table(group: GroupTable, question: Question) -> str:
         out.append(f"<tr><td>{escape(row.group)}</td>{''.join(cells)}{_count(row.total)}{average}</tr>")
     totals = "".join(_count(c) for c in group.column_totals)
     grand = _count(group.grand_total) if group.grand_total else "<td></td>"
-    out.append(f"<tr><th>All</th>{totals}{grand}{'<td></td>' if extra else ''}</tr></tbody></table>")
+    out.append(f"<tr><th>All</th>{totals}{grand}{'<td></td>' if extra else ''}</tr></tbody></table></div>")
     out.append('<p class="base">Percentages in brackets are of the group’s members who answered, where at least '
                "10 did and the count can be shown.</p>")
     return "\n".join(out)
