@@ -333,3 +333,20 @@ def test_the_board_quotes_each_young_persons_words_once(store: Store, clock: Clo
     assert [t.quotes for t in board.themes] == [tuple(words) for words in said.values()]
     page = pages.html(board)
     assert all(page.count(f"<blockquote>{w}</blockquote>") == 1 for words in said.values() for w in words)
+
+
+def test_the_board_hides_zeros_beside_a_small_count_and_names_no_survey_ids(store: Store, clock: Clock) -> None:
+    """Four young people reacted, all "This helps": with k = 10 a 0 beside "fewer than 10" would tell readers what
+    all four chose, so every reaction count is hidden. Without --survey the board reads plainly."""
+    (theme,) = _themed_round(store, clock.now.date(), {"Buses": [f"bus {n}" for n in range(12)]})
+    with store.unit() as uow:
+        reply = store_yousaid.add_reply(uow, theme, "Cheaper passes", "done", "writer", clock.now.date())
+        reply.approved_by = "lead"
+        for n in range(4):
+            store_yousaid.react(uow, reply.id or 0, f"voter {n}", "helps", clock.now.date())
+    board = read_board(store, Policy(), None, None, clock.now.date())
+    for page in (pages.html(board), pages.markdown(board)):
+        assert "| This helps | fewer than 10 |" in page or "<td>fewer than 10</td>" in page
+        assert "| Not really | 0 |" not in page and "<td>0</td>" not in page
+        assert "all surveys" not in page and "every round" not in page and "you-said" not in page
+        assert "12 things were said" in page

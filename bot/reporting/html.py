@@ -337,8 +337,7 @@ def _we_did(board: Board) -> str:
         for reply in theme.replies:
             if not reply.approved:
                 continue
-            counts = "".join(f"<td>{escape(yousaid.shown(reply.reactions.get(kind, 0), k))}</td>"
-                             for kind in msg.YOUSAID_REACTIONS)
+            counts = "".join(f"<td>{escape(n)}</td>" for n in yousaid.reactions_shown(reply.reactions, k).values())
             rows.append(f"<tr><th scope=\"row\">{escape(theme.name)}</th><td>{escape(reply.status.replace('-', ' '))}"
                         f"</td><td>{escape(yousaid.shown(reply.sent, k))}</td>{counts}</tr>")
     if not rows:
