@@ -299,3 +299,21 @@ def test_a_table_by_group_whose_totals_disagree_with_the_published_ones_is_withh
     assert by_agency.withheld == WITHHELD_LINKED and by_agency.rows == ()
     page = html.render(Report(wave, date(2026, 3, 3), (1,)))
     assert "By agency:</b> withheld: showing it would reveal a number hidden elsewhere in this report" in page
+
+
+def test_a_title_ending_in_a_question_mark_and_invitations_by_group_read_plainly() -> None:
+    """The practitioner survey's title ends "know it?": the report says "know it? (wave 1)", not "know it?: wave 1".
+    With invitations recorded, the tables by agency and role band never say "invited: not recorded"."""
+    from bot.surveyfiles import builtin_survey_dir, load_survey_file
+
+    survey = load_survey_file(builtin_survey_dir() / "policy-awareness.yaml")
+    tally = new_tally(survey.id, 1, [survey])
+    for number in range(30):
+        add(tally, {"agency": "Police" if number % 2 else "Health", "role_band": "Senior leader", "aware": "No"},
+            lambda column, n=number: n)
+    facts = RoundFacts(None, None, None, None, 30, 30, 40, 30)
+    page = html.render(Report(build_wave(tally, survey, facts, Thresholds(5, 10), locked=True), date(2026, 3, 3),
+                              (1,)))
+    assert "how well do you know it? (wave 1)</h1>" in page and "?:" not in page
+    assert "Invited: 40" in page and "invited: not recorded" not in page.lower()
+    assert "no response rate by role band" in page

@@ -78,7 +78,7 @@ article { margin-bottom: 18px; }
 
 def render(report: Report) -> str:
     wave = report.current
-    title = f"{wave.survey.title}: wave {wave.wave}"
+    title = f"{wave.survey.title} (wave {wave.wave})"  # a title may end in "?": "know it?: wave 1" read badly
     compared = f", compared with wave {report.comparison.before.wave}" if report.comparison else ""
     body = [
         "<header>",
@@ -148,11 +148,13 @@ def _responses(wave: WaveResult) -> str:
             out.append('<p class="note">Withheld: too few completed responses to show this safely.</p>')
             continue
         out.append(f'<table><thead><tr><th>{escape(upper_first(label(name)))}</th><th class="n">Completed</th>'
-                   '<th class="n">Share of responses</th><th class="n">Response rate</th></tr></thead><tbody>')
+                   '<th class="n">Share of responses</th></tr></thead><tbody>')
         for group, cell in counts.cells.items():
-            out.append(f"<tr><td>{escape(group)}</td>{_count(cell)}{_pct(percentage(cell.count, completed))}"
-                       '<td class="n note">invited: not recorded</td></tr>')
-        out.append(f"<tr><th>All</th>{_count(counts.total)}<td></td><td></td></tr></tbody></table>")
+            out.append(f"<tr><td>{escape(group)}</td>{_count(cell)}{_pct(percentage(cell.count, completed))}</tr>")
+        out.append(f"<tr><th>All</th>{_count(counts.total)}<td></td></tr></tbody></table>")
+        if responses.invited is not None:  # invitations go to contacts, who have tags but no agency or role band
+            out.append(f'<p class="note">Invitations are counted for the round as a whole, not by '
+                       f"{escape(label(name))}, so there is no response rate by {escape(label(name))}.</p>")
     out.append("</section>")
     return "\n".join(out)
 
@@ -222,7 +224,7 @@ def _question(number: int, result: QuestionResult, wave: WaveResult) -> str:
                      f"{percent(r.percent)} ({shown(r.cell)})" if r.percent is not None else shown(r.cell))
                  for r in options]
         whose = "those who answered" if result.percent_of == "answered" else "everyone"
-        out.append(bars(items, f"{question.text}: share of {whose}"))
+        out.append(bars(items, f"Share of {whose}: {question.text}"))
     out.append('<table><thead><tr><th>Answer</th><th class="n">Number</th><th class="n">Share</th></tr></thead>'
                "<tbody>")
     for row in result.rows:
@@ -289,7 +291,7 @@ def _comparison(comparison: Comparison) -> str:
                      line.before, percent(line.before) if line.before is not None else "not shown")
                  for line in change.lines if line.label != AVERAGE]
         if items:
-            out.append(bars(items, f"{change.question.text}: wave {before.wave} and wave {after.wave}", legend))
+            out.append(bars(items, f"Wave {before.wave} and wave {after.wave}: {change.question.text}", legend))
         out.append(f'<table><thead><tr><th></th><th class="n">Wave {before.wave}</th><th class="n">Wave {after.wave}'
                    '</th><th>Test</th></tr></thead><tbody>')
         for line in change.lines:
