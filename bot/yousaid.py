@@ -273,7 +273,9 @@ class YouSaid:
             result = table.react(uow, reply_id, voter, kind, now.date())
             if result != "same":
                 uow.audit("yousaid.reaction", {"reply": reply_id, "kind": kind, "change": result}, now.date())
-        return msg.YOUSAID_TELL_ME_MORE if kind == "more" else msg.YOUSAID_REACTED
+        if kind == "more" and result != "same":  # the kind reply once, not again on a second press
+            return msg.YOUSAID_TELL_ME_MORE
+        return msg.YOUSAID_REACTED
 
     # --- inside ----------------------------------------------------------------------------------------------------
     def refused(self, who: Address, command: str) -> None:

@@ -192,7 +192,12 @@ async def test_the_whole_loop_from_feedback_to_board(database_url: str, tmp_path
             def press(user: int, label: str) -> dict[str, Any]:
                 found = reaction_message(fake, user)
                 assert found is not None
-                return fake.user_clicks(user, found, label)
+                return fake.user_clicks(user, found, next(b for b in labels(user) if b.removeprefix("✓ ") == label))
+
+            def labels(user: int) -> list[str]:
+                found = reaction_message(fake, user)
+                assert found is not None
+                return [b["text"] for row in found["reply_markup"]["inline_keyboard"] for b in row]
 
             answered = len(fake.callback_answers)
             press(101, "This helps")
@@ -206,6 +211,14 @@ async def test_the_whole_loop_from_feedback_to_board(database_url: str, tmp_path
             await fake.wait_until(lambda: any(m.get("text") == msg.YOUSAID_TELL_ME_MORE
                                               for m in fake.messages_to(103)))
             await fake.wait_until(lambda: not fake._open_queries)
+            # each person sees their own choice ticked
+            await fake.wait_until(lambda: labels(103) == ["This helps", "Not really", "✓ Tell me more"])
+            since = len(fake.calls)
+            press(103, "Tell me more")  # pressed twice: the kind reply comes once
+            await fake.wait_for(lambda c: c.method == "editMessageReplyMarkup", since=since)  # (after any reply)
+            assert labels(101) == ["✓ This helps", "Not really", "Tell me more"]
+            assert labels(102) == ["✓ This helps", "Not really", "Tell me more"]  # changed their mind
+            assert [m.get("text") for m in fake.messages_to(103)].count(msg.YOUSAID_TELL_ME_MORE) == 1
             yousaid = YouSaid(app.store, keys, app.catalogue, clock, app.settings.privacy)
             assert yousaid.react(person(LATE), int(number), "helps") == msg.YOUSAID_NOT_FOR_YOU
             with app.engine.connect() as connection:
@@ -292,6 +305,17 @@ async def test_on_slack_a_dm_is_feedback_and_the_reply_carries_reaction_buttons(
             await young.next_message()
         await fake.wait_for(lambda c: c.method == "chat.postMessage"
                             and msg.YOUSAID_TELL_ME_MORE in json.dumps(c.params))
+
+        def shown() -> list[tuple[str, str | None]]:  # the reply's buttons as the young person now sees them
+            now = next(m for m in fake.messages_in("U0YOUNG1") if m["ts"] == message["ts"])
+            return [(e["text"]["text"], e.get("style")) for _, e in elements(now)]
+
+        ticked = [("This helps", None), ("Not really", None), ("✓ Tell me more", "primary")]
+        for _ in range(100):  # the tick is drawn just after the reply is posted
+            if shown() == ticked:
+                break
+            await asyncio.sleep(0.05)
+        assert shown() == ticked
         with app.engine.connect() as connection:
             rows = connection.execute(text("SELECT kind FROM we_did_reaction")).all()
         assert [r[0] for r in rows] == ["more"]  # one person, one reaction per reply: the latest
