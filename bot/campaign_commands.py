@@ -101,10 +101,10 @@ def run(app: App, args: argparse.Namespace) -> int:
     if verb == "show":
         return show(app, args.code, args.json, args.watch)
     if verb == "remind":
-        planned = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock).remind_now(find_campaign(app,
-                                                                                                       args.code).code)
+        planned, why = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock).remind(
+            find_campaign(app, args.code).code)
         print(f"Reminder planned for {planned} people (sent by the running bot)." if planned else
-              "No reminder planned: nobody is due one, or it is quiet hours, or the wave is not open.")
+              f"No reminder planned: {why}.")
         return 0
     return open_now(app, args.code) if verb == "open" else close_now(app, args.code)
 

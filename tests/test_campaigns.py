@@ -272,3 +272,16 @@ def test_campaign_show_hides_every_count_the_status_hides(service: SurveyService
     printed = "\n".join(campaign_commands.render(shown))
     assert "started hidden" in printed and "completed 10" in printed, printed
     assert not re.search(r"\b1[34]\b", printed) and "fewer than 5" in printed, printed
+
+
+def test_a_reminder_asked_for_twice_in_a_minute_says_why_nothing_more_was_sent(service: SurveyService, store: Store,
+                                                                               clock: Clock) -> None:
+    add_campaign(store, "esc", clock.now - timedelta(hours=1), clock.now + timedelta(days=7), [], clock)
+    broadcaster = Broadcaster(store, service.keys, service.catalogue, clock)
+    assert broadcaster.remind("esc") == (0, "nobody is due one (everyone has finished or had every reminder)")
+    planned, why = broadcaster.remind("esc")  # the same minute
+    assert planned == 0 and "already asked for this minute" in why and "quiet" not in why
+    clock.now = clock.now.replace(hour=21)
+    assert broadcaster.remind("esc") == (0, "it is quiet hours until 08:00")
+    clock.now += timedelta(days=8)
+    assert broadcaster.remind("esc") == (0, "the campaign has closed")
