@@ -30,7 +30,7 @@ from bot.reporting.summary import (
     three_questions,
     upper_first,
 )
-from bot.reporting.tally import NO_ANSWER
+from bot.reporting.tally import UNANSWERED
 from bot.yousaid import Board
 
 STYLE = """
@@ -218,7 +218,7 @@ def _question(number: int, result: QuestionResult, wave: WaveResult) -> str:
             out.append('<p class="note">The written answers are under “Comments”, where enough people wrote one.</p>')
         out.append("</article>")
         return "\n".join(out)
-    options = [r for r in result.rows if not (r.label == NO_ANSWER and result.percent_of == "answered")]
+    options = [r for r in result.rows if not (r.label in UNANSWERED and result.percent_of == "answered")]
     if result.percent_of:
         items = [Bar(r.label, r.percent if not r.cell.suppressed else None,
                      f"{percent(r.percent)} ({shown(r.cell)})" if r.percent is not None else shown(r.cell))
