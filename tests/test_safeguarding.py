@@ -132,7 +132,8 @@ async def test_a_disclosure_without_consent_alerts_anonymously_and_keeps_nothing
         assert trace not in stored_text
         assert trace not in export_text
         assert trace not in caplog.text
-    assert f"{msg.REMOVED_FOR_SAFETY} abuse" in export_text
+    assert f"{msg.REMOVED_FOR_SAFETY} abuse" in stored_text  # kept for the lead's records
+    assert msg.REMOVED_FOR_SAFETY not in export_text  # never in an export: it says someone disclosed
 
 
 def exported(app: App) -> str:
