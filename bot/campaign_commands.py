@@ -23,7 +23,7 @@ from bot.app import App
 from bot.broadcast import Broadcaster, last_day
 from bot.campaigns import Rules, as_zone, current_wave, rules_of, steps, window
 from bot.channels.port import Address
-from bot.reporting.disclosure import Cell, percentage
+from bot.reporting.disclosure import Cell, percentage, suppress_counts
 from bot.reporting.figures import NOT_RESPONDED, RESPONDED
 from bot.reporting.status import COMPLETED, NOT_COMPLETED, round_status, suppress_parts
 from bot.reporting.status import render as status_lines
@@ -392,7 +392,8 @@ def describe(app: App, code: str) -> dict[str, Any]:
         "audience": {"tags": json.loads(campaign.tags) or "everyone", "channels": json.loads(campaign.channels)
                      or list(CHANNELS)},
         "schedule": schedule,
-        "messages": {f"{step} {status}": n for (step, status), n in sorted(outbox.items())},
+        "messages": {f"{step} {status}": _published(suppress_counts({"n": n}, k).cells["n"])  # people, too
+                     for (step, status), n in sorted(outbox.items())},
         "pending": sum(n for (_, status), n in outbox.items() if status == "pending"),
         "invited": _published(invited),
         "started": _published(responses.total), "completed": _published(responses.cells[COMPLETED]),
@@ -421,15 +422,23 @@ def render(item: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _planned(app: App, code: str) -> int:
+    """Every message planned in the shown wave, for the sender's own progress bar (never printed to stdout)."""
+    campaign = find_campaign(app, code)
+    wave = current_wave(rules_of(campaign, _zone(app)), app.service.clock()) or 1
+    with app.store.unit() as uow:
+        return sum(store_campaigns.outbox_counts(uow, campaign.id or 0, wave).values())
+
+
 def show(app: App, code: str, as_json: bool, watch: bool) -> int:
     item = describe(app, code)
     print(json.dumps(item, indent=2, default=str) if as_json else "\n".join(render(item)))
     while watch and item["pending"]:  # a progress bar while the running bot sends
-        total = sum(item["messages"].values())
+        total = _planned(app, code)
         done = total - item["pending"]
         print(f"\r[{'#' * (30 * done // max(total, 1)):<30}] {done}/{total} sent", end="", file=sys.stderr, flush=True)
         time.sleep(2)
         item = describe(app, code)
     if watch:
-        print(f"\rall {sum(item['messages'].values())} message(s) handled.{' ' * 30}", file=sys.stderr)
+        print(f"\rall {_planned(app, code)} message(s) handled.{' ' * 30}", file=sys.stderr)
     return 0

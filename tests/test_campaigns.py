@@ -272,6 +272,11 @@ def test_campaign_show_hides_every_count_the_status_hides(service: SurveyService
     printed = "\n".join(campaign_commands.render(shown))
     assert "started hidden" in printed and "completed 10" in printed, printed
     assert not re.search(r"\b1[34]\b", printed) and "fewer than 5" in printed, printed
+    add_contacts(store, service.keys, [21, 22, 23], ["tiny"], clock)  # three invitations: a count of people too
+    add_campaign(store, "tiny", clock.now - timedelta(hours=1), clock.now + timedelta(days=7), ["tiny"], clock)
+    Broadcaster(store, service.keys, service.catalogue, clock).run_due()
+    tiny = campaign_commands.describe(app, "tiny")
+    assert tiny["messages"] == {"invite pending": "fewer than 5"} and tiny["pending"] == 3
 
 
 def test_a_reminder_asked_for_twice_in_a_minute_says_why_nothing_more_was_sent(service: SurveyService, store: Store,
