@@ -394,7 +394,8 @@ def describe(app: App, code: str) -> dict[str, Any]:
         "schedule": schedule,
         "messages": {f"{step} {status}": _published(suppress_counts({"n": n}, k).cells["n"])  # people, too
                      for (step, status), n in sorted(outbox.items())},
-        "pending": sum(n for (_, status), n in outbox.items() if status == "pending"),
+        "pending": _published(suppress_counts({"n": sum(n for (_, status), n in outbox.items()
+                                                         if status == "pending")}, k).cells["n"]),
         "invited": _published(invited),
         "started": _published(responses.total), "completed": _published(responses.cells[COMPLETED]),
         "response_rate": None if rate is None else round(rate, 1),
@@ -422,23 +423,23 @@ def render(item: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _planned(app: App, code: str) -> int:
-    """Every message planned in the shown wave, for the sender's own progress bar (never printed to stdout)."""
+def _sending(app: App, code: str) -> tuple[int, int]:
+    """(waiting, planned) messages of the shown wave, for the sender's own progress bar (never printed to stdout)."""
     campaign = find_campaign(app, code)
     wave = current_wave(rules_of(campaign, _zone(app)), app.service.clock()) or 1
     with app.store.unit() as uow:
-        return sum(store_campaigns.outbox_counts(uow, campaign.id or 0, wave).values())
+        counts = store_campaigns.outbox_counts(uow, campaign.id or 0, wave)
+    return sum(n for (_, status), n in counts.items() if status == "pending"), sum(counts.values())
 
 
 def show(app: App, code: str, as_json: bool, watch: bool) -> int:
     item = describe(app, code)
     print(json.dumps(item, indent=2, default=str) if as_json else "\n".join(render(item)))
-    while watch and item["pending"]:  # a progress bar while the running bot sends
-        total = _planned(app, code)
-        done = total - item["pending"]
+    while watch and (sending := _sending(app, code))[0]:  # a progress bar while the running bot sends
+        waiting, total = sending
+        done = total - waiting
         print(f"\r[{'#' * (30 * done // max(total, 1)):<30}] {done}/{total} sent", end="", file=sys.stderr, flush=True)
         time.sleep(2)
-        item = describe(app, code)
     if watch:
-        print(f"\rall {_planned(app, code)} message(s) handled.{' ' * 30}", file=sys.stderr)
+        print(f"\rall {_sending(app, code)[1]} message(s) handled.{' ' * 30}", file=sys.stderr)
     return 0
