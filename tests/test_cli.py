@@ -14,9 +14,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime, timedelta
 from importlib import import_module
 from pathlib import Path
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,6 +28,17 @@ from bot.config import Settings
 REPO = Path(__file__).parent.parent
 TEMPLATES = ("policy-awareness", "you-said", "wood-partner-survey")
 RESPONDENT = "alice.tester.77"
+UK = ZoneInfo("Europe/London")
+
+
+def uk_time(days: int, hour: int = 9) -> str:
+    """A campaign time `days` from today at `hour`, UK time, as `surveybot campaign` takes it.
+
+    The subprocesses read the machine's clock, so every campaign date is computed from that same clock: the tests
+    pass whatever the date (CI runs them a year on with faketime too).
+    """
+    day = datetime.now(UK).date() + timedelta(days=days)
+    return f"{day.isoformat()} {hour:02d}:00"
 
 
 def surveybot(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
@@ -232,7 +245,7 @@ def test_a_business_unit_sets_up_a_campaign_from_the_command_line(tmp_path: Path
     assert [c["channel"] for c in listed] == ["telegram", "slack"]
     assert "1001" not in json.dumps(listed) and "U9" not in json.dumps(listed)  # never the platform ids
     made = surveybot(tmp_path, "campaign", "create", "escalation-2026", "--survey", "policy-awareness",
-                     "--opens", "2026-12-01 09:00", "--closes", "2026-12-22 17:00", "--tags", "police",
+                     "--opens", uk_time(7), "--closes", uk_time(28, 17), "--tags", "police",
                      "--every-months", "12", "--json")
     assert made.returncode == 0, made.stderr
     shown = json.loads(made.stdout)
@@ -293,8 +306,8 @@ def test_a_slack_channels_members_become_contacts(tmp_path: Path) -> None:
 
 
 def test_an_evidence_pack_can_be_asked_for_by_campaign_code(tmp_path: Path) -> None:
-    made = surveybot(tmp_path, "campaign", "create", "yp-2026", "--survey", "you-said", "--opens", "2026-01-05 09:00",
-                     "--closes", "2030-12-20 17:00")
+    made = surveybot(tmp_path, "campaign", "create", "yp-2026", "--survey", "you-said", "--opens", uk_time(-30),
+                     "--closes", uk_time(30, 17))
     assert made.returncode == 0, made.stderr
     surveybot(tmp_path, "chat", "you-said", "--respondent", "a", stdin="yes\n1\n1\n1\n1\nmore buses\n1\n")
     packed = surveybot(tmp_path, "evidence-pack", "yp-2026", "--out", str(tmp_path / "pack.zip"))
