@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 from bot.campaigns import current_wave, rules_of
 from bot.config import SettingsError
 from bot.reporting import export
+from bot.reporting.files import create_owner_only
 from bot.reporting.progress import Progress
 from bot.reporting.verify_pack import Pack, Unreadable, check
 from storage import results
@@ -83,6 +84,7 @@ def output(path: str) -> Iterator[TextIO]:
         raise ReportingError(f"--out {path} is a folder; name a file")
     partial = target.with_name(f".{target.name}.partial")
     try:
+        create_owner_only(partial)
         handle = partial.open("w", encoding="utf-8", newline="")
     except OSError as exc:
         raise ReportingError(f"cannot write {path}: {exc.strerror}") from None
@@ -128,6 +130,7 @@ def export_survey(app: Reader, survey_id: str, fmt: str, wave: int | None, out: 
             raise ReportingError(f"--out {out} is a folder; name a file")
         partial = target.with_name(f".{target.name}.partial")
         try:
+            create_owner_only(partial)
             count = export.write_xlsx(app.store, survey_id, header, versions, partial, today, wave, progress)
             sha256 = hashlib.sha256(partial.read_bytes()).hexdigest()
             partial.replace(target)
