@@ -16,7 +16,18 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, insert, update
 from sqlmodel import col, select
 
-from storage.models import Answer, Contact, Conversation, Outbox, Participation, ProcessedEvent, Response, SurveyKey
+from storage.campaigns import REPLY_STEP
+from storage.models import (
+    Answer,
+    Campaign,
+    Contact,
+    Conversation,
+    Outbox,
+    Participation,
+    ProcessedEvent,
+    Response,
+    SurveyKey,
+)
 from storage.unit_of_work import UnitOfWork
 
 NULL = json.dumps(None)
@@ -70,7 +81,8 @@ def scramble_contact_side(uow: UnitOfWork, survey_id: str, wave: int) -> None:
     other side gives way. Contacts were made (and numbered) as people started, in the order their responses began,
     and their participation rows were written and updated in that order too. Every contact of the round is written
     again, in a random order, under a new id, with one joined date (the round's earliest); the round's participation
-    rows likewise, with no per-person reminder count (it told who finished before which reminder). Rewriting the
+    rows likewise, with no per-person reminder count (it told who finished before which reminder), and the
+    reminders delivered are forgotten for the same reason. Rewriting the
     rows in a random order also leaves a random physical order (SQLite's rowid is the id; PostgreSQL's ctid follows
     the order of writing). The contact's other rounds and outbox rows follow the new id.
     """
@@ -105,6 +117,13 @@ def scramble_contact_side(uow: UnitOfWork, survey_id: str, wave: int) -> None:
     uow.session.execute(delete(Participation).where(in_round))
     for values in shuffle(rows, len(rows)):
         uow.session.execute(insert(Participation).values(**values))
+    # A reminder went only to those who had not finished by its day, which responses' completion dates mirror: the
+    # round's delivered reminders are forgotten (`campaign show` keeps the invitations; campaign_step how many were
+    # planned). A "we did" reply goes to every completer alike and tells nothing more, so it stays.
+    campaigns = select(Campaign.id).where(Campaign.survey_id == survey_id)
+    uow.session.execute(delete(Outbox).where(
+        col(Outbox.campaign_id).in_(campaigns), col(Outbox.wave) == wave, col(Outbox.step) != "invite",
+        col(Outbox.step).not_like(f"{REPLY_STEP}%"), col(Outbox.status) != "pending"))
 
 
 def destroyed_rounds_of(uow: UnitOfWork, contact_lookup: str) -> list[tuple[str, int]]:

@@ -16,11 +16,14 @@ import pytest
 from sqlalchemy import text
 
 from bot.audit import verify
+from bot.campaigns import reminder
 from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.privacy import Keys
 from bot.retention import destroy_key
 from bot.service import Outcome, SurveyService
+from storage import campaigns as store_campaigns
+from storage.models import Campaign
 from storage.unit_of_work import Store
 
 from .conftest import PEPPER, Clock
@@ -153,3 +156,60 @@ def test_the_round_still_counts_verifies_and_reaches_its_people_after_destructio
     assert found is not None and found.channel == "telegram"
     erased = service.erase(TELEGRAM[0]).effects[0].text  # type: ignore[union-attr]
     assert "anonymous" in erased  # the person is still told their round's answers are anonymous now
+
+
+def send_step(store: Store, clock: Clock, step: str, reminder: bool) -> None:
+    """Plan one campaign step for its audience and deliver every message, as the broadcaster does."""
+    with store.unit() as uow:
+        campaign = store_campaigns.by_code(uow, "autumn")
+        assert campaign is not None
+        store_campaigns.plan(uow, campaign, 1, step, store_campaigns.audience(uow, campaign, 1, reminder))
+    while True:
+        with store.unit() as uow:
+            lease = store_campaigns.lease_next(uow, "telegram", clock.now, timedelta(minutes=5))
+            if lease is None:
+                return
+            store_campaigns.finish(uow, lease, "sent", "sample")
+
+
+def reminded(store: Store, keys: Keys) -> set[bytes]:
+    """Completed contacts whom the database shows got a reminder (an outbox row, or a count)."""
+    with store.engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT c.address FROM participation p JOIN contact c ON c.id = p.contact_id "
+            "WHERE p.survey_id = 'sample' AND p.wave = 1 AND p.completed AND (p.reminders > 0 OR EXISTS ("
+            "SELECT 1 FROM outbox o WHERE o.contact_id = c.id AND o.wave = 1 AND o.step <> 'invite'))")).all()
+    return {keys.unseal(address).identity() for (address,) in rows}
+
+
+def test_reminders_cannot_split_early_from_late_finishers_after_destruction(
+        service: SurveyService, store: Store, clock: Clock) -> None:
+    keys = Keys(PEPPER)
+    people = [Address("telegram", WORKSPACE, str(5550002000 + n)) for n in range(12)]
+    with store.unit() as uow:
+        for who in people:
+            store_campaigns.upsert_contact(uow, keys.contact_lookup(who), "telegram", keys.seal(who), ["all"],
+                                           clock.now.date())
+        uow.session.add(Campaign(code="autumn", survey_id="sample", version=1, tags=json.dumps(["all"]),
+                                 opens_at=clock.now, closes_at=clock.now + timedelta(days=14),
+                                 created_on=clock.now.date()))
+    send_step(store, clock, "invite", reminder=False)
+    early, late = people[:6], people[6:]
+    for number, who in enumerate(early):
+        answer_sample(service, who, visits=number + 1)
+    clock.now += timedelta(days=3)
+    send_step(store, clock, reminder(1), reminder=True)
+    clock.now += timedelta(days=1)
+    for number, who in enumerate(late):
+        answer_sample(service, who, visits=number + 7)
+    # The attack: the reminded finishers are exactly those whose responses were completed after the reminder.
+    assert reminded(store, keys) == {who.identity() for who in late}
+    destroy_key(store, "sample", 1, clock.now.date())
+    assert reminded(store, keys) == set()
+    with store.unit() as uow:
+        campaign = store_campaigns.by_code(uow, "autumn")
+        assert campaign is not None
+        counts = store_campaigns.outbox_counts(uow, campaign.id or 0, 1)
+        people_counts = store_campaigns.participation_counts(uow, "sample", 1)
+    assert counts == {("invite", "sent"): 12}  # the invitations, and so `campaign show`'s "invited", stay
+    assert people_counts == {"invited": 12, "started": 12, "completed": 12}
