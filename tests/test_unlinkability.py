@@ -10,7 +10,9 @@ after it, no ordering does better than a random guess would.
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -26,7 +28,10 @@ from storage import campaigns as store_campaigns
 from storage.models import Campaign
 from storage.unit_of_work import Store
 
+from . import dataset
 from .conftest import PEPPER, Clock
+from .test_privacy_cli import Cli
+from .test_reporting_cli import SAMPLE_ONLY
 from .test_service_storage import WORKSPACE, ask
 
 WEB = [Address("web", "link", f"browser-token-{n:02d}") for n in range(10)]
@@ -213,3 +218,24 @@ def test_reminders_cannot_split_early_from_late_finishers_after_destruction(
         people_counts = store_campaigns.participation_counts(uow, "sample", 1)
     assert counts == {("invite", "sent"): 12}  # the invitations, and so `campaign show`'s "invited", stay
     assert people_counts == {"invited": 12, "started": 12, "completed": 12}
+
+
+def test_keys_destroy_from_the_command_line_scrambles_and_the_chain_still_verifies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    dataset.store_copy(tmp_path / "data").engine.dispose()
+    surveybot = Cli(tmp_path, monkeypatch, capsys)
+
+    def contact_side() -> list[tuple[int, int]]:
+        with sqlite3.connect(tmp_path / "data" / "surveybot.db") as connection:
+            return connection.execute("SELECT p.id, p.contact_id FROM participation p WHERE p.survey_id = 'sample' "
+                                      "AND p.wave = 1 ORDER BY p.id").fetchall()
+
+    before = contact_side()
+    assert len(before) >= 10
+    destroyed = surveybot("keys", "destroy", "sample", "--wave", "1", **SAMPLE_ONLY)
+    assert destroyed.returncode == 0, destroyed.stderr
+    assert "can no longer be linked to anyone" in destroyed.stdout and "the channel" in destroyed.stdout
+    after = contact_side()
+    assert len(after) == len(before) and not {row[0] for row in after} & {row[0] for row in before}
+    verified = surveybot("audit", "verify", **SAMPLE_ONLY)
+    assert verified.returncode == 0 and verified.stdout.startswith("audit chain OK"), verified.stderr
