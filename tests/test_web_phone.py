@@ -53,6 +53,14 @@ async def in_view(page: Any, selector: str) -> bool:
     }""", selector))
 
 
+async def on_screen(page: Any, selector: str) -> bool:
+    """Whether the element is wholly inside the phone's screen as it is scrolled now."""
+    return bool(await page.evaluate("""selector => {
+        const box = document.querySelector(selector).getBoundingClientRect();
+        return box.top >= 0 && box.left >= 0 && box.right <= window.innerWidth && box.bottom <= window.innerHeight;
+    }""", selector))
+
+
 async def to_the_typed_question(page: Any) -> str:
     """Answer by clicking until the free-text question is waiting; its turn."""
     while True:
@@ -88,7 +96,7 @@ async def test_the_first_screen_shows_a_short_notice_and_the_start_button(browse
     assert not await full.is_visible()  # the whole notice is folded away...
     assert await page.locator("h1").inner_text() == "You said – tell us what matters to you"
     for control in ("#get-help", "#stop", "#delete"):  # ...and help, stop and delete are in view, no typing needed
-        assert await page.locator(control).is_visible()
+        assert await page.locator(control).is_visible() and await on_screen(page, control)
     assert await axe(page) == []
     await page.get_by_text(words.MORE_ABOUT_PRIVACY).click()  # one tap away
     assert await full.is_visible()
@@ -101,6 +109,9 @@ async def test_the_first_screen_shows_a_short_notice_and_the_start_button(browse
 async def test_a_long_answer_is_counted_stopped_at_the_limit_and_never_lost(browser: Any, bot: Bot) -> None:
     page, problems = await open_page(browser, f"{bot.base}/s/you-said")
     turn = await to_the_typed_question(page)
+    await settle(page)
+    for control in ("#get-help", "#stop", "#delete"):  # five questions down, the controls are still on screen
+        assert await on_screen(page, control)
     card = page.locator(f'.question[data-turn="{turn}"]')
     assert "(optional)" in await card.locator("h2").inner_text()
     box = card.locator("textarea")
