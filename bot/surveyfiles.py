@@ -167,6 +167,11 @@ class _Reader:
         for key, limit in (("title", 200), ("intro", 4000), ("thanks", 2000)):
             if key in fields:
                 values[key] = self.text(fields[key][1], f"`{key}`", limit)
+        if values.get("title"):
+            values["title"] = dashed(str(values["title"]))
+        for key in ("intro", "thanks"):
+            if values.get(key):
+                values[key] = reflow(str(values[key]))
         if "audience" in fields:
             node = fields["audience"][1]
             raw = self.text(node, "`audience`")
@@ -362,6 +367,34 @@ class _Reader:
 # the rarely seen Unicode line breaks goes to the pure-Python loader, whose marks count characters (see _Reader.line).
 FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ODD_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+BULLET = re.compile(r"^(•|-|\*) ")
+SPACED_HYPHEN = re.compile(r"(?<=\S) - (?=\S)")
+
+
+def reflow(text: str) -> str:
+    """A block of text as written in a file (`intro: |`) as the paragraphs it means: lines next to each other are
+    one paragraph, a blank line starts the next, and a line starting with a bullet stays a line of its own.
+
+    Why: editors wrap long lines wherever the screen ends, and every channel then showed each line as a paragraph of
+    its own, breaking the first screen mid-sentence. Paragraphs come out separated by a blank line."""
+    paragraphs: list[list[str]] = [[]]
+    for raw in text.strip().splitlines():
+        line = raw.strip()
+        if not line:
+            if paragraphs[-1]:
+                paragraphs.append([])
+        elif BULLET.match(line) or not paragraphs[-1]:
+            paragraphs[-1].append(line)
+        else:
+            paragraphs[-1][-1] += f" {line}"
+    return "\n\n".join("\n".join(lines) for lines in paragraphs if lines)
+
+
+def dashed(title: str) -> str:
+    """A title's spaced hyphen ("You said - tell us") as the dash it stands for ("You said – tell us")."""
+    return SPACED_HYPHEN.sub(" – ", title)
 
 
 def parse_survey(source: str, path: str = "<survey>") -> Survey:

@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 
+from bot import notices
 from bot.channels import web_words as words
 from bot.channels import webpage
 from bot.channels.port import Address
@@ -46,6 +47,7 @@ from bot.channels.poster import poster_svg
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Ask, Finish, Notice, Say, Update
+from bot.engine.survey import Audience
 from bot.safeguarding import checkin
 from bot.safeguarding.checkin import CheckIn, Press
 from bot.service import Outcome, Shown, SurveyService
@@ -80,7 +82,9 @@ PRIVATE = {**SECURITY_HEADERS, "Cache-Control": "no-store"}  # answers must not 
 
 # Actions of the page's own, beside the engine's events
 OPEN, RESUME, DELETE, ERASE, KEEP, HELP = "open", "resume", "delete", "delete-sure", "keep", "help"
+GET_HELP = "get-help"  # the Get help button of a young people's survey: the same check as typing the HELP word
 Action = engine.Event | Press | str
+TYPED_HELP = re.compile(re.escape(notices.TYPE_HELP).replace(re.escape("{help}"), r"\S+"))
 TYPED_COMMANDS = {"/stop", "/resume", "/delete", "/skip", "/back", "/help"}
 
 
@@ -91,6 +95,7 @@ class Link:
     survey_id: str
     wave: int
     title: str
+    audience: Audience = Audience.PRACTITIONERS
 
 
 @dataclass(frozen=True)
@@ -146,8 +151,15 @@ class Confirm:
 
 
 @dataclass(frozen=True)
+class Chose:
+    """A button of the safeguarding check pressed, said back so the young person sees what they chose."""
+
+    label: str
+
+
+@dataclass(frozen=True)
 class Result:
-    effects: tuple[Shown | Confirm, ...]
+    effects: tuple[Shown | Confirm | Chose, ...]
     open: bool
     forget: bool = False  # the answers were deleted: drop the cookie as well
 
@@ -168,7 +180,7 @@ def read_event(data: object) -> Action:
     if not isinstance(data, dict):
         raise Refused(400, "the body should be a JSON object describing one event")
     kind = data.get("type")
-    if kind in (OPEN, RESUME, DELETE, ERASE, KEEP):
+    if kind in (OPEN, RESUME, DELETE, ERASE, KEEP, GET_HELP):
         return str(kind)
     if kind == "stop":
         return engine.Stop()
@@ -233,9 +245,23 @@ def form_event(fields: list[tuple[str, str]]) -> Action:
 SAID_HERE = {msg.PAUSED: words.PAUSED, msg.STILL_PAUSED: words.STILL_PAUSED}
 
 
-def draw(effects: tuple[Shown | Confirm, ...], action: str) -> list[dict[str, Any]]:
+def for_this_page(notice: str) -> str:
+    """The privacy notice, saying how to delete and get help with this page's buttons instead of typed words."""
+    lines = []
+    for line in notice.splitlines():
+        if line.startswith(notices.TYPE_DELETE):
+            line = line.replace(notices.TYPE_DELETE, words.DELETE_HOW, 1)
+        elif TYPED_HELP.fullmatch(line):
+            line = words.HOW_TO_GET_HELP
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def draw(effects: tuple[Shown | Confirm | Chose, ...], action: str, *, summary: str | None = None,
+         kept: engine.Reply | None = None) -> list[dict[str, Any]]:
     """The effects as the page gets them: what each is, and its HTML. Stored-only effects are left out, and a
-    passing note that repeats a message is dropped."""
+    passing note that repeats a message is dropped. With a `summary`, the privacy notice shows just that and folds
+    the rest away; `kept` is a typed answer just refused, put back in the box of the question asked again."""
     said = {e.text for e in effects if isinstance(e, Say)}
     drawn: list[dict[str, Any]] = []
     for position, effect in enumerate(effects):
@@ -244,8 +270,12 @@ def draw(effects: tuple[Shown | Confirm, ...], action: str) -> list[dict[str, An
             text = SAID_HERE.get(effect.text, effect.text)
             extra = webpage.carry_on(action) if effect.text in SAID_HERE else ""
             if (isinstance(following, Ask) and following.prompt.kind == "consent"
-                    and effect.text != msg.YES_OR_NO):  # the privacy notice: how its "/delete" works here
-                text = f"{text}\n{words.HOW_TO_STOP}"
+                    and effect.text not in (msg.YES_OR_NO, words.WELCOME_BACK)):  # the privacy notice
+                if summary is not None:  # the few words that matter first, the whole notice one tap away
+                    full = f"{for_this_page(text)}\n{words.HOW_TO_STOP}"
+                    drawn.append({"type": "say", "text": f"{summary}\n{full}", "html": webpage.notice(summary, full)})
+                    continue
+                text = f"{text}\n{words.HOW_TO_STOP}"  # how its "/delete" works here
             drawn.append({"type": "say", "text": text, "html": webpage.say(text, extra)})
         elif isinstance(effect, (Ask, Update)):
             prompt = effect.prompt
@@ -254,7 +284,7 @@ def draw(effects: tuple[Shown | Confirm, ...], action: str) -> list[dict[str, An
                                      "number": prompt.number, "total": prompt.total,
                                      "options": list(prompt.options), "selected": list(prompt.selected),
                                      "optional": prompt.optional, "can_go_back": prompt.can_go_back},
-                          "html": webpage.question(action, prompt)})
+                          "html": webpage.question(action, prompt, _kept(kept, prompt.turn))})
         elif isinstance(effect, Answered):
             drawn.append({"type": "answered", "turn": effect.turn, "question": effect.question,
                           "answer": effect.answer, "html": webpage.answered(effect)})
@@ -262,6 +292,8 @@ def draw(effects: tuple[Shown | Confirm, ...], action: str) -> list[dict[str, An
             drawn.append({"type": "notice", "text": effect.text})
         elif isinstance(effect, Finish):
             drawn.append({"type": "finish", "completed": effect.completed})
+        elif isinstance(effect, Chose):
+            drawn.append({"type": "chose", "label": effect.label, "html": webpage.chose(effect.label)})
         elif isinstance(effect, Confirm):
             drawn.append({"type": "confirm", "html": webpage.confirm_delete(action)})
         elif isinstance(effect, CheckIn):
@@ -269,6 +301,11 @@ def draw(effects: tuple[Shown | Confirm, ...], action: str) -> list[dict[str, An
                           "choices": [{"label": c.label, "data": c.data} for c in effect.choices],
                           "html": webpage.check_in(action, effect)})
     return drawn
+
+
+def _kept(refused: engine.Reply | None, turn: int) -> str:
+    """The words to put back in the box of the question asked again for `turn` (a refused reply's words)."""
+    return refused.text if refused is not None and refused.turn == turn else ""
 
 
 # --- the channel ------------------------------------------------------------------------------------------------------
@@ -320,7 +357,8 @@ class WebChannel:
     async def page(self, request: web.Request) -> web.StreamResponse:
         link = await self._link(request)
         action = self._action(request)
-        html = webpage.page(link.title, action, webpage.start_form(action), open_=False, assets=self._assets())
+        html = webpage.page(link.title, action, webpage.start_form(action), open_=False, assets=self._assets(),
+                            get_help=link.audience is Audience.YOUNG_PEOPLE)
         return web.Response(text=html, content_type="text/html", headers=PRIVATE)
 
     async def api(self, request: web.Request) -> web.StreamResponse:
@@ -341,8 +379,8 @@ class WebChannel:
             # an old tab, or a question asked again elsewhere: draw the question that is waiting now
             _, waiting = await self._act(link, token, RESUME)
             result = Result((*result.effects, *waiting.effects), waiting.open)
-        response = web.json_response({"open": result.open, "effects": draw(result.effects, self._action(request))},
-                                     headers=PRIVATE)
+        drawn = draw(result.effects, self._action(request), summary=notices.summary(link.audience))
+        response = web.json_response({"open": result.open, "effects": drawn}, headers=PRIVATE)
         self._cookie(request, response, token, result.forget)
         return response
 
@@ -365,11 +403,12 @@ class WebChannel:
             _, waiting = await self._act(link, token, RESUME)
             effects = (*effects, *waiting.effects)
         action_url = self._action(request)
-        drawn = draw(effects, action_url)
+        drawn = draw(effects, action_url, summary=notices.summary(link.audience),
+                     kept=action if isinstance(action, engine.Reply) else None)
         chat = "".join(d["html"] for d in drawn if "html" in d)
         status = " ".join(d["text"] for d in drawn if d["type"] == "notice")
         html = webpage.page(link.title, action_url, chat, status=status, started=True, open_=result.open,
-                            assets=self._assets())
+                            assets=self._assets(), get_help=link.audience is Audience.YOUNG_PEOPLE)
         response = web.Response(text=html, content_type="text/html", headers=PRIVATE)
         self._cookie(request, response, token, result.forget)
         return response
@@ -420,6 +459,11 @@ class WebChannel:
                     outcome = await service.call(service.begin, who, link.survey_id, link.wave)
                     return token, Result(outcome.effects, outcome.open)
                 return token, Result((Notice(words.KEPT),), False)
+            if action == GET_HELP:  # the button: the gentle check, as the HELP word gives on every channel
+                checked = await service.call(service.guard, who, service.help_word)
+                if checked is not None:
+                    return token, Result(checked.effects, checked.open)
+                action = HELP  # not a young people's survey: how this page works
             if action == HELP:  # typed as an answer: explain, then ask the waiting question again
                 if not await self._is_open(who):
                     return token, Result((Say(words.HELP),), False)
@@ -428,7 +472,9 @@ class WebChannel:
             assert not isinstance(action, str)
             if isinstance(action, Press):  # the safeguarding check: no handle here, so a yes asks how to reach them
                 outcome = await service.call(service.care, who, action)
-                return token, Result(outcome.effects, outcome.open)
+                label = checkin.label_of(action)
+                said: tuple[Chose, ...] = (Chose(label),) if label else ()
+                return token, Result((*said, *outcome.effects), outcome.open)
             guarded: Outcome | None = None
             if isinstance(action, engine.Reply):  # checked before anything can store the words
                 guarded = await service.call(service.guard, who, action.text)
@@ -459,7 +505,7 @@ class WebChannel:
         if isinstance(found, str):
             raise Refused(404, words.NOT_FOUND if found == msg.UNKNOWN_SURVEY else found)
         survey, wave = found
-        return Link(survey.id, wave, survey.title)
+        return Link(survey.id, wave, survey.title, survey.audience)
 
     @staticmethod
     def _token(request: web.Request) -> str | None:

@@ -155,6 +155,7 @@ class Prompt:
     previous: str | None = None
     low_label: str | None = None
     high_label: str | None = None
+    max_length: int | None = None  # typed words: the most characters taken, so a page can count and stop there
 
     @property
     def progress(self) -> str:
@@ -370,6 +371,7 @@ def _prompt(survey: Survey, state: State, question: Question, selected: tuple[in
         previous=None if previous is _MISSING else msg.PREVIOUS_ANSWER.format(answer=_show(previous)),
         low_label=question.low_label,
         high_label=question.high_label,
+        max_length=question.max_length if question.kind is Kind.TEXT else None,
     )
 
 
@@ -377,15 +379,15 @@ def _input_hint(question: Question) -> str | None:
     if question.kind is Kind.NUMBER:
         return _number_rule(question)
     if question.kind is Kind.TEXT:
-        return f"Up to {question.max_length} characters."
+        return msg.UP_TO.format(limit=question.max_length)
     return None
 
 
 def _other_prompt(survey: Survey, state: State, question: Question) -> Prompt:
     base = _prompt(survey, state, question)
     return replace(base, question_id=question.other_id, kind=Kind.TEXT.value, text=msg.OTHER_PROMPT, options=(),
-                   selected=(), hint=f"Up to {question.max_length} characters.", optional=True, can_go_back=True,
-                   previous=None)
+                   selected=(), hint=msg.UP_TO.format(limit=question.max_length), optional=True, can_go_back=True,
+                   previous=None, max_length=question.max_length)
 
 
 def _ask(survey: Survey, state: State, question: Question | None, before: tuple[Effect, ...]) -> Step:
@@ -650,10 +652,20 @@ def _show(value: object) -> str:
     if value is None:
         return msg.SKIPPED
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return _listed([msg.SOMETHING_ELSE if v == OTHER_LABEL else str(v) for v in value])
+    if value == OTHER_LABEL:
+        return msg.SOMETHING_ELSE
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _listed(items: list[str]) -> str:
+    """Ticked options as a person would say them back: "A, B and something else". The options' own commas would
+    make a plain comma list ambiguous, so the last one is joined with "and"."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 _MISSING: Any = object()

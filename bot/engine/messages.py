@@ -30,6 +30,9 @@ NOT_QUITE = "Not quite. The answer is: {correct}."
 OTHER_PROMPT = "You chose \"Other\". Please tell us in a few words."
 PREVIOUS_ANSWER = "Your answer was: {answer}"
 SKIPPED = "(skipped)"
+UP_TO = "Up to {limit} characters."
+OPTIONAL = "(optional)"  # after an optional question's words, so nobody has to find out by trying
+SOMETHING_ELSE = "something else"  # "Other, please say" in a ticked list said back: "A and something else"
 
 PAUSED = "Paused. Your answers so far are kept. Send /resume when you want to carry on."
 STILL_PAUSED = "This survey is paused. Send /resume to carry on where you left off."
@@ -113,6 +116,7 @@ YOUTH_FACING = (
     "CONSENT_QUESTION", "CONSENT_YES", "CONSENT_NO", "DECLINED", "CHOOSE_ONE", "CHOOSE_SOME", "CHOOSE_AT_LEAST_ONE",
     "SCALE_RANGE", "YES_OR_NO", "WHOLE_NUMBER", "ANY_NUMBER", "EMPTY_TEXT", "TOO_LONG", "CANNOT_SKIP",
     "FIRST_QUESTION", "ALREADY_ANSWERED", "NOT_A_BUTTON_QUESTION", "OTHER_PROMPT", "PREVIOUS_ANSWER", "SKIPPED",
+    "UP_TO", "OPTIONAL", "SOMETHING_ELSE",
     "PAUSED", "STILL_PAUSED", "ALREADY_FINISHED", "NO_SURVEY_OPEN", "UNKNOWN_SURVEY", "SURVEY_GONE",
     "SURVEY_CLOSED", "ERASED", "NOTHING_TO_ERASE", "ANONYMOUS_NOW", "INVITATION", "REMINDER", "START",
     "NOT_OPEN_YET", "OPTED_OUT",
@@ -125,6 +129,7 @@ YOUTH_FACING = (
 # page words, every one of which a young person on a youth link sees, and the chat channels' own hints.
 YOUTH_FACING_ELSEWHERE = (
     "bot.channels.web_words:*",
+    "bot.notices:YOUNG_PEOPLE_SUMMARY",
     "bot.channels.telegram:HELP,HINT_TYPED,HINT_EDITED,HINT_PRIVATE,STALE_BUTTON,SORRY",
     "bot.channels.slack:HELP,DM_HINT,EDIT_HINT,FILE_HINT,TYPE_HERE,ANSWER_BUTTON,HOME_TITLE,HOME_NONE",
 )

@@ -93,6 +93,16 @@ def decode(data: str | None, text: str | None = None) -> Press | None:
     return Press(found[1], ALL_CATEGORIES[int(found[2])], text)
 
 
+_LABELS = {OK: msg.CARE_OK, HELP: msg.CARE_HELP, ADULT: msg.CARE_ADULT, YES: msg.CARE_YES, NO: msg.CARE_NO,
+           RATHER_NOT: msg.CARE_RATHER_NOT}
+
+
+def label_of(press: Press) -> str | None:
+    """The words of the button pressed, to say back what was chosen. None for Send under the contact box: what
+    they typed is passed on, not shown again."""
+    return _LABELS.get(press.choice)
+
+
 def opening(match: Match) -> tuple[Say | CheckIn, ...]:
     """What a young person sees on a match or the HELP word: a kind word, where to get help, and "Are you OK?"."""
     first = msg.CARE_HELP_WORD if match.help_word else msg.CARE_HEARD
