@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from bot.channels.port import Address
 from bot.engine import conversation as engine
+from bot.engine import messages as msg
 from bot.engine.survey import Survey
 from bot.policy import Policy, Thresholds, round_thresholds
 from bot.privacy import Keys
@@ -373,3 +374,41 @@ def test_a_partner_round_of_117_shows_all_16_figures_the_wood_review_published(c
     page = html.render(report)
     assert "Groups smaller than 3 are never shown" in page
     assert_no_small_counts(page, 3)
+
+
+def test_the_percentage_correct_counts_first_answers_even_after_back(service: SurveyService, store: Store) -> None:
+    """Ten practitioners answer the check wrongly, are told the answer, press Back and try to change it: the report
+    counts ten wrong answers and 0% correct."""
+    for n in range(10):
+        who = Address("telegram", dataset.WORKSPACE, str(7000 + n))
+        outcome = service.begin(who, "sample")
+        tried_back = False
+        for _ in range(40):
+            ask = next((e for e in outcome.effects if isinstance(e, engine.Ask)), None)
+            if ask is None:
+                break
+            prompt = ask.prompt
+            if prompt.question_id == "comment" and not tried_back:  # just after the explanation: go back
+                tried_back = True
+                outcome = service.handle(who, engine.Back(prompt.turn))
+                assert any(isinstance(e, engine.Say) and e.text == msg.PASSED_OVER for e in outcome.effects)
+                continue
+            if prompt.kind == "multi":
+                service.handle(who, engine.Toggle(prompt.turn, 0))
+                outcome = service.handle(who, engine.Done(prompt.turn))
+            elif prompt.question_id == "first_step":
+                assert not tried_back, "the check was asked again after its answer was shown"
+                outcome = service.handle(who, engine.Pick(prompt.turn, 0))  # "Call": wrong
+            elif prompt.options and prompt.kind != "consent":
+                outcome = service.handle(who, engine.Pick(prompt.turn, len(prompt.options) - 1))
+            elif prompt.options:
+                outcome = service.handle(who, engine.Pick(prompt.turn, 0))  # "Yes, let's start"
+            else:
+                outcome = service.handle(who, engine.Reply("2" if prompt.kind == "number" else "ok"))
+        assert tried_back and any(isinstance(e, engine.Finish) and e.completed for e in outcome.effects)
+    sample = service.catalogue.latest("sample")
+    wave = make_report(store, Policy(), [sample], "sample", None, None, KEY, date(2026, 3, 10)).current
+    first_step = wave.question("first_step")
+    assert first_step is not None and first_step.correct is not None
+    assert first_step.correct.cell.count == 0 and first_step.correct.percent == 0.0
+    assert {r.label: r.cell.count for r in first_step.rows} == {"Call": 10, "Talk to your lead": 0, "Wait": 0}
