@@ -138,3 +138,18 @@ questions:
     done = engine.advance(survey, back.state, engine.Reply("No"), NOW)
     assert [summary(e) for e in done.effects if isinstance(e, (Record, Discard))] == ['record: comment = "No"']
     assert done.state.answers == {"first": "Nobody", "second": "Write it down", "comment": "No"}
+
+
+def test_a_conversation_saved_before_checks_were_settled_keeps_its_answered_checks(catalogue: SurveyCatalogue) -> None:
+    """State stored by the previous release has no `settled`: an answered check still cannot be reopened."""
+    survey = catalogue.latest("sample")
+    state = engine.start(survey, NOW).state
+    for event in (engine.Pick(1, 0), engine.Pick(2, 1), engine.Pick(3, 1), engine.Pick(4, 2),
+                  engine.Reply("3"), engine.Pick(6, 0)):
+        state = engine.advance(survey, state, event, NOW).state
+    assert state.current == "comment" and state.answers["first_step"] == "Call"
+    saved = state.to_json()
+    del saved["settled"]
+    back = engine.advance(survey, State.from_json(saved), engine.Back(), NOW)
+    assert [summary(e) for e in back.effects] == [f"say: {msg.PASSED_OVER}",
+                                                  "ask: visits 4 of 6 previous=Your answer was: 3"]

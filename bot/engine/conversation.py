@@ -247,6 +247,7 @@ def advance(survey: Survey, state: State, event: Event, now: datetime) -> Step:
     """Apply one event. Never raises for anything a respondent can send."""
     if state.finished:
         return Step(state, (Say(msg.ALREADY_FINISHED),))
+    state = _settle_earlier(survey, state)
     if isinstance(event, Stop):
         return _stop(state)
     if isinstance(event, Resume):
@@ -277,6 +278,16 @@ def advance(survey: Survey, state: State, event: Event, now: datetime) -> Step:
     if isinstance(event, Pick):
         return _pick(survey, state, question, event.index, now)
     return _reply(survey, state, question, event.text, now)
+
+
+def _settle_earlier(survey: Survey, state: State) -> State:
+    """A conversation saved before `settled` existed: every knowledge check it answered had its explanation shown
+    (only a skip records nothing to explain), so those answers are settled too."""
+    if state.settled or not state.answers:
+        return state
+    checks = {q.id for q in survey.questions if q.kind is Kind.KNOWLEDGE}
+    earlier = tuple(qid for qid, value in state.answers.items() if qid in checks and value is not None)
+    return replace(state, settled=earlier) if earlier else state
 
 
 # --- consent, stop and resume -------------------------------------------------------------------------------------
