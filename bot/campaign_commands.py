@@ -368,7 +368,7 @@ def describe(app: App, code: str) -> dict[str, Any]:
         outbox = store_campaigns.outbox_counts(uow, campaign.id or 0, shown_wave)
         people = store_campaigns.participation_counts(uow, campaign.survey_id, shown_wave)
         run = {(s.wave, s.step) for s in store_campaigns.steps_run(uow, campaign.id or 0)}
-    k = app.settings.privacy.thresholds(survey.audience).group
+    k = app.settings.privacy.thresholds(survey.audience, survey.min_group).group
     by_breakdown = (status_lines(round_status(app.store, app.settings.privacy, survey, round_key)[1])
                     if round_key is not None else [])
     invited = sum(n for (step, status), n in outbox.items() if step == "invite" and status == "sent")

@@ -584,7 +584,7 @@ class SurveyService:
         """A step's answers, or their withdrawal after Back, each with its audit link (inside `together`: see
         SqlUnit.together for what may go there)."""
         if any(isinstance(e, Record) for e in stored):
-            locked = self.policy.thresholds(survey.audience)
+            locked = self.policy.thresholds(survey.audience, survey.min_group)
             uow.lock_thresholds(survey.id, wave, locked.group, locked.text)
         for effect in stored:
             if isinstance(effect, Record):
@@ -648,7 +648,7 @@ class SurveyService:
         """The standard privacy notice for this round goes after the survey's own intro, before the consent question:
         what is stored, until when /delete works, and the thresholds the round's reports keep to."""
         group, text_group, closes_on = uow.round_rules(survey.id, wave)
-        thresholds = round_thresholds(self.policy, survey.audience, group, text_group)
+        thresholds = round_thresholds(self.policy, survey.audience, group, text_group, survey.min_group)
         said = Say(notice(survey.audience, self.policy, thresholds, closes_on, self.help_word))
         at = next((i for i, e in enumerate(effects) if isinstance(e, engine.Ask)), len(effects))
         return (*effects[:at], said, *effects[at:])

@@ -88,6 +88,18 @@ def test_surveys_check_names_file_and_line_on_a_broken_copy(tmp_path: Path) -> N
     assert f"{broken}:{line}: " in result.stderr and "Traceback" not in result.stderr
 
 
+def test_surveys_check_refuses_a_reporting_threshold_below_3_at_its_line(tmp_path: Path) -> None:
+    broken = tmp_path / "partners.yaml"
+    source = (REPO / "surveys" / "wood-partner-survey.yaml").read_text()
+    assert "\nmin_group: 3\n" in source
+    broken.write_text(source.replace("\nmin_group: 3\n", "\nmin_group: 2\n"))
+    result = surveybot(tmp_path, "surveys", "check", str(broken))
+    assert result.returncode == 1
+    line = next(i for i, text in enumerate(broken.read_text().splitlines(), 1) if text == "min_group: 2")
+    assert f"{broken}:{line}: `min_group` is 2; it should be from 3 to 100" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("survey_id", TEMPLATES)
 def test_a_scripted_chat_completes_each_template_and_exports_without_identifiers(tmp_path: Path,
                                                                                  survey_id: str) -> None:

@@ -4,6 +4,8 @@ client playing the page's script (JSON events to /s/CODE/api) or a browser witho
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import logging
 import re
 import sqlite3
@@ -26,6 +28,9 @@ from bot.channels.poster import qr_path
 from bot.channels.web import COOKIE, CSP, Limits, WebChannel
 from bot.config import Settings
 from bot.engine import messages as msg
+from bot.engine.survey import Kind
+from bot.reporting import export
+from bot.reporting.tally import count_round
 from bot.server import HttpServer
 
 PEPPER = "a-test-pepper-that-is-long-enough-to-use-0123456789"
@@ -429,3 +434,47 @@ async def test_the_qr_poster_encodes_the_link(tmp_path: Path) -> None:
     assert link in svg and drawn == qr_path(link)[0]
     assert qr_path(link)[1] == len(segno.make(link, error="m").matrix)
     assert qr_path(link)[0] != qr_path(f"{link}x")[0]
+
+
+async def test_back_cannot_change_a_knowledge_check_once_its_answer_was_shown(tmp_path: Path) -> None:
+    """A practitioner answers a check wrongly and is told the answer: Back passes over it, saying so, its old buttons
+    change nothing, and the export and the report's counts hold the first answer."""
+    async with running(tmp_path / "data") as bot, client() as session:
+        survey = bot.app.catalogue.latest("policy-awareness")
+        check = next(q for q in survey.questions if q.kind is Kind.KNOWLEDGE)
+        wrong, right = check.choices[0], check.choices.index(check.correct or "")
+        assert wrong != check.correct
+        person = Respondent(session, f"{bot.base}/s/policy-awareness")
+        await person.send({"type": "open"})
+        await person.answer()  # consent
+        asked: list[str] = []
+        while person.waiting is not None and person.waiting["prompt"]["question_id"] != check.id:
+            asked.append(person.waiting["prompt"]["question_id"])
+            await person.answer()
+        assert person.waiting is not None
+        check_turn = person.waiting["turn"]
+        await person.answer()  # the first option: wrong
+        assert person.said[-1].startswith("Not quite.")
+        following = person.waiting
+        assert following is not None and following["prompt"]["can_go_back"]
+
+        body = await person.send({"type": "back", "turn": following["turn"]})
+        assert [e["text"] for e in body["effects"] if e["type"] == "say"] == [msg.PASSED_OVER]
+        assert person.waiting is not None and person.waiting["prompt"]["question_id"] == asked[-1]
+        body = await person.send({"type": "pick", "turn": check_turn, "index": right})  # the check's old button
+        assert body["effects"][0] == {"type": "notice", "text": msg.ALREADY_ANSWERED}
+        await person.answer()  # the reopened question again: the check is stepped over, not asked again
+        assert person.waiting is not None and person.waiting["prompt"]["question_id"] == following["prompt"][
+            "question_id"]
+        while person.waiting is not None:
+            await person.answer()
+        assert person.finished
+
+        versions = bot.app.published_versions("policy-awareness")
+        out = io.StringIO()
+        assert export.write_csv(bot.app.store, "policy-awareness", export.columns(versions), out) == 1
+        (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+        assert row[check.id] == wrong
+        assert count(bot.app, f"SELECT count(*) FROM answer WHERE question_id = '{check.id}'") == 1
+        tally = count_round(bot.app.store, "policy-awareness", 1, versions, b"a-report-key")
+        assert dict(tally.questions[check.id].counts) == {wrong: 1}  # what "percentage correct" is taken from

@@ -27,6 +27,10 @@ NOT_A_BUTTON_QUESTION = "Please type your answer in a message."
 
 RIGHT = "That's right."
 NOT_QUITE = "Not quite. The answer is: {correct}."
+PASSED_OVER = ("You have seen the answer to the check question, so your first answer to it stays. "
+               "Here is the question before it.")
+ANSWER_STAYS = ("You have seen the answer to the check question, so your first answer to it stays. "
+                "There is nothing before it that you can change.")
 OTHER_PROMPT = "You chose \"Other\". Please tell us in a few words."
 PREVIOUS_ANSWER = "Your answer was: {answer}"
 SKIPPED = "(skipped)"
@@ -119,7 +123,7 @@ YOUTH_FACING = (
     "UP_TO", "OPTIONAL", "SOMETHING_ELSE",
     "PAUSED", "STILL_PAUSED", "ALREADY_FINISHED", "NO_SURVEY_OPEN", "UNKNOWN_SURVEY", "SURVEY_GONE",
     "SURVEY_CLOSED", "ERASED", "NOTHING_TO_ERASE", "ANONYMOUS_NOW", "INVITATION", "REMINDER", "START",
-    "NOT_OPEN_YET", "OPTED_OUT",
+    "NOT_OPEN_YET", "OPTED_OUT", "PASSED_OVER", "ANSWER_STAYS",
     "REMOVED_SHOWN", "CARE_HEARD", "CARE_HELP_WORD", "CARE_SIGNPOST", "CARE_ASK", "CARE_OK", "CARE_HELP",
     "CARE_ADULT", "CARE_CONSENT", "CARE_YES", "CARE_NO", "CARE_ASK_CONTACT", "CARE_SEND", "CARE_RATHER_NOT",
     "CARE_SHARED", "CARE_NOT_SHARED", "CARE_NO_ROUTE", "CARE_CARRY_ON", "CARE_ALL_DONE", "CARE_WHO",
