@@ -181,7 +181,8 @@ async def test_the_running_bot_sends_a_campaign_and_start_opens_the_survey(tmp_p
         clock = Clock(datetime.now(LONDON))
         add_contacts(app.store, app.keys, [7, 8], ["youth"], clock)
         with app.store.unit() as uow:
-            uow.session.add(Campaign(code="ambassadors", survey_id="you-said", version=1, tags='["youth"]',
+            latest = app.catalogue.latest("you-said").version
+            uow.session.add(Campaign(code="ambassadors", survey_id="you-said", version=latest, tags='["youth"]',
                                      opens_at=(clock.now - timedelta(hours=1)).astimezone(UTC),
                                      closes_at=(clock.now + timedelta(days=14)).astimezone(UTC),
                                      reminders="[]", quiet_from=0, quiet_until=0, created_on=clock.now.date()))
