@@ -38,6 +38,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = None
+    trust_proxy: bool = False  # the web chat's rate limits count X-Forwarded-For's last address (bot.channels.web)
     log_level: str = "INFO"
     log_format: str = "text"
     auto_migrate: bool = True
@@ -80,6 +81,10 @@ class Settings:
         auto = (get("SURVEYBOT_AUTO_MIGRATE") or "true").lower()
         if auto not in ("true", "false"):
             raise SettingsError("SURVEYBOT_AUTO_MIGRATE should be `true` or `false`")
+        trust_proxy = (get("SURVEYBOT_TRUST_PROXY") or "false").lower()
+        if trust_proxy not in ("true", "false"):
+            raise SettingsError("SURVEYBOT_TRUST_PROXY should be `true` (only behind your own reverse proxy) or "
+                                "`false`")
         log_format = (get("SURVEYBOT_LOG_FORMAT") or "text").lower()
         if log_format not in ("text", "json"):
             raise SettingsError("SURVEYBOT_LOG_FORMAT should be `text` or `json`")
@@ -96,6 +101,7 @@ class Settings:
             host=get("SURVEYBOT_HOST") or "127.0.0.1",
             port=int(port_text),
             public_url=public_url.rstrip("/") if public_url else None,
+            trust_proxy=trust_proxy == "true",
             log_level=(get("SURVEYBOT_LOG_LEVEL") or "INFO").upper(),
             log_format=log_format,
             auto_migrate=auto == "true",
