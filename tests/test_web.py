@@ -363,6 +363,50 @@ def test_a_client_is_only_ever_an_address_it_could_not_make_up(forwarded: str | 
         assert ipaddress.ip_network(found).prefixlen == 64
 
 
+PER_PERSON = ("contact", "participation", "conversation", "response", "answer")
+
+
+def rows(app: App) -> dict[str, int]:
+    return {table: count(app, f"SELECT count(*) FROM {table}") for table in PER_PERSON}
+
+
+async def test_opening_a_link_stores_nothing_until_the_person_agrees(tmp_path: Path) -> None:
+    """Anyone can open the link as often as they like: only a yes to the consent question stores a row."""
+    none = dict.fromkeys(PER_PERSON, 0)
+    async with running(tmp_path / "data") as bot:
+        url = f"{bot.base}/s/you-said"
+        for _ in range(20):  # cookie-less opens, through the script and without it
+            async with client() as fresh, fresh.post(f"{url}/api", json={"type": "open"}) as response:
+                assert response.status == 200 and (await response.json())["open"]
+            async with client() as fresh, fresh.post(url, data={"do": "open"}) as response:
+                assert response.status == 200 and msg.CONSENT_QUESTION in await response.text()
+        assert rows(bot.app) == none
+        async with client() as session:  # open, look again, answer something else, say no, stop: still nothing
+            person = Respondent(session, url)
+            await person.send({"type": "open"})
+            await person.send({"type": "resume"})
+            assert person.waiting is not None and person.waiting["prompt"]["kind"] == "consent"
+            turn = person.waiting["turn"]
+            await person.send({"type": "reply", "turn": turn, "text": "what is this?"})
+            assert msg.YES_OR_NO in person.said
+            declined = await person.send({"type": "pick", "turn": turn, "index": 1})
+            assert declined["open"] is False and msg.DECLINED in person.said
+            await person.send({"type": "open"})
+            stopped = await person.send({"type": "stop"})
+            assert stopped["open"] is False
+        assert rows(bot.app) == none
+        async with client() as session:  # a yes stores the person's start, once
+            person = Respondent(session, url)
+            await person.send({"type": "open"})
+            await person.answer()
+            assert person.waiting is not None and person.waiting["prompt"]["number"] == 1
+            assert rows(bot.app) == {**none, "contact": 1, "participation": 1, "conversation": 1}
+            while person.waiting is not None:
+                await person.answer()
+        assert count(bot.app, "SELECT count(*) FROM response WHERE completed") == 1
+        assert rows(bot.app)["contact"] == 1 and rows(bot.app)["conversation"] == 0
+
+
 async def test_stale_turns_and_double_clicks_record_nothing(tmp_path: Path) -> None:
     async with running(tmp_path / "data") as bot, client() as session:
         person = Respondent(session, f"{bot.base}/s/policy-awareness")

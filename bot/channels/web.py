@@ -407,8 +407,8 @@ class WebChannel:
         who = Address("web", "link", token)
         service = self.service
         async with self._lock(token):
-            if action in (OPEN, RESUME):
-                outcome = await service.call(service.begin, who, link.survey_id, link.wave)
+            if action in (OPEN, RESUME):  # stores nothing until they agree (SurveyService.open_link)
+                outcome = await service.call(service.open_link, who, link.survey_id, link.wave)
                 effects = outcome.effects
                 resumed = action == OPEN and any(isinstance(e, Ask) for e in effects) and not any(
                     isinstance(e, Say) for e in effects)
@@ -422,13 +422,13 @@ class WebChannel:
                 return token, Result(outcome.effects, False, forget=True)
             if action == KEEP:
                 if await self._is_open(who):
-                    outcome = await service.call(service.begin, who, link.survey_id, link.wave)
+                    outcome = await service.call(service.open_link, who, link.survey_id, link.wave)
                     return token, Result(outcome.effects, outcome.open)
                 return token, Result((Notice(words.KEPT),), False)
             if action == HELP:  # typed as an answer: explain, then ask the waiting question again
                 if not await self._is_open(who):
                     return token, Result((Say(words.HELP),), False)
-                outcome = await service.call(service.begin, who, link.survey_id, link.wave)
+                outcome = await service.call(service.open_link, who, link.survey_id, link.wave)
                 return token, Result((Say(words.HELP), *outcome.effects), outcome.open)
             assert not isinstance(action, str)
             if isinstance(action, Press):  # the safeguarding check: no handle here, so a yes asks how to reach them
@@ -438,6 +438,9 @@ class WebChannel:
             if isinstance(action, engine.Reply):  # checked before anything can store the words
                 guarded = await service.call(service.guard, who, action.text)
             outcome = guarded or await service.call(service.handle, who, action)
+            if guarded is None and outcome.effects == (Say(msg.NO_SURVEY_OPEN),):  # the first screen: nothing
+                # is stored before this, so their consent (or no) comes here
+                outcome = await service.call(service.open_link, who, link.survey_id, link.wave, action)
             return token, Result(outcome.effects, outcome.open)
 
     async def _is_open(self, who: Address) -> bool:
