@@ -58,6 +58,7 @@ class Settings:
     safeguarding_slack_channel: str | None = None
     safeguarding_telegram_chat: str | None = None
     safeguarding_who: str | None = None  # who will get in touch, as told to a young person who says yes
+    alert_window_seconds: int = 180  # anonymous alerts within this after one already sent go as one message
     language_glossary: Path | None = None  # an edited "Language that cares" glossary; None: the shipped one
     sweep_seconds: int = 30
     leader_retry_seconds: int = 15
@@ -116,6 +117,7 @@ class Settings:
             slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
             signing_key=get("SURVEYBOT_SIGNING_KEY"),
             **_safeguarding(get),
+            alert_window_seconds=_seconds(get, "SURVEYBOT_ALERT_WINDOW_SECONDS", 180, least=0),
             sweep_seconds=_seconds(get, "SURVEYBOT_SWEEP_SECONDS", 30),
             leader_retry_seconds=_seconds(get, "SURVEYBOT_LEADER_RETRY_SECONDS", 15),
         )
@@ -204,13 +206,13 @@ def _safeguarding(get: Callable[[str], str | None]) -> dict[str, object]:
     }
 
 
-def _seconds(get: Callable[[str], str | None], name: str, default: int) -> int:
-    """A scheduler interval: whole seconds from 1 to an hour."""
+def _seconds(get: Callable[[str], str | None], name: str, default: int, least: int = 1) -> int:
+    """An interval: whole seconds from `least` to an hour."""
     text = get(name)
     if text is None:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= 3600:
-        raise SettingsError(f"{name} should be a whole number of seconds from 1 to 3600")
+    if not text.isdigit() or not least <= int(text) <= 3600:
+        raise SettingsError(f"{name} should be a whole number of seconds from {least} to 3600")
     return int(text)
 
 

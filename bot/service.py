@@ -112,7 +112,8 @@ class SurveyService:
         self.matcher = matcher or Matcher(load_phrases(), help_word)
         self.care_who = care_who
         self.help_word = help_word
-        self.alerts = AlertRoute()  # the composition root adds the lead's Slack channel / Telegram chat
+        self.alerts = AlertRoute(clock)  # the composition root adds the lead's Slack channel / Telegram chat
+        self.alerts.record = self._record_group
         self._database: ThreadPoolExecutor | None = None
         self._batch: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []  # answers waiting for a group commit
         self._batch_lock = threading.Lock()  # guards _batch and _draining between the event loop and the thread
@@ -415,8 +416,8 @@ class SurveyService:
 
         def work(uow: UnitOfWork, now: datetime) -> date | None:
             needle = json.dumps(ref)
-            raised = [s for s in evidence.audit_subjects(uow, "safeguarding.alert", needle)
-                      if json.loads(s).get("alert") == ref]
+            raised = [s for action in ("safeguarding.alert", "safeguarding.grouped")
+                      for s in evidence.audit_subjects(uow, action, needle) if json.loads(s).get("alert") == ref]
             done = [s for s in evidence.audit_subjects(uow, "safeguarding.acknowledged", needle)
                     if json.loads(s).get("alert") == ref]
             if not raised or done:
@@ -433,6 +434,17 @@ class SurveyService:
         uow.audit("safeguarding.alert", {"alert": ref, "category": alert.category, "consent": alert.consent},
                   now.date())
         return replace(alert, ref=ref)
+
+    async def _record_group(self, ref: str, held: list[Alert]) -> None:
+        """Audit one message that carries several anonymous alerts (AlertRoute), before it is posted: its own
+        reference, for Acknowledge, and the alerts' references, each audited already when it was raised."""
+
+        def work() -> None:
+            with self.store.unit() as uow:
+                uow.audit("safeguarding.grouped", {"alert": ref, "alerts": [a.ref for a in held]},
+                          self.clock().date())
+
+        await self.call(work)
 
     async def _send_alerts(self, outcome: Outcome) -> Outcome:
         """Post the alerts (after the commit that audited them), and drop them from what the channel draws. When a
