@@ -175,6 +175,7 @@ def _privacy(get: Callable[[str], str | None]) -> Policy:
         key_days=whole("SURVEYBOT_KEY_DAYS", 30, 1),
         text_days=whole("SURVEYBOT_TEXT_DAYS", 90, 1),
         state_days=whole("SURVEYBOT_STATE_DAYS", 30, 1),
+        start_days=whole("SURVEYBOT_START_DAYS", 30, 1),
         min_group=whole("SURVEYBOT_MIN_GROUP", 5, MIN_THRESHOLD),
         min_group_young=whole("SURVEYBOT_MIN_GROUP_YOUNG", 10, MIN_THRESHOLD),
         min_group_text=whole("SURVEYBOT_MIN_GROUP_TEXT", 10, MIN_THRESHOLD),

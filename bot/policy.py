@@ -36,6 +36,7 @@ class Policy:
     key_days: int = 30
     text_days: int = 90
     state_days: int = 30
+    start_days: int = 30  # an anonymous web start not finished: its contact and participation rows go after this
     min_group: int = 5
     min_group_young: int = 10
     min_group_text: int = 10
