@@ -36,11 +36,11 @@ class Policy:
     key_days: int = 30
     text_days: int = 90
     state_days: int = 30
-    start_days: int = 30  # an anonymous web start not finished: its contact and participation rows go after this
     min_group: int = 5
     min_group_young: int = 10
     min_group_text: int = 10
     scrub_names_file: Path | None = None
+    start_days: int = 30  # an anonymous web start not finished: its contact and participation rows go after this
 
     def thresholds(self, audience: Audience) -> Thresholds:
         """What a round of a survey for this audience would lock now: 10 for young people, 5 otherwise (defaults);

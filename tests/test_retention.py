@@ -159,3 +159,17 @@ def test_unfinished_anonymous_web_starts_are_forgotten_after_30_days(service: Su
     assert audit_actions(store)[-1][1]["starts"] == 1
     assert purge(store, Policy(start_days=1), start + timedelta(days=60)).starts == 0
     assert verify(store, service.keys).ok
+
+
+def test_the_web_start_setting_is_read_checked_and_documented() -> None:
+    from pathlib import Path
+
+    from bot.config import Settings, SettingsError
+
+    assert Settings.from_env({}).privacy.start_days == 30
+    assert Settings.from_env({"SURVEYBOT_START_DAYS": "7"}).privacy.start_days == 7
+    with pytest.raises(SettingsError, match=r"^SURVEYBOT_START_DAYS should be a whole number of at least 1$"):
+        Settings.from_env({"SURVEYBOT_START_DAYS": "0"})
+    root = Path(__file__).parent.parent
+    assert "SURVEYBOT_START_DAYS=30" in (root / "deploy" / ".env.example").read_text()
+    assert "`SURVEYBOT_START_DAYS` | 30 |" in (root / "docs" / "privacy.md").read_text()

@@ -564,3 +564,13 @@ async def test_the_qr_poster_encodes_the_link(tmp_path: Path) -> None:
     assert link in svg and drawn == qr_path(link)[0]
     assert qr_path(link)[1] == len(segno.make(link, error="m").matrix)
     assert qr_path(link)[0] != qr_path(f"{link}x")[0]
+
+
+def test_trusting_the_proxy_is_a_setting_checked_and_documented() -> None:
+    from bot.config import SettingsError
+
+    assert Settings.from_env({}).trust_proxy is False
+    assert Settings.from_env({"SURVEYBOT_TRUST_PROXY": "TRUE"}).trust_proxy is True
+    with pytest.raises(SettingsError, match=r"^SURVEYBOT_TRUST_PROXY should be `true`"):
+        Settings.from_env({"SURVEYBOT_TRUST_PROXY": "yes please"})
+    assert "SURVEYBOT_TRUST_PROXY=false" in (Path(__file__).parent.parent / "deploy" / ".env.example").read_text()
