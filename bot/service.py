@@ -144,10 +144,47 @@ class SurveyService:
                 raise SurveyFileError(frozen)
 
     # --- use cases -----------------------------------------------------------------------------------------------
-    def begin(self, address: Address, code: str, wave: int | None = None, event_key: str | None = None) -> Outcome:
+    def begin(self, address: Address, code: str, wave: int | None = None, event_key: str | None = None,
+              first: Event | None = None, until_consent: bool = False) -> Outcome:
         """Start a survey for someone, or carry on the one they already have open. `code` is a survey id (wave 1
-        unless given) or a campaign's code (its current wave)."""
-        return self._run(partial(self._begin, address, code, wave, None, False), event_key, address.channel)
+        unless given) or a campaign's code (its current wave). `until_consent`, `first`: see open_link."""
+
+        def work(uow: UnitOfWork, now: datetime) -> Outcome:
+            found = self._resolve(uow, code, wave, now)
+            if isinstance(found, Outcome):
+                return found
+            survey, round_wave = found
+            session = self.keys.session(address)
+            open_row = uow.conversation(session)
+            if open_row is not None and open_row.survey_id == survey.id:
+                return self._advance(uow, address, session, open_row, first or engine.Resume(), now)
+            salt = uow.salt(survey.id, round_wave, now.date())
+            if salt is None:
+                return Outcome((Say(msg.SURVEY_CLOSED),))
+            respondent = self.keys.respondent(address, survey.id, round_wave, salt)
+            if uow.has_completed(respondent, survey.id, round_wave):
+                return Outcome((Say(msg.ALREADY_FINISHED),))
+            if until_consent:  # an open link: nothing is stored before a yes
+                shown = engine.start(survey, now)
+                if first is None:
+                    return Outcome(self._with_notice(uow, survey, round_wave, shown.effects), open=True,
+                                   survey=survey)
+                agreed = engine.advance(survey, shown.state, first, now)
+                if agreed.state.status is not engine.Status.ASKING:  # not a yes (yet): nothing to keep
+                    return Outcome(agreed.effects, open=not agreed.state.finished, survey=survey)
+            contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
+                                         self.keys.seal(address), now.date())
+            uow.mark_participation(contact, survey.id, round_wave, completed=False)
+            step = engine.start(survey, now)
+            uow.save_conversation(session, survey.id, survey.version, round_wave, step.state.to_json(),
+                                  open_row.revision if open_row else None, now)
+            if first is not None:  # they agreed: carry their yes through the conversation just stored
+                row = uow.conversation(session)
+                assert row is not None
+                return self._advance(uow, address, session, row, first, now)
+            return Outcome(self._with_notice(uow, survey, round_wave, step.effects), open=True, survey=survey)
+
+        return self._run(work, event_key, address.channel)
 
     def open_link(self, address: Address, code: str, wave: int | None = None, first: Event | None = None
                   ) -> Outcome:
@@ -155,41 +192,7 @@ class SurveyService:
         for a visitor until they agree to take part. Without `first`: the first screen (or the conversation they
         have open). With `first`: what they did on that screen; only a yes stores anything (their contact,
         participation and conversation, as `begin` does); a no or a stop leaves no trace."""
-        return self._run(partial(self._begin, address, code, wave, first, True), None, address.channel)
-
-    def _begin(self, address: Address, code: str, wave: int | None, first: Event | None, until_consent: bool,
-               uow: UnitOfWork, now: datetime) -> Outcome:
-        found = self._resolve(uow, code, wave, now)
-        if isinstance(found, Outcome):
-            return found
-        survey, round_wave = found
-        session = self.keys.session(address)
-        open_row = uow.conversation(session)
-        if open_row is not None and open_row.survey_id == survey.id:
-            return self._advance(uow, address, session, open_row, first or engine.Resume(), now)
-        salt = uow.salt(survey.id, round_wave, now.date())
-        if salt is None:
-            return Outcome((Say(msg.SURVEY_CLOSED),))
-        respondent = self.keys.respondent(address, survey.id, round_wave, salt)
-        if uow.has_completed(respondent, survey.id, round_wave):
-            return Outcome((Say(msg.ALREADY_FINISHED),))
-        step = engine.start(survey, now)
-        if until_consent:
-            if first is None:
-                return Outcome(self._with_notice(uow, survey, round_wave, step.effects), open=True, survey=survey)
-            agreed = engine.advance(survey, step.state, first, now)
-            if agreed.state.status is not engine.Status.ASKING:  # not a yes (yet): nothing to keep
-                return Outcome(agreed.effects, open=not agreed.state.finished, survey=survey)
-        contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
-                                     self.keys.seal(address), now.date())
-        uow.mark_participation(contact, survey.id, round_wave, completed=False)
-        uow.save_conversation(session, survey.id, survey.version, round_wave, step.state.to_json(),
-                              open_row.revision if open_row else None, now)
-        if first is not None:  # they agreed: now carry their yes through the conversation just stored
-            row = uow.conversation(session)
-            assert row is not None
-            return self._advance(uow, address, session, row, first, now)
-        return Outcome(self._with_notice(uow, survey, round_wave, step.effects), open=True, survey=survey)
+        return self.begin(address, code, wave, None, first, True)
 
     def handle(self, address: Address, event: Event, event_key: str | None = None) -> Outcome:
         """Apply what someone did to their open conversation."""
