@@ -40,6 +40,7 @@ class Policy:
     min_group_young: int = 10
     min_group_text: int = 10
     scrub_names_file: Path | None = None
+    start_days: int = 30  # an anonymous web start not finished: its contact and participation rows go after this
 
     def thresholds(self, audience: Audience, own: int | None = None) -> Thresholds:
         """What a round of a survey for this audience would lock now: 10 for young people, 5 otherwise (defaults);

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -205,3 +205,50 @@ def test_a_disclosure_sent_as_free_feedback_is_never_stored_as_feedback(service:
         items = [t for (t,) in connection.execute(text("SELECT text FROM feedback_item"))]
     assert items == ["more lights in the park"]
     assert "qq7" not in dump(store)
+
+
+def test_the_alert_window_is_read_checked_and_documented() -> None:
+    import pytest
+
+    from bot.config import Settings, SettingsError
+
+    assert Settings.from_env({}).alert_window_seconds == 180
+    assert Settings.from_env({"SURVEYBOT_ALERT_WINDOW_SECONDS": "0"}).alert_window_seconds == 0
+    for wrong in ("-1", "3601", "soon"):
+        with pytest.raises(SettingsError, match=r"^SURVEYBOT_ALERT_WINDOW_SECONDS should be a whole number of "
+                                                r"seconds from 0 to 3600$"):
+            Settings.from_env({"SURVEYBOT_ALERT_WINDOW_SECONDS": wrong})
+    root = Path(__file__).parent.parent
+    assert "SURVEYBOT_ALERT_WINDOW_SECONDS=180" in (root / "deploy" / ".env.example").read_text()
+    assert "SURVEYBOT_ALERT_WINDOW_SECONDS" in (root / "docs" / "safeguarding.md").read_text()
+
+
+def test_held_anonymous_alerts_go_as_one_message_when_the_bot_stops(catalogue: SurveyCatalogue) -> None:
+    """What the window holds is never lost: flushing (as the bot does when it stops) sends it at once."""
+    from bot.safeguarding.alerts import AlertRoute
+    from tests.conftest import Clock
+
+    class Lead:
+        def __init__(self) -> None:
+            self.posted: list[str] = []
+
+        async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
+            self.posted.append(text)
+            return True
+
+    async def scenario() -> list[str]:
+        lead, clock = Lead(), Clock()
+        route = AlertRoute(clock, window=180)
+        route.add(lead, "-100")
+        for ref, category in (("a1" * 6, "abuse"), ("b2" * 6, "bullying"), ("c3" * 6, "bullying")):
+            assert await route.send(Alert(category, False, "web", ref=ref))
+        assert len(lead.posted) == 1
+        assert await route.send(Alert("abuse", True, "telegram", "@sam", ref="d4" * 6))  # a yes: at once
+        await route.flush()
+        clock.now += timedelta(seconds=180)
+        await route.send(Alert("abuse", False, "slack", ref="e5" * 6))  # a new window: at once again
+        return lead.posted
+
+    posted = asyncio.run(scenario())
+    assert len(posted) == 4 and "@sam" in posted[1] and "e5e5" in posted[3]
+    assert "2 more" in posted[2] and "“bullying” (2)" in posted[2]

@@ -13,9 +13,11 @@ channel; only the drawing differs (bot.channels.webpage).
   GET /s/CODE/qr.svg is a printable poster of the link.
 - Persist, then draw: the service commits before a response is sent. Every question's buttons carry its turn, so a
   double click, a resubmitted form or an old tab records nothing; that is why no event key is needed here.
-- Abuse: bodies over 32 KiB get 413; each person (token) and each link has a token bucket, and an empty one gets
-  429 with Retry-After; JSON that isn't an event gets 400 with a short message; posts from another site get 403;
-  unknown codes get a friendly 404 page. Never a traceback: a failure is logged by type and line, without data.
+- Abuse: bodies over 32 KiB get 413; each person (token) and each client (network address) has a token bucket, and
+  an empty one gets 429 with Retry-After, so one client flooding a link cannot lock it for everyone else (the
+  address a proxy forwards counts only with SURVEYBOT_TRUST_PROXY); JSON that isn't an event gets 400 with a short
+  message; posts from another site get 403; unknown codes get a friendly 404 page. Never a traceback: a failure is
+  logged by type and line, without data.
 - No third-party anything: the page, its CSS and its script come from the package, under a strict
   Content-Security-Policy (nothing inline, nothing from elsewhere), with no referrer and no caching of answers.
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import json
 import logging
 import math
@@ -101,12 +104,13 @@ class Link:
 @dataclass(frozen=True)
 class Limits:
     """Token buckets: `*_rate` requests a second on average, bursts of up to `*_burst`. A person answers a question
-    every few seconds; a class of thirty on one link at the same moment stays well inside the link's bucket."""
+    every few seconds; a class of thirty behind one school address at the same moment stays well inside that
+    client's bucket. There is no bucket for a whole link: anyone could empty it and lock the link for everyone."""
 
     person_rate: float = 2.0
     person_burst: float = 20.0
-    link_rate: float = 20.0
-    link_burst: float = 200.0
+    client_rate: float = 20.0
+    client_burst: float = 200.0
 
 
 @dataclass
@@ -317,14 +321,15 @@ class WebChannel:
     name = "web"
 
     def __init__(self, service: SurveyService, catalogue: SurveyCatalogue, *, cookie_days: int,
-                 public_url: str | None = None, limits: Limits | None = None) -> None:
+                 public_url: str | None = None, limits: Limits | None = None, trust_proxy: bool = False) -> None:
         self.service = service
         self.catalogue = catalogue
         self.cookie_days = cookie_days
         self.public_url = public_url.rstrip("/") if public_url else None
+        self.trust_proxy = trust_proxy
         self.limits = limits or Limits()
         self.people = Buckets(self.limits.person_rate, self.limits.person_burst)
-        self.links = Buckets(self.limits.link_rate, self.limits.link_burst)
+        self.clients = Buckets(self.limits.client_rate, self.limits.client_burst)
         self.locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
         self.static = {name: webpage.static_file(name) for name in STATIC}
         self.versions = {name: hashlib.sha256(body).hexdigest()[:12] for name, body in self.static.items()}
@@ -335,12 +340,12 @@ class WebChannel:
         # Long enough to carry on after a break (idle conversations live state_days), then to delete the answers
         # for as long as the round's key may live after it closes (key_days). Renewed on each use.
         return cls(app.service, app.catalogue, cookie_days=policy.state_days + policy.key_days,
-                   public_url=app.settings.public_url)
+                   public_url=app.settings.public_url, trust_proxy=app.settings.trust_proxy)
 
     def set_limits(self, limits: Limits) -> None:
         self.limits = limits
         self.people = Buckets(limits.person_rate, limits.person_burst)
-        self.links = Buckets(limits.link_rate, limits.link_burst)
+        self.clients = Buckets(limits.client_rate, limits.client_burst)
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
@@ -365,7 +370,7 @@ class WebChannel:
         link = await self._link(request)
         self._same_site(request)
         token = self._token(request)
-        self._limit(link, token)
+        self._limit(request, token)
         body = await self._body(request)
         if request.content_type != "application/json":
             raise Refused(415, "send the event as application/json")
@@ -388,7 +393,7 @@ class WebChannel:
         link = await self._link(request)
         self._same_site(request)
         token = self._token(request)
-        self._limit(link, token)
+        self._limit(request, token)
         body = await self._body(request)
         try:
             fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_TICKS + 10,
@@ -415,7 +420,7 @@ class WebChannel:
 
     async def qr(self, request: web.Request) -> web.StreamResponse:
         link = await self._link(request)
-        self._limit(link, None)
+        self._limit(request, None)
         url = self.link_url(link_code(request), self._origin(request))
         return web.Response(text=poster_svg(url, link.title), content_type="image/svg+xml", headers=PRIVATE)
 
@@ -441,8 +446,8 @@ class WebChannel:
         who = Address("web", "link", token)
         service = self.service
         async with self._lock(token):
-            if action in (OPEN, RESUME):
-                outcome = await service.call(service.begin, who, link.survey_id, link.wave)
+            if action in (OPEN, RESUME):  # stores nothing until they agree (SurveyService.open_link)
+                outcome = await service.call(service.open_link, who, link.survey_id, link.wave)
                 effects = outcome.effects
                 resumed = action == OPEN and any(isinstance(e, Ask) for e in effects) and not any(
                     isinstance(e, Say) for e in effects)
@@ -456,7 +461,7 @@ class WebChannel:
                 return token, Result(outcome.effects, False, forget=True)
             if action == KEEP:
                 if await self._is_open(who):
-                    outcome = await service.call(service.begin, who, link.survey_id, link.wave)
+                    outcome = await service.call(service.open_link, who, link.survey_id, link.wave)
                     return token, Result(outcome.effects, outcome.open)
                 return token, Result((Notice(words.KEPT),), False)
             if action == GET_HELP:  # the button: the gentle check, as the HELP word gives on every channel
@@ -467,7 +472,7 @@ class WebChannel:
             if action == HELP:  # typed as an answer: explain, then ask the waiting question again
                 if not await self._is_open(who):
                     return token, Result((Say(words.HELP),), False)
-                outcome = await service.call(service.begin, who, link.survey_id, link.wave)
+                outcome = await service.call(service.open_link, who, link.survey_id, link.wave)
                 return token, Result((Say(words.HELP), *outcome.effects), outcome.open)
             assert not isinstance(action, str)
             if isinstance(action, Press):  # the safeguarding check: no handle here, so a yes asks how to reach them
@@ -479,6 +484,9 @@ class WebChannel:
             if isinstance(action, engine.Reply):  # checked before anything can store the words
                 guarded = await service.call(service.guard, who, action.text)
             outcome = guarded or await service.call(service.handle, who, action)
+            if guarded is None and outcome.effects == (Say(msg.NO_SURVEY_OPEN),):  # the first screen: nothing
+                # is stored before this, so their consent (or no) comes here
+                outcome = await service.call(service.open_link, who, link.survey_id, link.wave, action)
             return token, Result(outcome.effects, outcome.open)
 
     async def _is_open(self, who: Address) -> bool:
@@ -512,8 +520,9 @@ class WebChannel:
         token = request.cookies.get(COOKIE)
         return token if token is not None and TOKEN.match(token) else None
 
-    def _limit(self, link: Link, token: str | None) -> None:
-        wait = self.links.take(f"{link.survey_id}|{link.wave}")
+    def _limit(self, request: web.Request, token: str | None) -> None:
+        forwarded = request.headers.get("X-Forwarded-For") if self.trust_proxy else None
+        wait = self.clients.take(client_of(request.remote, forwarded))
         if token is not None:
             wait = max(wait, self.people.take(token))
         if wait > 0:
@@ -596,3 +605,21 @@ class WebChannel:
 def link_code(request: web.Request) -> str:
     return request.match_info.get("code", "")
 
+
+
+def client_of(remote: str | None, forwarded: str | None = None) -> str:
+    """The client a request's rate limit is charged to: the address that connected, or, behind a trusted proxy
+    (pass its X-Forwarded-For only then), the address the proxy saw, which it added last. Earlier entries are
+    whatever the client claimed, so they are never used. An IPv6 client counts by its /64, which one household
+    or phone holds whole. Anything unreadable falls back to the connecting address."""
+    for text in (forwarded.rsplit(",", 1)[-1] if forwarded else None, remote):
+        try:
+            address = ipaddress.ip_address((text or "").strip())
+        except ValueError:
+            continue
+        if isinstance(address, ipaddress.IPv6Address):
+            if address.ipv4_mapped is not None:
+                return str(address.ipv4_mapped)
+            return str(ipaddress.IPv6Network((address, 64), strict=False))
+        return str(address)
+    return "unknown"

@@ -147,6 +147,9 @@ ALERT_HELP = ("Safeguarding alert {ref}: a young person on {channel} asked for h
 ALERT_CONSENT = ("Safeguarding alert {ref}: a young person on {channel} has asked for help (“{category}”) and agreed "
                  "to be contacted. Reach them: {reach}\nThey were told that someone will get in touch. Their words "
                  "were not kept.")
+ALERT_GROUPED = ("Safeguarding alerts {ref}: {count} more young people's messages on {channel} in the last few "
+                 "minutes suggested {categories}. Each was shown Childline, 999 and Shout. None of them has agreed to "
+                 "be contacted, so we cannot say who they are. Their words were not kept.")
 ALERT_ACK = "Acknowledge"
 ALERT_ACKED = "Acknowledged on {day}."
 ALERT_UNKNOWN = "That alert is not known, or it was acknowledged already."
