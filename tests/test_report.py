@@ -302,41 +302,46 @@ def test_a_table_by_group_whose_totals_disagree_with_the_published_ones_is_withh
     assert "By agency:</b> withheld: showing it would reveal a number hidden elsewhere in this report" in page
 
 
-# The Wood review's survey of partnerships (2021): 117 responses. The five shares of the scrutiny model are the ones it
-# published (docs: the domain notes); the other eleven figures have the same shape as its others (a third 3% group,
-# in a single-choice question, whose secondary suppression at k = 5 hides a 37% beside it).
+# The Wood review's survey of partnerships (2021): 117 responses from 132 areas. Every per-option percentage it
+# published (the review's paragraphs 27, 54, 99 and 117 and its table of scrutiny models; see shared/seeds).
 WOOD_FIGURES: dict[str, dict[str, int]] = {  # question -> option -> published percentage
     "scrutiny_model": {"External independent assessment or review": 23, "Local authority scrutiny processes": 3,
                        "Independent chair of the statutory partners' meeting": 37, "Peer or regional review": 3,
                        "Other, please say": 37},
-    "covid_improved": {"Yes, to a significant degree": 3, "Yes, to some degree": 60, "No": 0, "Too early to say": 37},
-    "strategic_impact": {"Yes, to a significant degree": 15, "Yes, to some degree": 50, "Not yet": 21,
-                         "Too early to say": 14},
-    "relevant_agencies": {"Yes": 82, "No": 9, "Not sure": 9},
+    "operational_focus": {"Yes, we have evidence": 61, "We are gathering evidence": 13,
+                          "Not yet begun to gather evidence": 26},
+    "relevant_agencies": {"Yes": 60, "No": 37, "Not sure": 3},
+    "child_voice_new": {"Yes": 50, "No": 50},
+    "delegated": {"Yes": 100},
 }
+# Published only as a sum: 90% said the reforms were having a positive effect to some or a significant degree.
+WOOD_STRATEGIC_YES = 90
 
 
 def wood_round(wood: Survey) -> RoundTally:
     """117 partnerships' answers that give exactly the published percentages."""
     scrutiny = (["Independent chair of the statutory partners' meeting"] * 43 + ["Other, please say"] * 43
                 + ["External independent assessment or review"] * 27 + ["Local authority scrutiny processes"] * 4)
-    covid = ["Yes, to a significant degree"] * 4 + ["Yes, to some degree"] * 70 + ["Too early to say"] * 43
-    strategic = (["Yes, to a significant degree"] * 18 + ["Yes, to some degree"] * 58 + ["Not yet"] * 25
-                 + ["Too early to say"] * 16)
-    agencies = ["Yes"] * 96 + ["No"] * 11 + ["Not sure"] * 10
+    operational = (["Yes, we have evidence"] * 71 + ["We are gathering evidence"] * 15
+                   + ["Not yet begun to gather evidence"] * 31)
+    agencies = ["Yes"] * 70 + ["No"] * 43 + ["Not sure"] * 4
+    voice = ["Yes"] * 58 + ["No"] * 59
+    strategic = (["Yes, to a significant degree"] * 30 + ["Yes, to some degree"] * 75 + ["Not yet"] * 6
+                 + ["Too early to say"] * 6)
     tally = new_tally(wood.id, 1, [wood])
     for n in range(117):
         ticked = [scrutiny[n], "Peer or regional review"] if n < 4 else [scrutiny[n]]  # 4 areas ticked two models
         answers = {"partner": ("Health", "Local authority", "Police")[n % 3], "scrutiny_model": ticked,
                    "scrutiny_model.other": "A mix of the two" if "Other, please say" in ticked else None,
-                   "covid_improved": covid[n], "strategic_impact": strategic[n], "relevant_agencies": agencies[n]}
+                   "operational_focus": operational[n], "relevant_agencies": agencies[n],
+                   "child_voice_new": voice[n], "delegated": "Yes", "strategic_impact": strategic[n]}
         add(tally, answers, lambda column, n=n: n)
     return tally
 
 
-def test_a_partner_round_of_117_shows_all_16_figures_the_wood_review_published(catalogue: SurveyCatalogue) -> None:
-    """Partner surveys are answered by organisations: the shipped one sets `min_group: 3`, so none of the 16 figures
-    is hidden. At the default of 5 the three 3% groups were hidden, and with them (secondary) a 37% one."""
+def test_a_partner_round_of_117_shows_every_figure_the_wood_review_published(catalogue: SurveyCatalogue) -> None:
+    """Partner surveys are answered by organisations: the shipped one sets `min_group: 3`, so none of the published
+    figures is hidden. At the default of 5 the three 3% groups were hidden, and with them (secondary) a 37% one."""
     wood = catalogue.latest("wood-partner-survey")
     tally = wood_round(wood)
     facts = RoundFacts(date(2026, 3, 2), None, date(2026, 3, 2), date(2026, 3, 20), 117, 117, 0, 0)
@@ -357,14 +362,18 @@ def test_a_partner_round_of_117_shows_all_16_figures_the_wood_review_published(c
         return out
 
     shown = figures(thresholds)
-    assert len(shown) == 16
+    assert len(shown) == 14
     for (question, option), row in shown.items():
         assert not row.cell.suppressed, (question, option, row.cell.shown())
         assert row.percent is not None and round(row.percent) == WOOD_FIGURES[question][option], (question, option)
+    strategic = build_wave(tally, wood, facts, thresholds, locked=True).question("strategic_impact")
+    assert strategic is not None
+    yes = [strategic.row(option) for option in ("Yes, to a significant degree", "Yes, to some degree")]
+    assert round(sum(row.percent or 0 for row in yes if row is not None)) == WOOD_STRATEGIC_YES
     hidden_at_5 = {key for key, row in figures(Thresholds(5, 10)).items() if row.cell.suppressed}
     assert hidden_at_5 == {("scrutiny_model", "Local authority scrutiny processes"),
                            ("scrutiny_model", "Peer or regional review"),
-                           ("covid_improved", "Yes, to a significant degree"), ("covid_improved", "Too early to say")}
+                           ("relevant_agencies", "Not sure"), ("relevant_agencies", "No")}
 
     wave = build_wave(tally, wood, facts, thresholds, locked=True)
     report = Report(wave, date(2026, 3, 21), (1,))
