@@ -75,7 +75,7 @@ async def serve_bot() -> None:
     channels = make_channels(app)
     for channel in channels:
         if isinstance(channel, WebChannel):
-            channel.set_limits(Limits(person_rate=10**6, person_burst=10**6, link_rate=10**6, link_burst=10**6))
+            channel.set_limits(Limits(person_rate=10**6, person_burst=10**6, client_rate=10**6, client_burst=10**6))
         elif hasattr(channel, "pacer"):
             channel.pacer = Pacer(overall=10**6, per_chat=10**6)  # type: ignore[attr-defined]
     await serve(app, channels)  # until SIGTERM

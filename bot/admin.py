@@ -171,8 +171,9 @@ def destroy(app: App, survey_id: str, wave: int | None) -> int:
         ended = destroy_key(app.store, survey_id, chosen, app.service.clock().date())
     except RoundNotFound as exc:
         raise AdminError(f"SURVEY: {exc}") from None
-    print(f"Destroyed the key of `{survey_id}` wave {chosen}: its answers can no longer be linked to anyone "
-          f"(and {ended} open conversation(s) of it were ended).")
+    print(f"Destroyed the key of `{survey_id}` wave {chosen}: its answers can no longer be linked to anyone, and "
+          f"its contacts were renumbered in a random order so no row order can pair them up either (docs/privacy.md "
+          f"says what is left: the channel). {ended} open conversation(s) of it were ended.")
     return 0
 
 

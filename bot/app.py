@@ -70,6 +70,7 @@ def build(settings: Settings, clock: Callable[[], datetime] | None = None, migra
                             scrubber=scrubber(settings),
                             matcher=Matcher(load_phrases(settings.safeguarding_phrases), settings.help_word),
                             care_who=settings.safeguarding_who or msg.CARE_WHO, help_word=settings.help_word)
+    service.alerts.window = settings.alert_window_seconds
     service.publish_all()
     return App(settings, engine, store, catalogue, service, keys, [note] if note else [])
 
@@ -153,6 +154,7 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
     finally:
         if scheduler is not None:
             await scheduler.stop()
+        await app.service.alerts.flush()  # anonymous alerts held for the window go now, while channels are up
         for channel in reversed(started):
             await channel.stop()
         await server.stop()

@@ -375,7 +375,7 @@ def describe(app: App, code: str) -> dict[str, Any]:
         status = round_status(app.store, app.settings.privacy, survey, round_key)[1]
         k, responses, by_breakdown = status.k, status.responses, status_lines(status)
     else:
-        k = app.settings.privacy.thresholds(survey.audience).group
+        k = app.settings.privacy.thresholds(survey.audience, survey.min_group).group
         responses, by_breakdown = suppress_parts({COMPLETED: 0, NOT_COMPLETED: 0}, k), []
     invitations = suppress_parts({RESPONDED: facts.invited_completed,
                                   NOT_RESPONDED: facts.invited - facts.invited_completed}, k)

@@ -47,7 +47,8 @@ class ChatAdmin:
             self.roles.require_to(VERBS[verb], address)
         except Forbidden as refusal:
             with self.app.store.unit() as uow:
-                uow.audit("admin.refused", {"command": verb, "channel": address.channel}, today)
+                self.roles.audit_refusal(uow, "admin.refused", {"command": verb, "channel": address.channel}, address,
+                                         today, kind=("command", "channel"))
             return f"Sorry, {refusal}."
         with self.app.store.unit() as uow:
             uow.audit("admin.command", {"command": verb, "channel": address.channel}, today)

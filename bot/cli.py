@@ -69,6 +69,7 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     survey_commands = surveys.add_subparsers(dest="surveys_command", required=True, metavar="ACTION")
     check = survey_commands.add_parser("check", help="validate survey files; prints file:line: problem")
     check.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the configured surveys)")
+    check.add_argument("--verbose", action="store_true", help="list every plain-language warning, not just how many")
     survey_commands.add_parser("list", help="list the surveys the bot can run")
 
     chat = commands.add_parser("chat", help="take a survey in the terminal (reads one answer per line when piped)")
@@ -127,7 +128,7 @@ def one_line_errors() -> tuple[type[Exception], ...]:
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "surveys" and args.surveys_command == "check":
-        return check_surveys(args.paths or list(survey_dirs(settings)), settings)
+        return check_surveys(args.paths or list(survey_dirs(settings)), settings, verbose=args.verbose)
     if args.command == "doctor":
         from bot import doctor
 
@@ -165,9 +166,10 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     raise UsageError(f"unknown command {args.command}")
 
 
-def check_surveys(paths: list[Path], settings: Settings | None = None) -> int:
+def check_surveys(paths: list[Path], settings: Settings | None = None, verbose: bool = False) -> int:
     """Survey files (errors), the safeguarding phrase list and glossary in use (errors), and the plain-language
-    check of every survey's words (warnings only: they never change the exit status)."""
+    check of every survey's words (warnings only: they never change the exit status). Errors come first and the
+    warnings are one line unless `verbose`, so a problem that stops the bot is never lost under advice."""
     from bot.language.glossary import load_glossary
     from bot.language.surveys import survey_warnings
     from bot.safeguarding.phrases import load_phrases
@@ -185,12 +187,15 @@ def check_surveys(paths: list[Path], settings: Settings | None = None) -> int:
     warnings = [w for s in surveys for w in survey_warnings(s, glossary)] if glossary is not None else []
     for problem in problems:
         print(problem, file=sys.stderr)
-    for warning in warnings:
-        print(warning)
-    if warnings:
-        print(f"{len(warnings)} plain-language warning(s): worth fixing, but they do not fail the check.")
     if problems:
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
+    sys.stderr.flush()
+    for warning in warnings if verbose else ():
+        print(warning)
+    if warnings:
+        listed = "" if verbose else " (--verbose lists them)"
+        print(f"{len(warnings)} plain-language warning(s){listed}: worth fixing, but they do not fail the check.")
+    if problems:
         return 1
     print(f"{len(surveys)} survey file(s) OK: {', '.join(s.id for s in surveys)}")
     print("Safeguarding phrase list and language glossary OK.")

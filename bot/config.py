@@ -38,6 +38,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = None
+    trust_proxy: bool = False  # the web chat's rate limits count X-Forwarded-For's last address (bot.channels.web)
     log_level: str = "INFO"
     log_format: str = "text"
     auto_migrate: bool = True
@@ -57,6 +58,7 @@ class Settings:
     safeguarding_slack_channel: str | None = None
     safeguarding_telegram_chat: str | None = None
     safeguarding_who: str | None = None  # who will get in touch, as told to a young person who says yes
+    alert_window_seconds: int = 180  # anonymous alerts within this after one already sent go as one message
     language_glossary: Path | None = None  # an edited "Language that cares" glossary; None: the shipped one
     sweep_seconds: int = 30
     leader_retry_seconds: int = 15
@@ -80,6 +82,10 @@ class Settings:
         auto = (get("SURVEYBOT_AUTO_MIGRATE") or "true").lower()
         if auto not in ("true", "false"):
             raise SettingsError("SURVEYBOT_AUTO_MIGRATE should be `true` or `false`")
+        trust_proxy = (get("SURVEYBOT_TRUST_PROXY") or "false").lower()
+        if trust_proxy not in ("true", "false"):
+            raise SettingsError("SURVEYBOT_TRUST_PROXY should be `true` (only behind your own reverse proxy) or "
+                                "`false`")
         log_format = (get("SURVEYBOT_LOG_FORMAT") or "text").lower()
         if log_format not in ("text", "json"):
             raise SettingsError("SURVEYBOT_LOG_FORMAT should be `text` or `json`")
@@ -96,6 +102,7 @@ class Settings:
             host=get("SURVEYBOT_HOST") or "127.0.0.1",
             port=int(port_text),
             public_url=public_url.rstrip("/") if public_url else None,
+            trust_proxy=trust_proxy == "true",
             log_level=(get("SURVEYBOT_LOG_LEVEL") or "INFO").upper(),
             log_format=log_format,
             auto_migrate=auto == "true",
@@ -110,6 +117,7 @@ class Settings:
             slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
             signing_key=get("SURVEYBOT_SIGNING_KEY"),
             **_safeguarding(get),
+            alert_window_seconds=_seconds(get, "SURVEYBOT_ALERT_WINDOW_SECONDS", 180, least=0),
             sweep_seconds=_seconds(get, "SURVEYBOT_SWEEP_SECONDS", 30),
             leader_retry_seconds=_seconds(get, "SURVEYBOT_LEADER_RETRY_SECONDS", 15),
         )
@@ -167,6 +175,7 @@ def _privacy(get: Callable[[str], str | None]) -> Policy:
         key_days=whole("SURVEYBOT_KEY_DAYS", 30, 1),
         text_days=whole("SURVEYBOT_TEXT_DAYS", 90, 1),
         state_days=whole("SURVEYBOT_STATE_DAYS", 30, 1),
+        start_days=whole("SURVEYBOT_START_DAYS", 30, 1),
         min_group=whole("SURVEYBOT_MIN_GROUP", 5, MIN_THRESHOLD),
         min_group_young=whole("SURVEYBOT_MIN_GROUP_YOUNG", 10, MIN_THRESHOLD),
         min_group_text=whole("SURVEYBOT_MIN_GROUP_TEXT", 10, MIN_THRESHOLD),
@@ -198,13 +207,13 @@ def _safeguarding(get: Callable[[str], str | None]) -> dict[str, object]:
     }
 
 
-def _seconds(get: Callable[[str], str | None], name: str, default: int) -> int:
-    """A scheduler interval: whole seconds from 1 to an hour."""
+def _seconds(get: Callable[[str], str | None], name: str, default: int, least: int = 1) -> int:
+    """An interval: whole seconds from `least` to an hour."""
     text = get(name)
     if text is None:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= 3600:
-        raise SettingsError(f"{name} should be a whole number of seconds from 1 to 3600")
+    if not text.isdigit() or not least <= int(text) <= 3600:
+        raise SettingsError(f"{name} should be a whole number of seconds from {least} to 3600")
     return int(text)
 
 

@@ -54,8 +54,8 @@ def examine(settings: Settings, env_file: Path | None = None) -> list[Finding]:
     """Every check, in the order an operator would fix them."""
     checks: list[Callable[[], Iterator[Finding]]] = [
         lambda: _env_file(env_file), lambda: _secrets(settings), lambda: _database(settings),
-        lambda: _public_url(settings), lambda: _telegram(settings), lambda: _slack(settings),
-        lambda: _safeguarding(settings),
+        lambda: _public_url(settings), lambda: _web_limits(settings), lambda: _telegram(settings),
+        lambda: _slack(settings), lambda: _safeguarding(settings),
     ]
     findings: list[Finding] = []
     for check in checks:
@@ -163,6 +163,24 @@ def _public_url(settings: Settings) -> Iterator[Finding]:
         yield ok("public URL", url)
 
 
+def _web_limits(settings: Settings) -> Iterator[Finding]:
+    """Whose address the web chat's rate limits count (bot.channels.web): wrong either way is worth saying."""
+    behind_proxy = settings.public_url is not None and settings.public_url.startswith("https://")
+    if settings.trust_proxy:
+        if settings.host not in ("127.0.0.1", "::1", "localhost"):
+            yield note("web limits", f"SURVEYBOT_TRUST_PROXY is true and the bot listens on {settings.host}: make "
+                                     f"sure only your proxy can reach port {settings.port}, or a client could make "
+                                     "up its address in X-Forwarded-For")
+        else:
+            yield ok("web limits", "each client counts by the address your proxy adds to X-Forwarded-For")
+    elif behind_proxy:
+        yield note("web limits", "SURVEYBOT_TRUST_PROXY is false, so behind a proxy every visitor shares the "
+                                 "proxy's address and one rate limit; set it to true if your proxy adds "
+                                 "X-Forwarded-For")
+    else:
+        yield ok("web limits", "each client counts by the address it connects from")
+
+
 def _telegram(settings: Settings) -> Iterator[Finding]:
     token = settings.telegram_token
     if not token:
@@ -258,6 +276,9 @@ def _safeguarding(settings: Settings) -> Iterator[Finding]:
                                            ("Telegram", telegram, settings.telegram_token)) if where and on]
     if routes:
         yield ok("safeguarding", f"alerts go to the safeguarding lead on {' and '.join(routes)}")
+        if settings.alert_window_seconds == 0:
+            yield note("safeguarding", "SURVEYBOT_ALERT_WINDOW_SECONDS is 0: every anonymous alert goes on its own, "
+                                       "so a flood of them would reach the lead one by one")
     elif settings.production:
         yield problem("safeguarding", "no alert route: set SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL or "
                                       "SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT, so the safeguarding lead hears when a "

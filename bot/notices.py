@@ -28,6 +28,24 @@ def delete_until(policy: Policy, closes_on: date | None) -> str:
     return f"until the survey closes and for {days} after"
 
 
+# The young people's notice says how to delete and get help by typing; a page with buttons for both says it its own
+# way (bot.channels.web swaps these sentences for its own).
+TYPE_DELETE = "Type /delete to remove your answers."
+TYPE_HELP = "Type {help} at any time if you need help."
+
+# What a young person must read before pressing anything, where the whole notice can be one tap away (the web
+# chat): the three promises that decide whether to take part. Everything else stays in the full notice.
+YOUNG_PEOPLE_SUMMARY = "\n".join([
+    "We don't keep your name, and nobody watches this chat live.",
+    "If you say you or someone else is not safe, we may tell an adult who can help. We will tell you first.",
+])
+
+
+def summary(audience: Audience) -> str | None:
+    """The short notice for the first screen, for audiences whose full notice is too long to read before starting."""
+    return YOUNG_PEOPLE_SUMMARY if audience is Audience.YOUNG_PEOPLE else None
+
+
 def notice(audience: Audience, policy: Policy, thresholds: Thresholds, closes_on: date | None,
            help_word: str = "HELP") -> str:
     """The notice for one survey round, with its real dates when the round's close is known."""
@@ -61,7 +79,7 @@ def young_people(policy: Policy, thresholds: Thresholds, closes_on: date | None,
         "Keeping your answers private:",
         "We don't keep your name or your account.",
         "Your answers are saved with a secret code instead.",
-        f"Type /delete to remove your answers. {until}",
+        f"{TYPE_DELETE} {until}",
         "After that, nobody can tell which answers are yours.",
         "Please don't write anyone's name or phone number. If you do, we try to take them out.",
         "The adults who run the survey see your answers, but not who you are.",
@@ -69,5 +87,5 @@ def young_people(policy: Policy, thresholds: Thresholds, closes_on: date | None,
         "Nobody watches this chat live.",
         "If you say you or someone else is not safe, we may tell an adult who can help.",
         "We only do this to keep you safe, and we will tell you first.",
-        f"Type {help_word.upper()} at any time if you need help.",
+        TYPE_HELP.format(help=help_word.upper()),
     ])

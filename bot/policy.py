@@ -40,11 +40,18 @@ class Policy:
     min_group_young: int = 10
     min_group_text: int = 10
     scrub_names_file: Path | None = None
+    start_days: int = 30  # an anonymous web start not finished: its contact and participation rows go after this
 
-    def thresholds(self, audience: Audience) -> Thresholds:
+    def thresholds(self, audience: Audience, own: int | None = None) -> Thresholds:
         """What a round of a survey for this audience would lock now: 10 for young people, 5 otherwise (defaults);
-        free-text comments never below the text threshold."""
+        free-text comments never below the text threshold.
+
+        `own` is the survey file's `min_group`. A partner survey is answered by organisations, not people, so its
+        own threshold replaces the setting (never below 3: the loader refuses it); for surveys of people it can only
+        raise the setting, so a survey file can never weaken what the DPIA confirmed for people."""
         group = self.min_group_young if audience is Audience.YOUNG_PEOPLE else self.min_group
+        if own is not None:
+            group = max(own, MIN_THRESHOLD) if audience is Audience.PARTNERS else max(group, own)
         return Thresholds(group, max(group, self.min_group_text))
 
     def key_destroyed_on(self, closes_on: date) -> date:
@@ -59,13 +66,13 @@ class Policy:
 
 
 def round_thresholds(policy: Policy, audience: Audience, locked_group: int | None,
-                     locked_text: int | None) -> Thresholds:
+                     locked_text: int | None, own: int | None = None) -> Thresholds:
     """The thresholds for a survey round: the ones locked with it once it had answers, else what it would lock now.
 
     Every output of a round (status, reports, evidence) takes its k from here, so it cannot change under a round
     that has started, whatever the settings say later.
     """
-    current = policy.thresholds(audience)
+    current = policy.thresholds(audience, own)
     return Thresholds(locked_group or current.group, locked_text or current.text)
 
 

@@ -13,6 +13,8 @@ from the round's close (`closes_on`, its last day of answers) and the settings i
 * conversation state: deleted once idle 24 hours past the round's close; with no close known, once idle
   `state_days` (default 30). Completed or declined conversations are deleted at once by the service.
 * processed-event keys: forgotten after EVENT_DAYS (7).
+* anonymous web starts never finished: the contact and participation rows a web visitor's yes made are deleted
+  `start_days` (default 30) after that day, unless they finished a round (storage.web_starts).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from bot.engine.survey import Survey
 from bot.policy import EVENT_DAYS, Policy
 from bot.surveyfiles import parse_survey
-from storage import rounds
+from storage import rounds, web_starts
 from storage import yousaid as store_yousaid
 from storage.unit_of_work import Store, UnitOfWork
 
@@ -49,12 +51,15 @@ class PurgeReport:
     texts: tuple[BlankedText, ...] = field(default_factory=tuple)
     events: int = 0
     feedback: int = 0  # "you said" feedback items blanked with their round's free text
+    starts: int = 0  # anonymous web starts never finished, forgotten
 
     def summary(self) -> str:
         blanked = sum(t.answers for t in self.texts)
         feedback = f", {self.feedback} feedback item(s) blanked" if self.feedback else ""
+        starts = f", {self.starts} unfinished web start(s) forgotten" if self.starts else ""
         return (f"{self.conversations} idle conversation(s) deleted, {blanked} free-text answer(s) blanked, "
-                f"{len(self.keys)} key(s) destroyed, {self.events} processed event key(s) forgotten{feedback}")
+                f"{len(self.keys)} key(s) destroyed, {self.events} processed event key(s) forgotten{feedback}"
+                f"{starts}")
 
 
 def destroy_key(store: Store, survey_id: str, wave: int, today: date) -> int:
@@ -97,7 +102,8 @@ def purge(store: Store, policy: Policy, now: datetime) -> PurgeReport:
                 ended += _destroy(uow, row.survey_id, row.wave, today, "retention")
                 keys.append((row.survey_id, row.wave))
         events = rounds.forget_events(uow, today - timedelta(days=EVENT_DAYS))
-        report = PurgeReport(ended, tuple(keys), tuple(texts), events, feedback)
+        starts = web_starts.forget_unfinished(uow, today - timedelta(days=policy.start_days - 1))
+        report = PurgeReport(ended, tuple(keys), tuple(texts), events, feedback, starts)
         subject = {
             "conversations": report.conversations,
             "keys": [{"survey": s, "wave": w} for s, w in report.keys],
@@ -107,6 +113,8 @@ def purge(store: Store, policy: Policy, now: datetime) -> PurgeReport:
         }
         if feedback:
             subject["feedback"] = feedback
+        if starts:
+            subject["starts"] = starts
         uow.audit("purge", subject, today)
     return report
 

@@ -20,8 +20,9 @@ from enum import StrEnum
 
 from bot.channels.port import Address
 from bot.privacy import Keys
+from storage import evidence
 from storage import roles as grants_table
-from storage.unit_of_work import Store
+from storage.unit_of_work import Store, UnitOfWork
 
 
 class Role(StrEnum):
@@ -110,6 +111,22 @@ class Roles:
         if not self.may(action, address):
             allowed = " or ".join(r.value for r in Role if action in PERMISSIONS[r])
             raise Forbidden(f"to {action.value} you need the {allowed} role")
+
+    def audit_refusal(self, uow: UnitOfWork, action: str, subject: dict[str, object], address: Address,
+                      today: date, *, kind: tuple[str, ...]) -> None:
+        """Audit a refused command. Anyone can message the bot, so strangers must not be able to grow the evidence
+        chain at will: the refusal of someone who holds no role at all is audited at most once per `kind` (the
+        subject's fields named) a day, marked `first_of_the_day`, as refused webhooks are (SurveyService.refused).
+        Someone who holds a role but not this one is audited every time: that is worth a second look."""
+        lookup = self.keys.contact_lookup(address)
+        if any(grants_table.has(uow, role.value, lookup) for role in Role):
+            uow.audit(action, subject, today)
+            return
+        key = {name: subject.get(name) for name in kind}
+        if any({name: seen.get(name) for name in kind} == key
+               for seen in evidence.audited_today(uow, action, today) if seen.get("first_of_the_day")):
+            return
+        uow.audit(action, {**subject, "first_of_the_day": True}, today)
 
     def _who(self, address: Address) -> str:
         return self.keys.audit(b"role|" + address.identity())

@@ -112,7 +112,8 @@ class SurveyService:
         self.matcher = matcher or Matcher(load_phrases(), help_word)
         self.care_who = care_who
         self.help_word = help_word
-        self.alerts = AlertRoute()  # the composition root adds the lead's Slack channel / Telegram chat
+        self.alerts = AlertRoute(clock)  # the composition root adds the lead's Slack channel / Telegram chat
+        self.alerts.record = self._record_group
         self._database: ThreadPoolExecutor | None = None
         self._batch: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []  # answers waiting for a group commit
         self._batch_lock = threading.Lock()  # guards _batch and _draining between the event loop and the thread
@@ -143,9 +144,10 @@ class SurveyService:
                 raise SurveyFileError(frozen)
 
     # --- use cases -----------------------------------------------------------------------------------------------
-    def begin(self, address: Address, code: str, wave: int | None = None, event_key: str | None = None) -> Outcome:
+    def begin(self, address: Address, code: str, wave: int | None = None, event_key: str | None = None,
+              first: Event | None = None, until_consent: bool = False) -> Outcome:
         """Start a survey for someone, or carry on the one they already have open. `code` is a survey id (wave 1
-        unless given) or a campaign's code (its current wave)."""
+        unless given) or a campaign's code (its current wave). `until_consent`, `first`: see open_link."""
 
         def work(uow: UnitOfWork, now: datetime) -> Outcome:
             found = self._resolve(uow, code, wave, now)
@@ -155,22 +157,42 @@ class SurveyService:
             session = self.keys.session(address)
             open_row = uow.conversation(session)
             if open_row is not None and open_row.survey_id == survey.id:
-                return self._advance(uow, address, session, open_row, engine.Resume(), now)
+                return self._advance(uow, address, session, open_row, first or engine.Resume(), now)
             salt = uow.salt(survey.id, round_wave, now.date())
             if salt is None:
                 return Outcome((Say(msg.SURVEY_CLOSED),))
             respondent = self.keys.respondent(address, survey.id, round_wave, salt)
             if uow.has_completed(respondent, survey.id, round_wave):
                 return Outcome((Say(msg.ALREADY_FINISHED),))
+            if until_consent:  # an open link: nothing is stored before a yes
+                shown = engine.start(survey, now)
+                if first is None:
+                    return Outcome(self._with_notice(uow, survey, round_wave, shown.effects), open=True,
+                                   survey=survey)
+                agreed = engine.advance(survey, shown.state, first, now)
+                if agreed.state.status is not engine.Status.ASKING:  # not a yes (yet): nothing to keep
+                    return Outcome(agreed.effects, open=not agreed.state.finished, survey=survey)
             contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
                                          self.keys.seal(address), now.date())
             uow.mark_participation(contact, survey.id, round_wave, completed=False)
             step = engine.start(survey, now)
             uow.save_conversation(session, survey.id, survey.version, round_wave, step.state.to_json(),
                                   open_row.revision if open_row else None, now)
+            if first is not None:  # they agreed: carry their yes through the conversation just stored
+                row = uow.conversation(session)
+                assert row is not None
+                return self._advance(uow, address, session, row, first, now)
             return Outcome(self._with_notice(uow, survey, round_wave, step.effects), open=True, survey=survey)
 
         return self._run(work, event_key, address.channel)
+
+    def open_link(self, address: Address, code: str, wave: int | None = None, first: Event | None = None
+                  ) -> Outcome:
+        """`begin` for an open link (the web chat), which anyone can open as often as they like: nothing is stored
+        for a visitor until they agree to take part. Without `first`: the first screen (or the conversation they
+        have open). With `first`: what they did on that screen; only a yes stores anything (their contact,
+        participation and conversation, as `begin` does); a no or a stop leaves no trace."""
+        return self.begin(address, code, wave, None, first, True)
 
     def handle(self, address: Address, event: Event, event_key: str | None = None) -> Outcome:
         """Apply what someone did to their open conversation."""
@@ -398,7 +420,8 @@ class SurveyService:
 
         def work(uow: UnitOfWork, now: datetime) -> date | None:
             needle = json.dumps(ref)
-            raised = [json.loads(s) for s in evidence.audit_subjects(uow, "safeguarding.alert", needle)]
+            raised = [json.loads(s) for action in ("safeguarding.alert", "safeguarding.grouped")
+                      for s in evidence.audit_subjects(uow, action, needle)]
             raised = [r for r in raised if r.get("alert") == ref]
             done = [json.loads(s) for s in evidence.audit_subjects(uow, "safeguarding.acknowledged", needle)]
             done = [d for d in done if d.get("alert") == ref]
@@ -415,13 +438,27 @@ class SurveyService:
     def _raise(self, uow: UnitOfWork, alert: Alert, now: datetime) -> Alert:
         """Audit that an alert was raised: its reference, category and consent. No words, no ids, no handle.
         A named alert that follows this young person's anonymous one keeps its reference: one case, one reference."""
+        needle = json.dumps(alert.ref)
         follows = bool(alert.ref) and alert.consent and any(
             json.loads(s) == {"alert": alert.ref, "category": alert.category, "consent": False}
-            for s in evidence.audit_subjects(uow, "safeguarding.alert", json.dumps(alert.ref)))
+            for s in evidence.audit_subjects(uow, "safeguarding.alert", needle))
         ref = alert.ref if follows else secrets.token_hex(6)
         uow.audit("safeguarding.alert", {"alert": ref, "category": alert.category, "consent": alert.consent},
                   now.date())
-        return replace(alert, ref=ref, follows=follows)
+        grouped = [json.loads(s)["alert"] for s in evidence.audit_subjects(uow, "safeguarding.grouped", needle)
+                   if alert.ref in json.loads(s).get("alerts", [])] if follows else []
+        return replace(alert, ref=ref, follows=(grouped[0] if grouped else ref) if follows else "")
+
+    async def _record_group(self, ref: str, held: list[Alert]) -> None:
+        """Audit one message that carries several anonymous alerts (AlertRoute), before it is posted: its own
+        reference, for Acknowledge, and the alerts' references, each audited already when it was raised."""
+
+        def work() -> None:
+            with self.store.unit() as uow:
+                uow.audit("safeguarding.grouped", {"alert": ref, "alerts": [a.ref for a in held]},
+                          self.clock().date())
+
+        await self.call(work)
 
     async def _send_alerts(self, outcome: Outcome) -> Outcome:
         """Post the alerts (after the commit that audited them), and drop them from what the channel draws. When a
@@ -591,7 +628,7 @@ class SurveyService:
         """A step's answers, or their withdrawal after Back, each with its audit link (inside `together`: see
         SqlUnit.together for what may go there)."""
         if any(isinstance(e, Record) for e in stored):
-            locked = self.policy.thresholds(survey.audience)
+            locked = self.policy.thresholds(survey.audience, survey.min_group)
             uow.lock_thresholds(survey.id, wave, locked.group, locked.text)
         for effect in stored:
             if isinstance(effect, Record):
@@ -655,7 +692,7 @@ class SurveyService:
         """The standard privacy notice for this round goes after the survey's own intro, before the consent question:
         what is stored, until when /delete works, and the thresholds the round's reports keep to."""
         group, text_group, closes_on = uow.round_rules(survey.id, wave)
-        thresholds = round_thresholds(self.policy, survey.audience, group, text_group)
+        thresholds = round_thresholds(self.policy, survey.audience, group, text_group, survey.min_group)
         said = Say(notice(survey.audience, self.policy, thresholds, closes_on, self.help_word))
         at = next((i for i, e in enumerate(effects) if isinstance(e, engine.Ask)), len(effects))
         return (*effects[:at], said, *effects[at:])

@@ -28,13 +28,15 @@ from bot.engine.survey import (
     Question,
     Survey,
 )
+from bot.policy import MIN_THRESHOLD, Policy
 
 SURVEY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_TEXT_LIMIT = 4000
 MAX_LABEL = 200
 
-SURVEY_KEYS = {"id", "version", "title", "audience", "intro", "thanks", "questions"}
+SURVEY_KEYS = {"id", "version", "title", "audience", "intro", "thanks", "min_group", "questions"}
+MAX_MIN_GROUP = 100  # a threshold above this would hide nearly every table of a real round: surely a typo
 COMMON_KEYS = {"id", "kind", "text", "hint", "optional", "ask_if"}
 KIND_KEYS: dict[Kind, set[str]] = {
     Kind.SINGLE: {"choices", "other", "breakdown"},
@@ -167,6 +169,11 @@ class _Reader:
         for key, limit in (("title", 200), ("intro", 4000), ("thanks", 2000)):
             if key in fields:
                 values[key] = self.text(fields[key][1], f"`{key}`", limit)
+        if values.get("title"):
+            values["title"] = dashed(str(values["title"]))
+        for key in ("intro", "thanks"):
+            if values.get(key):
+                values[key] = reflow(str(values[key]))
         if "audience" in fields:
             node = fields["audience"][1]
             raw = self.text(node, "`audience`")
@@ -174,12 +181,16 @@ class _Reader:
                 self.problem(node, f"audience `{raw}` should be one of: {', '.join(a.value for a in Audience)}")
             else:
                 values["audience"] = raw
+        if "min_group" in fields:
+            values["min_group"] = self.min_group(fields["min_group"][1], values.get("audience"))
         questions: list[Question] = []
         if "questions" in fields:
             questions = self.questions(fields["questions"][1])
         if self.problems or any(values.get(k) is None for k in ("id", "version", "title", "audience", "intro")):
             return None
-        extra = {"thanks": values["thanks"]} if values.get("thanks") else {}
+        extra: dict[str, object] = {"thanks": values["thanks"]} if values.get("thanks") else {}
+        if values.get("min_group") is not None:
+            extra["min_group"] = values["min_group"]
         return Survey(
             id=str(values["id"]),
             version=int(values["version"]),  # type: ignore[call-overload]
@@ -191,6 +202,23 @@ class _Reader:
             path=self.path,
             **extra,  # type: ignore[arg-type]
         )
+
+    def min_group(self, node: yaml.Node, audience: object) -> int | None:
+        """The survey's own reporting threshold: from 3 (below that "fewer than k" would say "exactly 1"); below the
+        setting's default only for partner surveys, which organisations answer, never for surveys of people."""
+        value = self.integer(node, "`min_group`")
+        if value is None:
+            return None
+        if not MIN_THRESHOLD <= value <= MAX_MIN_GROUP:
+            self.problem(node, f"`min_group` is {value}; it should be from {MIN_THRESHOLD} to {MAX_MIN_GROUP}")
+            return None
+        if audience in {a.value for a in Audience} and audience != Audience.PARTNERS.value:
+            floor = Policy().thresholds(Audience(str(audience))).group
+            if value < floor:
+                self.problem(node, f"`min_group` is {value}, below the {floor} that protects people in a {audience} "
+                             "survey; only a partners survey, answered by organisations, may set a lower one")
+                return None
+        return value
 
     def questions(self, node: yaml.Node) -> list[Question]:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
@@ -362,6 +390,34 @@ class _Reader:
 # the rarely seen Unicode line breaks goes to the pure-Python loader, whose marks count characters (see _Reader.line).
 FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ODD_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+BULLET = re.compile(r"^(•|-|\*) ")
+SPACED_HYPHEN = re.compile(r"(?<=\S) - (?=\S)")
+
+
+def reflow(text: str) -> str:
+    """A block of text as written in a file (`intro: |`) as the paragraphs it means: lines next to each other are
+    one paragraph, a blank line starts the next, and a line starting with a bullet stays a line of its own.
+
+    Why: editors wrap long lines wherever the screen ends, and every channel then showed each line as a paragraph of
+    its own, breaking the first screen mid-sentence. Paragraphs come out separated by a blank line."""
+    paragraphs: list[list[str]] = [[]]
+    for raw in text.strip().splitlines():
+        line = raw.strip()
+        if not line:
+            if paragraphs[-1]:
+                paragraphs.append([])
+        elif BULLET.match(line) or not paragraphs[-1]:
+            paragraphs[-1].append(line)
+        else:
+            paragraphs[-1][-1] += f" {line}"
+    return "\n\n".join("\n".join(lines) for lines in paragraphs if lines)
+
+
+def dashed(title: str) -> str:
+    """A title's spaced hyphen ("You said - tell us") as the dash it stands for ("You said – tell us")."""
+    return SPACED_HYPHEN.sub(" – ", title)
 
 
 def parse_survey(source: str, path: str = "<survey>") -> Survey:

@@ -281,7 +281,8 @@ class YouSaid:
     def refused(self, who: Address, command: str) -> None:
         """Record a refusal: which command, on which channel, never who."""
         with self.store.unit() as uow:
-            uow.audit("yousaid.refused", {"command": command, "channel": who.channel}, self.clock().date())
+            self.roles.audit_refusal(uow, "yousaid.refused", {"command": command, "channel": who.channel}, who,
+                                     self.clock().date(), kind=("command", "channel"))
 
     def _require(self, who: Address, action: Action, command: str) -> None:
         try:

@@ -6,6 +6,7 @@ replayed state. Read-only; bot.audit does the checking.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -93,3 +94,11 @@ def audit_subjects(uow: UnitOfWork, action: str, containing: str) -> list[str]:
     query = (select(AuditRecord.subject).where(AuditRecord.action == action)
              .where(col(AuditRecord.subject).contains(containing)).order_by(col(AuditRecord.seq)))
     return list(uow.session.exec(query))
+
+
+def audited_today(uow: UnitOfWork, action: str, today: date) -> list[dict[str, Any]]:
+    """The subjects of one action's audit records of one day (for example today's refusals of strangers, which are
+    few: at most one per kind)."""
+    query = (select(AuditRecord.subject).where(AuditRecord.action == action, AuditRecord.on == today)
+             .order_by(col(AuditRecord.seq)))
+    return [json.loads(subject) for subject in uow.session.exec(query)]

@@ -8,14 +8,26 @@ something is due: bot.retention does that from the settings.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, insert, update
 from sqlmodel import col, select
 
-from storage.models import Answer, Contact, Conversation, Participation, ProcessedEvent, Response, SurveyKey
+from storage.campaigns import REPLY_STEP
+from storage.models import (
+    Answer,
+    Campaign,
+    Contact,
+    Conversation,
+    Outbox,
+    Participation,
+    ProcessedEvent,
+    Response,
+    SurveyKey,
+)
 from storage.unit_of_work import UnitOfWork
 
 NULL = json.dumps(None)
@@ -58,7 +70,60 @@ def destroy_key(uow: UnitOfWork, survey_id: str, wave: int, today: date) -> int 
     result = uow.session.execute(delete(Conversation).where(
         col(Conversation.survey_id) == survey_id, col(Conversation.wave) == wave))
     uow.session.flush()
+    scramble_contact_side(uow, survey_id, wave)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def scramble_contact_side(uow: UnitOfWork, survey_id: str, wave: int) -> None:
+    """Leave nothing on the contact side of a round that lines up with its responses once the key is gone.
+
+    Responses keep their ids, dates and order for good: the audit chain quotes them, and must still verify. So the
+    other side gives way. Contacts were made (and numbered) as people started, in the order their responses began,
+    and their participation rows were written and updated in that order too. Every contact of the round is written
+    again, in a random order, under a new id, with one joined date (the round's earliest); the round's participation
+    rows likewise, with no per-person reminder count (it told who finished before which reminder), and the
+    reminders delivered are forgotten for the same reason. Rewriting the
+    rows in a random order also leaves a random physical order (SQLite's rowid is the id; PostgreSQL's ctid follows
+    the order of writing). The contact's other rounds and outbox rows follow the new id.
+    """
+    shuffle = secrets.SystemRandom().sample
+    in_round = (col(Participation.survey_id) == survey_id) & (col(Participation.wave) == wave)
+    people = list(uow.session.exec(select(Participation).where(in_round)))
+    if not people:
+        return
+    contacts = list(uow.session.exec(
+        select(Contact).where(col(Contact.id).in_(sorted({p.contact_id for p in people})))))
+    joined = min(c.joined_on for c in contacts)
+    kept = [{"contact_id": p.contact_id, "survey_id": survey_id, "wave": wave, "invited": p.invited,
+             "started": p.started, "completed": p.completed, "reminders": 0} for p in people]
+    for stale in (*people, *contacts):  # read: from here on their rows change under them
+        uow.session.expunge(stale)
+    moved: dict[int, int] = {}
+    for contact in shuffle(contacts, len(contacts)):
+        assert contact.id is not None
+        made = uow.session.execute(insert(Contact).values(
+            channel=contact.channel, lookup=f"moving:{secrets.token_hex(16)}", address=contact.address,
+            tags=contact.tags, opted_out=contact.opted_out, unreachable=contact.unreachable, joined_on=joined,
+        ).returning(col(Contact.id))).scalar_one()
+        moved[contact.id] = int(made)
+    for old, new in moved.items():
+        uow.session.execute(update(Participation).where(col(Participation.contact_id) == old).values(contact_id=new))
+        uow.session.execute(update(Outbox).where(col(Outbox.contact_id) == old).values(contact_id=new))
+    uow.session.execute(delete(Contact).where(col(Contact.id).in_(list(moved))))
+    for contact in shuffle(contacts, len(contacts)):
+        assert contact.id is not None
+        uow.session.execute(update(Contact).where(col(Contact.id) == moved[contact.id]).values(lookup=contact.lookup))
+    rows = [{**values, "contact_id": moved[values["contact_id"]]} for values in kept]
+    uow.session.execute(delete(Participation).where(in_round))
+    for values in shuffle(rows, len(rows)):
+        uow.session.execute(insert(Participation).values(**values))
+    # A reminder went only to those who had not finished by its day, which responses' completion dates mirror: the
+    # round's delivered reminders are forgotten (`campaign show` keeps the invitations; campaign_step how many were
+    # planned). A "we did" reply goes to every completer alike and tells nothing more, so it stays.
+    campaigns = select(Campaign.id).where(Campaign.survey_id == survey_id)
+    uow.session.execute(delete(Outbox).where(
+        col(Outbox.campaign_id).in_(campaigns), col(Outbox.wave) == wave, col(Outbox.step) != "invite",
+        col(Outbox.step).not_like(f"{REPLY_STEP}%"), col(Outbox.status) != "pending"))
 
 
 def destroyed_rounds_of(uow: UnitOfWork, contact_lookup: str) -> list[tuple[str, int]]:

@@ -20,6 +20,7 @@ from storage.models import (
     FeedbackTheme,
     Outbox,
     Participation,
+    SurveyKey,
     SurveyVersion,
     WeDid,
     WeDidReaction,
@@ -76,8 +77,11 @@ def youth_round_of(uow: UnitOfWork, lookup: str, audience: str) -> tuple[str, in
     youth = select(SurveyVersion.survey_id).where(SurveyVersion.audience == audience)
     row = uow.session.exec(
         select(Participation.survey_id, Participation.wave).join(Contact, col(Contact.id) == Participation.contact_id)
+        .outerjoin(SurveyKey, (col(SurveyKey.survey_id) == Participation.survey_id)
+                   & (col(SurveyKey.wave) == Participation.wave))
         .where(Contact.lookup == lookup, col(Participation.survey_id).in_(youth))
-        .order_by(col(Participation.id).desc()).limit(1)).first()
+        # a destroyed round's rows were rewritten under new ids (storage.rounds.scramble_contact_side): live first
+        .order_by(col(SurveyKey.destroyed_on).is_not(None), col(Participation.id).desc()).limit(1)).first()
     return (row[0], row[1]) if row is not None else None
 
 

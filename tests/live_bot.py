@@ -32,7 +32,7 @@ from .fakes.telegram_api import FakeTelegram
 from .test_telegram import free_port
 
 T = TypeVar("T")
-UNHURRIED = Limits(person_rate=10**6, person_burst=10**6, link_rate=10**6, link_burst=10**6)
+UNHURRIED = Limits(person_rate=10**6, person_burst=10**6, client_rate=10**6, client_burst=10**6)
 SIGNING_SECRET = "live-slack-signing-secret-5f0e1d2c"
 WEBHOOK_SECRET = "live-telegram-webhook-secret-9a8b7c6d5e4f"
 SLACK_TOKEN = "xoxb-live-slack-bot-token-1234567890"

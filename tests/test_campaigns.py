@@ -183,7 +183,8 @@ async def test_the_running_bot_sends_a_campaign_and_start_opens_the_survey(tmp_p
         clock = Clock(datetime.now(LONDON))
         add_contacts(app.store, app.keys, [7, 8], ["youth"], clock)
         with app.store.unit() as uow:
-            uow.session.add(Campaign(code="ambassadors", survey_id="you-said", version=1, tags='["youth"]',
+            latest = app.catalogue.latest("you-said").version
+            uow.session.add(Campaign(code="ambassadors", survey_id="you-said", version=latest, tags='["youth"]',
                                      opens_at=(clock.now - timedelta(hours=1)).astimezone(UTC),
                                      closes_at=(clock.now + timedelta(days=14)).astimezone(UTC),
                                      reminders="[]", quiet_from=0, quiet_until=0, created_on=clock.now.date()))
@@ -224,6 +225,40 @@ async def test_admins_check_and_close_campaigns_in_chat_and_others_are_refused(t
         with app.store.unit() as uow:
             actions = [a for (a,) in uow.session.execute(text("SELECT action FROM audit_record"))]
         assert "admin.refused" in actions and "campaign.closed" in actions
+
+
+async def test_strangers_refused_in_chat_are_audited_once_per_kind_a_day(tmp_path: Path) -> None:
+    """Anyone can message the bot: 60 strangers typing /campaigns must not write 60 audit records. Someone who holds
+    a role, refused one they lack, is audited every time."""
+    async with FakeTelegram() as fake, running(fake, tmp_path / "data") as app:
+        Roles(app.store, app.keys, app.service.clock).grant(Role.SCRUTINEER, person(41))
+        strangers = range(1000, 1060)
+        for user in strangers:
+            fake.user_sends_text(user, "/campaigns")
+        for user in strangers:
+            assert (await fake.next_message(user))["text"].startswith("Sorry,")
+        fake.user_sends_text(1000, "/close any-campaign")  # another kind: audited once too
+        assert (await fake.next_message(1000))["text"].startswith("Sorry,")
+        for _ in range(2):
+            fake.user_sends_text(41, "/close any-campaign")
+            assert (await fake.next_message(41))["text"].startswith("Sorry,")
+        for user in (1001, 1002):  # exports and "you said" commands follow the same rule
+            for words in ("/export policy-awareness csv", "/yousaid list"):
+                fake.user_sends_text(user, words)
+                assert (await fake.next_message(user))["text"].startswith("Sorry")
+
+        def audited(action: str) -> list[dict[str, object]]:
+            with app.store.unit() as uow:
+                return [json.loads(s) for (s,) in uow.session.execute(
+                    text("SELECT subject FROM audit_record WHERE action = :a ORDER BY seq"), {"a": action})]
+
+        assert [(r["kind"], r["first_of_the_day"]) for r in audited("export.refused")] == [("csv", True)]
+        assert audited("yousaid.refused") == [{"command": "list", "channel": "telegram", "first_of_the_day": True}]
+        refused = audited("admin.refused")
+        assert refused == [{"command": "campaigns", "channel": "telegram", "first_of_the_day": True},
+                           {"command": "close", "channel": "telegram", "first_of_the_day": True},
+                           {"command": "close", "channel": "telegram"},
+                           {"command": "close", "channel": "telegram"}]
 
 
 async def test_the_leading_process_runs_the_retention_purge(tmp_path: Path) -> None:

@@ -14,9 +14,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime, timedelta
 from importlib import import_module
 from pathlib import Path
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,6 +28,17 @@ from bot.config import Settings
 REPO = Path(__file__).parent.parent
 TEMPLATES = ("policy-awareness", "you-said", "wood-partner-survey")
 RESPONDENT = "alice.tester.77"
+UK = ZoneInfo("Europe/London")
+
+
+def uk_time(days: int, hour: int = 9) -> str:
+    """A campaign time `days` from today at `hour`, UK time, as `surveybot campaign` takes it.
+
+    The subprocesses read the machine's clock, so every campaign date is computed from that same clock: the tests
+    pass whatever the date (CI runs them a year on with faketime too).
+    """
+    day = datetime.now(UK).date() + timedelta(days=days)
+    return f"{day.isoformat()} {hour:02d}:00"
 
 
 def surveybot(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
@@ -73,6 +86,18 @@ def test_surveys_check_names_file_and_line_on_a_broken_copy(tmp_path: Path) -> N
     assert result.returncode == 1
     line = next(i for i, text in enumerate(broken.read_text().splitlines(), 1) if "kind: slider" in text)
     assert f"{broken}:{line}: " in result.stderr and "Traceback" not in result.stderr
+
+
+def test_surveys_check_refuses_a_reporting_threshold_below_3_at_its_line(tmp_path: Path) -> None:
+    broken = tmp_path / "partners.yaml"
+    source = (REPO / "surveys" / "wood-partner-survey.yaml").read_text()
+    assert "\nmin_group: 3\n" in source
+    broken.write_text(source.replace("\nmin_group: 3\n", "\nmin_group: 2\n"))
+    result = surveybot(tmp_path, "surveys", "check", str(broken))
+    assert result.returncode == 1
+    line = next(i for i, text in enumerate(broken.read_text().splitlines(), 1) if text == "min_group: 2")
+    assert f"{broken}:{line}: `min_group` is 2; it should be from 3 to 100" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("survey_id", TEMPLATES)
@@ -232,7 +257,7 @@ def test_a_business_unit_sets_up_a_campaign_from_the_command_line(tmp_path: Path
     assert [c["channel"] for c in listed] == ["telegram", "slack"]
     assert "1001" not in json.dumps(listed) and "U9" not in json.dumps(listed)  # never the platform ids
     made = surveybot(tmp_path, "campaign", "create", "escalation-2026", "--survey", "policy-awareness",
-                     "--opens", "2026-12-01 09:00", "--closes", "2026-12-22 17:00", "--tags", "police",
+                     "--opens", uk_time(7), "--closes", uk_time(28, 17), "--tags", "police",
                      "--every-months", "12", "--json")
     assert made.returncode == 0, made.stderr
     shown = json.loads(made.stdout)
@@ -293,8 +318,8 @@ def test_a_slack_channels_members_become_contacts(tmp_path: Path) -> None:
 
 
 def test_an_evidence_pack_can_be_asked_for_by_campaign_code(tmp_path: Path) -> None:
-    made = surveybot(tmp_path, "campaign", "create", "yp-2026", "--survey", "you-said", "--opens", "2026-01-05 09:00",
-                     "--closes", "2030-12-20 17:00")
+    made = surveybot(tmp_path, "campaign", "create", "yp-2026", "--survey", "you-said", "--opens", uk_time(-30),
+                     "--closes", uk_time(30, 17))
     assert made.returncode == 0, made.stderr
     surveybot(tmp_path, "chat", "you-said", "--respondent", "a", stdin="yes\n1\n1\n1\n1\nmore buses\n1\n")
     packed = surveybot(tmp_path, "evidence-pack", "yp-2026", "--out", str(tmp_path / "pack.zip"))

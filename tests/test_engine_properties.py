@@ -89,9 +89,58 @@ def test_random_sequences_never_crash_nor_record_invalid_answers(survey: Survey,
         if any(isinstance(e, Finish) and e.completed for e in step.effects):
             # every question on the final path was answered (or skipped when optional), and nothing else is kept
             assert set(state.path) <= set(stored)
-            assert {k.removesuffix(".other") for k in stored} <= set(state.path)
+            assert {k.removesuffix(".other") for k in stored} <= set(state.path) | set(state.settled)
             for qid in state.path:
                 assert acceptable(survey.question(qid), stored[qid], False)
+
+
+KNOWLEDGE_SURVEYS = [s for s in SURVEYS if any(q.kind is Kind.KNOWLEDGE for q in s.questions)]
+# Back and the buttons of the current turn far more often than in the test above, so the checks are often revisited.
+revisits = st.sampled_from([("answer", 0), ("answer", 1), ("answer", 2), ("answer", 0), ("answer", 1), ("answer", 2),
+                            ("back", 0), ("back", 0), ("skip", 0), ("pick", -1, 0), ("pick", 0, 1),
+                            engine.Stop(), engine.Resume()])
+
+
+def answer(survey: Survey, state: State, raw: object) -> engine.Event:
+    """("answer", i): a valid answer to whatever is asked now (option i where there are options)."""
+    if not (isinstance(raw, tuple) and raw[0] == "answer"):
+        return concrete(raw, state)
+    index = raw[1]
+    if state.status is engine.Status.CONSENT:
+        return engine.Pick(state.turn, 0)
+    if state.current is None or state.awaiting_other:
+        return engine.Reply("Some words")
+    question = survey.question(state.current)
+    options = question.options()
+    if question.kind is Kind.MULTI:
+        return engine.Reply(str(index % len(options) + 1))
+    if options:
+        return engine.Pick(state.turn, index % len(options))
+    if question.kind is Kind.NUMBER:
+        return engine.Reply(str(question.low))
+    return engine.Reply("Some words")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(survey=st.sampled_from(KNOWLEDGE_SURVEYS), script=st.lists(revisits, min_size=30, max_size=100))
+def test_a_knowledge_check_keeps_its_first_answer_whatever_happens_next(survey: Survey, script: list[object]) -> None:
+    """Once a knowledge check's explanation is shown, nothing the person does records, changes or drops its answer."""
+    assert KNOWLEDGE_SURVEYS
+    state = engine.start(survey, NOW).state
+    first: dict[str, object] = {}
+    for raw in script:
+        step = engine.advance(survey, state, answer(survey, state, raw), NOW)
+        for effect in step.effects:
+            if isinstance(effect, (Record, Discard)) and effect.question_id in first:
+                raise AssertionError(f"{effect} after the explanation of {effect.question_id} was shown")
+            if isinstance(effect, Record) and effect.value is not None and \
+                    survey.question(effect.question_id.removesuffix(".other")).kind is Kind.KNOWLEDGE:
+                first[effect.question_id] = effect.value
+        state = State.from_json(json.loads(json.dumps(step.state.to_json())))
+        for qid, value in first.items():
+            assert state.answers[qid] == value and qid in state.settled
+        for ask in (e for e in step.effects if isinstance(e, Ask)):
+            assert ask.prompt.question_id not in first, "a settled knowledge check was asked again"
 
 
 @settings(max_examples=60, deadline=None)

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from bot.engine import conversation as engine
+from bot.engine import messages as msg
 from bot.engine.conversation import (
     Answered,
     Ask,
@@ -27,7 +28,7 @@ from bot.engine.conversation import (
     State,
     Update,
 )
-from bot.surveyfiles import SurveyCatalogue
+from bot.surveyfiles import SurveyCatalogue, parse_survey
 
 from .conftest import LONDON
 
@@ -99,3 +100,56 @@ def test_transcript(path: Path, catalogue: SurveyCatalogue) -> None:
 
 def test_transcripts_exist() -> None:
     assert len(TRANSCRIPTS) >= 5
+
+
+def test_when_only_settled_checks_lie_behind_back_is_hidden_and_a_typed_back_says_why() -> None:
+    survey = parse_survey("""
+id: quiz
+version: 1
+title: Two checks
+audience: practitioners
+intro: Two quick checks.
+questions:
+  - id: first
+    kind: knowledge
+    text: Who do you call first?
+    choices: [Your lead, Nobody]
+    correct: Your lead
+    explanation: Your lead can help you decide.
+  - id: second
+    kind: knowledge
+    text: And then?
+    choices: [Write it down, Forget it]
+    correct: Write it down
+    explanation: A record helps the next person.
+  - id: comment
+    kind: text
+    text: Anything else?
+""")
+    step = engine.start(survey, NOW)
+    step = engine.advance(survey, step.state, engine.Pick(step.state.turn, 0), NOW)  # consent
+    step = engine.advance(survey, step.state, engine.Pick(step.state.turn, 1), NOW)  # "Nobody": wrong
+    step = engine.advance(survey, step.state, engine.Pick(step.state.turn, 0), NOW)  # right
+    (ask,) = (e for e in step.effects if isinstance(e, Ask))
+    assert ask.prompt.question_id == "comment" and not ask.prompt.can_go_back
+    back = engine.advance(survey, step.state, engine.Back(), NOW)
+    assert back.state == step.state
+    assert [summary(e) for e in back.effects] == [f"notice: {msg.ANSWER_STAYS}", f"say: {msg.ANSWER_STAYS}"]
+    done = engine.advance(survey, back.state, engine.Reply("No"), NOW)
+    assert [summary(e) for e in done.effects if isinstance(e, (Record, Discard))] == ['record: comment = "No"']
+    assert done.state.answers == {"first": "Nobody", "second": "Write it down", "comment": "No"}
+
+
+def test_a_conversation_saved_before_checks_were_settled_keeps_its_answered_checks(catalogue: SurveyCatalogue) -> None:
+    """State stored by the previous release has no `settled`: an answered check still cannot be reopened."""
+    survey = catalogue.latest("sample")
+    state = engine.start(survey, NOW).state
+    for event in (engine.Pick(1, 0), engine.Pick(2, 1), engine.Pick(3, 1), engine.Pick(4, 2),
+                  engine.Reply("3"), engine.Pick(6, 0)):
+        state = engine.advance(survey, state, event, NOW).state
+    assert state.current == "comment" and state.answers["first_step"] == "Call"
+    saved = state.to_json()
+    del saved["settled"]
+    back = engine.advance(survey, State.from_json(saved), engine.Back(), NOW)
+    assert [summary(e) for e in back.effects] == [f"say: {msg.PASSED_OVER}",
+                                                  "ask: visits 4 of 6 previous=Your answer was: 3"]

@@ -9,6 +9,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import warnings
 import zipfile
 from collections.abc import Iterator
 from datetime import date
@@ -192,6 +193,37 @@ def test_a_wrong_signature_another_key_and_added_or_missing_files_are_refused(
     (tmp_path / "notes.txt").write_text("not a zip")
     checked = shipped(out, tmp_path, str(tmp_path / "notes.txt"))
     assert checked.returncode == 2 and "is not a readable zip file" in checked.stderr
+
+
+def smuggled(source: Path, target: Path, first: dict[str, bytes], folders: tuple[str, ...] = ()) -> None:
+    """A copy of the pack with extra entries written *before* the originals: a forged file under a name the pack
+    already has (unzip extracts the first copy, Python's zipfile reads the last), and folder entries."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns of the duplicate name: that is the point
+        for name in folders:
+            new.writestr(zipfile.ZipInfo(name), b"")
+        for name, data in first.items():
+            new.writestr(name, data)
+        for name in old.namelist():
+            new.writestr(name, old.read(name))
+
+
+def test_a_duplicated_name_or_a_folder_entry_is_refused(made: tuple[Store, Path, pack.PackMade],
+                                                        tmp_path: Path) -> None:
+    _, out, result = made
+    forged = tmp_path / "forged.zip"
+    smuggled(out, forged, {"report.html": b"<h1>Everyone is fine</h1>"})
+    with zipfile.ZipFile(forged) as archive:
+        assert [i.filename for i in archive.infolist()].count("report.html") == 2
+    checked = shipped(out, tmp_path, str(forged), "--fingerprint", result.fingerprint)
+    assert checked.returncode == 1, checked.stdout
+    assert ("verify_pack: DUPLICATE: report.html is in the zip 2 times, so an unzip tool may show a copy that was "
+            "not checked") in checked.stderr
+    folder = tmp_path / "folder.zip"
+    smuggled(out, folder, {}, folders=("exports/",))
+    checked = shipped(out, tmp_path, str(folder), "--fingerprint", result.fingerprint)
+    assert checked.returncode == 1 and "UNEXPECTED: exports/ is a folder entry" in checked.stderr
+    assert shipped(out, tmp_path, str(out), "--fingerprint", result.fingerprint).returncode == 0
 
 
 def test_no_pack_is_made_when_the_audit_chain_fails(service: SurveyService, store: Store, tmp_path: Path,

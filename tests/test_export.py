@@ -101,7 +101,7 @@ def test_every_template_exports_in_every_format(service: SurveyService, store: S
     text = io.StringIO(newline="")
     assert export.write_csv(store, survey_id, header, text) == 1
     rows = list(csv.reader(io.StringIO(text.getvalue())))
-    assert rows[0] == header and len(rows) == 2 and rows[1][:3] == [survey_id, "1", "1"]
+    assert rows[0] == header and len(rows) == 2 and rows[1][:3] == [survey_id, str(versions[0].version), "1"]
     assert rows[1][3] == "2026-03-02"  # a date, never a time
     answered = dict(zip(header, rows[1], strict=True))
     assert all(answered[q.id] for q in versions[0].questions if not q.optional and q.ask_if is None)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib
 import re
 import string
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -117,11 +119,28 @@ def test_surveys_check_warns_but_passes(tmp_path: Path, capsys: pytest.CaptureFi
         "  - id: contact\n    kind: text\n"
         "    text: Notwithstanding organisational considerations, how satisfactory were arrangements facilitating "
         "communication with your family?\n")
-    assert main(["surveys", "check", str(survey)]) == 0
+    assert main(["surveys", "check", "--verbose", str(survey)]) == 0
     out = capsys.readouterr().out
     assert f"{survey}:5: warning: intro uses “placement”; say “home” instead" in out
     assert f"{survey}:7: warning: question `contact` reads at grade" in out
     assert "plain-language warning(s): worth fixing, but they do not fail the check." in out
+
+
+def test_surveys_check_puts_errors_first_and_warnings_in_one_line(tmp_path: Path) -> None:
+    """The shipped surveys have plain-language warnings; a broken file beside them must not be buried under them."""
+    for shipped in builtin_survey_dir().glob("*.yaml"):
+        (tmp_path / shipped.name).write_text(shipped.read_text())
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: broken\nversion: 1\ntitle: Broken\naudience: partners\nintro: Hello.\nquestions:\n"
+                      "  - id: q\n    kind: nonsense\n    text: What?\n")
+    run = subprocess.run([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))",
+                          "surveys", "check", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, timeout=120, check=False)
+    assert run.returncode == 1
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith(f"{broken}:8: ") and lines[1] == "1 problem(s) found."
+    assert not any(": warning: " in line for line in lines)
+    assert len(lines) == 3 and "plain-language warning(s) (--verbose lists them)" in lines[2]
 
 
 def test_surveys_check_fails_on_a_broken_phrase_list(tmp_path: Path, capsys: pytest.CaptureFixture[str],

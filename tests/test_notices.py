@@ -45,6 +45,22 @@ def test_thresholds_follow_the_audience_and_stay_locked() -> None:
     assert round_thresholds(Policy(min_group=8), Audience.PRACTITIONERS, None, None) == Thresholds(8, 10)
 
 
+def test_a_survey_files_own_threshold_sets_a_partner_rounds_and_only_raises_one_of_people() -> None:
+    """Partner surveys are answered by organisations: their file's `min_group` replaces the setting (never below 3).
+    For surveys of people it can only make the threshold stricter."""
+    policy = Policy(min_group=5, min_group_young=10, min_group_text=10)
+    assert policy.thresholds(Audience.PARTNERS, 3) == Thresholds(3, 10)
+    assert policy.thresholds(Audience.PARTNERS, 7) == Thresholds(7, 10)
+    assert policy.thresholds(Audience.PARTNERS, 1) == Thresholds(3, 10)  # the loader refuses it; never below 3 anyway
+    assert policy.thresholds(Audience.PRACTITIONERS, 3) == Thresholds(5, 10)
+    assert policy.thresholds(Audience.PRACTITIONERS, 8) == Thresholds(8, 10)
+    assert policy.thresholds(Audience.YOUNG_PEOPLE, 3) == Thresholds(10, 10)
+    assert policy.thresholds(Audience.PARTNERS, 12) == Thresholds(12, 12)
+    # a locked round keeps what it locked, whatever the file says later
+    assert round_thresholds(policy, Audience.PARTNERS, 5, 10, 3) == Thresholds(5, 10)
+    assert round_thresholds(policy, Audience.PARTNERS, None, None, 3) == Thresholds(3, 10)
+
+
 def test_privacy_settings_are_read_and_checked(tmp_path: Path) -> None:
     names = tmp_path / "names.txt"
     names.write_text("# staff\nJo Bloggs\n\n  Riverside Academy  \n")

@@ -274,3 +274,21 @@ async def test_telegram_doctor_sees_what_the_fake_sees() -> None:
             "DATABASE_URL": "sqlite:///:memory:"}))
     assert any(f.topic == "telegram" and f.level == "ok" and "@surveybot_test_bot" in f.text for f in found)
     assert [c.method for c in fake.calls] == ["getMe"]
+
+
+def test_doctor_says_whose_address_the_web_limits_count(tmp_path: Path) -> None:
+    """Behind an https proxy without SURVEYBOT_TRUST_PROXY every visitor shares one limit; trusting the header while
+    listening on every interface lets clients make their address up. Both are said; neither stops the bot."""
+
+    def web_limits(**env: str) -> list[doctor.Finding]:
+        settings = Settings.from_env({"SURVEYBOT_DATA_DIR": str(tmp_path), **env})
+        return [f for f in doctor.examine(settings) if f.topic == "web limits"]
+
+    (plain,) = web_limits()
+    assert plain.level == "ok" and "connects from" in plain.text
+    (shared,) = web_limits(SURVEYBOT_PUBLIC_URL="https://surveys.example.org")
+    assert shared.level == "note" and "SURVEYBOT_TRUST_PROXY is false" in shared.text
+    (trusted,) = web_limits(SURVEYBOT_PUBLIC_URL="https://surveys.example.org", SURVEYBOT_TRUST_PROXY="true")
+    assert trusted.level == "ok" and "X-Forwarded-For" in trusted.text
+    (exposed,) = web_limits(SURVEYBOT_TRUST_PROXY="true", SURVEYBOT_HOST="0.0.0.0")
+    assert exposed.level == "note" and "make sure only your proxy can reach port 8080" in exposed.text

@@ -119,6 +119,23 @@ def test_thresholds_are_locked_by_the_first_answer(store: Store, catalogue: Surv
     assert key is not None and (key.min_group, key.min_group_text) == (6, 12)
 
 
+def test_a_partner_surveys_own_threshold_of_3_is_locked_with_its_round(store: Store, catalogue: SurveyCatalogue,
+                                                                       clock: Clock) -> None:
+    """The shipped partner survey sets `min_group: 3`; the round locks 3 with its first answer, and a later setting
+    changes nothing."""
+    service = SurveyService(store, catalogue, Keys(PEPPER), clock, policy=Policy())
+    service.publish_all()
+    outcome = service.begin(ALICE, "wood-partner-survey")
+    assert "fewer than 3 people" in says(outcome)[1]
+    outcome = service.handle(ALICE, engine.Pick(ask(outcome).turn, 0))  # consent: nothing stored yet
+    service.handle(ALICE, engine.Pick(ask(outcome).turn, 0))  # "Health": the first answer locks the round
+    later = SurveyService(store, catalogue, Keys(PEPPER), clock, policy=Policy(min_group=8, min_group_text=20))
+    assert "fewer than 3 people" in says(later.begin(Address("telegram", WORKSPACE, "4"), "wood-partner-survey"))[1]
+    with store.unit() as uow:
+        key = rounds.get(uow, "wood-partner-survey", 1)
+    assert key is not None and (key.min_group, key.min_group_text) == (3, 10)
+
+
 def test_a_closed_round_takes_no_more_answers_but_delete_still_works(service: SurveyService, store: Store,
                                                                     clock: Clock) -> None:
     complete_sample(service, ALICE)

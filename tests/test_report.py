@@ -18,16 +18,17 @@ from hypothesis import strategies as st
 
 from bot.channels.port import Address
 from bot.engine import conversation as engine
+from bot.engine import messages as msg
 from bot.engine.survey import Survey
-from bot.policy import Policy, Thresholds
+from bot.policy import Policy, Thresholds, round_thresholds
 from bot.privacy import Keys
 from bot.reporting import html
 from bot.reporting.disclosure import Cell
-from bot.reporting.figures import WITHHELD_LINKED, WaveResult, build_wave
+from bot.reporting.figures import WITHHELD_LINKED, Row, WaveResult, build_wave
 from bot.reporting.method import method, render_text
 from bot.reporting.report import Report, ReportRequestError, make_report
 from bot.reporting.summary import three_questions
-from bot.reporting.tally import add, new_tally
+from bot.reporting.tally import RoundTally, add, new_tally
 from bot.service import SurveyService
 from bot.surveyfiles import SurveyCatalogue, parse_survey
 from storage import database
@@ -320,3 +321,124 @@ def test_a_title_ending_in_a_question_mark_and_invitations_by_group_read_plainly
         "</article>")]
     assert "Invited: 40" in page and "invited: not recorded" not in page.lower()
     assert "no response rate by role band" in page
+
+
+# The Wood review's survey of partnerships (2021): 117 responses from 132 areas. Every per-option percentage it
+# published (the review's paragraphs 27, 54, 99 and 117 and its table of scrutiny models; see shared/seeds).
+WOOD_FIGURES: dict[str, dict[str, int]] = {  # question -> option -> published percentage
+    "scrutiny_model": {"External independent assessment or review": 23, "Local authority scrutiny processes": 3,
+                       "Independent chair of the statutory partners' meeting": 37, "Peer or regional review": 3,
+                       "Other, please say": 37},
+    "operational_focus": {"Yes, we have evidence": 61, "We are gathering evidence": 13,
+                          "Not yet begun to gather evidence": 26},
+    "relevant_agencies": {"Yes": 60, "No": 37, "Not sure": 3},
+    "child_voice_new": {"Yes": 50, "No": 50},
+    "delegated": {"Yes": 100},
+}
+# Published only as a sum: 90% said the reforms were having a positive effect to some or a significant degree.
+WOOD_STRATEGIC_YES = 90
+
+
+def wood_round(wood: Survey) -> RoundTally:
+    """117 partnerships' answers that give exactly the published percentages."""
+    scrutiny = (["Independent chair of the statutory partners' meeting"] * 43 + ["Other, please say"] * 43
+                + ["External independent assessment or review"] * 27 + ["Local authority scrutiny processes"] * 4)
+    operational = (["Yes, we have evidence"] * 71 + ["We are gathering evidence"] * 15
+                   + ["Not yet begun to gather evidence"] * 31)
+    agencies = ["Yes"] * 70 + ["No"] * 43 + ["Not sure"] * 4
+    voice = ["Yes"] * 58 + ["No"] * 59
+    strategic = (["Yes, to a significant degree"] * 30 + ["Yes, to some degree"] * 75 + ["Not yet"] * 6
+                 + ["Too early to say"] * 6)
+    tally = new_tally(wood.id, 1, [wood])
+    for n in range(117):
+        ticked = [scrutiny[n], "Peer or regional review"] if n < 4 else [scrutiny[n]]  # 4 areas ticked two models
+        answers = {"partner": ("Health", "Local authority", "Police")[n % 3], "scrutiny_model": ticked,
+                   "scrutiny_model.other": "A mix of the two" if "Other, please say" in ticked else None,
+                   "operational_focus": operational[n], "relevant_agencies": agencies[n],
+                   "child_voice_new": voice[n], "delegated": "Yes", "strategic_impact": strategic[n]}
+        add(tally, answers, lambda column, n=n: n)
+    return tally
+
+
+def test_a_partner_round_of_117_shows_every_figure_the_wood_review_published(catalogue: SurveyCatalogue) -> None:
+    """Partner surveys are answered by organisations: the shipped one sets `min_group: 3`, so none of the published
+    figures is hidden. At the default of 5 the three 3% groups were hidden, and with them (secondary) a 37% one."""
+    wood = catalogue.latest("wood-partner-survey")
+    tally = wood_round(wood)
+    facts = RoundFacts(date(2026, 3, 2), None, date(2026, 3, 2), date(2026, 3, 20), 117, 117, 0, 0)
+    thresholds = round_thresholds(Policy(), wood.audience, None, None, wood.min_group)
+    assert thresholds == Thresholds(3, 10)
+
+    def figures(k: Thresholds) -> dict[tuple[str, str], Row]:
+        wave = build_wave(tally, wood, facts, k, locked=True)
+        assert wave.responses.completed.count == 117
+        out = {}
+        for question, options in WOOD_FIGURES.items():
+            result = wave.question(question)
+            assert result is not None and result.withheld is None and result.base == 117, question
+            for option in options:
+                row = result.row(option)
+                assert row is not None, (question, option)
+                out[(question, option)] = row
+        return out
+
+    shown = figures(thresholds)
+    assert len(shown) == 14
+    for (question, option), row in shown.items():
+        assert not row.cell.suppressed, (question, option, row.cell.shown())
+        assert row.percent is not None and round(row.percent) == WOOD_FIGURES[question][option], (question, option)
+    strategic = build_wave(tally, wood, facts, thresholds, locked=True).question("strategic_impact")
+    assert strategic is not None
+    yes = [strategic.row(option) for option in ("Yes, to a significant degree", "Yes, to some degree")]
+    assert round(sum(row.percent or 0 for row in yes if row is not None)) == WOOD_STRATEGIC_YES
+    hidden_at_5 = {key for key, row in figures(Thresholds(5, 10)).items() if row.cell.suppressed}
+    assert hidden_at_5 == {("scrutiny_model", "Local authority scrutiny processes"),
+                           ("scrutiny_model", "Peer or regional review"),
+                           ("relevant_agencies", "Not sure"), ("relevant_agencies", "No")}
+
+    wave = build_wave(tally, wood, facts, thresholds, locked=True)
+    report = Report(wave, date(2026, 3, 21), (1,))
+    note = " ".join(render_text(method(report), "Method").split())
+    assert "Thresholds for this round: groups of at least 3;" in note
+    assert "The survey file sets its own group threshold of 3" in note
+    page = html.render(report)
+    assert "Groups smaller than 3 are never shown" in page
+    assert_no_small_counts(page, 3)
+
+
+def test_the_percentage_correct_counts_first_answers_even_after_back(service: SurveyService, store: Store) -> None:
+    """Ten practitioners answer the check wrongly, are told the answer, press Back and try to change it: the report
+    counts ten wrong answers and 0% correct."""
+    for n in range(10):
+        who = Address("telegram", dataset.WORKSPACE, str(7000 + n))
+        outcome = service.begin(who, "sample")
+        tried_back = False
+        for _ in range(40):
+            ask = next((e for e in outcome.effects if isinstance(e, engine.Ask)), None)
+            if ask is None:
+                break
+            prompt = ask.prompt
+            if prompt.question_id == "comment" and not tried_back:  # just after the explanation: go back
+                tried_back = True
+                outcome = service.handle(who, engine.Back(prompt.turn))
+                assert any(isinstance(e, engine.Say) and e.text == msg.PASSED_OVER for e in outcome.effects)
+                continue
+            if prompt.kind == "multi":
+                service.handle(who, engine.Toggle(prompt.turn, 0))
+                outcome = service.handle(who, engine.Done(prompt.turn))
+            elif prompt.question_id == "first_step":
+                assert not tried_back, "the check was asked again after its answer was shown"
+                outcome = service.handle(who, engine.Pick(prompt.turn, 0))  # "Call": wrong
+            elif prompt.options and prompt.kind != "consent":
+                outcome = service.handle(who, engine.Pick(prompt.turn, len(prompt.options) - 1))
+            elif prompt.options:
+                outcome = service.handle(who, engine.Pick(prompt.turn, 0))  # "Yes, let's start"
+            else:
+                outcome = service.handle(who, engine.Reply("2" if prompt.kind == "number" else "ok"))
+        assert tried_back and any(isinstance(e, engine.Finish) and e.completed for e in outcome.effects)
+    sample = service.catalogue.latest("sample")
+    wave = make_report(store, Policy(), [sample], "sample", None, None, KEY, date(2026, 3, 10)).current
+    first_step = wave.question("first_step")
+    assert first_step is not None and first_step.correct is not None
+    assert first_step.correct.cell.count == 0 and first_step.correct.percent == 0.0
+    assert {r.label: r.cell.count for r in first_step.rows} == {"Call": 10, "Talk to your lead": 0, "Wait": 0}

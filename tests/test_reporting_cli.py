@@ -73,7 +73,8 @@ def test_from_export_to_a_verified_evidence_pack(tmp_path: Path, surveybot: Cli)
     checked = surveybot("evidence-pack", "verify", "pack.zip", "--fingerprint", printed, **SAMPLE_ONLY, **key)
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.startswith("all 10 files match, signature valid, audit chain head ")
-    assert checked.stdout.splitlines()[-1] == "It was signed with this installation's signing key."
+    assert checked.stdout.splitlines()[-1] == f"It was signed with this installation's signing key (fingerprint " \
+                                              f"{printed})."
 
     with zipfile.ZipFile(tmp_path / "pack.zip") as old, zipfile.ZipFile(tmp_path / "bad.zip", "w") as new:
         for name in old.namelist():
@@ -84,6 +85,37 @@ def test_from_export_to_a_verified_evidence_pack(tmp_path: Path, surveybot: Cli)
     assert refused.stderr.splitlines()[0].startswith("surveybot: the pack FAILED its check: MISMATCH: report.html "
                                                      "has changed since the pack was signed")
     assert setting.split("=", 1)[1] not in packed.stdout + packed.stderr + checked.stdout + refused.stderr
+
+
+def test_verify_passes_only_a_pack_signed_by_this_installation_or_the_key_named(tmp_path: Path,
+                                                                               surveybot: Cli) -> None:
+    ours = surveybot("keys", "signing-new", **SAMPLE_ONLY).stdout
+    theirs = surveybot("keys", "signing-new", **SAMPLE_ONLY).stdout
+
+    def setting(made: str) -> dict[str, str]:
+        line = next(line for line in made.splitlines() if line.startswith("SURVEYBOT_SIGNING_KEY="))
+        return {"SURVEYBOT_SIGNING_KEY": line.split("=", 1)[1]}
+
+    their_print = theirs.rsplit("check packs: ", 1)[1].strip()
+    our_print = ours.rsplit("check packs: ", 1)[1].strip()
+    assert surveybot("evidence-pack", "sample", "--out", "theirs.zip", **SAMPLE_ONLY, **setting(theirs)
+                     ).returncode == 0
+    refused = surveybot("evidence-pack", "verify", "theirs.zip", **SAMPLE_ONLY, **setting(ours))
+    assert refused.returncode == 1, refused.stdout
+    (line,) = [line for line in refused.stderr.splitlines() if line.startswith("surveybot: ")]
+    assert f"signed by a key that is not this installation's (fingerprint {their_print}; this installation's " \
+           f"is {our_print})" in line and "--fingerprint" in line
+    named = surveybot("evidence-pack", "verify", "theirs.zip", "--fingerprint", their_print, **SAMPLE_ONLY,
+                      **setting(ours))
+    assert named.returncode == 0, named.stderr
+    assert named.stdout.splitlines()[-1] == (f"It was signed with the key you named (fingerprint {their_print}), "
+                                             "not this installation's.")
+    wrong = surveybot("evidence-pack", "verify", "theirs.zip", "--fingerprint", our_print, **SAMPLE_ONLY,
+                      **setting(ours))
+    assert wrong.returncode == 1 and "public-key.pem is not the expected key" in wrong.stderr
+    keyless = surveybot("evidence-pack", "verify", "theirs.zip", **SAMPLE_ONLY)  # no key here at all
+    assert keyless.returncode == 1 and "this installation has no signing key to compare" in keyless.stderr
+    assert not (tmp_path / "data" / "signing-key.pem").exists()  # checking never makes a key
 
 
 @pytest.mark.parametrize(("args", "env", "message"), [

@@ -127,3 +127,49 @@ def test_destroying_a_key_by_hand_ends_its_open_conversations(service: SurveySer
     assert ("key.destroyed", {"survey": "sample", "wave": 1, "conversations": 1, "why": "by hand"}) in \
         audit_actions(store)
     assert verify(store, service.keys).ok
+
+
+def test_unfinished_anonymous_web_starts_are_forgotten_after_30_days(service: SurveyService, store: Store,
+                                                                     clock: Clock) -> None:
+    """A web visitor's yes stores a contact and a participation; if they never finish, both go after start_days.
+    A finished web round and a Telegram contact stay."""
+    left = Address("web", "link", "l" * 43)
+    outcome = service.open_link(left, "sample")
+    assert ask(outcome).kind == "consent"
+    with store.unit() as uow:
+        assert uow.session.execute(text("SELECT count(*) FROM contact")).scalar_one() == 0  # nothing before a yes
+    assert ask(service.open_link(left, "sample", None, engine.Pick(ask(outcome).turn, 0))).number == 1
+    complete_sample(service, Address("web", "link", "f" * 43))  # finished: kept
+    service.begin(ALICE, "sample")  # a Telegram start: a contact campaigns can reach, kept
+
+    def contacts() -> list[str]:
+        with store.unit() as uow:
+            return sorted(c for (c,) in uow.session.execute(text("SELECT channel FROM contact")))
+
+    def participations() -> int:
+        with store.unit() as uow:
+            return int(uow.session.execute(text("SELECT count(*) FROM participation")).scalar_one())
+
+    start = clock.now
+    assert contacts() == ["telegram", "web", "web"] and participations() == 3
+    assert purge(store, POLICY, start + timedelta(days=29)).starts == 0
+    report = purge(store, POLICY, start + timedelta(days=30))
+    assert report.starts == 1 and "1 unfinished web start(s) forgotten" in report.summary()
+    assert contacts() == ["telegram", "web"] and participations() == 2
+    assert audit_actions(store)[-1][1]["starts"] == 1
+    assert purge(store, Policy(start_days=1), start + timedelta(days=60)).starts == 0
+    assert verify(store, service.keys).ok
+
+
+def test_the_web_start_setting_is_read_checked_and_documented() -> None:
+    from pathlib import Path
+
+    from bot.config import Settings, SettingsError
+
+    assert Settings.from_env({}).privacy.start_days == 30
+    assert Settings.from_env({"SURVEYBOT_START_DAYS": "7"}).privacy.start_days == 7
+    with pytest.raises(SettingsError, match=r"^SURVEYBOT_START_DAYS should be a whole number of at least 1$"):
+        Settings.from_env({"SURVEYBOT_START_DAYS": "0"})
+    root = Path(__file__).parent.parent
+    assert "SURVEYBOT_START_DAYS=30" in (root / "deploy" / ".env.example").read_text()
+    assert "`SURVEYBOT_START_DAYS` | 30 |" in (root / "docs" / "privacy.md").read_text()

@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.engine import messages as msg
 from bot.reporting import export
 from bot.server import HttpServer
 
+from .conftest import Clock
 from .fakes.slack_api import FakeSlack, SlackSigner, im_message
 from .fakes.telegram_api import FakeTelegram
 from .test_telegram import QUESTION, USER, count, running
@@ -327,6 +329,58 @@ async def test_the_web_chat_asks_for_a_contact_and_passes_it_only_in_the_alert(
     for trace in ("beats", "aunt", "07700"):
         assert trace not in stored_text
         assert trace not in caplog.text
+
+
+async def test_a_flood_of_anonymous_alerts_reaches_the_lead_as_one_message_and_a_yes_goes_at_once(
+        tmp_path: Path) -> None:
+    """30 fresh web sessions typing a phrase: after the first anonymous alert, any more in the window wait and go
+    as one message with their count and categories. A young person's yes to contact goes at once all the same.
+    Every alert is audited on its own, and the grouped message can be acknowledged."""
+    async with FakeTelegram() as fake, running(fake, tmp_path / "data", **SETTINGS) as app:
+        route, clock, gate, slept = app.service.alerts, Clock(), asyncio.Event(), []
+
+        async def sleep(seconds: float) -> None:  # the window passes when the test says so
+            slept.append(seconds)
+            await gate.wait()
+            clock.now += timedelta(seconds=seconds)
+
+        route.clock, route.sleep = clock, sleep
+        url = f"http://127.0.0.1:{app.settings.port}/s/you-said"
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            person = WebPerson(session, url)
+            await person.to_text_question()
+            await person.send({"type": "reply", "turn": person.waiting["turn"], "text": DISCLOSURE})  # type: ignore
+            first = (await fake.wait_for_message(LEAD_CHAT))[0]
+            assert "abuse" in first["text"] and "have not agreed" in first["text"]  # the first goes at once
+
+            for index in range(30):
+                async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as fresh:
+                    stranger = WebPerson(fresh, url)
+                    await stranger.send({"type": "open"})
+                    await stranger.send({"type": "reply", "turn": stranger.waiting["turn"],  # type: ignore[index]
+                                         "text": DISCLOSURE if index % 10 == 0 else SUICIDAL})
+                    assert stranger.check is not None and stranger.check["text"] == msg.CARE_ASK
+            assert len(alerts_sent(fake)) == 1 and slept == [180]
+
+            await person.press(msg.CARE_HELP)
+            await person.press(msg.CARE_YES)
+            await person.press(msg.CARE_SEND, "text me on 07700 900456")
+            named = (await fake.wait_for_message(LEAD_CHAT, 2))[1]  # a yes is never held back
+            assert "07700 900456" in named["text"] and len(alerts_sent(fake)) == 2
+
+        gate.set()
+        grouped = (await fake.wait_for_message(LEAD_CHAT, 3))[2]
+        assert "30 more" in grouped["text"] and "“self harm” (27)" in grouped["text"]
+        assert "“abuse” (3)" in grouped["text"] and "the web chat" in grouped["text"]
+        assert len(alerts_sent(fake)) == 3
+        raised = audit(app, "safeguarding.alert")
+        assert len(raised) == 32 and [r["consent"] for r in raised].count(True) == 1
+        (group,) = audit(app, "safeguarding.grouped")
+        assert group["alerts"] == [r["alert"] for r in raised if not r["consent"]][1:]
+        fake.user_clicks(LEAD, grouped, msg.ALERT_ACK)
+        await fake.wait_for_text(LEAD_CHAT, "Acknowledged on")
+        assert audit(app, "safeguarding.acknowledged") == [{"alert": group["alert"]}]
+        assert verify(app.store, app.keys).ok
 
 
 async def test_the_web_chat_help_word_and_ordinary_words(tmp_path: Path) -> None:

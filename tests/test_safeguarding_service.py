@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -295,3 +295,72 @@ def test_a_safety_removal_is_never_a_comment_in_reports_or_exports(store: Store,
         out = io.StringIO()
         assert write(store, "you-said", header, out) == 4
         assert "cheaper buses" in out.getvalue() and "removed for safety" not in out.getvalue()
+
+
+def test_the_alert_window_is_read_checked_and_documented() -> None:
+    import pytest
+
+    from bot.config import Settings, SettingsError
+
+    assert Settings.from_env({}).alert_window_seconds == 180
+    assert Settings.from_env({"SURVEYBOT_ALERT_WINDOW_SECONDS": "0"}).alert_window_seconds == 0
+    for wrong in ("-1", "3601", "soon"):
+        with pytest.raises(SettingsError, match=r"^SURVEYBOT_ALERT_WINDOW_SECONDS should be a whole number of "
+                                                r"seconds from 0 to 3600$"):
+            Settings.from_env({"SURVEYBOT_ALERT_WINDOW_SECONDS": wrong})
+    root = Path(__file__).parent.parent
+    assert "SURVEYBOT_ALERT_WINDOW_SECONDS=180" in (root / "deploy" / ".env.example").read_text()
+    assert "SURVEYBOT_ALERT_WINDOW_SECONDS" in (root / "docs" / "safeguarding.md").read_text()
+
+
+def test_held_anonymous_alerts_go_as_one_message_when_the_bot_stops(catalogue: SurveyCatalogue) -> None:
+    """What the window holds is never lost: flushing (as the bot does when it stops) sends it at once."""
+    from bot.safeguarding.alerts import AlertRoute
+    from tests.conftest import Clock
+
+    class Lead:
+        def __init__(self) -> None:
+            self.posted: list[str] = []
+
+        async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
+            self.posted.append(text)
+            return True
+
+    async def scenario() -> list[str]:
+        lead, clock = Lead(), Clock()
+        route = AlertRoute(clock, window=180)
+        route.add(lead, "-100")
+        for ref, category in (("a1" * 6, "abuse"), ("b2" * 6, "bullying"), ("c3" * 6, "bullying")):
+            assert await route.send(Alert(category, False, "web", ref=ref))
+        assert len(lead.posted) == 1
+        assert await route.send(Alert("abuse", True, "telegram", "@sam", ref="d4" * 6))  # a yes: at once
+        await route.flush()
+        clock.now += timedelta(seconds=180)
+        await route.send(Alert("abuse", False, "slack", ref="e5" * 6))  # a new window: at once again
+        return lead.posted
+
+    posted = asyncio.run(scenario())
+    assert len(posted) == 4 and "@sam" in posted[1] and "e5e5" in posted[3]
+    assert "2 more" in posted[2] and "“bullying” (2)" in posted[2]
+
+
+def test_a_yes_after_a_grouped_anonymous_alert_names_the_message_the_lead_has(service: SurveyService) -> None:
+    """The lead saw this young person's disclosure only inside a grouped message: the named alert keeps the case's
+    reference and points at that message, the one the lead has."""
+    lead = Lead()
+    service.alerts.add(lead, "-100")
+    service.alerts.window = 180
+    people = [Address("telegram", "bot", "5001"), Address("telegram", "bot", "5002"), YOUNG]
+    checks = []
+    for who in people:  # the first goes at once; the others wait for the window's one message
+        to_text_question(service, who)
+        outcome = asyncio.run(service.call(service.guard, who, WORDS))
+        checks.append(next(e for e in outcome.effects if isinstance(e, CheckIn)))
+    asyncio.run(service.alerts.flush())  # as at the window's end
+    grouped = lead.posted[-1][1].removeprefix("sgack:")
+    press = checkin.decode(checks[-1].choices[0].data)
+    assert press is not None and press.ref and press.ref != grouped
+    asyncio.run(service.call(service.care, YOUNG, checkin.Press("yes", "abuse", None, press.ref), "@sam"))
+    named, ack = lead.posted[-1]
+    assert ack == f"sgack:{press.ref}" and f"anonymous alert {grouped} above" in named
+    service.close()

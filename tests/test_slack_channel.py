@@ -393,13 +393,13 @@ async def test_every_question_kind_back_skip_and_explanations(http_bot: Bot) -> 
     await person.press(sources, done, done_block, state=ticked)
     confidence = await person.next_question()
     (redrawn,) = [m for m in fake.messages_in(person.dm) if m["ts"] == sources["ts"]]
-    assert section_text(redrawn) == "Where did you hear?\nYour answer was: Briefing, Email"
+    assert section_text(redrawn) == "Where did you hear?\nYour answer was: Briefing and Email"
     assert not elements(redrawn), "the answered question has no buttons left"
     await person.press(confidence, *reversed(first_button(confidence, f"a:{turn_of(confidence)}:b")))  # Back
     again = await person.next_question()
     (_, boxes_again), = [(b, e) for b, e in elements(again) if e["type"] == "checkboxes"]
     assert boxes_again["initial_options"] == boxes["options"][:2], "going back shows the earlier ticks"
-    assert "Your answer was: Briefing, Email" in section_text(again)
+    assert "Your answer was: Briefing and Email" in section_text(again)
     block, done = first_button(again, f"a:{turn_of(again)}:d")
     untick = {b["block_id"]: {e["action_id"]: {"type": "checkboxes", "selected_options": []}}
               for b, e in elements(again) if e["type"] == "checkboxes"}
@@ -464,7 +464,7 @@ async def test_the_home_tab_lists_surveys_with_start_and_resume(http_bot: Bot) -
     assert "We want to hear what you think" in section_text(await person.next_message())
     await nth_calls(fake, "views.publish", 2)
     resumed = fake.home_views[person.user]["blocks"][1]
-    assert resumed["text"]["text"] == "In progress: You said - tell us what matters to you"
+    assert resumed["text"]["text"] == "In progress: You said – tell us what matters to you"
     assert resumed["accessory"]["action_id"] == "resume"
     assert len(fake.calls_to("conversations.open")) == 0, "the Home tab's event told us the DM channel"
 

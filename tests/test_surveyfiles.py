@@ -87,6 +87,16 @@ def line_of(source: str, needle: str) -> int:
     ("id: sample", "id: Sample Survey", "id: Sample Survey", "survey id `Sample Survey`"),
     ("    breakdown: agency\n", "    breakdown: agency\n    optional: true\n", "breakdown: agency",
      "is a breakdown, so it cannot be optional"),
+    ("audience: practitioners\n", "audience: partners\nmin_group: 2\n", "min_group: 2",
+     "`min_group` is 2; it should be from 3 to 100"),
+    ("audience: practitioners\n", "audience: partners\nmin_group: 500\n", "min_group: 500",
+     "it should be from 3 to 100"),
+    ("audience: practitioners\n", "audience: partners\nmin_group: three\n", "min_group: three",
+     "`min_group` should be a whole number"),
+    ("audience: practitioners\n", "audience: practitioners\nmin_group: 3\n", "min_group: 3",
+     "below the 5 that protects people in a practitioners survey; only a partners survey"),
+    ("audience: practitioners\n", "audience: young_people\nmin_group: 6\n", "min_group: 6",
+     "below the 10 that protects people in a young_people survey"),
 ])
 def test_each_mistake_is_reported_at_its_line(old: str, new: str, needle: str, message: str) -> None:
     assert old in GOOD
@@ -94,6 +104,22 @@ def test_each_mistake_is_reported_at_its_line(old: str, new: str, needle: str, m
     found = problems(broken)
     expected_line = line_of(broken, needle.split("\n")[0])
     assert any(p.startswith(f"broken.yaml:{expected_line}: ") and message in p for p in found), found
+
+
+def test_a_survey_may_set_its_own_reporting_threshold() -> None:
+    assert parse_survey(GOOD).min_group is None
+    partners = parse_survey(GOOD.replace("audience: practitioners\n", "audience: partners\nmin_group: 3\n"))
+    assert partners.min_group == 3
+    stricter = parse_survey(GOOD.replace("audience: practitioners\n", "audience: practitioners\nmin_group: 8\n"))
+    assert stricter.min_group == 8
+
+
+def test_the_shipped_partner_survey_reports_groups_of_3() -> None:
+    surveys = {s.id: s for s in check_files([REPO_SURVEYS])[0]}
+    wood = surveys["wood-partner-survey"]
+    assert wood.audience is Audience.PARTNERS and wood.min_group == 3
+    assert wood.version == 2  # version 1 may have collected answers already: its text is frozen
+    assert all(s.min_group is None for s in surveys.values() if s is not wood)
 
 
 def test_missing_fields_and_bad_yaml() -> None:

@@ -4,6 +4,7 @@ against the fake Bot API server on 127.0.0.1, in long-polling and webhook modes.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -16,10 +17,12 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import App, build, make_channels, serve
+from bot.channels.buttons import BACK_LABEL
 from bot.channels.pacing import Pacer
 from bot.channels.telegram import HINT_EDITED, HINT_PRIVATE, HINT_TYPED
 from bot.config import Settings
 from bot.engine import messages as msg
+from bot.engine.survey import Kind
 
 from .fakes.telegram_api import FakeTelegram
 
@@ -303,3 +306,40 @@ async def test_sustained_sending_stays_within_telegrams_limits(tmp_path: Path) -
             await answer(fake, USER, question)
         assert fake.throttled == 0
         assert count(app, "SELECT count(*) FROM response WHERE completed") == 1
+
+
+async def test_back_passes_over_a_knowledge_check_whose_answer_was_shown(tmp_path: Path) -> None:
+    """On Telegram too: after "Not quite", Back lands on the question before the check and says why; the check's old
+    buttons change nothing, and the first answer is the one stored."""
+    async with FakeTelegram() as fake, running(fake, tmp_path / "data") as app:
+        survey = app.catalogue.latest("policy-awareness")
+        check = next(q for q in survey.questions if q.kind is Kind.KNOWLEDGE)
+        await begin(fake, USER, "policy-awareness")
+        before: dict[str, Any] | None = None
+        while (question := await next_question(fake, USER, survey.thanks)) is not None:
+            if check.text in question["text"]:
+                break
+            before = question
+            await answer(fake, USER, question)
+        assert question is not None and before is not None
+        check_message = question
+        await answer(fake, USER, check_message)  # the first option: wrong
+        following = await next_question(fake, USER, survey.thanks)
+        assert following is not None
+        assert any(m.get("text", "").startswith("Not quite.") for m in fake.messages_to(USER))
+        fake.user_clicks(USER, following, BACK_LABEL)
+        assert (await fake.next_message(USER, timeout=10))["text"] == msg.PASSED_OVER
+        reopened = await next_question(fake, USER, survey.thanks)
+        assert reopened is not None and before["text"].split(") ", 1)[1] in reopened["text"]
+        right = check.choices.index(check.correct or "")
+        fake.user_presses(USER, check_message, option_data(check_message)[right], check=False)  # an old button
+        answered = len(fake.callback_answers)
+        await fake.wait_until(lambda: len(fake.callback_answers) >= answered + 1)
+        await answer(fake, USER, reopened)
+        again = await next_question(fake, USER, survey.thanks)
+        assert again is not None and check.text not in again["text"]
+        assert again["text"].split(") ", 1)[1] == following["text"].split(") ", 1)[1]
+        with app.engine.connect() as connection:
+            stored = connection.execute(text("SELECT value FROM answer WHERE question_id = :q"),
+                                        {"q": check.id}).scalars().all()
+        assert stored == [json.dumps(check.choices[0])]

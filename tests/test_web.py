@@ -4,6 +4,9 @@ client playing the page's script (JSON events to /s/CODE/api) or a browser witho
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import ipaddress
 import logging
 import re
 import sqlite3
@@ -18,20 +21,25 @@ from xml.etree import ElementTree
 import aiohttp
 import pytest
 import segno
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from bot.app import App, build, make_channels, serve
 from bot.channels import web_words as words
 from bot.channels.poster import qr_path
-from bot.channels.web import COOKIE, CSP, Limits, WebChannel
+from bot.channels.web import COOKIE, CSP, Limits, WebChannel, client_of
 from bot.config import Settings
 from bot.engine import messages as msg
+from bot.engine.survey import Kind
+from bot.reporting import export
+from bot.reporting.tally import count_round
 from bot.server import HttpServer
 
 PEPPER = "a-test-pepper-that-is-long-enough-to-use-0123456789"
 TEMPLATES = ("policy-awareness", "you-said", "wood-partner-survey")
 SECRET_WORDS = "my-very-own-words-4471"
-UNHURRIED = Limits(person_rate=1000, person_burst=1000, link_rate=1000, link_burst=1000)
+UNHURRIED = Limits(person_rate=1000, person_burst=1000, client_rate=1000, client_burst=1000)
 
 
 @dataclass
@@ -245,9 +253,9 @@ async def test_oversized_bodies_are_refused_before_they_are_read(tmp_path: Path)
             assert response.status == 413 and words.TOO_BIG in await response.text()
 
 
-async def test_each_person_and_each_link_is_rate_limited_with_retry_after(tmp_path: Path) -> None:
+async def test_each_person_and_each_client_is_rate_limited_with_retry_after(tmp_path: Path) -> None:
     async with running(tmp_path / "data") as bot, client() as one, client() as two:
-        bot.web.set_limits(Limits(person_rate=0.5, person_burst=3, link_rate=100, link_burst=100))
+        bot.web.set_limits(Limits(person_rate=0.5, person_burst=3, client_rate=100, client_burst=100))
         first = Respondent(one, f"{bot.base}/s/you-said")
         await first.send({"type": "open"})
         statuses = []
@@ -260,16 +268,148 @@ async def test_each_person_and_each_link_is_rate_limited_with_retry_after(tmp_pa
         assert statuses[:2] == [200, 200] and statuses[-1] == 429
         await Respondent(two, f"{bot.base}/s/you-said").send({"type": "open"})  # someone else is not held up
 
-        bot.web.set_limits(Limits(person_rate=100, person_burst=100, link_rate=0.2, link_burst=2))
+        bot.web.set_limits(Limits(person_rate=100, person_burst=100, client_rate=0.2, client_burst=2))
         statuses = []
-        for _ in range(3):  # new visitors with no cookie each time: only the link's bucket can stop them
+        for _ in range(3):  # new visitors with no cookie each time, all from one address: its bucket stops them
             async with client() as fresh, fresh.post(f"{bot.base}/s/you-said/api", json={"type": "open"}) as resp:
                 statuses.append(resp.status)
                 retry = resp.headers.get("Retry-After")
         assert statuses == [200, 200, 429] and retry is not None and int(retry) >= 4
-        async with client() as fresh, fresh.post(f"{bot.base}/s/policy-awareness/api",
-                                                 json={"type": "open"}) as response:
-            assert response.status == 200  # another link has its own bucket
+        async with from_address("127.0.0.2") as elsewhere, elsewhere.post(
+                f"{bot.base}/s/you-said/api", json={"type": "open"}) as response:
+            assert response.status == 200  # another client has its own bucket
+
+
+def from_address(address: str) -> aiohttp.ClientSession:
+    """A browser on another machine: its connections come from `address` (any of 127.0.0.0/8 on loopback)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)),
+                                 cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def flood(url: str, session: aiohttp.ClientSession, per_second: int, seconds: float,
+                headers: dict[str, str] | None = None) -> list[int]:
+    """Cookie-less opens at `per_second`, as a script would send them; the statuses it got."""
+    statuses: list[int] = []
+
+    async def one(index: int) -> None:
+        session.cookie_jar.clear()
+        sent = {**(headers or {}), **({"X-Forwarded-For": f"198.51.100.{index % 250}"}
+                                      if headers is None else {})}
+        async with session.post(f"{url}/api", json={"type": "open"}, headers=sent) as response:
+            statuses.append(response.status)
+
+    tasks = []
+    for index in range(int(per_second * seconds)):
+        tasks.append(asyncio.create_task(one(index)))
+        await asyncio.sleep(1 / per_second)
+    await asyncio.gather(*tasks)
+    return statuses
+
+
+async def complete_while(person: Respondent, flooding: asyncio.Task[list[int]]) -> list[int]:
+    """A real respondent answers the whole survey, at a person's pace, while the flood goes on."""
+    await person.send({"type": "open"})
+    await person.answer()
+    while person.waiting is not None:
+        await asyncio.sleep(0.15)  # quicker than a person, slower than the limit
+        await person.answer()
+    assert not flooding.done(), "the respondent should finish during the flood"
+    return await flooding
+
+
+async def test_one_client_flooding_a_link_never_holds_up_a_real_respondent(tmp_path: Path) -> None:
+    """40 cookie-less opens a second from one address: that address is refused, a real respondent elsewhere on the
+    same link never is (every send asserts 200)."""
+    async with running(tmp_path / "data") as bot, from_address("127.0.0.2") as flooder, \
+            from_address("127.0.0.3") as real:
+        bot.web.set_limits(Limits(person_rate=10, person_burst=20, client_rate=10, client_burst=10))
+        url = f"{bot.base}/s/policy-awareness"
+        flooding = asyncio.create_task(flood(url, flooder, per_second=40, seconds=5, headers={}))
+        statuses = await complete_while(Respondent(real, url), flooding)
+        assert statuses.count(429) > len(statuses) / 2 and statuses.count(200) >= 10
+        assert count(bot.app, "SELECT count(*) FROM response WHERE completed") == 1
+
+
+async def test_behind_a_trusted_proxy_each_forwarded_address_is_a_client(tmp_path: Path) -> None:
+    """Behind a proxy every request comes from the proxy's address: with SURVEYBOT_TRUST_PROXY the address it
+    forwards (the last in X-Forwarded-For) is the client. Without the setting the header is ignored, so a flooder
+    cannot dodge its limit by making addresses up."""
+    async with running(tmp_path / "data") as bot, client() as flooder, client() as real:
+        bot.web.set_limits(Limits(person_rate=10, person_burst=20, client_rate=10, client_burst=10))
+        url = f"{bot.base}/s/policy-awareness"
+        bot.web.trust_proxy = True
+        forged = {"X-Forwarded-For": "10.9.9.9, 203.0.113.7"}  # the first is the client's claim; never used
+        flooding = asyncio.create_task(flood(url, flooder, per_second=40, seconds=5, headers=forged))
+        person = Respondent(real, url)
+        real.headers["X-Forwarded-For"] = "10.9.9.9, 192.0.2.44"
+        statuses = await complete_while(person, flooding)
+        assert statuses.count(429) > len(statuses) / 2
+
+        bot.web.trust_proxy = False  # a made-up address on each request changes nothing now
+        bot.web.set_limits(Limits(person_rate=10, person_burst=20, client_rate=10, client_burst=10))
+        statuses = await flood(url, flooder, per_second=40, seconds=2)
+        assert statuses.count(429) > len(statuses) / 2
+
+
+@given(st.one_of(st.none(), st.text(max_size=60), st.lists(st.ip_addresses().map(str), max_size=4).map(", ".join)),
+       st.one_of(st.none(), st.ip_addresses().map(str), st.text(max_size=20)))
+def test_a_client_is_only_ever_an_address_it_could_not_make_up(forwarded: str | None, remote: str | None) -> None:
+    """Whatever a client sends in X-Forwarded-For, only the last entry (the trusted proxy's) can count, and nothing
+    makes the parsing fail."""
+    found = client_of(remote, forwarded)
+    last = (forwarded or "").rsplit(",", 1)[-1].strip()
+    assert found in (client_of(None, last), client_of(remote), "unknown")
+    assert client_of(remote) == client_of(remote, None)
+    if forwarded and "," in forwarded:
+        assert client_of(remote, forwarded) == client_of(remote, last)
+    if "." in found and "/" not in found:
+        assert ipaddress.ip_address(found).version == 4
+    if "/" in found:
+        assert ipaddress.ip_network(found).prefixlen == 64
+
+
+PER_PERSON = ("contact", "participation", "conversation", "response", "answer")
+
+
+def rows(app: App) -> dict[str, int]:
+    return {table: count(app, f"SELECT count(*) FROM {table}") for table in PER_PERSON}
+
+
+async def test_opening_a_link_stores_nothing_until_the_person_agrees(tmp_path: Path) -> None:
+    """Anyone can open the link as often as they like: only a yes to the consent question stores a row."""
+    none = dict.fromkeys(PER_PERSON, 0)
+    async with running(tmp_path / "data") as bot:
+        url = f"{bot.base}/s/you-said"
+        for _ in range(20):  # cookie-less opens, through the script and without it
+            async with client() as fresh, fresh.post(f"{url}/api", json={"type": "open"}) as response:
+                assert response.status == 200 and (await response.json())["open"]
+            async with client() as fresh, fresh.post(url, data={"do": "open"}) as response:
+                assert response.status == 200 and msg.CONSENT_QUESTION in await response.text()
+        assert rows(bot.app) == none
+        async with client() as session:  # open, look again, answer something else, say no, stop: still nothing
+            person = Respondent(session, url)
+            await person.send({"type": "open"})
+            await person.send({"type": "resume"})
+            assert person.waiting is not None and person.waiting["prompt"]["kind"] == "consent"
+            turn = person.waiting["turn"]
+            await person.send({"type": "reply", "turn": turn, "text": "what is this?"})
+            assert msg.YES_OR_NO in person.said
+            declined = await person.send({"type": "pick", "turn": turn, "index": 1})
+            assert declined["open"] is False and msg.DECLINED in person.said
+            await person.send({"type": "open"})
+            stopped = await person.send({"type": "stop"})
+            assert stopped["open"] is False
+        assert rows(bot.app) == none
+        async with client() as session:  # a yes stores the person's start, once
+            person = Respondent(session, url)
+            await person.send({"type": "open"})
+            await person.answer()
+            assert person.waiting is not None and person.waiting["prompt"]["number"] == 1
+            assert rows(bot.app) == {**none, "contact": 1, "participation": 1, "conversation": 1}
+            while person.waiting is not None:
+                await person.answer()
+        assert count(bot.app, "SELECT count(*) FROM response WHERE completed") == 1
+        assert rows(bot.app)["contact"] == 1 and rows(bot.app)["conversation"] == 0
 
 
 async def test_stale_turns_and_double_clicks_record_nothing(tmp_path: Path) -> None:
@@ -327,7 +467,7 @@ async def test_no_cookie_token_or_typed_answer_reaches_the_database_or_the_logs(
         await complete(person, typed=SECRET_WORDS)
         await person.send({"type": "delete"})
         tokens = [cookie.value for cookie in session.cookie_jar]
-        bot.web.set_limits(Limits(person_rate=0.01, person_burst=1, link_rate=100, link_burst=100))
+        bot.web.set_limits(Limits(person_rate=0.01, person_burst=1, client_rate=100, client_burst=100))
         for expected in (200, 429):  # refusals are logged too: still without the token
             async with session.post(f"{bot.base}/s/you-said/api", json={"type": "open"}) as response:
                 assert response.status == expected
@@ -429,3 +569,57 @@ async def test_the_qr_poster_encodes_the_link(tmp_path: Path) -> None:
     assert link in svg and drawn == qr_path(link)[0]
     assert qr_path(link)[1] == len(segno.make(link, error="m").matrix)
     assert qr_path(link)[0] != qr_path(f"{link}x")[0]
+
+
+async def test_back_cannot_change_a_knowledge_check_once_its_answer_was_shown(tmp_path: Path) -> None:
+    """A practitioner answers a check wrongly and is told the answer: Back passes over it, saying so, its old buttons
+    change nothing, and the export and the report's counts hold the first answer."""
+    async with running(tmp_path / "data") as bot, client() as session:
+        survey = bot.app.catalogue.latest("policy-awareness")
+        check = next(q for q in survey.questions if q.kind is Kind.KNOWLEDGE)
+        wrong, right = check.choices[0], check.choices.index(check.correct or "")
+        assert wrong != check.correct
+        person = Respondent(session, f"{bot.base}/s/policy-awareness")
+        await person.send({"type": "open"})
+        await person.answer()  # consent
+        asked: list[str] = []
+        while person.waiting is not None and person.waiting["prompt"]["question_id"] != check.id:
+            asked.append(person.waiting["prompt"]["question_id"])
+            await person.answer()
+        assert person.waiting is not None
+        check_turn = person.waiting["turn"]
+        await person.answer()  # the first option: wrong
+        assert person.said[-1].startswith("Not quite.")
+        following = person.waiting
+        assert following is not None and following["prompt"]["can_go_back"]
+
+        body = await person.send({"type": "back", "turn": following["turn"]})
+        assert [e["text"] for e in body["effects"] if e["type"] == "say"] == [msg.PASSED_OVER]
+        assert person.waiting is not None and person.waiting["prompt"]["question_id"] == asked[-1]
+        body = await person.send({"type": "pick", "turn": check_turn, "index": right})  # the check's old button
+        assert body["effects"][0] == {"type": "notice", "text": msg.ALREADY_ANSWERED}
+        await person.answer()  # the reopened question again: the check is stepped over, not asked again
+        assert person.waiting is not None and person.waiting["prompt"]["question_id"] == following["prompt"][
+            "question_id"]
+        while person.waiting is not None:
+            await person.answer()
+        assert person.finished
+
+        versions = bot.app.published_versions("policy-awareness")
+        out = io.StringIO()
+        assert export.write_csv(bot.app.store, "policy-awareness", export.columns(versions), out) == 1
+        (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+        assert row[check.id] == wrong
+        assert count(bot.app, f"SELECT count(*) FROM answer WHERE question_id = '{check.id}'") == 1
+        tally = count_round(bot.app.store, "policy-awareness", 1, versions, b"a-report-key")
+        assert dict(tally.questions[check.id].counts) == {wrong: 1}  # what "percentage correct" is taken from
+
+
+def test_trusting_the_proxy_is_a_setting_checked_and_documented() -> None:
+    from bot.config import SettingsError
+
+    assert Settings.from_env({}).trust_proxy is False
+    assert Settings.from_env({"SURVEYBOT_TRUST_PROXY": "TRUE"}).trust_proxy is True
+    with pytest.raises(SettingsError, match=r"^SURVEYBOT_TRUST_PROXY should be `true`"):
+        Settings.from_env({"SURVEYBOT_TRUST_PROXY": "yes please"})
+    assert "SURVEYBOT_TRUST_PROXY=false" in (Path(__file__).parent.parent / "deploy" / ".env.example").read_text()

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bot import notices
 from bot.channels import web_words as words
 from bot.engine import messages as msg
 
@@ -159,7 +160,7 @@ async def small_targets(page: Any) -> list[str]:
 async def test_a_person_completes_a_survey_by_clicking(browser: Any, bot: Bot) -> None:
     survey = bot.app.catalogue.latest("you-said")
     page, problems = await open_page(browser, f"{bot.base}/s/you-said")
-    assert await page.get_by_text("Keeping your answers private:").is_visible()  # the notice comes first
+    assert await page.get_by_text(notices.YOUNG_PEOPLE_SUMMARY.splitlines()[0]).is_visible()  # the notice first
     await answer_by_clicking(page)  # "Yes, let's start"
     ARTIFACTS.mkdir(exist_ok=True)
     await settle(page)

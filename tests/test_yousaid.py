@@ -122,7 +122,8 @@ async def test_the_whole_loop_from_feedback_to_board(database_url: str, tmp_path
             for user in [*YOUNG, LATE]:
                 store_campaigns.upsert_contact(uow, keys.contact_lookup(person(user)), "telegram",
                                                keys.seal(person(user)), ["youth"], clock.now.date())
-            uow.session.add(Campaign(code="ambassadors", survey_id="you-said", version=1, tags='["youth"]',
+            latest = app.catalogue.latest("you-said").version
+            uow.session.add(Campaign(code="ambassadors", survey_id="you-said", version=latest, tags='["youth"]',
                                      opens_at=(clock.now - timedelta(minutes=1)).astimezone(UTC),
                                      closes_at=(clock.now + timedelta(days=7)).astimezone(UTC),
                                      created_on=clock.now.date()))
@@ -274,7 +275,8 @@ async def test_on_slack_a_dm_is_feedback_and_the_reply_carries_reaction_buttons(
         young = slack.person("U0YOUNG1", seed=3)
         await young.complete("you-said", app.catalogue.latest("you-said").thanks)
         with app.store.unit() as uow:
-            uow.session.add(Campaign(code="ambassadors", survey_id="you-said", version=1, tags="[]",
+            latest = app.catalogue.latest("you-said").version
+            uow.session.add(Campaign(code="ambassadors", survey_id="you-said", version=latest, tags="[]",
                                      opens_at=(clock.now - timedelta(days=1)).astimezone(UTC),
                                      closes_at=(clock.now + timedelta(days=7)).astimezone(UTC),
                                      created_on=clock.now.date()))

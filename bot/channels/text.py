@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.engine import messages as msg
 from bot.engine.conversation import Prompt
 
 TICK, BOX = "☑", "☐"
@@ -12,7 +13,7 @@ def prompt_text(prompt: Prompt, numbered: bool = False) -> str:
     they are typed rather than tapped (`numbered`)."""
     lines = []
     head = f"({prompt.progress}) " if prompt.progress else ""
-    lines.append(f"{head}{prompt.text}")
+    lines.append(f"{head}{prompt.text} {msg.OPTIONAL}" if prompt.optional else f"{head}{prompt.text}")
     if prompt.low_label or prompt.high_label:
         low, high = prompt.options[0], prompt.options[-1]
         lines.append(f"{low} = {prompt.low_label or ''}   {high} = {prompt.high_label or ''}".strip())

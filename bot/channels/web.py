@@ -13,9 +13,11 @@ channel; only the drawing differs (bot.channels.webpage).
   GET /s/CODE/qr.svg is a printable poster of the link.
 - Persist, then draw: the service commits before a response is sent. Every question's buttons carry its turn, so a
   double click, a resubmitted form or an old tab records nothing; that is why no event key is needed here.
-- Abuse: bodies over 32 KiB get 413; each person (token) and each link has a token bucket, and an empty one gets
-  429 with Retry-After; JSON that isn't an event gets 400 with a short message; posts from another site get 403;
-  unknown codes get a friendly 404 page. Never a traceback: a failure is logged by type and line, without data.
+- Abuse: bodies over 32 KiB get 413; each person (token) and each client (network address) has a token bucket, and
+  an empty one gets 429 with Retry-After, so one client flooding a link cannot lock it for everyone else (the
+  address a proxy forwards counts only with SURVEYBOT_TRUST_PROXY); JSON that isn't an event gets 400 with a short
+  message; posts from another site get 403; unknown codes get a friendly 404 page. Never a traceback: a failure is
+  logged by type and line, without data.
 - No third-party anything: the page, its CSS and its script come from the package, under a strict
   Content-Security-Policy (nothing inline, nothing from elsewhere), with no referrer and no caching of answers.
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import json
 import logging
 import math
@@ -39,6 +42,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 
+from bot import notices
 from bot.channels import web_words as words
 from bot.channels import webpage
 from bot.channels.port import Address
@@ -46,6 +50,7 @@ from bot.channels.poster import poster_svg
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Ask, Finish, Notice, Say, Update
+from bot.engine.survey import Audience
 from bot.safeguarding import checkin
 from bot.safeguarding.checkin import CheckIn, Press
 from bot.service import Outcome, Shown, SurveyService
@@ -80,7 +85,9 @@ PRIVATE = {**SECURITY_HEADERS, "Cache-Control": "no-store"}  # answers must not 
 
 # Actions of the page's own, beside the engine's events
 OPEN, RESUME, DELETE, ERASE, KEEP, HELP = "open", "resume", "delete", "delete-sure", "keep", "help"
+GET_HELP = "get-help"  # the Get help button of a young people's survey: the same check as typing the HELP word
 Action = engine.Event | Press | str
+TYPED_HELP = re.compile(re.escape(notices.TYPE_HELP).replace(re.escape("{help}"), r"\S+"))
 TYPED_COMMANDS = {"/stop", "/resume", "/delete", "/skip", "/back", "/help"}
 
 
@@ -91,17 +98,19 @@ class Link:
     survey_id: str
     wave: int
     title: str
+    audience: Audience = Audience.PRACTITIONERS
 
 
 @dataclass(frozen=True)
 class Limits:
     """Token buckets: `*_rate` requests a second on average, bursts of up to `*_burst`. A person answers a question
-    every few seconds; a class of thirty on one link at the same moment stays well inside the link's bucket."""
+    every few seconds; a class of thirty behind one school address at the same moment stays well inside that
+    client's bucket. There is no bucket for a whole link: anyone could empty it and lock the link for everyone."""
 
     person_rate: float = 2.0
     person_burst: float = 20.0
-    link_rate: float = 20.0
-    link_burst: float = 200.0
+    client_rate: float = 20.0
+    client_burst: float = 200.0
 
 
 @dataclass
@@ -146,8 +155,15 @@ class Confirm:
 
 
 @dataclass(frozen=True)
+class Chose:
+    """A button of the safeguarding check pressed, said back so the young person sees what they chose."""
+
+    label: str
+
+
+@dataclass(frozen=True)
 class Result:
-    effects: tuple[Shown | Confirm, ...]
+    effects: tuple[Shown | Confirm | Chose, ...]
     open: bool
     forget: bool = False  # the answers were deleted: drop the cookie as well
 
@@ -168,7 +184,7 @@ def read_event(data: object) -> Action:
     if not isinstance(data, dict):
         raise Refused(400, "the body should be a JSON object describing one event")
     kind = data.get("type")
-    if kind in (OPEN, RESUME, DELETE, ERASE, KEEP):
+    if kind in (OPEN, RESUME, DELETE, ERASE, KEEP, GET_HELP):
         return str(kind)
     if kind == "stop":
         return engine.Stop()
@@ -233,9 +249,23 @@ def form_event(fields: list[tuple[str, str]]) -> Action:
 SAID_HERE = {msg.PAUSED: words.PAUSED, msg.STILL_PAUSED: words.STILL_PAUSED}
 
 
-def draw(effects: tuple[Shown | Confirm, ...], action: str) -> list[dict[str, Any]]:
+def for_this_page(notice: str) -> str:
+    """The privacy notice, saying how to delete and get help with this page's buttons instead of typed words."""
+    lines = []
+    for line in notice.splitlines():
+        if line.startswith(notices.TYPE_DELETE):
+            line = line.replace(notices.TYPE_DELETE, words.DELETE_HOW, 1)
+        elif TYPED_HELP.fullmatch(line):
+            line = words.HOW_TO_GET_HELP
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def draw(effects: tuple[Shown | Confirm | Chose, ...], action: str, *, summary: str | None = None,
+         kept: engine.Reply | None = None) -> list[dict[str, Any]]:
     """The effects as the page gets them: what each is, and its HTML. Stored-only effects are left out, and a
-    passing note that repeats a message is dropped."""
+    passing note that repeats a message is dropped. With a `summary`, the privacy notice shows just that and folds
+    the rest away; `kept` is a typed answer just refused, put back in the box of the question asked again."""
     said = {e.text for e in effects if isinstance(e, Say)}
     drawn: list[dict[str, Any]] = []
     for position, effect in enumerate(effects):
@@ -244,8 +274,12 @@ def draw(effects: tuple[Shown | Confirm, ...], action: str) -> list[dict[str, An
             text = SAID_HERE.get(effect.text, effect.text)
             extra = webpage.carry_on(action) if effect.text in SAID_HERE else ""
             if (isinstance(following, Ask) and following.prompt.kind == "consent"
-                    and effect.text != msg.YES_OR_NO):  # the privacy notice: how its "/delete" works here
-                text = f"{text}\n{words.HOW_TO_STOP}"
+                    and effect.text not in (msg.YES_OR_NO, words.WELCOME_BACK)):  # the privacy notice
+                if summary is not None:  # the few words that matter first, the whole notice one tap away
+                    full = f"{for_this_page(text)}\n{words.HOW_TO_STOP}"
+                    drawn.append({"type": "say", "text": f"{summary}\n{full}", "html": webpage.notice(summary, full)})
+                    continue
+                text = f"{text}\n{words.HOW_TO_STOP}"  # how its "/delete" works here
             drawn.append({"type": "say", "text": text, "html": webpage.say(text, extra)})
         elif isinstance(effect, (Ask, Update)):
             prompt = effect.prompt
@@ -254,7 +288,7 @@ def draw(effects: tuple[Shown | Confirm, ...], action: str) -> list[dict[str, An
                                      "number": prompt.number, "total": prompt.total,
                                      "options": list(prompt.options), "selected": list(prompt.selected),
                                      "optional": prompt.optional, "can_go_back": prompt.can_go_back},
-                          "html": webpage.question(action, prompt)})
+                          "html": webpage.question(action, prompt, _kept(kept, prompt.turn))})
         elif isinstance(effect, Answered):
             drawn.append({"type": "answered", "turn": effect.turn, "question": effect.question,
                           "answer": effect.answer, "html": webpage.answered(effect)})
@@ -262,6 +296,8 @@ def draw(effects: tuple[Shown | Confirm, ...], action: str) -> list[dict[str, An
             drawn.append({"type": "notice", "text": effect.text})
         elif isinstance(effect, Finish):
             drawn.append({"type": "finish", "completed": effect.completed})
+        elif isinstance(effect, Chose):
+            drawn.append({"type": "chose", "label": effect.label, "html": webpage.chose(effect.label)})
         elif isinstance(effect, Confirm):
             drawn.append({"type": "confirm", "html": webpage.confirm_delete(action)})
         elif isinstance(effect, CheckIn):
@@ -269,6 +305,11 @@ def draw(effects: tuple[Shown | Confirm, ...], action: str) -> list[dict[str, An
                           "choices": [{"label": c.label, "data": c.data} for c in effect.choices],
                           "html": webpage.check_in(action, effect)})
     return drawn
+
+
+def _kept(refused: engine.Reply | None, turn: int) -> str:
+    """The words to put back in the box of the question asked again for `turn` (a refused reply's words)."""
+    return refused.text if refused is not None and refused.turn == turn else ""
 
 
 # --- the channel ------------------------------------------------------------------------------------------------------
@@ -280,14 +321,15 @@ class WebChannel:
     name = "web"
 
     def __init__(self, service: SurveyService, catalogue: SurveyCatalogue, *, cookie_days: int,
-                 public_url: str | None = None, limits: Limits | None = None) -> None:
+                 public_url: str | None = None, limits: Limits | None = None, trust_proxy: bool = False) -> None:
         self.service = service
         self.catalogue = catalogue
         self.cookie_days = cookie_days
         self.public_url = public_url.rstrip("/") if public_url else None
+        self.trust_proxy = trust_proxy
         self.limits = limits or Limits()
         self.people = Buckets(self.limits.person_rate, self.limits.person_burst)
-        self.links = Buckets(self.limits.link_rate, self.limits.link_burst)
+        self.clients = Buckets(self.limits.client_rate, self.limits.client_burst)
         self.locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
         self.static = {name: webpage.static_file(name) for name in STATIC}
         self.versions = {name: hashlib.sha256(body).hexdigest()[:12] for name, body in self.static.items()}
@@ -298,12 +340,12 @@ class WebChannel:
         # Long enough to carry on after a break (idle conversations live state_days), then to delete the answers
         # for as long as the round's key may live after it closes (key_days). Renewed on each use.
         return cls(app.service, app.catalogue, cookie_days=policy.state_days + policy.key_days,
-                   public_url=app.settings.public_url)
+                   public_url=app.settings.public_url, trust_proxy=app.settings.trust_proxy)
 
     def set_limits(self, limits: Limits) -> None:
         self.limits = limits
         self.people = Buckets(limits.person_rate, limits.person_burst)
-        self.links = Buckets(limits.link_rate, limits.link_burst)
+        self.clients = Buckets(limits.client_rate, limits.client_burst)
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
@@ -320,14 +362,15 @@ class WebChannel:
     async def page(self, request: web.Request) -> web.StreamResponse:
         link = await self._link(request)
         action = self._action(request)
-        html = webpage.page(link.title, action, webpage.start_form(action), open_=False, assets=self._assets())
+        html = webpage.page(link.title, action, webpage.start_form(action), open_=False, assets=self._assets(),
+                            get_help=link.audience is Audience.YOUNG_PEOPLE)
         return web.Response(text=html, content_type="text/html", headers=PRIVATE)
 
     async def api(self, request: web.Request) -> web.StreamResponse:
         link = await self._link(request)
         self._same_site(request)
         token = self._token(request)
-        self._limit(link, token)
+        self._limit(request, token)
         body = await self._body(request)
         if request.content_type != "application/json":
             raise Refused(415, "send the event as application/json")
@@ -341,8 +384,8 @@ class WebChannel:
             # an old tab, or a question asked again elsewhere: draw the question that is waiting now
             _, waiting = await self._act(link, token, RESUME)
             result = Result((*result.effects, *waiting.effects), waiting.open)
-        response = web.json_response({"open": result.open, "effects": draw(result.effects, self._action(request))},
-                                     headers=PRIVATE)
+        drawn = draw(result.effects, self._action(request), summary=notices.summary(link.audience))
+        response = web.json_response({"open": result.open, "effects": drawn}, headers=PRIVATE)
         self._cookie(request, response, token, result.forget)
         return response
 
@@ -350,7 +393,7 @@ class WebChannel:
         link = await self._link(request)
         self._same_site(request)
         token = self._token(request)
-        self._limit(link, token)
+        self._limit(request, token)
         body = await self._body(request)
         try:
             fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_TICKS + 10,
@@ -365,18 +408,19 @@ class WebChannel:
             _, waiting = await self._act(link, token, RESUME)
             effects = (*effects, *waiting.effects)
         action_url = self._action(request)
-        drawn = draw(effects, action_url)
+        drawn = draw(effects, action_url, summary=notices.summary(link.audience),
+                     kept=action if isinstance(action, engine.Reply) else None)
         chat = "".join(d["html"] for d in drawn if "html" in d)
         status = " ".join(d["text"] for d in drawn if d["type"] == "notice")
         html = webpage.page(link.title, action_url, chat, status=status, started=True, open_=result.open,
-                            assets=self._assets())
+                            assets=self._assets(), get_help=link.audience is Audience.YOUNG_PEOPLE)
         response = web.Response(text=html, content_type="text/html", headers=PRIVATE)
         self._cookie(request, response, token, result.forget)
         return response
 
     async def qr(self, request: web.Request) -> web.StreamResponse:
         link = await self._link(request)
-        self._limit(link, None)
+        self._limit(request, None)
         url = self.link_url(link_code(request), self._origin(request))
         return web.Response(text=poster_svg(url, link.title), content_type="image/svg+xml", headers=PRIVATE)
 
@@ -402,8 +446,8 @@ class WebChannel:
         who = Address("web", "link", token)
         service = self.service
         async with self._lock(token):
-            if action in (OPEN, RESUME):
-                outcome = await service.call(service.begin, who, link.survey_id, link.wave)
+            if action in (OPEN, RESUME):  # stores nothing until they agree (SurveyService.open_link)
+                outcome = await service.call(service.open_link, who, link.survey_id, link.wave)
                 effects = outcome.effects
                 resumed = action == OPEN and any(isinstance(e, Ask) for e in effects) and not any(
                     isinstance(e, Say) for e in effects)
@@ -417,22 +461,32 @@ class WebChannel:
                 return token, Result(outcome.effects, False, forget=True)
             if action == KEEP:
                 if await self._is_open(who):
-                    outcome = await service.call(service.begin, who, link.survey_id, link.wave)
+                    outcome = await service.call(service.open_link, who, link.survey_id, link.wave)
                     return token, Result(outcome.effects, outcome.open)
                 return token, Result((Notice(words.KEPT),), False)
+            if action == GET_HELP:  # the button: the gentle check, as the HELP word gives on every channel
+                checked = await service.call(service.guard, who, service.help_word)
+                if checked is not None:
+                    return token, Result(checked.effects, checked.open)
+                action = HELP  # not a young people's survey: how this page works
             if action == HELP:  # typed as an answer: explain, then ask the waiting question again
                 if not await self._is_open(who):
                     return token, Result((Say(words.HELP),), False)
-                outcome = await service.call(service.begin, who, link.survey_id, link.wave)
+                outcome = await service.call(service.open_link, who, link.survey_id, link.wave)
                 return token, Result((Say(words.HELP), *outcome.effects), outcome.open)
             assert not isinstance(action, str)
             if isinstance(action, Press):  # the safeguarding check: no handle here, so a yes asks how to reach them
                 outcome = await service.call(service.care, who, action)
-                return token, Result(outcome.effects, outcome.open)
+                label = checkin.label_of(action)
+                said: tuple[Chose, ...] = (Chose(label),) if label else ()
+                return token, Result((*said, *outcome.effects), outcome.open)
             guarded: Outcome | None = None
             if isinstance(action, engine.Reply):  # checked before anything can store the words
                 guarded = await service.call(service.guard, who, action.text)
             outcome = guarded or await service.call(service.handle, who, action)
+            if guarded is None and outcome.effects == (Say(msg.NO_SURVEY_OPEN),):  # the first screen: nothing
+                # is stored before this, so their consent (or no) comes here
+                outcome = await service.call(service.open_link, who, link.survey_id, link.wave, action)
             return token, Result(outcome.effects, outcome.open)
 
     async def _is_open(self, who: Address) -> bool:
@@ -459,15 +513,16 @@ class WebChannel:
         if isinstance(found, str):
             raise Refused(404, words.NOT_FOUND if found == msg.UNKNOWN_SURVEY else found)
         survey, wave = found
-        return Link(survey.id, wave, survey.title)
+        return Link(survey.id, wave, survey.title, survey.audience)
 
     @staticmethod
     def _token(request: web.Request) -> str | None:
         token = request.cookies.get(COOKIE)
         return token if token is not None and TOKEN.match(token) else None
 
-    def _limit(self, link: Link, token: str | None) -> None:
-        wait = self.links.take(f"{link.survey_id}|{link.wave}")
+    def _limit(self, request: web.Request, token: str | None) -> None:
+        forwarded = request.headers.get("X-Forwarded-For") if self.trust_proxy else None
+        wait = self.clients.take(client_of(request.remote, forwarded))
         if token is not None:
             wait = max(wait, self.people.take(token))
         if wait > 0:
@@ -550,3 +605,21 @@ class WebChannel:
 def link_code(request: web.Request) -> str:
     return request.match_info.get("code", "")
 
+
+
+def client_of(remote: str | None, forwarded: str | None = None) -> str:
+    """The client a request's rate limit is charged to: the address that connected, or, behind a trusted proxy
+    (pass its X-Forwarded-For only then), the address the proxy saw, which it added last. Earlier entries are
+    whatever the client claimed, so they are never used. An IPv6 client counts by its /64, which one household
+    or phone holds whole. Anything unreadable falls back to the connecting address."""
+    for text in (forwarded.rsplit(",", 1)[-1] if forwarded else None, remote):
+        try:
+            address = ipaddress.ip_address((text or "").strip())
+        except ValueError:
+            continue
+        if isinstance(address, ipaddress.IPv6Address):
+            if address.ipv4_mapped is not None:
+                return str(address.ipv4_mapped)
+            return str(ipaddress.IPv6Network((address, 64), strict=False))
+        return str(address)
+    return "unknown"

@@ -31,8 +31,16 @@ SKIP = "Skip this question"
 BACK = "Back"
 SCALE_END = "{number}, {label}"
 TICK_ALL = "Tick all that apply, then press Done."
+CHARACTERS_LEFT = "Characters left: {left}"  # the counter under a typed answer, as the person types
+AT_THE_LIMIT = "That's as long as this answer can be. You can still change your words."
+OVER_THE_LIMIT = "That is {over} characters too many. Please make it a bit shorter."
+YOU_CHOSE = "You chose: {label}"  # a button of the safeguarding check, said back
+
+# The privacy notice on the first screen: a few words, and the whole notice one tap away
+MORE_ABOUT_PRIVACY = "More about your privacy"
 
 # The controls at the bottom
+GET_HELP = "Get help"
 STOP = "Stop for now"
 CARRY_ON = "Carry on"
 DELETE = "Delete my answers"
@@ -40,6 +48,8 @@ DELETE_SURE = "Are you sure? This deletes your answers to this survey. It can't 
 DELETE_YES = "Yes, delete them"
 DELETE_NO = "No, keep them"
 HOW_TO_STOP = "On this page, use the buttons at the bottom to stop for now or to delete your answers."
+DELETE_HOW = "Press Delete my answers at the bottom of the page to remove them."
+HOW_TO_GET_HELP = "Press Get help at the bottom of the page at any time if you need help."
 KEPT = "Your answers are kept."
 WELCOME_BACK = "Welcome back. Here is where you got to."
 

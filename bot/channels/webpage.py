@@ -12,16 +12,26 @@ typed answers have a visible label and their hint as a description; the progress
 
 from __future__ import annotations
 
+import re
 from html import escape
 from importlib import resources
 from string import Template
 
 from bot.channels import web_words as words
+from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Prompt
 from bot.safeguarding.checkin import CheckIn
 
 STATIC = "webstatic"
 LONG_OPTION = 24  # options longer than this go one to a row, whatever the kind
+BULLETS = ("• ", "- ", "* ")
+# The helplines our messages and the shipped surveys name, as links a phone can call or text with one tap. Matched in
+# escaped text, so the patterns never meet markup; the words themselves stay as they were written.
+HELPLINES = (
+    (re.compile(r"\btext SHOUT to 85258\b"), "sms:85258?&amp;body=SHOUT"),
+    (re.compile(r"\b0800 ?1111\b"), "tel:08001111"),
+    (re.compile(r"(?<!\d)(?<!\d )\b999\b(?! ?\d)"), "tel:999"),
+)
 
 
 def static_file(name: str) -> bytes:
@@ -29,22 +39,31 @@ def static_file(name: str) -> bytes:
     return resources.files("bot.channels").joinpath(STATIC, name).read_bytes()
 
 
+def linked(text: str) -> str:
+    """Text escaped for HTML, with Childline, 999 and Shout as links that call or text them."""
+    html = escape(text)
+    for pattern, href in HELPLINES:
+        html = pattern.sub(lambda found, href=href: f'<a href="{href}">{found[0]}</a>', html)
+    return html
+
+
 def _paragraphs(text: str) -> str:
-    """Plain text as HTML: one paragraph per line, and lines starting with a bullet as a list."""
+    """Plain text as HTML: one paragraph per line (survey files' paragraphs are one line each, see
+    bot.surveyfiles.reflow), and lines starting with a bullet as a list."""
     parts: list[str] = []
     items: list[str] = []
     for line in text.strip().splitlines():
         line = line.strip()
-        if line.startswith("• "):
-            items.append(f"<li>{escape(line[2:])}</li>")
+        if line.startswith(BULLETS):
+            items.append(f"<li>{linked(line[2:])}</li>")
             continue
         if items:
             parts.append(f"<ul>{''.join(items)}</ul>")
             items = []
         if line.endswith(":") and not parts:  # a heading line, such as "How we keep your answers:"
-            parts.append(f'<p class="lead">{escape(line)}</p>')
+            parts.append(f'<p class="lead">{linked(line)}</p>')
         elif line:
-            parts.append(f"<p>{escape(line)}</p>")
+            parts.append(f"<p>{linked(line)}</p>")
     if items:
         parts.append(f"<ul>{''.join(items)}</ul>")
     return "".join(parts)
@@ -53,6 +72,18 @@ def _paragraphs(text: str) -> str:
 def say(text: str, extra: str = "") -> str:
     """Something the survey says: a message bubble, with optional buttons under it."""
     return f'<div class="msg bot">{_paragraphs(text)}{extra}</div>'
+
+
+def notice(short: str, full: str) -> str:
+    """The privacy notice on the first screen: its few most important words, and the whole of it one tap away
+    (a native disclosure widget, so it opens by keyboard and is announced without any script)."""
+    return (f'<div class="msg bot notice">{_paragraphs(short)}<details><summary>{escape(words.MORE_ABOUT_PRIVACY)}'
+            f"</summary>{_paragraphs(full)}</details></div>")
+
+
+def chose(label: str) -> str:
+    """A button of the safeguarding check, said back as the young person's own bubble."""
+    return f'<div class="msg mine"><p>{escape(words.YOU_CHOSE.format(label=label))}</p></div>'
 
 
 def buttons_form(action: str, choices: list[tuple[str, str, str]]) -> str:
@@ -114,24 +145,43 @@ def _ticks(prompt: Prompt, described: str) -> str:
         checked = " checked" if index in prompt.selected else ""
         boxes.append(f'<label class="tick"><input type="checkbox" name="tick" value="{index}"{checked}>'
                      f"<span>{escape(option)}</span></label>")
-    return (f'<fieldset class="ticks"{described}><legend class="sr">{escape(prompt.text)}</legend>'
+    return (f'<fieldset class="ticks"{described}><legend class="sr">{_heading(prompt)}</legend>'
             f'{"".join(boxes)}</fieldset>'
             f'<button type="submit" name="do" value="done" class="primary">{escape(words.DONE)}</button>')
 
 
-def _typed(prompt: Prompt, described: str) -> str:
+def _heading(prompt: Prompt) -> str:
+    """The question's words, saying "(optional)" when it can be skipped."""
+    if not prompt.optional:
+        return escape(prompt.text)
+    return f'{escape(prompt.text)} <span class="optional">{escape(msg.OPTIONAL)}</span>'
+
+
+def _typed(prompt: Prompt, described: str, kept: str) -> str:
+    """A box to type in. Words are limited by `maxlength` (the browser stops at the limit), the limit is shown before
+    typing and counted down while typing (chat.js), and `kept` puts back words the server could not take."""
     field_id = f"a{prompt.turn}"
+    counter = ""
     if prompt.kind == "number":
         box = (f'<input id="{field_id}" name="text" type="text" inputmode="decimal" autocomplete="off" '
-               f'spellcheck="false"{described}>')
+               f'spellcheck="false" value="{escape(kept)}"{described}>')
     else:
-        box = f'<textarea id="{field_id}" name="text" rows="3" autocomplete="off"{described}></textarea>'
+        limit = ""
+        if prompt.max_length:
+            limit = f' maxlength="{prompt.max_length}"'
+            counter = (f'<p class="count" id="n{prompt.turn}" data-limit="{prompt.max_length}" '
+                       f'data-left="{escape(words.CHARACTERS_LEFT)}" data-full="{escape(words.AT_THE_LIMIT)}" '
+                       f'data-over="{escape(words.OVER_THE_LIMIT)}">'
+                       f"{escape(msg.UP_TO.format(limit=prompt.max_length))}</p>")
+        box = (f'<textarea id="{field_id}" name="text" rows="3" autocomplete="off"{limit}{described}>'
+               f"{escape(kept)}</textarea>{counter}")
     return (f'<label for="{field_id}" class="label">{escape(words.YOUR_ANSWER)}</label>{box}'
             f'<button type="submit" name="do" value="send" class="primary">{escape(words.SEND)}</button>')
 
 
-def question(action: str, prompt: Prompt) -> str:
-    """A question as a form: progress, the question as a heading, its hint, then its options and controls."""
+def question(action: str, prompt: Prompt, kept: str = "") -> str:
+    """A question as a form: progress, the question as a heading, its hint, then its options and controls. `kept`
+    is the typed answer just refused (too long, say), put back in the box so nothing typed is lost."""
     turn = prompt.turn
     head = ""
     if prompt.total:
@@ -139,19 +189,21 @@ def question(action: str, prompt: Prompt) -> str:
         head = (f'<p class="progress">{escape(shown)}</p>'
                 f'<progress value="{prompt.number - 1}" max="{prompt.total}" aria-hidden="true"></progress>')
     notes = []
-    if prompt.hint:
+    counted = prompt.max_length is not None and prompt.hint == msg.UP_TO.format(limit=prompt.max_length)
+    if prompt.hint and not counted:  # the counter under the box says the limit already
         notes.append(f'<p class="hint" id="h{turn}">{escape(prompt.hint)}</p>')
     elif prompt.multiple:
         notes.append(f'<p class="hint" id="h{turn}">{escape(words.TICK_ALL)}</p>')
     if prompt.previous:
         notes.append(f'<p class="previous" id="p{turn}">{escape(prompt.previous)}</p>')
-    described_ids = " ".join(i for i, present in ((f"h{turn}", prompt.hint or prompt.multiple),
-                                                   (f"p{turn}", prompt.previous)) if present)
+    described_ids = " ".join(i for i, present in ((f"h{turn}", (prompt.hint and not counted) or prompt.multiple),
+                                                   (f"p{turn}", prompt.previous),
+                                                   (f"n{turn}", prompt.typed and prompt.max_length)) if present)
     described = f' aria-describedby="{described_ids}"' if described_ids else ""
     if prompt.multiple:
         body = _ticks(prompt, described)
     elif prompt.typed:
-        body = _typed(prompt, described)
+        body = _typed(prompt, described, kept)
     else:
         body = _option_buttons(prompt)
     controls = []
@@ -165,7 +217,7 @@ def question(action: str, prompt: Prompt) -> str:
     return (f'<div class="msg question" data-turn="{turn}">'
             f'<form method="post" action="{escape(action)}" class="ask" novalidate>'
             f'<input type="hidden" name="turn" value="{turn}">{head}'
-            f'<h2 id="q{turn}" tabindex="-1">{escape(prompt.text)}</h2>{"".join(notes)}{body}{control_row}'
+            f'<h2 id="q{turn}" tabindex="-1">{_heading(prompt)}</h2>{"".join(notes)}{body}{control_row}'
             "</form></div>")
 
 
@@ -185,11 +237,12 @@ def start_form(action: str) -> str:
 
 
 def page(title: str, action: str, chat: str, *, assets: dict[str, str], status: str = "", started: bool = False,
-         open_: bool = True) -> str:
+         open_: bool = True, get_help: bool = False) -> str:
     """The whole chat page: the survey's title, the chat so far, live regions, and the controls at the bottom.
 
     `started` tells the script the conversation was opened already (a page answered to a form); `open_` whether
-    there is a survey in progress to stop."""
+    there is a survey in progress to stop; `get_help` shows the Get help button (young people's surveys), so
+    nobody has to know a word to type, or have a box to type it in."""
     stop = "" if open_ else " hidden"
     template = Template(static_file("page.html").decode("utf-8"))
     return template.substitute(
@@ -199,6 +252,7 @@ def page(title: str, action: str, chat: str, *, assets: dict[str, str], status: 
         no_script=escape(words.NO_SCRIPT), stop=escape(words.STOP), delete=escape(words.DELETE),
         started="true" if started else "false", sending=escape(words.SENDING), try_again=escape(words.TRY_AGAIN),
         slow_down=escape(words.SLOW_DOWN), cookies_off=escape(words.COOKIES_OFF),
+        get_help=escape(words.GET_HELP), help_hidden="" if get_help else " hidden",
     )
 
 

@@ -7,6 +7,10 @@ are not exceptions: they produce a kind re-ask and record nothing. State round-t
 
 Every question is asked under a `turn` number. Buttons carry the turn they were drawn for, so a double tap or a press
 on an old message (stale turn) changes nothing and records nothing.
+
+A knowledge check is evidence of what someone knew before the survey taught them: once its explanation has been shown
+the question is `settled`. Back passes over it (saying so), moving forward again steps over it, and its answer is
+never recorded again nor discarded, so the stored, exported and reported answer is the first one, in every channel.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class State:
     turn: int = 0
     selection: tuple[int, ...] = ()
     awaiting_other: bool = False
+    settled: tuple[str, ...] = ()  # knowledge checks whose explanation was shown: their first answer stands
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +61,7 @@ class State:
             "turn": self.turn,
             "selection": list(self.selection),
             "awaiting_other": self.awaiting_other,
+            "settled": list(self.settled),
         }
 
     @classmethod
@@ -70,6 +76,7 @@ class State:
             turn=int(data.get("turn", 0)),
             selection=tuple(data.get("selection", ())),
             awaiting_other=bool(data.get("awaiting_other", False)),
+            settled=tuple(data.get("settled", ())),
         )
 
     @property
@@ -155,6 +162,7 @@ class Prompt:
     previous: str | None = None
     low_label: str | None = None
     high_label: str | None = None
+    max_length: int | None = None  # typed words: the most characters taken, so a page can count and stop there
 
     @property
     def progress(self) -> str:
@@ -240,6 +248,7 @@ def advance(survey: Survey, state: State, event: Event, now: datetime) -> Step:
     """Apply one event. Never raises for anything a respondent can send."""
     if state.finished:
         return Step(state, (Say(msg.ALREADY_FINISHED),))
+    state = _settle_earlier(survey, state)
     if isinstance(event, Stop):
         return _stop(state)
     if isinstance(event, Resume):
@@ -270,6 +279,16 @@ def advance(survey: Survey, state: State, event: Event, now: datetime) -> Step:
     if isinstance(event, Pick):
         return _pick(survey, state, question, event.index, now)
     return _reply(survey, state, question, event.text, now)
+
+
+def _settle_earlier(survey: Survey, state: State) -> State:
+    """A conversation saved before `settled` existed: every knowledge check it answered had its explanation shown
+    (only a skip records nothing to explain), so those answers are settled too."""
+    if state.settled or not state.answers:
+        return state
+    checks = {q.id for q in survey.questions if q.kind is Kind.KNOWLEDGE}
+    earlier = tuple(qid for qid, value in state.answers.items() if qid in checks and value is not None)
+    return replace(state, settled=earlier) if earlier else state
 
 
 # --- consent, stop and resume -------------------------------------------------------------------------------------
@@ -366,10 +385,11 @@ def _prompt(survey: Survey, state: State, question: Question, selected: tuple[in
         selected=selected,
         hint=question.hint or _input_hint(question),
         optional=question.optional,
-        can_go_back=bool(state.path),
+        can_go_back=any(qid not in state.settled for qid in state.path),
         previous=None if previous is _MISSING else msg.PREVIOUS_ANSWER.format(answer=_show(previous)),
         low_label=question.low_label,
         high_label=question.high_label,
+        max_length=question.max_length if question.kind is Kind.TEXT else None,
     )
 
 
@@ -377,19 +397,23 @@ def _input_hint(question: Question) -> str | None:
     if question.kind is Kind.NUMBER:
         return _number_rule(question)
     if question.kind is Kind.TEXT:
-        return f"Up to {question.max_length} characters."
+        return msg.UP_TO.format(limit=question.max_length)
     return None
 
 
 def _other_prompt(survey: Survey, state: State, question: Question) -> Prompt:
     base = _prompt(survey, state, question)
     return replace(base, question_id=question.other_id, kind=Kind.TEXT.value, text=msg.OTHER_PROMPT, options=(),
-                   selected=(), hint=f"Up to {question.max_length} characters.", optional=True, can_go_back=True,
-                   previous=None)
+                   selected=(), hint=msg.UP_TO.format(limit=question.max_length), optional=True, can_go_back=True,
+                   previous=None, max_length=question.max_length)
 
 
 def _ask(survey: Survey, state: State, question: Question | None, before: tuple[Effect, ...]) -> Step:
-    """Move on to `question`, or finish when there is none left."""
+    """Move on to `question`, or finish when there is none left. A settled knowledge check is stepped over: it keeps
+    its first answer and joins the path again, so it is kept at the end."""
+    while question is not None and question.id in state.settled:
+        state = replace(state, path=(*state.path, question.id))
+        question = _next_question(survey, state.answers, survey.position(question.id))
     if question is None:
         return _complete(survey, state, before)
     state = replace(state, current=question.id, turn=state.turn + 1, selection=(), awaiting_other=False)
@@ -397,8 +421,9 @@ def _ask(survey: Survey, state: State, question: Question | None, before: tuple[
 
 
 def _complete(survey: Survey, state: State, before: tuple[Effect, ...]) -> Step:
-    """Finish, discarding answers to questions that no longer apply after someone went back and changed course."""
-    kept: set[str] = set(state.path)
+    """Finish, discarding answers to questions that no longer apply after someone went back and changed course.
+    A settled knowledge check is never discarded: dropping a wrong first answer would make the evidence look better."""
+    kept: set[str] = set(state.path) | set(state.settled)
     for qid in state.path:
         question = survey.question(qid)
         if _chose_other(question, state.answers.get(qid)):
@@ -418,6 +443,7 @@ def _accept(survey: Survey, state: State, question: Question, value: Value, now:
     if question.kind is Kind.KNOWLEDGE and value is not None:
         verdict = msg.RIGHT if value == question.correct else msg.NOT_QUITE.format(correct=question.correct)
         effects.append(Say(f"{verdict} {question.explanation}"))
+        state = replace(state, settled=(*state.settled, question.id))
     if _chose_other(question, value):
         state = replace(state, answers=answers, turn=state.turn + 1, selection=(), awaiting_other=True)
         return Step(state, (*effects, Ask(_other_prompt(survey, state, question))))
@@ -445,10 +471,18 @@ def _skip(survey: Survey, state: State, question: Question, now: datetime) -> St
 
 
 def _back(survey: Survey, state: State) -> Step:
+    """Reopen the question before this one, passing over settled knowledge checks (their answer cannot change)."""
     if not state.path:
         return Step(state, (Notice(msg.FIRST_QUESTION), Say(msg.FIRST_QUESTION)))
-    previous = state.path[-1]
-    return _reopen(survey, replace(state, path=state.path[:-1]), survey.question(previous))
+    path = state.path
+    while path and path[-1] in state.settled:
+        path = path[:-1]
+    if not path:
+        return Step(state, (Notice(msg.ANSWER_STAYS), Say(msg.ANSWER_STAYS)))
+    step = _reopen(survey, replace(state, path=path[:-1]), survey.question(path[-1]))
+    if len(path) < len(state.path):
+        return Step(step.state, (Say(msg.PASSED_OVER), *step.effects))
+    return step
 
 
 def _reopen(survey: Survey, state: State, question: Question) -> Step:
@@ -650,10 +684,20 @@ def _show(value: object) -> str:
     if value is None:
         return msg.SKIPPED
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return _listed([msg.SOMETHING_ELSE if v == OTHER_LABEL else str(v) for v in value])
+    if value == OTHER_LABEL:
+        return msg.SOMETHING_ELSE
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _listed(items: list[str]) -> str:
+    """Ticked options as a person would say them back: "A, B and something else". The options' own commas would
+    make a plain comma list ambiguous, so the last one is joined with "and"."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 _MISSING: Any = object()

@@ -27,9 +27,16 @@ NOT_A_BUTTON_QUESTION = "Please type your answer in a message."
 
 RIGHT = "That's right."
 NOT_QUITE = "Not quite. The answer is: {correct}."
+PASSED_OVER = ("You have seen the answer to the check question, so your first answer to it stays. "
+               "Here is the question before it.")
+ANSWER_STAYS = ("You have seen the answer to the check question, so your first answer to it stays. "
+                "There is nothing before it that you can change.")
 OTHER_PROMPT = "You chose \"Other\". Please tell us in a few words."
 PREVIOUS_ANSWER = "Your answer was: {answer}"
 SKIPPED = "(skipped)"
+UP_TO = "Up to {limit} characters."
+OPTIONAL = "(optional)"  # after an optional question's words, so nobody has to find out by trying
+SOMETHING_ELSE = "something else"  # "Other, please say" in a ticked list said back: "A and something else"
 
 PAUSED = "Paused. Your answers so far are kept. Send /resume when you want to carry on."
 STILL_PAUSED = "This survey is paused. Send /resume to carry on where you left off."
@@ -113,9 +120,10 @@ YOUTH_FACING = (
     "CONSENT_QUESTION", "CONSENT_YES", "CONSENT_NO", "DECLINED", "CHOOSE_ONE", "CHOOSE_SOME", "CHOOSE_AT_LEAST_ONE",
     "SCALE_RANGE", "YES_OR_NO", "WHOLE_NUMBER", "ANY_NUMBER", "EMPTY_TEXT", "TOO_LONG", "CANNOT_SKIP",
     "FIRST_QUESTION", "ALREADY_ANSWERED", "NOT_A_BUTTON_QUESTION", "OTHER_PROMPT", "PREVIOUS_ANSWER", "SKIPPED",
+    "UP_TO", "OPTIONAL", "SOMETHING_ELSE",
     "PAUSED", "STILL_PAUSED", "ALREADY_FINISHED", "NO_SURVEY_OPEN", "UNKNOWN_SURVEY", "SURVEY_GONE",
     "SURVEY_CLOSED", "ERASED", "NOTHING_TO_ERASE", "ANONYMOUS_NOW", "INVITATION", "REMINDER", "START",
-    "NOT_OPEN_YET", "OPTED_OUT",
+    "NOT_OPEN_YET", "OPTED_OUT", "PASSED_OVER", "ANSWER_STAYS",
     "REMOVED_SHOWN", "CARE_HEARD", "CARE_HELP_WORD", "CARE_SIGNPOST", "CARE_ASK", "CARE_OK", "CARE_HELP",
     "CARE_ADULT", "CARE_CONSENT", "CARE_YES", "CARE_NO", "CARE_ASK_CONTACT", "CARE_SEND", "CARE_RATHER_NOT",
     "CARE_SHARED", "CARE_NOT_SHARED", "CARE_NO_ROUTE", "CARE_CARRY_ON", "CARE_ALL_DONE", "CARE_WHO",
@@ -125,6 +133,7 @@ YOUTH_FACING = (
 # page words, every one of which a young person on a youth link sees, and the chat channels' own hints.
 YOUTH_FACING_ELSEWHERE = (
     "bot.channels.web_words:*",
+    "bot.notices:YOUNG_PEOPLE_SUMMARY",
     "bot.channels.telegram:HELP,HINT_TYPED,HINT_EDITED,HINT_PRIVATE,STALE_BUTTON,SORRY",
     "bot.channels.slack:HELP,DM_HINT,EDIT_HINT,FILE_HINT,TYPE_HERE,ANSWER_BUTTON,HOME_TITLE,HOME_NONE",
 )
@@ -138,8 +147,10 @@ ALERT_HELP = ("Safeguarding alert {ref}: a young person on {channel} asked for h
 ALERT_CONSENT = ("Safeguarding alert {ref}: a young person on {channel} has asked for help (“{category}”) and agreed "
                  "to be contacted. Reach them: {reach}\nThey were told that someone will get in touch. Their words "
                  "were not kept.")
-ALERT_FOLLOWS = ("\nThis is the same young person as the anonymous alert {ref} above: one case. Acknowledging either "
-                 "message acknowledges both.")
+ALERT_GROUPED = ("Safeguarding alerts {ref}: {count} more young people's messages on {channel} in the last few "
+                 "minutes suggested {categories}. Each was shown Childline, 999 and Shout. None of them has agreed to "
+                 "be contacted, so we cannot say who they are. Their words were not kept.")
+ALERT_FOLLOWS = "\nThis is the same young person as in the anonymous alert {ref} above: one case."
 ALERT_ACK = "Acknowledge"
 ALERT_ACKED = "Acknowledged on {day}."
 ALERT_UNKNOWN = "That alert is not known, or it was acknowledged already."

@@ -88,6 +88,7 @@ class Survey:
     intro: str
     questions: tuple[Question, ...]
     thanks: str = "Thank you. Your answers have been saved."
+    min_group: int | None = None  # the file's own reporting threshold: bot.policy.Policy.thresholds applies it
     source: str = ""
     path: str = ""
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)

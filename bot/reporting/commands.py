@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 from bot.campaigns import current_wave, rules_of
 from bot.config import SettingsError
 from bot.reporting import export
+from bot.reporting.files import create_owner_only
 from bot.reporting.progress import Progress
 from bot.reporting.verify_pack import Pack, Unreadable, check
 from storage import results
@@ -55,7 +56,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     ev.add_argument("target", nargs="+", metavar="SURVEY_ID | verify PACK")
     ev.add_argument("--wave", type=int, help="the wave to pack (default: the latest)")
     ev.add_argument("--out", help="the zip file to write")
-    ev.add_argument("--fingerprint", help="verify: the key fingerprint the partnership published")
+    ev.add_argument("--fingerprint", help="verify: the fingerprint of the key that should have signed it, when "
+                                          "that is not this installation's own key")
 
 
 def run(app: App, args: argparse.Namespace) -> int:
@@ -82,6 +84,7 @@ def output(path: str) -> Iterator[TextIO]:
         raise ReportingError(f"--out {path} is a folder; name a file")
     partial = target.with_name(f".{target.name}.partial")
     try:
+        create_owner_only(partial)
         handle = partial.open("w", encoding="utf-8", newline="")
     except OSError as exc:
         raise ReportingError(f"cannot write {path}: {exc.strerror}") from None
@@ -127,6 +130,7 @@ def export_survey(app: Reader, survey_id: str, fmt: str, wave: int | None, out: 
             raise ReportingError(f"--out {out} is a folder; name a file")
         partial = target.with_name(f".{target.name}.partial")
         try:
+            create_owner_only(partial)
             count = export.write_xlsx(app.store, survey_id, header, versions, partial, today, wave, progress)
             sha256 = hashlib.sha256(partial.read_bytes()).hexdigest()
             partial.replace(target)
@@ -227,8 +231,9 @@ def evidence_pack(app: App, code: str, wave: int | None, out: Path) -> int:
 
 
 def verify(app: App, path: Path, expected: str | None) -> int:
-    """`surveybot evidence-pack verify PACK`: the same checks as the pack's own verify_pack.py, plus whether this
-    installation's signing key made it."""
+    """`surveybot evidence-pack verify PACK`: the same checks as the pack's own verify_pack.py, and then who signed
+    it. Anyone can sign a pack with a key of their own and it verifies against that key, so the pack passes only
+    when its key is this installation's or the one `--fingerprint` names."""
     from bot.reporting.signing import KEY_FILE, fingerprint, signing_key
 
     try:
@@ -240,11 +245,22 @@ def verify(app: App, path: Path, expected: str | None) -> int:
         for problem in problems[1:]:
             print(f"  also: {problem}", file=sys.stderr)
         return 1
-    print(", ".join(f for f in facts if not f.startswith("public key")))
-    print(next(f for f in facts if f.startswith("public key")))
+    signer = next(f for f in facts if f.startswith("public key")).split(": ", 1)[1]
+    ours = None
     if app.settings.signing_key or (app.settings.data_dir / KEY_FILE).exists():
-        ours = fingerprint(signing_key(app.settings)[0].public_key())
-        same = ours == next(f for f in facts if f.startswith("public key")).split(": ", 1)[1]
-        print("It was signed with this installation's signing key." if same else
-              f"It was NOT signed with this installation's signing key (ours: {ours}).")
+        try:
+            ours = fingerprint(signing_key(app.settings)[0].public_key())
+        except SettingsError as exc:
+            raise ReportingError(str(exc)) from None
+    print(", ".join(f for f in facts if not f.startswith("public key")))
+    if signer == ours:
+        print(f"It was signed with this installation's signing key (fingerprint {signer}).")
+    elif expected is not None:  # check() has already refused a pack whose key is not the one given
+        print(f"It was signed with the key you named (fingerprint {signer}), not this installation's.")
+    else:
+        mine = f"this installation's is {ours}" if ours else "this installation has no signing key to compare"
+        print(f"surveybot: the pack is intact, but it was signed by a key that is not this installation's "
+              f"(fingerprint {signer}; {mine}). If you trust that key, give --fingerprint with the fingerprint its "
+              f"owner published.", file=sys.stderr)
+        return 1
     return 0

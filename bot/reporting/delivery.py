@@ -194,7 +194,8 @@ def respond(app: App, requester: Address, text: str) -> Deliverable | str:
         subject = {"kind": request.kind, "channel": requester.channel,
                    "who": app.keys.audit(b"role|" + requester.identity())}
         with app.store.unit() as uow:
-            uow.audit("export.refused", subject, app.service.clock().date())
+            Roles(app.store, app.keys, app.service.clock).audit_refusal(
+                uow, "export.refused", subject, requester, app.service.clock().date(), kind=("kind", "channel"))
         return f"Sorry: {exc}."
     except RequestError as exc:
         return str(exc)

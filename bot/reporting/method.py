@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable
 
+from bot.engine.survey import Audience
 from bot.notices import long_date
 from bot.reporting.disclosure import MIN_PERCENT_BASE, SECONDARY, Cell, small_reason
 from bot.reporting.figures import QuestionResult, WaveResult, people
@@ -82,7 +83,19 @@ def protection(wave: WaveResult) -> Part:
     )
     return Part("How people are protected from being identified", (
         f"Thresholds for this round: groups of at least {k}; written comments from at least {k_text} people. "
-        + locked,), bullets)
+        + locked + own_threshold(wave),), bullets)
+
+
+def own_threshold(wave: WaveResult) -> str:
+    """Where the group threshold came from when the survey file set its own (`min_group`), and why that is safe."""
+    own = wave.survey.min_group
+    if own is None:
+        return ""
+    if wave.survey.audience is Audience.PARTNERS:
+        return (f" The survey file sets its own group threshold of {own}: each answer comes from an organisation "
+                "speaking for itself, not from a person, so a small group does not single anyone out. It is never "
+                "below 3.")
+    return f" The survey file raises the group threshold to at least {own}."
 
 
 def suppressed(wave: WaveResult, which: str = "") -> Part:

@@ -42,6 +42,7 @@ from bot.engine.survey import Survey
 from bot.policy import Policy
 from bot.privacy import Keys
 from bot.reporting import export, html
+from bot.reporting.files import create_owner_only
 from bot.reporting.method import method, render_text
 from bot.reporting.progress import Progress, Terminal
 from bot.reporting.report import make_report, pick_waves
@@ -174,6 +175,7 @@ def _text(write: Callable[[io.StringIO], None]) -> bytes:
 def _write_zip(out: Path, files: dict[str, bytes], today: date) -> None:
     partial = out.with_name(f".{out.name}.partial")
     try:
+        create_owner_only(partial)
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in [n for n in files if n not in (MANIFEST, SIGNATURE)] + [MANIFEST, SIGNATURE]:
                 info = zipfile.ZipInfo(name, date_time=(today.year, today.month, today.day, 0, 0, 0))

@@ -63,7 +63,7 @@ def read_wave(store: Store, policy: Policy, published: list[Survey], survey_id: 
     versions = [s for s in published if s.version in answered] or [max(published, key=lambda s: s.version)]
     newest = max(versions, key=lambda s: s.version)
     thresholds = round_thresholds(policy, newest.audience, round_key.min_group if round_key else None,
-                                  round_key.min_group_text if round_key else None)
+                                  round_key.min_group_text if round_key else None, newest.min_group)
     locked = round_key is not None and round_key.min_group is not None
     progress = Progress(f"counting wave {wave}", facts.completed, stream)
     tally = count_round(store, survey_id, wave, versions, key + f"|{survey_id}|{wave}".encode(), progress)

@@ -114,7 +114,7 @@ def read_counts(store: Store, survey: Survey, wave: int) -> RoundCounts:
 
 def round_status(store: Store, policy: Policy, survey: Survey, key: SurveyKey) -> tuple[list[str], RoundStatus]:
     """The header and suppressed counts of one round, as printed by `surveybot status`."""
-    thresholds = round_thresholds(policy, survey.audience, key.min_group, key.min_group_text)
+    thresholds = round_thresholds(policy, survey.audience, key.min_group, key.min_group_text, survey.min_group)
     status = suppress_status(read_counts(store, survey, key.wave), thresholds.group)
     locked = "locked" if key.min_group is not None else "not locked yet: no answers"
     header = [f"{survey.id} wave {key.wave} ({survey.audience.value}): groups under {thresholds.group} are not "

@@ -10,7 +10,8 @@ ships inside every pack, so a scrutineer can check one on their own computer:
 
 What it checks:
 1. manifest.json is signed, with Ed25519, by the key in public-key.pem (signature in manifest.sig).
-2. Every file the manifest lists is there and has the SHA-256 the manifest gives, and no other file is there.
+2. Every file the manifest lists is there and has the SHA-256 the manifest gives, and no other file is there: in a
+   zip, no name twice and no folder entries either.
 3. The key's fingerprint is printed, to compare with the one the partnership publishes (or checked, with
    --fingerprint). A pack signed by someone else's key verifies against that key, so this comparison is what
    shows the pack came from the partnership.
@@ -44,6 +45,7 @@ class Pack:
     def __init__(self, location: Path) -> None:
         self.location = location
         self._zip: zipfile.ZipFile | None = None
+        self.problems: list[str] = []  # what is wrong with the container itself, whatever the manifest says
         if location.is_dir():
             self._names = sorted(p.relative_to(location).as_posix() for p in location.rglob("*") if p.is_file()
                                  and "__pycache__" not in p.parts)
@@ -53,6 +55,7 @@ class Pack:
             except (zipfile.BadZipFile, OSError) as exc:
                 raise Unreadable(f"{location} is not a readable zip file ({exc})") from None
             self._names = sorted(n for n in self._zip.namelist() if not n.endswith("/"))
+            self.problems = _container_problems(self._zip.namelist())
         else:
             raise Unreadable(f"{location}: no such file or folder")
 
@@ -71,6 +74,23 @@ class Pack:
             raise ValueError(f"{name} is damaged in the zip ({exc})") from None
 
 
+def _container_problems(entries: list[str]) -> list[str]:
+    """A zip may hold two entries of one name: this checker reads one copy while an unzip tool shows the other, so
+    a forged file could ride along with the signed ones. Only one entry per file, and no folder entries, are
+    accepted."""
+    problems = []
+    seen: dict[str, int] = {}
+    for name in entries:
+        seen[name] = seen.get(name, 0) + 1
+    for name, times in sorted(seen.items()):
+        if name.endswith("/"):
+            problems.append(f"UNEXPECTED: {name} is a folder entry; a pack holds only the files its manifest lists")
+        elif times > 1:
+            problems.append(f"DUPLICATE: {name} is in the zip {times} times, so an unzip tool may show a copy "
+                            "that was not checked")
+    return problems
+
+
 def fingerprint(public_key: object) -> str:
     from cryptography.hazmat.primitives import serialization
 
@@ -85,7 +105,7 @@ def check(pack: Pack, expected_fingerprint: str | None = None) -> tuple[list[str
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-    problems: list[str] = []
+    problems: list[str] = list(pack.problems)
     facts: list[str] = []
     try:
         manifest_bytes = pack.read(MANIFEST)

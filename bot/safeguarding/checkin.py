@@ -58,7 +58,8 @@ class Alert:
     channel: str
     reach: str | None = None
     ref: str = ""  # on a named alert, before it is raised: the case's earlier alert, if any
-    follows: bool = False  # the case's earlier (anonymous) alert had this reference too
+    follows: str = ""  # the message the lead already has about this young person: their anonymous alert's
+    # reference (which this alert keeps), or the grouped message that carried it
 
     def __repr__(self) -> str:  # never print how to reach someone by accident
         return f"Alert({self.category!r}, consent={self.consent}, {self.channel!r}, ref={self.ref!r})"
@@ -94,6 +95,16 @@ def decode(data: str | None, text: str | None = None) -> Press | None:
     if found is None or int(found[2]) >= len(ALL_CATEGORIES):
         return None
     return Press(found[1], ALL_CATEGORIES[int(found[2])], text, found[3] or "")
+
+
+_LABELS = {OK: msg.CARE_OK, HELP: msg.CARE_HELP, ADULT: msg.CARE_ADULT, YES: msg.CARE_YES, NO: msg.CARE_NO,
+           RATHER_NOT: msg.CARE_RATHER_NOT}
+
+
+def label_of(press: Press) -> str | None:
+    """The words of the button pressed, to say back what was chosen. None for Send under the contact box: what
+    they typed is passed on, not shown again."""
+    return _LABELS.get(press.choice)
 
 
 def opening(match: Match, ref: str = "") -> tuple[Say | CheckIn, ...]:

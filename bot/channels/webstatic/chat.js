@@ -76,6 +76,36 @@
     }
   }
 
+  function keepTyped(old, nodes) {
+    const typed = old.querySelector("textarea, input[type=text]");
+    nodes.forEach(function (node) {
+      const box = node.querySelector("textarea, input[type=text]");
+      if (typed && box && !box.value) {
+        box.value = typed.value;
+        count(box);
+      }
+    });
+  }
+
+  /* The counter under a box with a limit: how many characters are left, and a word when there are none. */
+  function count(box) {
+    const counter = box.id ? document.getElementById("n" + box.id.slice(1)) : null;
+    if (!counter || !counter.dataset.limit) {
+      return;
+    }
+    const left = Number(counter.dataset.limit) - box.value.length;
+    const full = left <= 0;
+    counter.textContent = left < 0 ? counter.dataset.over.replace("{over}", String(-left))
+      : full ? counter.dataset.full : counter.dataset.left.replace("{left}", String(left));
+    counter.classList.toggle("full", full);
+    if (full && !counter.dataset.said) {
+      counter.dataset.said = "yes";
+      announce(counter.dataset.full);  // said once: reading the counter at every key press would drown the typing
+    } else if (!full) {
+      delete counter.dataset.said;
+    }
+  }
+
   function draw(body, opening, used) {
     const added = [];
     const appended = [];
@@ -89,9 +119,15 @@
         return;
       }
       const nodes = nodesOf(effect.html);
-      const old = (effect.type === "answered" || effect.type === "update")
-        ? chat.querySelector('.question[data-turn="' + effect.turn + '"]') : null;
-      if (old) {
+      const old = effect.turn !== undefined ? chat.querySelector('.question[data-turn="' + effect.turn + '"]') : null;
+      if (old && effect.type === "ask") {
+        /* The same question asked again (an answer it could not take): one card per turn, drawn after the message
+           that says why, with the words typed so far still in the box. */
+        old.remove();
+        chat.append.apply(chat, nodes);
+        keepTyped(old, nodes);
+        appended.push.apply(appended, nodes);
+      } else if (old) {
         old.replaceWith.apply(old, nodes);
       } else {
         chat.append.apply(chat, nodes);
@@ -174,6 +210,12 @@
       }
     }
   }
+
+  chat.addEventListener("input", function (typed) {
+    if (typed.target instanceof HTMLTextAreaElement) {
+      count(typed.target);
+    }
+  });
 
   document.addEventListener("submit", function (submitted) {
     const form = submitted.target;
