@@ -98,6 +98,11 @@ class Broadcaster:
     def remind_now(self, code: str) -> int:
         """A reminder the business unit asked for by hand: to those invited who have not finished (within the
         reminder limit), never in quiet hours or after closing."""
+        return self.remind(code)[0]
+
+    def remind(self, code: str) -> tuple[int, str]:
+        """remind_now, with the reason when nobody was reminded (so a second ask in the same minute does not
+        blame quiet hours)."""
         now = self.clock()
         with self.store.unit() as uow:
             campaign = store_campaigns.by_code(uow, code)
@@ -105,15 +110,19 @@ class Broadcaster:
                 raise KeyError(code)
             rules = rules_of(campaign, self.zone)
             wave = current_wave(rules, now)
-            if wave is None or now >= window(rules, wave)[1] or out_of_quiet_hours(now, rules) != now:
-                return 0
-            name = f"remind-by-hand-{now:%Y%m%d%H%M}"
+            if campaign.stopped or (wave is not None and now >= window(rules, wave)[1]):
+                return 0, "the campaign has closed"
+            if wave is None:
+                return 0, "the campaign is not open yet"
+            if (start := out_of_quiet_hours(now, rules)) != now:
+                return 0, f"it is quiet hours until {start:%H:%M}"
+            name = f"remind-{now:%y%m%d%H%M}"  # a step name holds 20 characters at most (PostgreSQL enforces it)
             if not store_campaigns.claim_step(uow, campaign.id or 0, wave, name, now.date()):
-                return 0
+                return 0, "a reminder was already asked for this minute, and is on its way"
             people = store_campaigns.audience(uow, campaign, wave, reminder=True)
             planned = store_campaigns.plan(uow, campaign, wave, name, people)
             uow.audit("campaign.remind", {"campaign": code, "wave": wave, "planned": planned}, now.date())
-            return planned
+            return planned, "" if planned else "nobody is due one (everyone has finished or had every reminder)"
 
     # --- sending ------------------------------------------------------------------------------------------------
     def _lease(self, channel: str, done: tuple[store_campaigns.Lease, str, str] | None = None) -> Taken | None:

@@ -23,12 +23,13 @@ from bot.app import App
 from bot.broadcast import Broadcaster, last_day
 from bot.campaigns import Rules, as_zone, current_wave, rules_of, steps, window
 from bot.channels.port import Address
-from bot.reporting.disclosure import percentage
+from bot.reporting.disclosure import Cell, percentage, suppress_counts
+from bot.reporting.figures import NOT_RESPONDED, RESPONDED
+from bot.reporting.status import COMPLETED, NOT_COMPLETED, round_status, suppress_parts
 from bot.reporting.status import render as status_lines
-from bot.reporting.status import round_status
 from bot.roles import parse_who
 from storage import campaigns as store_campaigns
-from storage import rounds
+from storage import results, rounds
 from storage.models import Campaign
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
@@ -100,10 +101,10 @@ def run(app: App, args: argparse.Namespace) -> int:
     if verb == "show":
         return show(app, args.code, args.json, args.watch)
     if verb == "remind":
-        planned = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock).remind_now(find_campaign(app,
-                                                                                                       args.code).code)
+        planned, why = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock).remind(
+            find_campaign(app, args.code).code)
         print(f"Reminder planned for {planned} people (sent by the running bot)." if planned else
-              "No reminder planned: nobody is due one, or it is quiet hours, or the wave is not open.")
+              f"No reminder planned: {why}.")
         return 0
     return open_now(app, args.code) if verb == "open" else close_now(app, args.code)
 
@@ -366,17 +367,24 @@ def describe(app: App, code: str) -> dict[str, Any]:
     with app.store.unit() as uow:
         round_key = rounds.get(uow, campaign.survey_id, shown_wave)
         outbox = store_campaigns.outbox_counts(uow, campaign.id or 0, shown_wave)
-        people = store_campaigns.participation_counts(uow, campaign.survey_id, shown_wave)
+        facts = results.round_facts(uow, campaign.survey_id, shown_wave)
         run = {(s.wave, s.step) for s in store_campaigns.steps_run(uow, campaign.id or 0)}
-    k = app.settings.privacy.thresholds(survey.audience, survey.min_group).group
-    by_breakdown = (status_lines(round_status(app.store, app.settings.privacy, survey, round_key)[1])
-                    if round_key is not None else [])
-    invited = sum(n for (step, status), n in outbox.items() if step == "invite" and status == "sent")
+    # every count of people goes through the same suppression as `surveybot status` and the report, with the
+    # round's locked k, so no line here undoes a number hidden in another
+    if round_key is not None:
+        status = round_status(app.store, app.settings.privacy, survey, round_key)[1]
+        k, responses, by_breakdown = status.k, status.responses, status_lines(status)
+    else:
+        k = app.settings.privacy.thresholds(survey.audience, survey.min_group).group
+        responses, by_breakdown = suppress_parts({COMPLETED: 0, NOT_COMPLETED: 0}, k), []
+    invitations = suppress_parts({RESPONDED: facts.invited_completed,
+                                  NOT_RESPONDED: facts.invited - facts.invited_completed}, k)
+    invited, responded = invitations.total, invitations.cells[RESPONDED]
     state = "closed" if campaign.stopped or (wave is not None and now >= closes and not campaign.every_months) else (
         "scheduled" if wave is None else "open" if now < closes else "between waves")
     schedule = [{"step": s.name, "due": s.due.isoformat(timespec="minutes"), "done": (s.wave, s.name) in run}
                 for s in steps(rules, shown_wave)]
-    rate = percentage(people["completed"], invited) if invited else None
+    rate = percentage(responded.count, invited.count)
     return {
         "code": campaign.code, "survey": f"{campaign.survey_id} v{campaign.version}", "state": state, "wave": wave,
         "opens": opens.isoformat(timespec="minutes"), "closes": closes.isoformat(timespec="minutes"),
@@ -384,18 +392,20 @@ def describe(app: App, code: str) -> dict[str, Any]:
         "audience": {"tags": json.loads(campaign.tags) or "everyone", "channels": json.loads(campaign.channels)
                      or list(CHANNELS)},
         "schedule": schedule,
-        "messages": {f"{step} {status}": n for (step, status), n in sorted(outbox.items())},
-        "pending": sum(n for (_, status), n in outbox.items() if status == "pending"),
-        "invited": invited,
-        "started": _small(people["started"], k), "completed": _small(people["completed"], k),
-        "response_rate": None if rate is None or people["completed"] < k else round(rate, 1),
+        "messages": {f"{step} {status}": _published(suppress_counts({"n": n}, k).cells["n"])  # people, too
+                     for (step, status), n in sorted(outbox.items())},
+        "pending": _published(suppress_counts({"n": sum(n for (_, status), n in outbox.items()
+                                                         if status == "pending")}, k).cells["n"]),
+        "invited": _published(invited),
+        "started": _published(responses.total), "completed": _published(responses.cells[COMPLETED]),
+        "response_rate": None if rate is None else round(rate, 1),
         "by_breakdown": by_breakdown,
     }
 
 
-def _small(count: int, k: int) -> int | str:
-    """Counts of people in a campaign are shown only from k upwards (0 stays 0)."""
-    return count if count == 0 or count >= k else f"fewer than {k}"
+def _published(cell: Cell) -> int | str:
+    """A suppressed count as `show` prints it: the number, or why it is not shown ("fewer than 10", "hidden")."""
+    return cell.count if cell.count is not None else cell.shown()
 
 
 def render(item: dict[str, Any]) -> list[str]:
@@ -413,15 +423,23 @@ def render(item: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _sending(app: App, code: str) -> tuple[int, int]:
+    """(waiting, planned) messages of the shown wave, for the sender's own progress bar (never printed to stdout)."""
+    campaign = find_campaign(app, code)
+    wave = current_wave(rules_of(campaign, _zone(app)), app.service.clock()) or 1
+    with app.store.unit() as uow:
+        counts = store_campaigns.outbox_counts(uow, campaign.id or 0, wave)
+    return sum(n for (_, status), n in counts.items() if status == "pending"), sum(counts.values())
+
+
 def show(app: App, code: str, as_json: bool, watch: bool) -> int:
     item = describe(app, code)
     print(json.dumps(item, indent=2, default=str) if as_json else "\n".join(render(item)))
-    while watch and item["pending"]:  # a progress bar while the running bot sends
-        total = sum(item["messages"].values())
-        done = total - item["pending"]
+    while watch and (sending := _sending(app, code))[0]:  # a progress bar while the running bot sends
+        waiting, total = sending
+        done = total - waiting
         print(f"\r[{'#' * (30 * done // max(total, 1)):<30}] {done}/{total} sent", end="", file=sys.stderr, flush=True)
         time.sleep(2)
-        item = describe(app, code)
     if watch:
-        print(f"\rall {sum(item['messages'].values())} message(s) handled.{' ' * 30}", file=sys.stderr)
+        print(f"\rall {_sending(app, code)[1]} message(s) handled.{' ' * 30}", file=sys.stderr)
     return 0

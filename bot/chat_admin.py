@@ -73,9 +73,8 @@ class ChatAdmin:
             return campaign_commands.close_campaign(self.app, code)
         campaign_commands.find_campaign(self.app, code)  # names an unknown code clearly
         app = self.app
-        planned = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock).remind_now(code)
-        return (f"A reminder is on its way to {planned} people." if planned else
-                "No reminder sent: nobody is due one, or it is quiet hours, or the campaign is not open.")
+        planned, why = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock).remind(code)
+        return f"A reminder is on its way to {planned} people." if planned else f"No reminder sent: {why}."
 
     def _example(self) -> str:
         with self.app.store.unit() as uow:

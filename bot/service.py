@@ -380,9 +380,10 @@ class SurveyService:
                 # the answer's placeholder and a finish count; the next question waits until they choose to carry on
                 effects.extend(e for e in held.effects if isinstance(e, (engine.Answered, Finish)))
                 still_open, current = held.open, held.survey
-            effects.extend(checkin.opening(match))
-            if not match.help_word:
-                effects.append(self._raise(uow, Alert(match.category, False, address.channel), now))
+            alert = None if match.help_word else self._raise(uow, Alert(match.category, False, address.channel), now)
+            effects.extend(checkin.opening(match, alert.ref if alert else ""))  # a named alert keeps its reference
+            if alert is not None:
+                effects.append(alert)
             return Outcome(tuple(effects), open=still_open, survey=current)
 
         return self._run(work, event_key, address.channel)
@@ -419,24 +420,34 @@ class SurveyService:
 
         def work(uow: UnitOfWork, now: datetime) -> date | None:
             needle = json.dumps(ref)
-            raised = [s for action in ("safeguarding.alert", "safeguarding.grouped")
-                      for s in evidence.audit_subjects(uow, action, needle) if json.loads(s).get("alert") == ref]
-            done = [s for s in evidence.audit_subjects(uow, "safeguarding.acknowledged", needle)
-                    if json.loads(s).get("alert") == ref]
-            if not raised or done:
+            raised = [json.loads(s) for action in ("safeguarding.alert", "safeguarding.grouped")
+                      for s in evidence.audit_subjects(uow, action, needle)]
+            raised = [r for r in raised if r.get("alert") == ref]
+            done = [json.loads(s) for s in evidence.audit_subjects(uow, "safeguarding.acknowledged", needle)]
+            done = [d for d in done if d.get("alert") == ref]
+            named = any(r.get("consent") for r in raised)
+            # one press acknowledges the case; a named alert arriving after the anonymous one was acknowledged is news
+            if not raised or (done and (not named or any(d.get("named") for d in done))):
                 return None
-            uow.audit("safeguarding.acknowledged", {"alert": ref}, now.date())
+            uow.audit("safeguarding.acknowledged", {"alert": ref} | ({"named": True} if named else {}), now.date())
             return now.date()
 
         with self.store.unit() as uow:
             return work(uow, self.clock())
 
     def _raise(self, uow: UnitOfWork, alert: Alert, now: datetime) -> Alert:
-        """Audit that an alert was raised: its reference, category and consent. No words, no ids, no handle."""
-        ref = secrets.token_hex(6)
+        """Audit that an alert was raised: its reference, category and consent. No words, no ids, no handle.
+        A named alert that follows this young person's anonymous one keeps its reference: one case, one reference."""
+        needle = json.dumps(alert.ref)
+        follows = bool(alert.ref) and alert.consent and any(
+            json.loads(s) == {"alert": alert.ref, "category": alert.category, "consent": False}
+            for s in evidence.audit_subjects(uow, "safeguarding.alert", needle))
+        ref = alert.ref if follows else secrets.token_hex(6)
         uow.audit("safeguarding.alert", {"alert": ref, "category": alert.category, "consent": alert.consent},
                   now.date())
-        return replace(alert, ref=ref)
+        grouped = [json.loads(s)["alert"] for s in evidence.audit_subjects(uow, "safeguarding.grouped", needle)
+                   if alert.ref in json.loads(s).get("alerts", [])] if follows else []
+        return replace(alert, ref=ref, follows=(grouped[0] if grouped else ref) if follows else "")
 
     async def _record_group(self, ref: str, held: list[Alert]) -> None:
         """Audit one message that carries several anonymous alerts (AlertRoute), before it is posted: its own

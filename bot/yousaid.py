@@ -26,6 +26,7 @@ from bot.engine import messages as msg
 from bot.engine.survey import Audience
 from bot.policy import Policy, Thresholds, round_thresholds
 from bot.privacy import Keys
+from bot.reporting.disclosure import suppress_counts
 from bot.roles import Action, Forbidden, Roles
 from bot.surveyfiles import SurveyCatalogue
 from storage import rounds
@@ -84,7 +85,15 @@ def reply_text(theme_name: str, reply: WeDid) -> str:
 
 def shown(count: int, k: int) -> str:
     """A count as it may be published: 0 stays 0, below the threshold becomes "fewer than k"."""
-    return str(count) if count == 0 or count >= k else f"fewer than {k}"
+    return suppress_counts({"count": count}, k).cells["count"].shown()
+
+
+def reactions_shown(reactions: Counter[str], k: int) -> dict[str, str]:
+    """A reply's reaction counts as they may be published, by the report's rule for one group: when fewer than k
+    reacted at all, every count is hidden, zeros too (a 0 beside "fewer than 10" would say what the rest chose)."""
+    counts = {kind: reactions.get(kind, 0) for kind in msg.YOUSAID_REACTIONS}
+    table = suppress_counts(counts, k, respondents=sum(counts.values()))  # one reaction per person: no sums shown
+    return {kind: cell.shown() for kind, cell in table.cells.items()}
 
 
 # --- what reviews and boards show -------------------------------------------------------------------------------------
@@ -264,7 +273,9 @@ class YouSaid:
             result = table.react(uow, reply_id, voter, kind, now.date())
             if result != "same":
                 uow.audit("yousaid.reaction", {"reply": reply_id, "kind": kind, "change": result}, now.date())
-        return msg.YOUSAID_TELL_ME_MORE if kind == "more" else msg.YOUSAID_REACTED
+        if kind == "more" and result != "same":  # the kind reply once, not again on a second press
+            return msg.YOUSAID_TELL_ME_MORE
+        return msg.YOUSAID_REACTED
 
     # --- inside ----------------------------------------------------------------------------------------------------
     def refused(self, who: Address, command: str) -> None:
@@ -299,8 +310,8 @@ def read_board(store: Store, policy: Policy, survey_id: str | None, wave: int | 
         ids = [t.id for t in themes if t.id is not None]
         counts = table.item_counts(uow, ids)
         texts: dict[int, list[str]] = {i: [] for i in ids}
-        for t in themes:
-            for row in table.items(uow, t.survey_id, t.wave):
+        for survey, wave in dict.fromkeys((t.survey_id, t.wave) for t in themes):  # each round once, not per theme
+            for row in table.items(uow, survey, wave):
                 if row.theme_id in texts:
                     texts[row.theme_id].append(row.text)
         replies = table.replies(uow, ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,8 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from bot.app import build, make_channels, serve
+from bot import campaign_commands
+from bot.app import App, build, make_channels, serve
 from bot.broadcast import Broadcaster
 from bot.channels.pacing import Pacer
 from bot.channels.port import Address
@@ -284,3 +286,43 @@ async def test_people_choose_their_own_groups_from_the_partnerships_list(tmp_pat
             joined = [store_campaigns.tags_of(c) for c in store_campaigns.contacts(uow, "police")]
         assert joined == [["health", "police"]]
         assert app.service.join(person(52), ["police"], (), "/join").effects[0].text == msg.JOIN_OFF  # type: ignore
+
+
+def test_campaign_show_hides_every_count_the_status_hides(service: SurveyService, store: Store,
+                                                          clock: Clock) -> None:
+    """Ten finish, three stop half way, one only opens the link: `started` is 13 and cannot be shown (3 is below
+    k = 5, so started would give it away), and the bare /start is counted nowhere."""
+    add_contacts(store, service.keys, list(range(1, 15)), [], clock)
+    add_campaign(store, "esc", clock.now - timedelta(hours=1), clock.now + timedelta(days=7), [], clock)
+    for user in range(1, 11):
+        complete(service, person(user), "esc")
+    for user in range(11, 14):
+        service.begin(person(user), "esc")
+        service.handle(person(user), engine.Reply("yes"))
+        service.handle(person(user), engine.Reply("1"))
+    service.begin(person(14), "esc")
+    app = App(Settings.from_env({}), store.engine, store, service.catalogue, service, service.keys)
+    shown = campaign_commands.describe(app, "esc")
+    assert (shown["invited"], shown["started"], shown["completed"]) == (0, "hidden", 10)
+    printed = "\n".join(campaign_commands.render(shown))
+    assert "started hidden" in printed and "completed 10" in printed, printed
+    assert not re.search(r"\b1[34]\b", printed) and "fewer than 5" in printed, printed
+    add_contacts(store, service.keys, [21, 22, 23], ["tiny"], clock)  # three invitations: a count of people too
+    add_campaign(store, "tiny", clock.now - timedelta(hours=1), clock.now + timedelta(days=7), ["tiny"], clock)
+    Broadcaster(store, service.keys, service.catalogue, clock).run_due()
+    tiny = campaign_commands.describe(app, "tiny")
+    assert tiny["messages"] == {"invite pending": "fewer than 5"} and tiny["pending"] == "fewer than 5"
+    assert "fewer than 5 message(s) waiting" in "\n".join(campaign_commands.render(tiny))
+
+
+def test_a_reminder_asked_for_twice_in_a_minute_says_why_nothing_more_was_sent(service: SurveyService, store: Store,
+                                                                               clock: Clock) -> None:
+    add_campaign(store, "esc", clock.now - timedelta(hours=1), clock.now + timedelta(days=7), [], clock)
+    broadcaster = Broadcaster(store, service.keys, service.catalogue, clock)
+    assert broadcaster.remind("esc") == (0, "nobody is due one (everyone has finished or had every reminder)")
+    planned, why = broadcaster.remind("esc")  # the same minute
+    assert planned == 0 and "already asked for this minute" in why and "quiet" not in why
+    clock.now = clock.now.replace(hour=21)
+    assert broadcaster.remind("esc") == (0, "it is quiet hours until 08:00")
+    clock.now += timedelta(days=8)
+    assert broadcaster.remind("esc") == (0, "the campaign has closed")

@@ -89,7 +89,7 @@ def test_wave_two_figures_are_the_hand_counted_ones(built: tuple[Store, Survey])
     assert sources is not None and sources.answered == 15
     assert {r.label: (r.cell.count, r.percent) for r in sources.rows} == {
         "Briefing": (10, pytest.approx(100 * 10 / 15)), "Email": (15, 100.0), "off": (0, 0.0),
-        "Other, please say": (5, pytest.approx(100 * 5 / 15)), "(no answer)": (5, None)}
+        "Other, please say": (5, pytest.approx(100 * 5 / 15)), "not asked": (5, None)}  # the 5 not aware
     confidence = wave.question("confidence")
     assert confidence is not None and confidence.mean == 4.0
     assert {r.label: r.cell.count for r in confidence.rows} == {"1": 0, "2": 0, "3": 5, "4": 10, "5": 5}
@@ -300,6 +300,27 @@ def test_a_table_by_group_whose_totals_disagree_with_the_published_ones_is_withh
     assert by_agency.withheld == WITHHELD_LINKED and by_agency.rows == ()
     page = html.render(Report(wave, date(2026, 3, 3), (1,)))
     assert "By agency:</b> withheld: showing it would reveal a number hidden elsewhere in this report" in page
+
+
+def test_a_title_ending_in_a_question_mark_and_invitations_by_group_read_plainly() -> None:
+    """The practitioner survey's title ends "know it?": the report says "know it? (wave 1)", not "know it?: wave 1".
+    With invitations recorded, the tables by agency and role band never say "invited: not recorded"."""
+    from bot.surveyfiles import builtin_survey_dir, load_survey_file
+
+    survey = load_survey_file(builtin_survey_dir() / "policy-awareness.yaml")
+    tally = new_tally(survey.id, 1, [survey])
+    for number in range(30):
+        add(tally, {"agency": "Police" if number % 2 else "Health", "role_band": "Senior leader", "aware": "No"},
+            lambda column, n=number: n)
+    facts = RoundFacts(None, None, None, None, 30, 30, 40, 30)
+    page = html.render(Report(build_wave(tally, survey, facts, Thresholds(5, 10), locked=True), date(2026, 3, 3),
+                              (1,)))
+    assert "how well do you know it? (wave 1)</h1>" in page and "?:" not in page
+    used = page[page.index('id="q-used"'):]  # asked only of those aware: all 30 said No
+    assert "<tr><td>not asked</td>" in used[:used.index("</article>")] and "(no answer)" not in used[:used.index(
+        "</article>")]
+    assert "Invited: 40" in page and "invited: not recorded" not in page.lower()
+    assert "no response rate by role band" in page
 
 
 # The Wood review's survey of partnerships (2021): 117 responses from 132 areas. Every per-option percentage it

@@ -4,6 +4,7 @@ check's buttons, `acknowledge` once; and the engine's pure `Withhold` step."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.privacy import Keys
+from bot.safeguarding import checkin
 from bot.safeguarding.checkin import Alert, CheckIn, Press
 from bot.service import SurveyService
 from bot.surveyfiles import SurveyCatalogue
@@ -116,6 +118,57 @@ def test_a_yes_sends_a_named_alert_through_the_route_and_a_failed_route_is_owned
     service.close()
 
 
+class Lead:
+    """The lead's chat: records what was posted to it."""
+
+    def __init__(self) -> None:
+        self.posted: list[tuple[str, str]] = []
+
+    async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
+        self.posted.append((text, ack_data))
+        return True
+
+
+def test_a_yes_after_a_disclosure_is_the_same_case_with_one_reference(service: SurveyService, store: Store) -> None:
+    lead = Lead()
+    service.alerts.add(lead, "-100")
+    to_text_question(service, YOUNG)
+    opened = asyncio.run(service.call(service.guard, YOUNG, WORDS))
+    check = next(e for e in opened.effects if isinstance(e, CheckIn))
+    asked = service.care(YOUNG, checkin.decode(next(c.data for c in check.choices if c.label == msg.CARE_HELP)))
+    consent = next(e for e in asked.effects if isinstance(e, CheckIn))
+    yes = checkin.decode(next(c.data for c in consent.choices if c.label == msg.CARE_YES))
+    assert yes is not None
+    asyncio.run(service.call(service.care, YOUNG, yes, "@sam"))
+    (_anonymous, first_ack), (named, named_ack) = lead.posted
+    assert first_ack == named_ack  # one case, one reference
+    ref = first_ack.removeprefix("sgack:")
+    assert "@sam" in named and ref in named and "same young person" in named
+    assert [a["alert"] for a in audit_of(store, "safeguarding.alert")] == [ref, ref]
+    assert service.acknowledge(ref) is not None and service.acknowledge(ref) is None  # one press for the case
+    # a forged reference (one never raised) gets a fresh one and claims no earlier alert
+    forged = checkin.Press("yes", "abuse", None, "0123456789ab")
+    asyncio.run(service.call(service.care, YOUNG, forged, "@sam"))
+    assert "0123456789ab" not in lead.posted[-1][1] and "same young person" not in lead.posted[-1][0]
+    service.close()
+
+
+def test_a_yes_after_the_anonymous_alert_was_acknowledged_can_be_acknowledged_once(service: SurveyService) -> None:
+    lead = Lead()
+    service.alerts.add(lead, "-100")
+    to_text_question(service, YOUNG)
+    opened = asyncio.run(service.call(service.guard, YOUNG, WORDS))
+    ref = next(e for e in lead.posted)[1].removeprefix("sgack:")
+    assert service.acknowledge(ref) is not None
+    check = next(e for e in opened.effects if isinstance(e, CheckIn))
+    press = checkin.decode(check.choices[0].data)
+    assert press is not None and press.ref == ref
+    asyncio.run(service.call(service.care, YOUNG, checkin.Press("yes", "abuse", None, ref), "@sam"))
+    assert lead.posted[-1][1] == f"sgack:{ref}"
+    assert service.acknowledge(ref) is not None and service.acknowledge(ref) is None  # the news, once
+    service.close()
+
+
 def test_the_check_changes_nothing_for_a_press_on_the_web_without_contact(store: Store,
                                                                           catalogue: SurveyCatalogue) -> None:
     from tests.conftest import Clock
@@ -207,6 +260,43 @@ def test_a_disclosure_sent_as_free_feedback_is_never_stored_as_feedback(service:
     assert "qq7" not in dump(store)
 
 
+def test_a_safety_removal_is_never_a_comment_in_reports_or_exports(store: Store, catalogue: SurveyCatalogue) -> None:
+    """Three young people write ordinary comments and one discloses: the report's comments and both exports show
+    the three only, never "[removed for safety] abuse" (in a small round it tells readers someone disclosed)."""
+    from bot.app import published_versions
+    from bot.policy import Policy
+    from bot.reporting import export, html
+    from bot.reporting.report import make_report
+    from tests.conftest import Clock
+
+    clock = Clock()
+    service = SurveyService(store, catalogue, Keys(PEPPER), clock, policy=Policy(min_group_young=3,
+                                                                                 min_group_text=3))
+    service.publish_all()
+
+    def finish(who: Address, outcome: engine.Outcome) -> None:
+        while (asks := [e.prompt for e in outcome.effects if isinstance(e, engine.Ask)]):
+            outcome = service.handle(who, engine.Skip(asks[0].turn))
+
+    for n, words in enumerate(["more youth clubs", "cheaper buses", "a quiet place to study"]):
+        who = Address("telegram", "bot", str(5000 + n))
+        prompt = to_text_question(service, who)
+        finish(who, service.handle(who, engine.Reply(words, prompt.turn)))
+    to_text_question(service, YOUNG)
+    service.guard(YOUNG, WORDS)
+    finish(YOUNG, service.care(YOUNG, Press("ok", "abuse")))
+    assert f"{msg.REMOVED_FOR_SAFETY} abuse" in dump(store)  # stored so, for the lead's records
+
+    versions = published_versions(store, "you-said")
+    page = html.render(make_report(store, service.policy, versions, "you-said", None, None, b"k", clock.now.date()))
+    assert "cheaper buses" in page and "removed for safety" not in page
+    header = export.columns(versions)
+    for write in (export.write_csv, export.write_json):
+        out = io.StringIO()
+        assert write(store, "you-said", header, out) == 4
+        assert "cheaper buses" in out.getvalue() and "removed for safety" not in out.getvalue()
+
+
 def test_the_alert_window_is_read_checked_and_documented() -> None:
     import pytest
 
@@ -252,3 +342,25 @@ def test_held_anonymous_alerts_go_as_one_message_when_the_bot_stops(catalogue: S
     posted = asyncio.run(scenario())
     assert len(posted) == 4 and "@sam" in posted[1] and "e5e5" in posted[3]
     assert "2 more" in posted[2] and "“bullying” (2)" in posted[2]
+
+
+def test_a_yes_after_a_grouped_anonymous_alert_names_the_message_the_lead_has(service: SurveyService) -> None:
+    """The lead saw this young person's disclosure only inside a grouped message: the named alert keeps the case's
+    reference and points at that message, the one the lead has."""
+    lead = Lead()
+    service.alerts.add(lead, "-100")
+    service.alerts.window = 180
+    people = [Address("telegram", "bot", "5001"), Address("telegram", "bot", "5002"), YOUNG]
+    checks = []
+    for who in people:  # the first goes at once; the others wait for the window's one message
+        to_text_question(service, who)
+        outcome = asyncio.run(service.call(service.guard, who, WORDS))
+        checks.append(next(e for e in outcome.effects if isinstance(e, CheckIn)))
+    asyncio.run(service.alerts.flush())  # as at the window's end
+    grouped = lead.posted[-1][1].removeprefix("sgack:")
+    press = checkin.decode(checks[-1].choices[0].data)
+    assert press is not None and press.ref and press.ref != grouped
+    asyncio.run(service.call(service.care, YOUNG, checkin.Press("yes", "abuse", None, press.ref), "@sam"))
+    named, ack = lead.posted[-1]
+    assert ack == f"sgack:{press.ref}" and f"anonymous alert {grouped} above" in named
+    service.close()

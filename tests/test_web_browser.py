@@ -329,3 +329,60 @@ async def test_the_safeguarding_check_in_a_browser(browser: Any, bot: Bot) -> No
     assert count(bot.app, "SELECT count(*) FROM answer WHERE value LIKE '%hurtin%' OR value LIKE '%07700%'") == 0
     assert "abuse" in lead.alerts[0] and "07700 900123" in lead.alerts[1]
     assert problems == []
+
+
+def wide_report() -> str:
+    """The practitioner survey's report for 400 made-up answers: its tables by agency and role band have up to ten
+    columns with long option names, the widest the shipped surveys make."""
+    import random
+    from datetime import date
+
+    from bot.policy import Thresholds
+    from bot.reporting import html
+    from bot.reporting.figures import build_wave
+    from bot.reporting.report import Report
+    from bot.reporting.tally import add, new_tally
+    from bot.surveyfiles import builtin_survey_dir, load_survey_file
+    from storage.results import RoundFacts
+
+    survey = load_survey_file(builtin_survey_dir() / "policy-awareness.yaml")
+    tally = new_tally(survey.id, 1, [survey])
+    rng = random.Random(4)
+    for n in range(400):
+        answers: dict[str, Any] = {"agency": rng.choice(survey.question("agency").options()),
+                                   "role_band": rng.choice(survey.question("role_band").options()),
+                                   "aware": rng.choice(["Yes", "Yes", "No"]), "confidence": rng.randint(1, 5)}
+        if answers["aware"] == "Yes":
+            answers["heard_how"] = rng.sample(survey.question("heard_how").options(), rng.randint(1, 3))
+            answers["used"] = rng.choice(survey.question("used").options())
+        add(tally, answers, lambda column, n=n: n)
+    wave = build_wave(tally, survey, RoundFacts(None, None, None, None, 400, 400, 450, 400), Thresholds(5, 10),
+                      locked=True)
+    return html.render(Report(wave, date(2026, 3, 3), (1,)))
+
+
+OVERFLOW = """() => {
+  const right = document.querySelector('main').getBoundingClientRect().right + 1;
+  return [...document.querySelectorAll('table')]
+    .filter(t => t.getBoundingClientRect().right > right
+                 || t.parentElement.scrollWidth > t.parentElement.clientWidth + 1)
+    .map(t => t.rows[0].innerText.slice(0, 60));
+}"""
+
+
+async def test_the_reports_widest_tables_fit_a_1280_screen_and_an_a4_page(browser: Any, tmp_path: Path) -> None:
+    page_file = tmp_path / "report.html"
+    page_file.write_text(wide_report(), encoding="utf-8")
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await page.goto(page_file.as_uri())
+    wide = "[...document.querySelectorAll('table')].filter(t => t.rows[0].cells.length >= 7).length"
+    assert await page.evaluate(wide) >= 10
+    assert await page.evaluate(OVERFLOW) == []
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 1280
+    await page.emulate_media(media="print")
+    await page.set_viewport_size({"width": 688, "height": 1000})  # A4 less the 14 mm margins: 182 mm
+    assert await page.evaluate(OVERFLOW) == []
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 688
+    pdf = await page.pdf(format="A4", prefer_css_page_size=True)
+    assert pdf.startswith(b"%PDF")
+    await page.close()

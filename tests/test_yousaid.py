@@ -24,13 +24,14 @@ from bot.channels.port import Address
 from bot.config import Settings
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
+from bot.policy import Policy
 from bot.reporting import board as pages
 from bot.reporting import html
 from bot.reporting.report import make_report
 from bot.retention import purge
 from bot.roles import Role, Roles
 from bot.service import SurveyService
-from bot.yousaid import YouSaid
+from bot.yousaid import YouSaid, read_board
 from storage import campaigns as store_campaigns
 from storage import rounds
 from storage import yousaid as store_yousaid
@@ -192,7 +193,12 @@ async def test_the_whole_loop_from_feedback_to_board(database_url: str, tmp_path
             def press(user: int, label: str) -> dict[str, Any]:
                 found = reaction_message(fake, user)
                 assert found is not None
-                return fake.user_clicks(user, found, label)
+                return fake.user_clicks(user, found, next(b for b in labels(user) if b.removeprefix("✓ ") == label))
+
+            def labels(user: int) -> list[str]:
+                found = reaction_message(fake, user)
+                assert found is not None
+                return [b["text"] for row in found["reply_markup"]["inline_keyboard"] for b in row]
 
             answered = len(fake.callback_answers)
             press(101, "This helps")
@@ -206,6 +212,14 @@ async def test_the_whole_loop_from_feedback_to_board(database_url: str, tmp_path
             await fake.wait_until(lambda: any(m.get("text") == msg.YOUSAID_TELL_ME_MORE
                                               for m in fake.messages_to(103)))
             await fake.wait_until(lambda: not fake._open_queries)
+            # each person sees their own choice ticked
+            await fake.wait_until(lambda: labels(103) == ["This helps", "Not really", "✓ Tell me more"])
+            since = len(fake.calls)
+            press(103, "Tell me more")  # pressed twice: the kind reply comes once
+            await fake.wait_for(lambda c: c.method == "editMessageReplyMarkup", since=since)  # (after any reply)
+            assert labels(101) == ["✓ This helps", "Not really", "Tell me more"]
+            assert labels(102) == ["✓ This helps", "Not really", "Tell me more"]  # changed their mind
+            assert [m.get("text") for m in fake.messages_to(103)].count(msg.YOUSAID_TELL_ME_MORE) == 1
             yousaid = YouSaid(app.store, keys, app.catalogue, clock, app.settings.privacy)
             assert yousaid.react(person(LATE), int(number), "helps") == msg.YOUSAID_NOT_FOR_YOU
             with app.engine.connect() as connection:
@@ -293,6 +307,17 @@ async def test_on_slack_a_dm_is_feedback_and_the_reply_carries_reaction_buttons(
             await young.next_message()
         await fake.wait_for(lambda c: c.method == "chat.postMessage"
                             and msg.YOUSAID_TELL_ME_MORE in json.dumps(c.params))
+
+        def shown() -> list[tuple[str, str | None]]:  # the reply's buttons as the young person now sees them
+            now = next(m for m in fake.messages_in("U0YOUNG1") if m["ts"] == message["ts"])
+            return [(e["text"]["text"], e.get("style")) for _, e in elements(now)]
+
+        ticked = [("This helps", None), ("Not really", None), ("✓ Tell me more", "primary")]
+        for _ in range(100):  # the tick is drawn just after the reply is posted
+            if shown() == ticked:
+                break
+            await asyncio.sleep(0.05)
+        assert shown() == ticked
         with app.engine.connect() as connection:
             rows = connection.execute(text("SELECT kind FROM we_did_reaction")).all()
         assert [r[0] for r in rows] == ["more"]  # one person, one reaction per reply: the latest
@@ -312,3 +337,42 @@ def test_feedback_words_are_blanked_with_the_rounds_free_text(service: SurveySer
     assert report.feedback == 1 and "1 feedback item(s) blanked" in report.summary()
     with store.unit() as uow:
         assert [i.text for i in store_yousaid.items(uow)] == [""]
+
+
+def _themed_round(store: Store, today: Any, themes: dict[str, list[str]]) -> list[int]:
+    """Feedback items of you-said wave 1 put under themes directly; returns the theme ids."""
+    ids = []
+    with store.unit() as uow:
+        for name, words in themes.items():
+            items = [store_yousaid.add_item(uow, "you-said", 1, "message", w, today).id or 0 for w in words]
+            theme = store_yousaid.ensure_theme(uow, "you-said", 1, name, today)
+            store_yousaid.set_theme(uow, items, theme.id or 0)
+            ids.append(theme.id or 0)
+    return ids
+
+
+def test_the_board_quotes_each_young_persons_words_once(store: Store, clock: Clock) -> None:
+    said = {"Buses": [f"bus {n}" for n in range(4)], "Parks": [f"park {n}" for n in range(4)],
+            "School": [f"school {n}" for n in range(3)]}
+    _themed_round(store, clock.now.date(), said)
+    board = read_board(store, Policy(min_group_young=3, min_group_text=3), "you-said", 1, clock.now.date())
+    assert [t.quotes for t in board.themes] == [tuple(words) for words in said.values()]
+    page = pages.html(board)
+    assert all(page.count(f"<blockquote>{w}</blockquote>") == 1 for words in said.values() for w in words)
+
+
+def test_the_board_hides_zeros_beside_a_small_count_and_names_no_survey_ids(store: Store, clock: Clock) -> None:
+    """Four young people reacted, all "This helps": with k = 10 a 0 beside "fewer than 10" would tell readers what
+    all four chose, so every reaction count is hidden. Without --survey the board reads plainly."""
+    (theme,) = _themed_round(store, clock.now.date(), {"Buses": [f"bus {n}" for n in range(12)]})
+    with store.unit() as uow:
+        reply = store_yousaid.add_reply(uow, theme, "Cheaper passes", "done", "writer", clock.now.date())
+        reply.approved_by = "lead"
+        for n in range(4):
+            store_yousaid.react(uow, reply.id or 0, f"voter {n}", "helps", clock.now.date())
+    board = read_board(store, Policy(), None, None, clock.now.date())
+    for page in (pages.html(board), pages.markdown(board)):
+        assert "| This helps | fewer than 10 |" in page or "<td>fewer than 10</td>" in page
+        assert "| Not really | 0 |" not in page and "<td>0</td>" not in page
+        assert "all surveys" not in page and "every round" not in page and "you-said" not in page
+        assert "12 things were said" in page

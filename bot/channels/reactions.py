@@ -11,6 +11,7 @@ from bot.engine import messages as msg
 PREFIX = "wd"
 REACTIONS = tuple(msg.YOUSAID_REACTIONS)  # helps, not-really, more
 MAX_DIGITS = 12
+CHOSEN = "✓ "  # marks the person's own choice on the buttons, so they can see what they picked
 
 
 def reaction_data(reply_id: int, kind: str) -> str:
@@ -27,3 +28,8 @@ def parse_reaction(data: str | None) -> tuple[int, str] | None:
     if not digits.isascii() or not digits.isdigit() or len(digits) > MAX_DIGITS or int(digits) < 1:
         return None
     return int(digits), parts[2]
+
+
+def reaction_buttons(chosen: str | None = None) -> list[tuple[str, str]]:
+    """(reaction, label) for each button, the person's choice marked with a tick."""
+    return [(kind, CHOSEN + label if kind == chosen else label) for kind, label in msg.YOUSAID_REACTIONS.items()]

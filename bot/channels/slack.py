@@ -48,7 +48,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.channels import buttons
 from bot.channels.port import Address, ChannelError, RateLimited, Unreachable
 from bot.channels.reactions import PREFIX as REACTION_PREFIX
-from bot.channels.reactions import parse_reaction, reaction_data
+from bot.channels.reactions import parse_reaction, reaction_buttons, reaction_data
 from bot.channels.text import prompt_text
 from bot.config import SettingsError
 from bot.engine import conversation as engine
@@ -235,6 +235,13 @@ def unformat(text: str) -> str:
 
     text = _MARKUP.sub(plain, text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _reply_blocks(text: str, reply_id: int, chosen: str | None = None) -> Blocks:
+    """A "we did" reply with its reaction buttons, the person's own choice ticked and highlighted."""
+    buttons = [_button(label, reaction_data(reply_id, kind)) | ({"style": "primary"} if kind == chosen else {})
+               for kind, label in reaction_buttons(chosen)]
+    return [*_sections(text), {"type": "actions", "elements": buttons}]
 
 
 def _button(label: str, action_id: str, value: str | None = None) -> dict[str, Any]:
@@ -660,19 +667,28 @@ class SlackChannel:
             self._spawn("a press on Start", self._begin(address, survey_id, self._action_key(address, action),
                                                         refresh_home=True))
 
-    async def _on_reaction(self, ack: AsyncAck, action: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def _on_reaction(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                           context: AsyncBoltContext) -> None:
         """A press on "this helps / not really / tell me more" under a "we did" reply."""
         await ack()
         address = self._address(context)
         reaction = parse_reaction(str(action.get("action_id") or ""))
+        message = body.get("message") or {}
+        channel = str((body.get("container") or {}).get("channel_id") or "")
+        pressed = Drawn(channel, str(message.get("ts") or "")) if channel and message.get("ts") else None
         if address is not None and reaction is not None and self.yousaid is not None:
-            self._spawn("a reaction", self._react(address, reaction, self._action_key(address, action)))
+            self._spawn("a reaction", self._react(address, reaction, self._action_key(address, action), pressed,
+                                                  unformat(str(message.get("text") or ""))))
 
-    async def _react(self, address: Address, reaction: tuple[int, str], key: str) -> None:
+    async def _react(self, address: Address, reaction: tuple[int, str], key: str, pressed: Drawn | None = None,
+                     reply: str = "") -> None:
         assert self.yousaid is not None
         said = await self._service(self.yousaid.react, address, reaction[0], reaction[1], key)
-        if said is not None:
-            await self._post(address, said, _sections(said))
+        if said is None:
+            return
+        if pressed is not None and reply and said != msg.YOUSAID_NOT_FOR_YOU:  # tick their choice on the buttons
+            await self._update(pressed, reply, _reply_blocks(reply, reaction[0], reaction[1]))
+        await self._post(address, said, _sections(said))
 
     async def _on_unknown_action(self, ack: AsyncAck) -> None:
         await ack()
@@ -897,9 +913,7 @@ class SlackChannel:
 
     async def announce(self, address: Address, text: str, reply_id: int) -> None:
         """A "we did" reply in the person's DM, with its three reaction buttons."""
-        blocks = [*_sections(text), {"type": "actions", "elements": [
-            _button(label, reaction_data(reply_id, kind)) for kind, label in msg.YOUSAID_REACTIONS.items()]}]
-        await self._post(address, text, blocks)
+        await self._post(address, text, _reply_blocks(text, reply_id))
 
     async def _post(self, address: Address, text: str, blocks: Blocks) -> dict[str, Any]:
         channel = await self._dm(address)

@@ -51,7 +51,7 @@ from aiohttp import web
 from bot.channels import buttons
 from bot.channels.pacing import Pacer
 from bot.channels.port import Address, RateLimited, Unreachable
-from bot.channels.reactions import parse_reaction, reaction_data
+from bot.channels.reactions import parse_reaction, reaction_buttons, reaction_data
 from bot.channels.text import prompt_text
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
@@ -495,7 +495,7 @@ class TelegramChannel:
         chat_id = int(address.user)
         markup = InlineKeyboardMarkup(inline_keyboard=[[
             InlineKeyboardButton(text=label, callback_data=reaction_data(reply_id, kind))
-            for kind, label in msg.YOUSAID_REACTIONS.items()]])
+            for kind, label in reaction_buttons()]])
         sent = await self.call(chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=markup), True)
         if sent is None:
             raise Unreachable("Telegram refused the reply")
@@ -510,6 +510,15 @@ class TelegramChannel:
             await self.answer(query, said)
             if said == msg.YOUSAID_TELL_ME_MORE:
                 await self.send(message.chat.id, said)
+            if said is not None and said != msg.YOUSAID_NOT_FOR_YOU:  # tick their choice on the buttons
+                buttons = [{"text": label, "callback_data": reaction_data(reaction[0], kind)}
+                           for kind, label in reaction_buttons(reaction[1])]
+                try:
+                    await self.post("editMessageReplyMarkup", {"chat_id": message.chat.id,
+                                                               "message_id": message.message_id,
+                                                               "reply_markup": {"inline_keyboard": [buttons]}})
+                except TelegramAPIError:  # the same choice again: nothing to change
+                    log.info("a reaction's buttons were not changed (the same choice, or the message is gone)")
 
     async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
         """A safeguarding alert in the lead's chat, with an Acknowledge button (bot.safeguarding.alerts)."""

@@ -150,6 +150,7 @@ ALERT_CONSENT = ("Safeguarding alert {ref}: a young person on {channel} has aske
 ALERT_GROUPED = ("Safeguarding alerts {ref}: {count} more young people's messages on {channel} in the last few "
                  "minutes suggested {categories}. Each was shown Childline, 999 and Shout. None of them has agreed to "
                  "be contacted, so we cannot say who they are. Their words were not kept.")
+ALERT_FOLLOWS = "\nThis is the same young person as in the anonymous alert {ref} above: one case."
 ALERT_ACK = "Acknowledge"
 ALERT_ACKED = "Acknowledged on {day}."
 ALERT_UNKNOWN = "That alert is not known, or it was acknowledged already."

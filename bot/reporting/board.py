@@ -14,7 +14,7 @@ from html import escape
 
 from bot.engine import messages as msg
 from bot.notices import long_date
-from bot.yousaid import Board, ReplyView, ThemeView, shown
+from bot.yousaid import Board, ReplyView, ThemeView, reactions_shown, shown
 
 STATUS_LABEL = {"heard": "Heard", "planned": "Planned", "in-progress": "In progress", "done": "Done"}
 STYLE = """
@@ -40,7 +40,8 @@ def _approved(theme: ThemeView) -> list[ReplyView]:
 
 
 def _reactions(reply: ReplyView, k: int) -> list[tuple[str, str]]:
-    return [(label, shown(reply.reactions.get(kind, 0), k)) for kind, label in msg.YOUSAID_REACTIONS.items()]
+    counts = reactions_shown(reply.reactions, k)
+    return [(label, counts[kind]) for kind, label in msg.YOUSAID_REACTIONS.items()]
 
 
 def _said(theme: ThemeView, k: int) -> str:
@@ -48,13 +49,23 @@ def _said(theme: ThemeView, k: int) -> str:
     return "1 thing was said" if count == "1" else f"{count} things were said"
 
 
+def _title(board: Board) -> str:
+    return f"You said, we did: {board.title}" if board.survey_id else "You said, we did"
+
+
+def _where(board: Board) -> str:
+    """Which rounds the page covers, in plain words (nothing at all for the whole board)."""
+    if not board.survey_id:
+        return ""
+    return f" in wave {board.wave}" if board.wave is not None else " in every wave so far"
+
+
 def html(board: Board) -> str:
     k = board.thresholds
-    title = f"You said, we did: {board.title}"
-    where = f"wave {board.wave}" if board.wave is not None else "every round"
+    title = _title(board)
     body = [f"<h1>{escape(title)}</h1>",
-            f'<p class="sub">What young people told the partnership ({escape(board.survey_id or "all surveys")}, '
-            f"{escape(where)}), what we did about it, and what they thought. Made on "
+            f'<p class="sub">What young people told the partnership{escape(_where(board))}, what we did about it, '
+            "and what they thought. Made on "
             f"{escape(long_date(board.made_on))}. Numbers below {k.group} are shown as “fewer than {k.group}”; "
             f"young people's own words are shown only where at least {k.text} said something on a theme.</p>"]
     if not board.themes:
@@ -90,10 +101,9 @@ def _md(text: str) -> str:
 
 def markdown(board: Board) -> str:
     k = board.thresholds
-    where = f"wave {board.wave}" if board.wave is not None else "every round"
-    lines = [f"# You said, we did: {_md(board.title)}", "",
-             f"What young people told the partnership ({_md(board.survey_id or 'all surveys')}, {where}), what we did "
-             f"about it, and what they thought. Made on {long_date(board.made_on)}. Numbers below {k.group} are "
+    lines = [f"# {_md(_title(board))}", "",
+             f"What young people told the partnership{_where(board)}, what we did about it, and what they thought. "
+             f"Made on {long_date(board.made_on)}. Numbers below {k.group} are "
              f"shown as “fewer than {k.group}”; young people's own words are shown only where at least {k.text} said "
              "something on a theme.", ""]
     if not board.themes:

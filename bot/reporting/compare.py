@@ -20,7 +20,7 @@ from bot.engine.survey import YES, Kind, Question
 from bot.reporting.disclosure import MIN_PERCENT_BASE
 from bot.reporting.figures import QuestionResult, WaveResult
 from bot.reporting.stats import TestResult, chi_square, mann_whitney, two_proportions
-from bot.reporting.tally import NO_ANSWER, RoundTally
+from bot.reporting.tally import UNANSWERED, RoundTally
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def _share(first: QuestionResult, second: QuestionResult, label: str, subject: s
 def _distribution(first: QuestionResult, second: QuestionResult, before: WaveResult,
                   after: WaveResult) -> Change | NotCompared:
     options = list(second.question.options())
-    extra = [r.label for r in (*first.rows, *second.rows) if r.label not in options and r.label != NO_ANSWER]
+    extra = [r.label for r in (*first.rows, *second.rows) if r.label not in options and r.label not in UNANSWERED]
     labels = options + sorted(set(extra))
     table = []
     for wave, result in ((before, first), (after, second)):
@@ -238,7 +238,7 @@ def _scale(first: QuestionResult, second: QuestionResult, before: WaveResult, af
         if result.mean is None or any(row.cell.suppressed for row in result.rows):
             return NotCompared(second.question, _hidden_reason(wave))
         samples.append(Counter({float(row.label): row.cell.count or 0 for row in result.rows
-                                if row.label != NO_ANSWER}))
+                                if row.label not in UNANSWERED}))
     result = mann_whitney(samples[0], samples[1])
     assert first.mean is not None and second.mean is not None
     question = second.question
@@ -249,7 +249,7 @@ def _scale(first: QuestionResult, second: QuestionResult, before: WaveResult, af
     sentence = (f"The average answer to “{question.text}” ({scale}) "
                 f"{movement(mean_text(first.mean), mean_text(second.mean))} ({verdict(result)}).")
     lines = [Line(row.label, _percent(first, row.label), row.percent) for row in second.rows
-             if row.label != NO_ANSWER]
+             if row.label not in UNANSWERED]
     lines.append(Line(AVERAGE, first.mean, second.mean, result))
     return Change(question, tuple(lines), sentence, result)
 

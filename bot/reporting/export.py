@@ -26,6 +26,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.engine.messages import REMOVED_FOR_SAFETY
 from bot.engine.survey import Survey
 from bot.reporting import codebook
 from bot.reporting.progress import Progress
@@ -88,6 +89,8 @@ def cell(value: Any) -> str | int | float:
     tested first, by exact type: this runs once per answer of an export.)"""
     kind = type(value)
     if kind is str:
+        if value.startswith(REMOVED_FOR_SAFETY):
+            return ""  # held back by the safeguarding check: blank like a skipped answer, as the category says too much
         return "'" + value if value[:1] in _FORMULA else value
     if value is None:
         return ""
@@ -226,7 +229,8 @@ def write_json(store: Units, survey_id: str, header: list[str], out: Writable, w
         stored = dict(results.pairs(answers))
         for column in questions:
             raw = stored.get(column)
-            item[column] = None if raw is None else json.loads(raw)
+            value = None if raw is None else json.loads(raw)
+            item[column] = None if isinstance(value, str) and value.startswith(REMOVED_FOR_SAFETY) else value
         out.write(("," if written else "") + "\n  " + json.dumps(item, ensure_ascii=False))
         written += 1
         if progress is not None:

@@ -44,7 +44,7 @@ from bot.reporting.disclosure import (
     suppress_table,
 )
 from bot.reporting.status import suppress_parts
-from bot.reporting.tally import ANSWERED, NO_ANSWER, QuestionTally, RoundTally
+from bot.reporting.tally import ANSWERED, UNANSWERED, QuestionTally, RoundTally
 from storage.results import RoundFacts
 
 COMPLETED, NOT_COMPLETED = "completed", "started but not completed"
@@ -188,7 +188,7 @@ def _responses(tally: RoundTally, facts: RoundFacts, k: int) -> Responses:
     groups: dict[str, SuppressedCounts | None] = {}
     for name in tally.breakdowns:
         counts = {label: tally.groups[name][label] for label in tally.group_labels(name)
-                  if label != NO_ANSWER or tally.groups[name][label]}
+                  if label not in UNANSWERED or tally.groups[name][label]}
         by_group = suppress_counts(counts, k) if not completed.suppressed else None
         if by_group is not None and by_group.total.suppressed:
             by_group = None
@@ -200,8 +200,9 @@ def _responses(tally: RoundTally, facts: RoundFacts, k: int) -> Responses:
 
 
 def _labels(counted: QuestionTally) -> list[str]:
-    """The question's columns: declared options (zeros too), extra stored values, and "(no answer)" when any."""
-    return [label for label in counted.labels() if label != NO_ANSWER or counted.counts[label]]
+    """The question's columns: declared options (zeros too), extra stored values, and "(no answer)" and "not
+    asked" when any."""
+    return [label for label in counted.labels() if label not in UNANSWERED or counted.counts[label]]
 
 
 def _question(tally: RoundTally, counted: QuestionTally, responses: Responses, k: int) -> QuestionResult:
@@ -222,7 +223,7 @@ def _question(tally: RoundTally, counted: QuestionTally, responses: Responses, k
     if base is None or base < MIN_PERCENT_BASE:
         percent_of, base = "", None
     rows = tuple(Row(label, cell, percentage(cell.count, base)
-                     if not (label == NO_ANSWER and percent_of == "answered") else None)
+                     if not (label in UNANSWERED and percent_of == "answered") else None)
                  for label, cell in table.cells.items())
     result = QuestionResult(question, rows, total, answered, percent_of, summary=table.summary())
     mean, median, note = _centre(counted, table, answered, k)
@@ -246,7 +247,7 @@ def _at_least(rows: tuple[Row, ...], headline: str, answered: int | None, k: int
         return None
     others = 0
     for other in rows:
-        if other.label in (headline, NO_ANSWER):
+        if other.label == headline or other.label in UNANSWERED:
             continue
         if other.cell.count is not None:
             others += other.cell.count
@@ -259,14 +260,14 @@ def _at_least(rows: tuple[Row, ...], headline: str, answered: int | None, k: int
 
 
 def _answered(table: SuppressedCounts, question: Question) -> int | None:
-    """How many answered, when it can be shown: everyone less a shown "(no answer)"."""
+    """How many answered, when it can be shown: everyone less a shown "(no answer)" and "not asked"."""
     if question.kind in (Kind.NUMBER, Kind.TEXT):
         return table.cells[ANSWERED].count
     total = table.total.count
-    no_answer = table.cells.get(NO_ANSWER, Cell(0))
-    if total is None or no_answer.count is None:
+    unanswered = [table.cells.get(label, Cell(0)).count for label in UNANSWERED]
+    if total is None or None in unanswered:
         return None
-    return total - no_answer.count
+    return total - sum(n or 0 for n in unanswered)
 
 
 def _centre(counted: QuestionTally, table: SuppressedCounts, answered: int | None,
@@ -319,9 +320,9 @@ def _by_group(tally: RoundTally, counted: QuestionTally, name: str, result: Ques
     for group in groups:
         row_cells = tuple(table.cells[group][label] for label in columns)
         total = table.row_totals[group]
-        no_answer = table.cells[group].get(NO_ANSWER, Cell(0))
-        base = None if total.count is None or no_answer.count is None else total.count - no_answer.count
-        percents = tuple(percentage(c.count, base) if label != NO_ANSWER else None
+        unanswered = [table.cells[group].get(label, Cell(0)).count for label in UNANSWERED]
+        base = None if total.count is None or None in unanswered else total.count - sum(n or 0 for n in unanswered)
+        percents = tuple(percentage(c.count, base) if label not in UNANSWERED else None
                          for label, c in zip(columns, row_cells, strict=True))
         mean = None
         values = counted.group_values.get(name, {}).get(group)

@@ -30,7 +30,7 @@ from bot.reporting.summary import (
     three_questions,
     upper_first,
 )
-from bot.reporting.tally import NO_ANSWER
+from bot.reporting.tally import UNANSWERED
 from bot.yousaid import Board
 
 STYLE = """
@@ -45,7 +45,12 @@ h3 { font-size: 1.05em; margin: 22px 0 6px; }
 .meta, .base, .note { font-size: 0.9em; margin: 2px 0; }
 table { border-collapse: collapse; margin: 8px 0 4px; font-size: 0.92em; }
 th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
-td.n, th.n { text-align: right; white-space: nowrap; }
+td.n, th.n { text-align: right; }
+td.n { white-space: nowrap; }
+th { overflow-wrap: break-word; }
+table.by-group { max-width: 100%; font-size: 0.85em; }
+table.by-group td.n { white-space: normal; }
+.wide { max-width: 100%; overflow-x: auto; }
 thead th { background: #f3f6f9; }
 .suppressed, td.hidden { color: #6e7781; font-style: italic; }
 .chart { display: block; max-width: 100%; height: auto; margin: 6px 0; }
@@ -63,6 +68,9 @@ article { margin-bottom: 18px; }
   h2 { break-after: avoid-page; }
   h3 { break-after: avoid-page; }
   table, svg, .summary { break-inside: avoid; }
+  .wide { overflow: visible; }
+  table.by-group { font-size: 8.5pt; }
+  table.by-group th, table.by-group td { padding: 2px 4px; }
   article { break-inside: avoid-page; }
 }
 """
@@ -70,7 +78,7 @@ article { margin-bottom: 18px; }
 
 def render(report: Report) -> str:
     wave = report.current
-    title = f"{wave.survey.title}: wave {wave.wave}"
+    title = f"{wave.survey.title} (wave {wave.wave})"  # a title may end in "?": "know it?: wave 1" read badly
     compared = f", compared with wave {report.comparison.before.wave}" if report.comparison else ""
     body = [
         "<header>",
@@ -140,11 +148,13 @@ def _responses(wave: WaveResult) -> str:
             out.append('<p class="note">Withheld: too few completed responses to show this safely.</p>')
             continue
         out.append(f'<table><thead><tr><th>{escape(upper_first(label(name)))}</th><th class="n">Completed</th>'
-                   '<th class="n">Share of responses</th><th class="n">Response rate</th></tr></thead><tbody>')
+                   '<th class="n">Share of responses</th></tr></thead><tbody>')
         for group, cell in counts.cells.items():
-            out.append(f"<tr><td>{escape(group)}</td>{_count(cell)}{_pct(percentage(cell.count, completed))}"
-                       '<td class="n note">invited: not recorded</td></tr>')
-        out.append(f"<tr><th>All</th>{_count(counts.total)}<td></td><td></td></tr></tbody></table>")
+            out.append(f"<tr><td>{escape(group)}</td>{_count(cell)}{_pct(percentage(cell.count, completed))}</tr>")
+        out.append(f"<tr><th>All</th>{_count(counts.total)}<td></td></tr></tbody></table>")
+        if responses.invited is not None:  # invitations go to contacts, who have tags but no agency or role band
+            out.append(f'<p class="note">Invitations are counted for the round as a whole, not by '
+                       f"{escape(label(name))}, so there is no response rate by {escape(label(name))}.</p>")
     out.append("</section>")
     return "\n".join(out)
 
@@ -208,13 +218,13 @@ def _question(number: int, result: QuestionResult, wave: WaveResult) -> str:
             out.append('<p class="note">The written answers are under “Comments”, where enough people wrote one.</p>')
         out.append("</article>")
         return "\n".join(out)
-    options = [r for r in result.rows if not (r.label == NO_ANSWER and result.percent_of == "answered")]
+    options = [r for r in result.rows if not (r.label in UNANSWERED and result.percent_of == "answered")]
     if result.percent_of:
         items = [Bar(r.label, r.percent if not r.cell.suppressed else None,
                      f"{percent(r.percent)} ({shown(r.cell)})" if r.percent is not None else shown(r.cell))
                  for r in options]
         whose = "those who answered" if result.percent_of == "answered" else "everyone"
-        out.append(bars(items, f"{question.text}: share of {whose}"))
+        out.append(bars(items, f"Share of {whose}: {question.text}"))
     out.append('<table><thead><tr><th>Answer</th><th class="n">Number</th><th class="n">Share</th></tr></thead>'
                "<tbody>")
     for row in result.rows:
@@ -247,7 +257,8 @@ def _group_table(group: GroupTable, question: Question) -> str:
     head = "".join(f'<th class="n">{escape(c)}</th>' for c in group.columns)
     extra = '<th class="n">Average</th>' if question.kind is Kind.SCALE else ""
     out = [f"<h4>{escape(title)}</h4>",
-           f"<table><thead><tr><th>{escape(upper_first(label(group.breakdown)))}</th>{head}"
+           f'<div class="wide" role="region" tabindex="0" aria-label="{escape(title)}">'  # scrolls only if it must
+           f'<table class="by-group"><thead><tr><th>{escape(upper_first(label(group.breakdown)))}</th>{head}'
            f'<th class="n">All</th>{extra}</tr></thead><tbody>']
     for row in group.rows:
         cells = []
@@ -260,7 +271,7 @@ def _group_table(group: GroupTable, question: Question) -> str:
         out.append(f"<tr><td>{escape(row.group)}</td>{''.join(cells)}{_count(row.total)}{average}</tr>")
     totals = "".join(_count(c) for c in group.column_totals)
     grand = _count(group.grand_total) if group.grand_total else "<td></td>"
-    out.append(f"<tr><th>All</th>{totals}{grand}{'<td></td>' if extra else ''}</tr></tbody></table>")
+    out.append(f"<tr><th>All</th>{totals}{grand}{'<td></td>' if extra else ''}</tr></tbody></table></div>")
     out.append('<p class="base">Percentages in brackets are of the group’s members who answered, where at least '
                "10 did and the count can be shown.</p>")
     return "\n".join(out)
@@ -280,7 +291,7 @@ def _comparison(comparison: Comparison) -> str:
                      line.before, percent(line.before) if line.before is not None else "not shown")
                  for line in change.lines if line.label != AVERAGE]
         if items:
-            out.append(bars(items, f"{change.question.text}: wave {before.wave} and wave {after.wave}", legend))
+            out.append(bars(items, f"Wave {before.wave} and wave {after.wave}: {change.question.text}", legend))
         out.append(f'<table><thead><tr><th></th><th class="n">Wave {before.wave}</th><th class="n">Wave {after.wave}'
                    '</th><th>Test</th></tr></thead><tbody>')
         for line in change.lines:
@@ -328,8 +339,7 @@ def _we_did(board: Board) -> str:
         for reply in theme.replies:
             if not reply.approved:
                 continue
-            counts = "".join(f"<td>{escape(yousaid.shown(reply.reactions.get(kind, 0), k))}</td>"
-                             for kind in msg.YOUSAID_REACTIONS)
+            counts = "".join(f"<td>{escape(n)}</td>" for n in yousaid.reactions_shown(reply.reactions, k).values())
             rows.append(f"<tr><th scope=\"row\">{escape(theme.name)}</th><td>{escape(reply.status.replace('-', ' '))}"
                         f"</td><td>{escape(yousaid.shown(reply.sent, k))}</td>{counts}</tr>")
     if not rows:

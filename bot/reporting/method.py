@@ -190,8 +190,8 @@ def percentages() -> Part:
         "Percentages are of the people who answered the question, when that number can be shown; otherwise of "
         "everyone who completed the survey, and the table says so. They are rounded to whole numbers (a half "
         "rounds up). In a multiple-choice question people could choose several options, so its percentages can "
-        "add up to more than 100%. “(no answer)” counts people who skipped a question and people it did not "
-        "apply to.",
+        "add up to more than 100%. “(no answer)” counts people who skipped a question; “not asked”, people an "
+        "earlier answer took past it.",
     ))
 
 

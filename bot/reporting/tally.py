@@ -22,12 +22,15 @@ from functools import partial
 from hashlib import sha256
 from typing import Any
 
+from bot.engine import messages as msg
 from bot.engine.survey import Kind, Question, Survey
 from bot.reporting.progress import Progress
 from storage import results
 from storage.unit_of_work import Store
 
 NO_ANSWER = "(no answer)"
+NOT_ASKED = "not asked"  # an earlier answer meant the question was not for them (ask_if)
+UNANSWERED = (NO_ANSWER, NOT_ASKED)
 ANSWERED = "answered"
 COMMENTS_SHOWN = 200
 """At most this many comments of one question go in a report: a random selection, so a long survey stays readable."""
@@ -56,8 +59,9 @@ class CommentSample:
 @dataclass
 class QuestionTally:
     """One question's counts in one round. `counts` has an entry per option (multiple choice: per tick), extra
-    stored values, and NO_ANSWER (skipped, not asked, or text deleted by retention); number and text questions count
-    ANSWERED and NO_ANSWER. `values` holds scale and number answers (value -> how many)."""
+    stored values, NO_ANSWER (skipped, or text deleted by retention) and NOT_ASKED (an earlier answer meant it was
+    not for them); number and text questions count ANSWERED, NO_ANSWER and NOT_ASKED. `values` holds scale and
+    number answers (value -> how many)."""
 
     question: Question
     counts: Counter[str] = field(default_factory=Counter)
@@ -67,12 +71,12 @@ class QuestionTally:
     group_values: dict[str, dict[str, Counter[float]]] = field(default_factory=dict)
 
     def labels(self) -> list[str]:
-        """The options in the survey's order, then extra stored values, then NO_ANSWER."""
+        """The options in the survey's order, then extra stored values, then NO_ANSWER and NOT_ASKED."""
         if self.question.kind in (Kind.NUMBER, Kind.TEXT):
-            return [ANSWERED, NO_ANSWER]
+            return [ANSWERED, *UNANSWERED]
         declared = list(self.question.options())
-        extra = sorted(label for label in self.counts if label not in declared and label != NO_ANSWER)
-        return [*declared, *extra, NO_ANSWER]
+        extra = sorted(label for label in self.counts if label not in declared and label not in UNANSWERED)
+        return [*declared, *extra, *UNANSWERED]
 
 
 @dataclass
@@ -128,11 +132,11 @@ def add(tally: RoundTally, answers: dict[str, Any], rank: Callable[[str], int]) 
     for name, group in groups.items():
         tally.groups[name][group] += 1
     for qid, counted in tally.questions.items():
-        _count(counted, answers.get(qid), groups)
+        _count(counted, answers.get(qid), groups, _asked(counted.question, answers))
     for column, sample in tally.comments.items():
         words = answers.get(column)
-        if isinstance(words, str) and words.strip():
-            sample.offer(rank(column), words)
+        if isinstance(words, str) and words.strip() and not words.startswith(msg.REMOVED_FOR_SAFETY):
+            sample.offer(rank(column), words)  # never a safety removal: "[removed for safety] abuse" says too much
 
 
 def count_round(store: Store, survey_id: str, wave: int, versions: list[Survey], key: bytes,
@@ -168,10 +172,21 @@ def _group(value: Any) -> str:
     return "; ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def _count(tally: QuestionTally, value: Any, groups: dict[str, str]) -> None:
+def _asked(question: Question, answers: dict[str, Any]) -> bool:
+    """Whether the question was for this person: its `ask_if` met by their earlier answer (as the engine decides)."""
+    condition = question.ask_if
+    if condition is None:
+        return True
+    given = answers.get(condition.question)
+    if isinstance(given, list):
+        return any(value in condition.answers for value in given)
+    return given is not None and str(given) in condition.answers
+
+
+def _count(tally: QuestionTally, value: Any, groups: dict[str, str], asked: bool = True) -> None:
     kind = tally.question.kind
     if value is None or (isinstance(value, str) and not value.strip()) or value == []:
-        labels: list[str] = [NO_ANSWER]
+        labels: list[str] = [NO_ANSWER if asked else NOT_ASKED]
     elif kind in (Kind.NUMBER, Kind.TEXT):
         labels = [ANSWERED]
     elif isinstance(value, list):
@@ -180,7 +195,7 @@ def _count(tally: QuestionTally, value: Any, groups: dict[str, str]) -> None:
         labels = [str(int(value)) if float(value).is_integer() else str(value)]
     else:
         labels = [str(value)]
-    answered = labels != [NO_ANSWER]
+    answered = labels[0] not in UNANSWERED
     number = value if answered and kind in (Kind.SCALE, Kind.NUMBER) and isinstance(value, (int, float)) else None
     if answered:
         tally.answered += 1

@@ -38,7 +38,8 @@ def alert_text(alert: Alert) -> str:
     channel = CHANNEL_NAMES.get(alert.channel, alert.channel)
     category = alert.category.replace("-", " ")
     if alert.consent and alert.reach:
-        return msg.ALERT_CONSENT.format(ref=alert.ref, channel=channel, category=category, reach=alert.reach)
+        named = msg.ALERT_CONSENT.format(ref=alert.ref, channel=channel, category=category, reach=alert.reach)
+        return named + msg.ALERT_FOLLOWS.format(ref=alert.follows) if alert.follows else named
     if alert.category == ASKED_FOR_HELP:
         return msg.ALERT_HELP.format(ref=alert.ref, channel=channel)
     return msg.ALERT_ANONYMOUS.format(ref=alert.ref, channel=channel, category=category)

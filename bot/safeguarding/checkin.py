@@ -1,8 +1,8 @@
 """The gentle check after a disclosure or the HELP word, as a small pure state machine with no stored state.
 
 Where a young person is in the check lives in the buttons they are shown: each carries its choice and the category
-(`care:<choice>:<n>`), never their words. So nothing about a disclosure is kept between messages, and a press on an
-old button simply runs that step again. The steps:
+(`care:<choice>:<n>`, then `:<ref>` of an alert already raised), never their words. So nothing about a disclosure is
+kept between messages, and a press on an old button simply runs that step again. The steps:
 
     Are you OK?  [I'm OK, carry on] -> the survey carries on (or a kind word when none is open)
                  [I'd like some help] / [Talk to an adult] -> Would you like someone to get in touch?
@@ -14,7 +14,8 @@ old button simply runs that step again. The steps:
 Alerts (docs/safeguarding.md): a phrase match raises an anonymous alert (the category only) at once, whatever is
 pressed next, so the lead knows even if the young person says nothing more. The HELP word raises none by itself:
 only "I'd like some help" or "Talk to an adult" followed by "No, thanks" raises an anonymous one. A clear "Yes,
-please" raises a second, named alert.
+please" raises a named alert: after a phrase match it carries the anonymous alert's reference (kept in the
+buttons), so the lead sees one case, not two.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bot.safeguarding.matching import ALL_CATEGORIES, ASKED_FOR_HELP, Match
 OK, HELP, ADULT, YES, NO, CONTACT, RATHER_NOT = "ok", "help", "adult", "yes", "no", "contact", "not"
 CHOICES = (OK, HELP, ADULT, YES, NO, CONTACT, RATHER_NOT)
 PREFIX = "care:"
-_DATA = re.compile(r"^care:(ok|help|adult|yes|no|contact|not):(\d{1,2})$")
+_DATA = re.compile(r"^care:(ok|help|adult|yes|no|contact|not):(\d{1,2})(?::([0-9a-f]{12}))?$")
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,9 @@ class Alert:
     consent: bool
     channel: str
     reach: str | None = None
-    ref: str = ""
+    ref: str = ""  # on a named alert, before it is raised: the case's earlier alert, if any
+    follows: str = ""  # the message the lead already has about this young person: their anonymous alert's
+    # reference (which this alert keeps), or the grouped message that carried it
 
     def __repr__(self) -> str:  # never print how to reach someone by accident
         return f"Alert({self.category!r}, consent={self.consent}, {self.channel!r}, ref={self.ref!r})"
@@ -69,6 +72,7 @@ class Press:
     choice: str
     category: str
     text: str | None = None
+    ref: str = ""  # the anonymous alert already raised for this check, if any
 
     def __repr__(self) -> str:
         return f"Press({self.choice!r}, {self.category!r})"
@@ -81,8 +85,8 @@ class Decision:
     carry_on: bool = False  # the check is over: carry on with the survey
 
 
-def encode(choice: str, category: str) -> str:
-    return f"{PREFIX}{choice}:{ALL_CATEGORIES.index(category)}"
+def encode(choice: str, category: str, ref: str = "") -> str:
+    return f"{PREFIX}{choice}:{ALL_CATEGORIES.index(category)}" + (f":{ref}" if ref else "")
 
 
 def decode(data: str | None, text: str | None = None) -> Press | None:
@@ -90,7 +94,7 @@ def decode(data: str | None, text: str | None = None) -> Press | None:
     found = _DATA.match(data or "")
     if found is None or int(found[2]) >= len(ALL_CATEGORIES):
         return None
-    return Press(found[1], ALL_CATEGORIES[int(found[2])], text)
+    return Press(found[1], ALL_CATEGORIES[int(found[2])], text, found[3] or "")
 
 
 _LABELS = {OK: msg.CARE_OK, HELP: msg.CARE_HELP, ADULT: msg.CARE_ADULT, YES: msg.CARE_YES, NO: msg.CARE_NO,
@@ -103,11 +107,13 @@ def label_of(press: Press) -> str | None:
     return _LABELS.get(press.choice)
 
 
-def opening(match: Match) -> tuple[Say | CheckIn, ...]:
-    """What a young person sees on a match or the HELP word: a kind word, where to get help, and "Are you OK?"."""
+def opening(match: Match, ref: str = "") -> tuple[Say | CheckIn, ...]:
+    """What a young person sees on a match or the HELP word: a kind word, where to get help, and "Are you OK?".
+    `ref`: the anonymous alert just raised, carried by the buttons to a named alert that may follow."""
     first = msg.CARE_HELP_WORD if match.help_word else msg.CARE_HEARD
-    choices = (Choice(msg.CARE_OK, encode(OK, match.category)), Choice(msg.CARE_HELP, encode(HELP, match.category)),
-               Choice(msg.CARE_ADULT, encode(ADULT, match.category)))
+    choices = (Choice(msg.CARE_OK, encode(OK, match.category, ref)),
+               Choice(msg.CARE_HELP, encode(HELP, match.category, ref)),
+               Choice(msg.CARE_ADULT, encode(ADULT, match.category, ref)))
     return (Say(first), Say(msg.CARE_SIGNPOST), CheckIn(msg.CARE_ASK, choices))
 
 
@@ -119,20 +125,21 @@ def answer(press: Press, *, channel: str, who: str, can_alert: bool, reach: str 
     if press.choice == OK:
         return Decision((), carry_on=True)
     if press.choice in (HELP, ADULT):
-        choices = (Choice(msg.CARE_YES, encode(YES, category)), Choice(msg.CARE_NO, encode(NO, category)))
+        choices = (Choice(msg.CARE_YES, encode(YES, category, press.ref)),
+                   Choice(msg.CARE_NO, encode(NO, category, press.ref)))
         return Decision((CheckIn(msg.CARE_CONSENT.format(who=who), choices),))
     anonymous = Alert(category, False, channel) if category == ASKED_FOR_HELP else None  # phrases alerted at once
     if press.choice == YES and asks_contact:
         if not can_alert:
             return Decision((Say(msg.CARE_NO_ROUTE),), carry_on=True)
-        choices = (Choice(msg.CARE_SEND, encode(CONTACT, category)), Choice(msg.CARE_RATHER_NOT,
-                                                                               encode(RATHER_NOT, category)))
+        choices = (Choice(msg.CARE_SEND, encode(CONTACT, category, press.ref)),
+                   Choice(msg.CARE_RATHER_NOT, encode(RATHER_NOT, category, press.ref)))
         return Decision((CheckIn(msg.CARE_ASK_CONTACT, choices, contact_box=True),))
     if press.choice == CONTACT and asks_contact:
         reach = (press.text or "").strip()[:500] or None
     if press.choice in (YES, CONTACT) and reach:
         if not can_alert:
             return Decision((Say(msg.CARE_NO_ROUTE),), carry_on=True)
-        return Decision((Say(msg.CARE_SHARED.format(who=who)),), Alert(category, True, channel, reach),
+        return Decision((Say(msg.CARE_SHARED.format(who=who)),), Alert(category, True, channel, reach, press.ref),
                         carry_on=True)
     return Decision((Say(msg.CARE_NOT_SHARED),), anonymous, carry_on=True)
