@@ -62,7 +62,10 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
         if module in wanted:
             import_module(module).add_commands(commands)
 
-    run = commands.add_parser("run", help="start the bot: the web chat, and Telegram or Slack when configured")
+    run = commands.add_parser("run", help="start the bot: the web chat, and Telegram or Slack when configured",
+                              description="Start the bot. The web chat (and any webhook) listens on SURVEYBOT_HOST "
+                              "and SURVEYBOT_PORT, by default 127.0.0.1:8080; set SURVEYBOT_PORT if that port is "
+                              "taken.")
     run.add_argument("--survey", help="the survey whose web link to print (default: SURVEYBOT_DEFAULT_SURVEY)")
 
     surveys = commands.add_parser("surveys", help="check or list survey files")
@@ -213,10 +216,7 @@ def chat(app: App, survey_id: str, respondent: str | None) -> int:
 
 def base_url(settings: Settings) -> str:
     """Where people reach the web chat: the public address when one is set, else this machine's own."""
-    if settings.public_url:
-        return settings.public_url
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    return f"http://{host}:{settings.port}"
+    return settings.site_url
 
 
 def run(app: App, survey_id: str | None) -> int:

@@ -68,6 +68,9 @@ class Settings:
             return value or None
 
         data_dir = Path(get("SURVEYBOT_DATA_DIR") or "data")
+        if data_dir.exists() and not data_dir.is_dir():
+            raise SettingsError(f"SURVEYBOT_DATA_DIR: {data_dir} is a file, not a folder (the database and the "
+                                "pepper are kept in that folder)")
         mode = (get("SURVEYBOT_ENV") or "development").lower()
         if mode not in ("development", "production"):
             raise SettingsError("SURVEYBOT_ENV should be `development` or `production`")
@@ -115,6 +118,15 @@ class Settings:
         )
 
     @property
+    def site_url(self) -> str:
+        """Where people reach the web chat, for every link and poster: the public address when one is set, else
+        this machine's own. Never a request's Host header, which whoever sends the request chooses."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    @property
     def production(self) -> bool:
         return self.env == "production"
 
@@ -143,8 +155,13 @@ class Settings:
                 note = (f"Created a secret pepper at {path}. Keep it with the database: without it, nobody can "
                         "resume, or delete their answers.")
             return decode_pepper(path.read_text()), note
-        except FileExistsError:
-            return decode_pepper(path.read_text()), None
+        except FileExistsError:  # made by another process since exists() (or the folder is a file)
+            try:
+                return decode_pepper(path.read_text()), None
+            except OSError as exc:
+                raise SettingsError(f"cannot read the pepper file {path}: {exc.strerror}") from None
+            except ValueError as exc:
+                raise SettingsError(f"{path}: {exc}") from None
         except OSError as exc:
             raise SettingsError(f"cannot create or read the pepper file {path}: {exc.strerror}") from None
         except ValueError as exc:

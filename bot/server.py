@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bot.config import SettingsError
 from bot.metrics import CONTENT_TYPE, METRICS
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,11 @@ class HttpServer:
         self._runner = web.AppRunner(self.app, access_log=None)  # access logs would carry request paths and ids
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            raise SettingsError(f"cannot listen on {self.host}:{self.port} ({exc.strerror or exc}): is surveybot "
+                                "already running? Set SURVEYBOT_PORT (or SURVEYBOT_HOST) to use another") from None
         sockets = getattr(site._server, "sockets", None) or []  # port 0 in tests: find the one chosen
         if sockets:
             self.port = sockets[0].getsockname()[1]

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from bot.channels import web_words as words
 from bot.channels import webpage
@@ -155,7 +156,8 @@ class Result:
 # --- events from the page ---------------------------------------------------------------------------------------------
 
 def _whole(value: object, what: str, high: int) -> int:
-    if isinstance(value, str) and value.isdigit() and len(value) <= 10:
+    """A number from the page, as a JSON number or ASCII digits: never "²" or "١", which str.isdigit accepts."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
         raise Refused(400, f"`{what}` should be a whole number from 0 to {high}")
@@ -280,11 +282,13 @@ class WebChannel:
     name = "web"
 
     def __init__(self, service: SurveyService, catalogue: SurveyCatalogue, *, cookie_days: int,
-                 public_url: str | None = None, limits: Limits | None = None) -> None:
+                 public_url: str | None = None, limits: Limits | None = None, link_base: str | None = None) -> None:
         self.service = service
         self.catalogue = catalogue
         self.cookie_days = cookie_days
         self.public_url = public_url.rstrip("/") if public_url else None
+        # where printed links point (Settings.site_url); without it, the server's own address once started
+        self.link_base = (link_base or self.public_url or "").rstrip("/")
         self.limits = limits or Limits()
         self.people = Buckets(self.limits.person_rate, self.limits.person_burst)
         self.links = Buckets(self.limits.link_rate, self.limits.link_burst)
@@ -298,7 +302,7 @@ class WebChannel:
         # Long enough to carry on after a break (idle conversations live state_days), then to delete the answers
         # for as long as the round's key may live after it closes (key_days). Renewed on each use.
         return cls(app.service, app.catalogue, cookie_days=policy.state_days + policy.key_days,
-                   public_url=app.settings.public_url)
+                   public_url=app.settings.public_url, link_base=app.settings.site_url)
 
     def set_limits(self, limits: Limits) -> None:
         self.limits = limits
@@ -307,6 +311,7 @@ class WebChannel:
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
+        self.link_base = self.link_base or server.base_url
         server.add_route("GET", "/s/{code}", self._guarded(self.page, api=False))
         server.add_route("POST", "/s/{code}", self._guarded(self.form, api=False))
         server.add_route("POST", "/s/{code}/api", self._guarded(self.api, api=True))
@@ -333,7 +338,7 @@ class WebChannel:
             raise Refused(415, "send the event as application/json")
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
             raise Refused(400, "the body is not valid JSON") from None
         action = read_event(data)
         token, result = await self._act(link, token, action)
@@ -377,7 +382,7 @@ class WebChannel:
     async def qr(self, request: web.Request) -> web.StreamResponse:
         link = await self._link(request)
         self._limit(link, None)
-        url = self.link_url(link_code(request), self._origin(request))
+        url = self.link_url(link_code(request))
         return web.Response(text=poster_svg(url, link.title), content_type="image/svg+xml", headers=PRIVATE)
 
     async def asset(self, request: web.Request) -> web.StreamResponse:
@@ -389,9 +394,10 @@ class WebChannel:
                    else "no-cache"}
         return web.Response(body=self.static[name], content_type=STATIC[name], charset="utf-8", headers=headers)
 
-    def link_url(self, code: str, origin: str) -> str:
-        """The address to print or share: the public URL when one is set, else the address this request came to."""
-        return f"{self.public_url or origin}/s/{code}"
+    def link_url(self, code: str) -> str:
+        """The address to print or share: the public URL when one is set, else this server's own. Never the request's
+        Host header: anyone can send any Host, and a poster must not point people at someone else's site."""
+        return f"{self.link_base}/s/{code}"
 
     # --- acting ---------------------------------------------------------------------------------------------------
     async def _act(self, link: Link, token: str | None, action: Action) -> tuple[str, Result]:
@@ -490,7 +496,11 @@ class WebChannel:
     async def _body(request: web.Request) -> bytes:
         if request.content_length is not None and request.content_length > BODY_LIMIT:
             raise Refused(413, words.TOO_BIG)
-        body = await request.content.read(BODY_LIMIT + 1)
+        try:
+            body = await request.content.read(BODY_LIMIT + 1)
+        except RequestPayloadError:  # e.g. Content-Encoding: gzip on a body that is not gzip
+            request.protocol.force_close()  # nothing more can be read: close rather than drain (and log) the rest
+            raise Refused(400, words.BAD_REQUEST) from None
         if len(body) > BODY_LIMIT:
             raise Refused(413, words.TOO_BIG)
         return body
@@ -498,9 +508,6 @@ class WebChannel:
     @staticmethod
     def _secure(request: web.Request) -> bool:
         return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
-
-    def _origin(self, request: web.Request) -> str:
-        return f"{'https' if self._secure(request) else 'http'}://{request.host}"
 
     @staticmethod
     def _action(request: web.Request) -> str:
