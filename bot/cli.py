@@ -216,7 +216,10 @@ def chat(app: App, survey_id: str, respondent: str | None) -> int:
 
 def base_url(settings: Settings) -> str:
     """Where people reach the web chat: the public address when one is set, else this machine's own."""
-    return settings.site_url
+    if settings.public_url:
+        return settings.public_url
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return f"http://{host}:{settings.port}"
 
 
 def run(app: App, survey_id: str | None) -> int:

@@ -118,15 +118,6 @@ class Settings:
         )
 
     @property
-    def site_url(self) -> str:
-        """Where people reach the web chat, for every link and poster: the public address when one is set, else
-        this machine's own. Never a request's Host header, which whoever sends the request chooses."""
-        if self.public_url:
-            return self.public_url
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
-
-    @property
     def production(self) -> bool:
         return self.env == "production"
 

@@ -86,7 +86,10 @@ class HttpServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """This server's own address, as configured (never a request's Host header); a wildcard host is reached
+        on this machine as 127.0.0.1."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
 
 @web.middleware

@@ -282,13 +282,12 @@ class WebChannel:
     name = "web"
 
     def __init__(self, service: SurveyService, catalogue: SurveyCatalogue, *, cookie_days: int,
-                 public_url: str | None = None, limits: Limits | None = None, link_base: str | None = None) -> None:
+                 public_url: str | None = None, limits: Limits | None = None) -> None:
         self.service = service
         self.catalogue = catalogue
         self.cookie_days = cookie_days
         self.public_url = public_url.rstrip("/") if public_url else None
-        # where printed links point (Settings.site_url); without it, the server's own address once started
-        self.link_base = (link_base or self.public_url or "").rstrip("/")
+        self.server: HttpServer | None = None  # its own address is the link's without a public one (set by start)
         self.limits = limits or Limits()
         self.people = Buckets(self.limits.person_rate, self.limits.person_burst)
         self.links = Buckets(self.limits.link_rate, self.limits.link_burst)
@@ -302,7 +301,7 @@ class WebChannel:
         # Long enough to carry on after a break (idle conversations live state_days), then to delete the answers
         # for as long as the round's key may live after it closes (key_days). Renewed on each use.
         return cls(app.service, app.catalogue, cookie_days=policy.state_days + policy.key_days,
-                   public_url=app.settings.public_url, link_base=app.settings.site_url)
+                   public_url=app.settings.public_url)
 
     def set_limits(self, limits: Limits) -> None:
         self.limits = limits
@@ -311,7 +310,7 @@ class WebChannel:
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
-        self.link_base = self.link_base or server.base_url
+        self.server = server
         server.add_route("GET", "/s/{code}", self._guarded(self.page, api=False))
         server.add_route("POST", "/s/{code}", self._guarded(self.form, api=False))
         server.add_route("POST", "/s/{code}/api", self._guarded(self.api, api=True))
@@ -397,7 +396,8 @@ class WebChannel:
     def link_url(self, code: str) -> str:
         """The address to print or share: the public URL when one is set, else this server's own. Never the request's
         Host header: anyone can send any Host, and a poster must not point people at someone else's site."""
-        return f"{self.link_base}/s/{code}"
+        assert self.server is not None
+        return f"{self.public_url or self.server.base_url}/s/{code}"
 
     # --- acting ---------------------------------------------------------------------------------------------------
     async def _act(self, link: Link, token: str | None, action: Action) -> tuple[str, Result]:
