@@ -187,7 +187,7 @@ def _contact_rows(path: Path, lines: Iterable[str], bot_id: str | None) -> Itera
     except csv.Error as exc:
         reason = (f"a field is longer than {LONGEST_FIELD:,} characters (a who or tags is a few dozen); is this the "
                   "right file?") if "field larger" in str(exc) else f"not a readable CSV row ({exc})"
-        raise CampaignError(f"{path}:{reader.line_num + 1}: {reason}") from None
+        raise CampaignError(f"{path}:{reader.line_num}: {reason}") from None
     finally:
         csv.field_size_limit(limit)
 
@@ -451,6 +451,10 @@ def render(item: dict[str, Any]) -> list[str]:
     lines.extend(f"  {line}" for line in item["by_breakdown"])
     if item["pending"]:
         lines.append(f"  {item['pending']} message(s) waiting to be sent by the running bot")
+    unreachable = sum(n for key, n in item["messages"].items() if key.endswith(" unreachable"))
+    if unreachable:
+        lines.append(f"  {unreachable} message(s) could not be delivered (the person blocked the bot, or their address "
+                     "cannot be used): marked unreachable, never retried")
     return lines
 
 

@@ -130,45 +130,45 @@ def _shown(text: str) -> str:
     return text if len(text) <= 40 else text[:40] + "…"
 
 
-def _telegram(parts: list[str], typed: str, bot_id: str | None) -> Address:
+def _telegram(parts: list[str], bot_id: str | None) -> Address:
     """`telegram:USER_ID` (the bot's id from its token) or `telegram:BOT_ID:USER_ID`; both numbers."""
     user = parts[-1]
     bot = parts[0] if len(parts) == 2 else bot_id
     for what, value in (("user id", user), ("bot id", bot)):
         if value is None:
-            raise ValueError(f"WHO `{typed}`: write telegram:BOT_ID:USER_ID, or set TELEGRAM_BOT_TOKEN so the bot's "
+            raise ValueError("write telegram:BOT_ID:USER_ID, or set TELEGRAM_BOT_TOKEN so the bot's "
                              "id is known")
         if not (_NUMBER.fullmatch(value) and int(value) < _TELEGRAM_MAX):
             hint = (": Telegram lets a bot message only people who opened it, by their number, never an @username; "
                     "share the link https://t.me/<bot>?start=CODE instead, and whoever opens it becomes a contact"
                     ) if value.startswith("@") else ""
-            raise ValueError(f"WHO `{typed}`: a Telegram {what} is a whole number such as 123456789{hint}")
+            raise ValueError(f"a Telegram {what} is a whole number such as 123456789{hint}")
     assert bot is not None
     return Address("telegram", bot, user)
 
 
-def _slack(parts: list[str], typed: str, _bot_id: str | None) -> Address:
+def _slack(parts: list[str], _bot_id: str | None) -> Address:
     """`slack:TEAM_ID:USER_ID`, as Slack shows them (T0123ABCD, U0123ABCD)."""
     if len(parts) == 1:
-        raise ValueError(f"WHO `{typed}` needs its workspace too, like slack:TEAM_ID:USER_ID")
+        raise ValueError("it needs its workspace too, like slack:TEAM_ID:USER_ID")
     team, user = parts
     if not _SLACK_TEAM.fullmatch(team):
-        raise ValueError(f"WHO `{typed}`: a Slack workspace id looks like T0123ABCD")
+        raise ValueError("a Slack workspace id looks like T0123ABCD")
     if not _SLACK_USER.fullmatch(user):
-        raise ValueError(f"WHO `{typed}`: a Slack member id looks like U0123ABCD (their profile, ⋮, Copy member ID)")
+        raise ValueError("a Slack member id looks like U0123ABCD (their profile, ⋮, Copy member ID)")
     return Address("slack", team, user)
 
 
-def _console(parts: list[str], typed: str, _bot_id: str | None) -> Address:
+def _console(parts: list[str], _bot_id: str | None) -> Address:
     """`console:NAME`: someone at this server's terminal (`surveybot chat`), by a short name."""
     workspace, name = ("local", parts[0]) if len(parts) == 1 else (parts[0], parts[1])
     if not (_NAME.fullmatch(workspace) and _NAME.fullmatch(name)):
-        raise ValueError(f"WHO `{typed}`: a console name is up to 64 letters, digits, '.', '_', '@' or '-'")
+        raise ValueError("a console name is up to 64 letters, digits, '.', '_', '@' or '-'")
     return Address("console", workspace, name)
 
 
 # One parser per channel: a new channel (email:name@example.org) adds its own here.
-PARSERS: dict[str, Callable[[list[str], str, str | None], Address]] = {
+PARSERS: dict[str, Callable[[list[str], str | None], Address]] = {
     "telegram": _telegram, "slack": _slack, "console": _console}
 
 
@@ -186,7 +186,10 @@ def parse_who(text: str, telegram_bot_id: str | None = None) -> Address:
         known = ", ".join(PARSERS)
         reason = f" (`{_shown(channel)}` is not one of {known})" if rest and channel.lower() not in PARSERS else ""
         raise ValueError(f"WHO `{_shown(typed)}` should look like {_SHAPE}{reason}")
-    return PARSERS[channel.lower()](parts, _shown(typed), telegram_bot_id)
+    try:
+        return PARSERS[channel.lower()](parts, telegram_bot_id)
+    except ValueError as exc:  # each parser says what is wrong; the WHO is shown here, once, cut short
+        raise ValueError(f"WHO `{_shown(typed)}`: {exc}") from None
 
 
 def show_who(address: Address) -> str:

@@ -209,6 +209,16 @@ def read_event(data: object) -> Action:
     raise Refused(400, "unknown event type")
 
 
+def read_body(body: bytes) -> Action:
+    """The event a JSON body stands for. Anything else is Refused(400): bytes that are not JSON (in any of the
+    encodings JSON allows), nesting deeper than the parser's stack, or JSON that is not an event."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise Refused(400, "the body is not valid JSON") from None
+    return read_event(data)
+
+
 def form_event(fields: list[tuple[str, str]]) -> Action:
     """A posted form (no JavaScript) as the same event: `do` names the button pressed."""
     values: dict[str, str] = {}
@@ -335,11 +345,7 @@ class WebChannel:
         body = await self._body(request)
         if request.content_type != "application/json":
             raise Refused(415, "send the event as application/json")
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
-            raise Refused(400, "the body is not valid JSON") from None
-        action = read_event(data)
+        action = read_body(body)
         token, result = await self._act(link, token, action)
         if result.open and result.effects == (Notice(msg.ALREADY_ANSWERED),):
             # an old tab, or a question asked again elsewhere: draw the question that is waiting now
@@ -499,7 +505,10 @@ class WebChannel:
         try:
             body = await request.content.read(BODY_LIMIT + 1)
         except RequestPayloadError:  # e.g. Content-Encoding: gzip on a body that is not gzip
-            request.protocol.force_close()  # nothing more can be read: close rather than drain (and log) the rest
+            # nothing more of it can be read: end the body here rather than drain it (aiohttp would log the same
+            # error again), and close the connection once the 400 is sent, as its bytes cannot be trusted
+            request.content.feed_eof()
+            request.protocol.close()
             raise Refused(400, words.BAD_REQUEST) from None
         if len(body) > BODY_LIMIT:
             raise Refused(413, words.TOO_BIG)
