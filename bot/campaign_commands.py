@@ -130,7 +130,7 @@ def _not_a_tag(word: str) -> str:
     return f"`{shown}` is not a tag (lower case letters, digits, - and _)"
 
 
-IMPORT_BATCH = 1000  # contacts written per statement; the file is read as it is stored, never all at once
+IMPORT_BATCH = 20_000  # contacts written at a time (a few MB); the file is streamed, never read whole
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by errors="surrogateescape"
 LONGEST_FIELD = 10_000  # characters; a who or tags field is a few dozen, so longer is a broken file
 
@@ -170,6 +170,7 @@ def _contact_rows(path: Path, lines: Iterable[str], bot_id: str | None) -> Itera
         if "who" not in header:
             raise CampaignError(f"{path}:1: the first line should name the columns: who,tags")
         who_at, tags_at = header.index("who"), header.index("tags") if "tags" in header else None
+        tag_lists: dict[str, list[str]] = {}  # most rows repeat a few tag fields: check each once
         for row in reader:
             if not any(field.strip() for field in row):
                 continue  # a blank line
@@ -180,7 +181,12 @@ def _contact_rows(path: Path, lines: Iterable[str], bot_id: str | None) -> Itera
                 address = parse_who(row[who_at] if who_at < len(row) else "", bot_id)
                 if address.channel not in CHANNELS:
                     raise ValueError(f"channel `{address.channel}` cannot be invited (telegram or slack)")
-                tags = _words(row[tags_at] if tags_at is not None and tags_at < len(row) else "", "tags")
+                field = row[tags_at] if tags_at is not None and tags_at < len(row) else ""
+                tags = tag_lists.get(field)
+                if tags is None:
+                    tags = _words(field, "tags")
+                    if len(tag_lists) < 1000:
+                        tag_lists[field] = tags
             except (ValueError, CampaignError) as exc:
                 raise CampaignError(f"{path}:{number}: {exc}") from None
             yield address, tags

@@ -7,6 +7,7 @@ import asyncio
 import csv
 import json
 import logging
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -115,21 +116,40 @@ def test_a_bad_contacts_file_names_its_line_and_imports_nothing(tmp_path: Path, 
     assert "0 contact(s)" in surveybot(tmp_path, "contacts", "list").stdout
 
 
-def test_contacts_import_is_all_or_nothing_across_batches(tmp_path: Path) -> None:
-    """A bad line after thousands of good ones (several batches already written) still leaves nothing stored;
-    the same file corrected imports every row, and again only tags them."""
+def test_contacts_import_is_all_or_nothing_across_batches(tmp_path: Path, database_url: str,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """On SQLite and PostgreSQL: a bad line after thousands of good ones (several batches already written) still
+    leaves nothing stored; the same file corrected imports every row, and again only tags them."""
+    from bot import campaign_commands
+    from bot.app import build
+    from bot.config import Settings
+    from storage import campaigns as store_campaigns
+
+    from .conftest import PEPPER
+
+    monkeypatch.setattr(campaign_commands, "IMPORT_BATCH", 300)  # many batches from a small file
+    app = build(Settings.from_env({"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_PEPPER": PEPPER.decode(),
+                                   "DATABASE_URL": database_url}))
+
+    def stored() -> list[list[str]]:
+        with app.store.unit() as uow:
+            return [store_campaigns.tags_of(c) for c in store_campaigns.contacts(uow)]
+
     people = tmp_path / "people.csv"
     good = "".join(f"telegram:1:{1000 + n},staff;police\n" for n in range(2_500))
     people.write_text("who,tags\n" + good + "telegram:1:@late,staff\n")
-    one_line(surveybot(tmp_path, "contacts", "import", str(people)), f"{people}:2502:")
-    assert "0 contact(s)" in surveybot(tmp_path, "contacts", "list").stdout
+    with pytest.raises(CampaignError, match=rf"^{re.escape(str(people))}:2502: WHO `telegram:1:@late`"):
+        campaign_commands.import_contacts(app, people)
+    assert stored() == []
     people.write_text("who,tags\n" + good + "telegram:1:1000,health\n")  # a person twice: tags merged
-    assert "Imported 2501 contact(s): 2500 new, 1 updated." in surveybot(tmp_path, "contacts", "import",
-                                                                           str(people)).stdout
-    listed = json.loads(surveybot(tmp_path, "contacts", "list", "--json").stdout)
-    assert len(listed) == 2_500 and listed[0]["tags"] == ["health", "police", "staff"]
-    again = surveybot(tmp_path, "contacts", "import", str(people))
-    assert "0 new, 2501 updated" in again.stdout
+    campaign_commands.import_contacts(app, people)
+    assert "Imported 2501 contact(s): 2500 new, 1 updated." in capsys.readouterr().out
+    tags = stored()
+    assert len(tags) == 2_500 and ["health", "police", "staff"] in tags and tags.count(["police", "staff"]) == 2_499
+    campaign_commands.import_contacts(app, people)
+    assert "0 new, 2501 updated" in capsys.readouterr().out and len(stored()) == 2_500
+    app.engine.dispose()
 
 
 def test_contact_rows_are_read_lazily(tmp_path: Path) -> None:
