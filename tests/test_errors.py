@@ -347,6 +347,7 @@ async def test_a_stored_address_telegram_cannot_use_is_marked_unreachable_once(t
     `campaign show`, and is never planned or tried again; everyone else still gets their invitation."""
     from datetime import timedelta
 
+    from bot import doctor
     from bot.app import build
     from bot.broadcast import Broadcaster
     from bot.campaign_commands import describe, render
@@ -358,13 +359,20 @@ async def test_a_stored_address_telegram_cannot_use_is_marked_unreachable_once(t
     from .test_campaigns import BOT, add_campaign, invitations, person, telegram
 
     clock = Clock()
-    app = build(Settings.from_env({"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_PEPPER": PEPPER.decode(),
-                                   "SURVEYBOT_SURVEYS_DIR": str(REPO / "tests" / "surveys")}), clock=clock)
+    settings = Settings.from_env({"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_PEPPER": PEPPER.decode(),
+                                  "SURVEYBOT_SURVEYS_DIR": str(REPO / "tests" / "surveys")})
+    app = build(settings, clock=clock)
+
+    def doctor_says() -> list[str]:
+        return [f.text for f in doctor.examine(settings) if f.topic == "contacts"]
+
     jo = Address("telegram", BOT, "@jo_smith")
     with app.store.unit() as uow:
         for who in (jo, person(1)):
             store_campaigns.upsert_contact(uow, app.keys.contact_lookup(who), "telegram", app.keys.seal(who),
                                            ["police"], clock.now.date())
+    assert [text.split(";")[0] for text in doctor_says()] == [
+        "1 contact(s) have an address their platform cannot use (such as a Telegram @username)"]
     opens = clock.now + timedelta(hours=1)
     add_campaign(app.store, "esc", opens, opens + timedelta(days=21), ["police"], clock, every_months=12)
     broadcaster = Broadcaster(app.store, app.keys, app.catalogue, clock)
@@ -381,5 +389,5 @@ async def test_a_stored_address_telegram_cannot_use_is_marked_unreachable_once(t
         assert [(r.step, r.planned) for r in broadcaster.run_due()] == [("remind-1", 1)]  # only person 1
     with app.store.unit() as uow:
         flags = {c.unreachable for c in store_campaigns.contacts(uow) if app.keys.unseal(c.address) == jo}
-    assert flags == {True}
+    assert flags == {True} and doctor_says() == []  # marked once: nothing more to warn about
     app.engine.dispose()
