@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import json
 import logging
 import re
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.campaign_commands import CampaignError, _contact_rows
+from bot.campaign_commands import TAG, CampaignError, _contact_rows
 from bot.channels.web import Refused, read_body
 from bot.engine.conversation import Pick
 from bot.metrics import METRICS
@@ -175,6 +176,18 @@ def test_contact_rows_are_read_lazily(tmp_path: Path) -> None:
     assert next(bad)[0].user == "2"
     with pytest.raises(CampaignError, match=r"^people.csv:3: "):
         next(bad)
+
+
+@given(st.lists(st.text(max_size=60) | st.from_regex(r"(telegram:1:[0-9@a-z-]{1,8}|slack:T1:U[A-Z0-9]{1,4}),"
+                                                      r"[a-z;, \x00A-Z]{0,20}", fullmatch=True), max_size=8))
+def test_any_contacts_file_gives_rows_or_one_file_line_error(lines: list[str]) -> None:
+    """Whatever the CSV holds: usable rows, or a CampaignError naming people.csv and a line, never another error."""
+    text = "who,tags\n" + "\n".join(lines) + "\n"
+    try:
+        for address, tags in _contact_rows(Path("people.csv"), io.StringIO(text, newline=""), "5550001"):
+            assert address.channel in ("telegram", "slack") and all(TAG.fullmatch(t) for t in tags)
+    except CampaignError as exc:
+        assert re.match(r"^people\.csv:\d+: ", str(exc)) and "\n" not in str(exc) and len(str(exc)) < 400
 
 
 def test_roles_grant_refuses_an_id_the_platform_could_never_have(tmp_path: Path) -> None:
