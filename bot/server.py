@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from errno import EADDRINUSE
 
 from aiohttp import web
 
@@ -72,8 +73,9 @@ class HttpServer:
         try:
             await site.start()
         except OSError as exc:  # the port is taken, or the address is not this machine's
-            raise SettingsError(f"cannot listen on {self.host}:{self.port} ({exc.strerror or exc}): is surveybot "
-                                "already running? Set SURVEYBOT_PORT (or SURVEYBOT_HOST) to use another") from None
+            hint = ("is surveybot already running? Set SURVEYBOT_PORT to use another port" if exc.errno == EADDRINUSE
+                    else "check SURVEYBOT_HOST and SURVEYBOT_PORT")
+            raise SettingsError(f"cannot listen on {self.host}:{self.port} ({exc.strerror or exc}): {hint}") from None
         sockets = getattr(site._server, "sockets", None) or []  # port 0 in tests: find the one chosen
         if sockets:
             self.port = sockets[0].getsockname()[1]
