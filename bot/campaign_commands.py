@@ -13,6 +13,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -115,41 +116,87 @@ def _words(text: str, field: str) -> list[str]:
     words = [w.strip().lower() for w in re.split(r"[,;]", text) if w.strip()]
     for word in words:
         if not TAG.match(word):
-            raise CampaignError(f"{field}: `{word}` is not a tag (lower case letters, digits, - and _)")
+            raise CampaignError(f"{field}: {_not_a_tag(word)}")
     return words
 
 
+def _not_a_tag(word: str) -> str:
+    """Why a word is not a tag, naming an invisible character (a NUL, a tab) rather than showing a look-alike."""
+    odd = next((c for c in word if not c.isprintable()), None)
+    shown = "".join(c if c.isprintable() else "?" for c in word[:40]) + ("…" if len(word) > 40 else "")
+    if odd is not None:
+        return f"`{shown}` is not a tag: it holds an invisible character (U+{ord(odd):04X}) where ? is shown"
+    if len(word) > 40:
+        return f"`{shown}` is not a tag: a tag is at most 40 characters"
+    return f"`{shown}` is not a tag (lower case letters, digits, - and _)"
+
+
+IMPORT_BATCH = 20_000  # contacts written at a time (a few MB); the file is streamed, never read whole
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by errors="surrogateescape"
+LONGEST_FIELD = 10_000  # characters; a who or tags field is a few dozen, so longer is a broken file
+
+
 def import_contacts(app: App, path: Path) -> int:
-    """All or nothing: every row is checked first, and nothing is stored if any row is wrong."""
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CampaignError(f"{path}: cannot read it ({getattr(exc, 'strerror', None) or 'not UTF-8 text'})") from None
-    reader = csv.DictReader(lines)
-    if reader.fieldnames is None or "who" not in [f.strip().lower() for f in reader.fieldnames]:
-        raise CampaignError(f"{path}:1: the first line should name the columns: who,tags")
+    """All or nothing: rows are checked and stored as the file is read, in one transaction, so nothing is kept if
+    any row is wrong. The file is streamed (a million rows need no more memory than a thousand)."""
     bot_id = (app.settings.telegram_token or "").split(":", 1)[0] or None
-    people = []
-    for number, row in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-        try:
-            address = parse_who(row.get("who", ""), bot_id)
-            if address.channel not in CHANNELS:
-                raise ValueError(f"channel `{address.channel}` cannot be invited (telegram or slack)")
-            tags = _words(row.get("tags", ""), "tags")
-        except (ValueError, CampaignError) as exc:
-            raise CampaignError(f"{path}:{number}: {exc}") from None
-        people.append((address, tags))
     today = app.service.clock().date()
-    added = 0
-    with app.store.unit() as uow:
-        for address, tags in people:
-            _, created = store_campaigns.upsert_contact(uow, app.keys.contact_lookup(address), address.channel,
-                                                        app.keys.seal(address), tags, today)
-            added += created
-        uow.audit("contacts.imported", {"rows": len(people), "new": added}, today)
-    print(f"Imported {len(people)} contact(s): {added} new, {len(people) - added} updated.")
+    try:
+        with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle, \
+                app.store.unit() as uow:
+            rows = added = 0
+            batch: list[tuple[str, str, str, list[str]]] = []
+            for address, tags in _contact_rows(path, handle, bot_id):
+                batch.append((app.keys.contact_lookup(address), address.channel, app.keys.seal(address), tags))
+                rows += 1
+                if len(batch) == IMPORT_BATCH:
+                    added += store_campaigns.upsert_contacts(uow, batch, today)
+                    batch.clear()
+            if batch:
+                added += store_campaigns.upsert_contacts(uow, batch, today)
+            uow.audit("contacts.imported", {"rows": rows, "new": added}, today)
+    except OSError as exc:
+        raise CampaignError(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+    print(f"Imported {rows} contact(s): {added} new, {rows - added} updated.")
     return 0
+
+
+def _contact_rows(path: Path, lines: Iterable[str], bot_id: str | None) -> Iterator[tuple[Address, list[str]]]:
+    """Each row of a contacts CSV as (address, tags), read lazily. Any bad row raises CampaignError
+    naming file:line, which rolls back whatever the import stored before it."""
+    limit = csv.field_size_limit(LONGEST_FIELD)  # the module's limit is process-wide: put it back afterwards
+    reader = csv.reader(lines)
+    try:
+        header = [name.strip().lower() for name in next(reader, [])]
+        if "who" not in header:
+            raise CampaignError(f"{path}:1: the first line should name the columns: who,tags")
+        who_at, tags_at = header.index("who"), header.index("tags") if "tags" in header else None
+        tag_lists: dict[str, list[str]] = {}  # most rows repeat a few tag fields: check each once
+        for row in reader:
+            if not any(field.strip() for field in row):
+                continue  # a blank line
+            number = reader.line_num
+            if _NOT_UTF8.search("".join(row)):
+                raise CampaignError(f"{path}:{number}: not UTF-8 text (save the file as CSV UTF-8)")
+            try:
+                address = parse_who(row[who_at] if who_at < len(row) else "", bot_id)
+                if address.channel not in CHANNELS:
+                    raise ValueError(f"channel `{address.channel}` cannot be invited (telegram or slack)")
+                field = row[tags_at] if tags_at is not None and tags_at < len(row) else ""
+                tags = tag_lists.get(field)
+                if tags is None:
+                    tags = _words(field, "tags")
+                    if len(tag_lists) < 1000:
+                        tag_lists[field] = tags
+            except (ValueError, CampaignError) as exc:
+                raise CampaignError(f"{path}:{number}: {exc}") from None
+            yield address, tags
+    except csv.Error as exc:
+        reason = (f"a field is longer than {LONGEST_FIELD:,} characters (a who or tags is a few dozen); is this the "
+                  "right file?") if "field larger" in str(exc) else f"not a readable CSV row ({exc})"
+        raise CampaignError(f"{path}:{reader.line_num}: {reason}") from None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def import_slack_channel(app: App, channel_id: str, tags: list[str]) -> int:
@@ -420,6 +467,13 @@ def render(item: dict[str, Any]) -> list[str]:
     lines.extend(f"  {line}" for line in item["by_breakdown"])
     if item["pending"]:
         lines.append(f"  {item['pending']} message(s) waiting to be sent by the running bot")
+    # Message counts are counts of people, suppressed like every other count: a hidden one is shown as it is.
+    unreachable = [n for key, n in item["messages"].items() if key.endswith(" unreachable") and n]
+    if unreachable:
+        told = (str(sum(unreachable)) if all(isinstance(n, int) for n in unreachable)
+                else str(unreachable[0]) if len(unreachable) == 1 else "some")
+        lines.append(f"  {told} message(s) could not be delivered (the person blocked the bot, or their address "
+                     "cannot be used): marked unreachable, never retried")
     return lines
 
 

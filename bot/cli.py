@@ -62,7 +62,10 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
         if module in wanted:
             import_module(module).add_commands(commands)
 
-    run = commands.add_parser("run", help="start the bot: the web chat, and Telegram or Slack when configured")
+    run = commands.add_parser("run", help="start the bot: the web chat, and Telegram or Slack when configured",
+                              description="Start the bot. The web chat (and any webhook) listens on SURVEYBOT_HOST "
+                              "and SURVEYBOT_PORT, by default 127.0.0.1:8080; set SURVEYBOT_PORT if that port is "
+                              "taken.")
     run.add_argument("--survey", help="the survey whose web link to print (default: SURVEYBOT_DEFAULT_SURVEY)")
 
     surveys = commands.add_parser("surveys", help="check or list survey files")

@@ -70,6 +70,9 @@ class Settings:
             return value or None
 
         data_dir = Path(get("SURVEYBOT_DATA_DIR") or "data")
+        if data_dir.exists() and not data_dir.is_dir():
+            raise SettingsError(f"SURVEYBOT_DATA_DIR: {data_dir} is a file, not a folder (the database and the "
+                                "pepper are kept in that folder)")
         mode = (get("SURVEYBOT_ENV") or "development").lower()
         if mode not in ("development", "production"):
             raise SettingsError("SURVEYBOT_ENV should be `development` or `production`")
@@ -151,8 +154,13 @@ class Settings:
                 note = (f"Created a secret pepper at {path}. Keep it with the database: without it, nobody can "
                         "resume, or delete their answers.")
             return decode_pepper(path.read_text()), note
-        except FileExistsError:
-            return decode_pepper(path.read_text()), None
+        except FileExistsError:  # made by another process since exists() (or the folder is a file)
+            try:
+                return decode_pepper(path.read_text()), None
+            except OSError as exc:
+                raise SettingsError(f"cannot read the pepper file {path}: {exc.strerror}") from None
+            except ValueError as exc:
+                raise SettingsError(f"{path}: {exc}") from None
         except OSError as exc:
             raise SettingsError(f"cannot create or read the pepper file {path}: {exc.strerror}") from None
         except ValueError as exc:

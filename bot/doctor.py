@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
 from bot.config import Settings, SettingsError, secrets_of
 from bot.logs import Redacting
 from bot.privacy import decode_pepper
@@ -134,6 +137,7 @@ def _database(settings: Settings) -> Iterator[Finding]:
         current, head = database.revisions(engine)
         if current == head:
             yield ok("database", f"{shown} answers; schema at the newest migration ({head})")
+            yield from _contacts(engine, settings)
         elif current is None:
             yield problem("database", f"{shown} has no surveybot schema yet: run `surveybot db upgrade`")
         else:
@@ -145,6 +149,33 @@ def _database(settings: Settings) -> Iterator[Finding]:
         yield problem("database", str(exc))
     finally:
         engine.dispose()
+
+
+def _contacts(engine: Engine, settings: Settings) -> Iterator[Finding]:
+    """Contacts whose stored address their platform could never use (imported before ids were checked, such as a
+    Telegram @username): a campaign marks each unreachable on its first try; say so before that."""
+    from bot.privacy import Keys
+    from bot.roles import parse_who, show_who
+
+    path = settings.data_dir / "pepper"
+    try:
+        pepper = decode_pepper(settings.pepper or (path.read_text() if path.exists() else ""))
+    except ValueError:
+        return  # no pepper yet, or a bad one (reported above): the addresses cannot be read
+    keys = Keys(pepper)
+    unusable = 0
+    with engine.connect() as connection:
+        for (sealed,) in connection.execute(text("SELECT address FROM contact WHERE NOT unreachable")):
+            try:
+                parse_who(show_who(keys.unseal(sealed)))
+            except ValueError:
+                unusable += 1
+            except Exception:  # sealed with another pepper: not this check's question
+                return
+    if unusable:
+        yield problem("contacts", f"{unusable} contact(s) have an address their platform cannot use (such as a "
+                                  "Telegram @username); campaigns will mark them unreachable. Ask those people to "
+                                  "open the bot's link (https://t.me/<bot>?start=CODE) instead")
 
 
 def _public_url(settings: Settings) -> Iterator[Finding]:

@@ -28,16 +28,21 @@ class Keys:
         if len(pepper) < MIN_PEPPER_BYTES:
             raise ValueError(f"the pepper must be at least {MIN_PEPPER_BYTES} bytes")
         self._pepper = pepper
+        self._derived: dict[bytes, bytes] = {}
         self._seal = AESGCM(self._derive(b"address-seal"))
 
     def __repr__(self) -> str:
         return "Keys(…)"
 
     def _derive(self, label: bytes) -> bytes:
-        return hmac.new(self._pepper, label, hashlib.sha256).digest()
+        """The key for one purpose. Kept once made: `contacts import` derives the same one for every row."""
+        key = self._derived.get(label)
+        if key is None:
+            key = self._derived[label] = hmac.digest(self._pepper, label, "sha256")  # as hmac.new, quicker
+        return key
 
     def _mac(self, label: bytes, message: bytes) -> str:
-        return hmac.new(self._derive(label), message, hashlib.sha256).hexdigest()
+        return hmac.digest(self._derive(label), message, "sha256").hex()
 
     def respondent(self, address: Address, survey_id: str, wave: int, salt: bytes) -> str:
         """The pseudonym of one person in one survey round: stable for resuming and erasure, unlinkable elsewhere."""

@@ -132,26 +132,81 @@ class Roles:
         return self.keys.audit(b"role|" + address.identity())
 
 
-_PART = re.compile(r"^[A-Za-z0-9._@-]+$")
+MAX_WHO = 200  # longer than any real platform identity; a longer WHO is a pasted mistake, not a person
+_NUMBER = re.compile(r"[1-9][0-9]{0,15}", re.ASCII)  # Telegram ids: positive, at most 52 bits (16 digits)
+_TELEGRAM_MAX = 2**52
+_SLACK_TEAM = re.compile(r"[TE][A-Z0-9]{1,20}", re.ASCII)  # a workspace (T...) or an Enterprise Grid org (E...)
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{1,20}", re.ASCII)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}", re.ASCII)
+_SHAPE = "telegram:USER_ID, slack:TEAM_ID:USER_ID or console:NAME"
+
+
+def _shown(text: str) -> str:
+    """The typed WHO for an error message, cut short so a pasted megabyte does not flood the terminal."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _telegram(parts: list[str], bot_id: str | None) -> Address:
+    """`telegram:USER_ID` (the bot's id from its token) or `telegram:BOT_ID:USER_ID`; both numbers."""
+    user = parts[-1]
+    bot = parts[0] if len(parts) == 2 else bot_id
+    for what, value in (("user id", user), ("bot id", bot)):
+        if value is None:
+            raise ValueError("write telegram:BOT_ID:USER_ID, or set TELEGRAM_BOT_TOKEN so the bot's "
+                             "id is known")
+        if not (_NUMBER.fullmatch(value) and int(value) < _TELEGRAM_MAX):
+            hint = (": Telegram lets a bot message only people who opened it, by their number, never an @username; "
+                    "share the link https://t.me/<bot>?start=CODE instead, and whoever opens it becomes a contact"
+                    ) if value.startswith("@") else ""
+            raise ValueError(f"a Telegram {what} is a whole number such as 123456789{hint}")
+    assert bot is not None
+    return Address("telegram", bot, user)
+
+
+def _slack(parts: list[str], _bot_id: str | None) -> Address:
+    """`slack:TEAM_ID:USER_ID`, as Slack shows them (T0123ABCD, U0123ABCD)."""
+    if len(parts) == 1:
+        raise ValueError("it needs its workspace too, like slack:TEAM_ID:USER_ID")
+    team, user = parts
+    if not _SLACK_TEAM.fullmatch(team):
+        raise ValueError("a Slack workspace id looks like T0123ABCD")
+    if not _SLACK_USER.fullmatch(user):
+        raise ValueError("a Slack member id looks like U0123ABCD (their profile, ⋮, Copy member ID)")
+    return Address("slack", team, user)
+
+
+def _console(parts: list[str], _bot_id: str | None) -> Address:
+    """`console:NAME`: someone at this server's terminal (`surveybot chat`), by a short name."""
+    workspace, name = ("local", parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+    if not (_NAME.fullmatch(workspace) and _NAME.fullmatch(name)):
+        raise ValueError("a console name is up to 64 letters, digits, '.', '_', '@' or '-'")
+    return Address("console", workspace, name)
+
+
+# One parser per channel: a new channel (email:name@example.org) adds its own here.
+PARSERS: dict[str, Callable[[list[str], str | None], Address]] = {
+    "telegram": _telegram, "slack": _slack, "console": _console}
 
 
 def parse_who(text: str, telegram_bot_id: str | None = None) -> Address:
     """A person as the operator types them: `slack:TEAM:USER`, `telegram:USER` (the bot's id taken from its token)
-    or `telegram:BOT_ID:USER`, `console:NAME`. Raises ValueError with a one-line reason."""
-    parts = text.strip().split(":")
-    if len(parts) not in (2, 3) or not all(_PART.match(p) for p in parts):
-        raise ValueError(f"WHO `{text}` should look like telegram:USER_ID or slack:TEAM_ID:USER_ID")
-    channel = parts[0].lower()
-    if len(parts) == 3:
-        return Address(channel, parts[1], parts[2])
-    if channel == "telegram":
-        if not telegram_bot_id:
-            raise ValueError(f"WHO `{text}`: write telegram:BOT_ID:USER_ID, or set TELEGRAM_BOT_TOKEN so the bot's "
-                             "id is known")
-        return Address(channel, telegram_bot_id, parts[1])
-    if channel == "console":
-        return Address(channel, "local", parts[1])
-    raise ValueError(f"WHO `{text}` needs its workspace too, like {channel}:WORKSPACE_ID:USER_ID")
+    or `telegram:BOT_ID:USER`, `console:NAME`. The one place a typed identity is read (`roles grant`, `--as`, the
+    `who` column of `contacts import`), checked per platform so nothing unusable is stored. Raises ValueError with a
+    one-line reason."""
+    typed = text.strip()
+    if len(typed) > MAX_WHO:
+        raise ValueError(f"WHO `{_shown(typed)}` is {len(typed):,} characters long; a real one is under {MAX_WHO}")
+    channel, _, rest = typed.partition(":")
+    parts = rest.split(":")
+    if not rest or len(parts) > 2 or channel.lower() not in PARSERS:
+        known = ", ".join(PARSERS)
+        reason = f" (`{_shown(channel)}` is not one of {known})" if rest and channel.lower() not in PARSERS else ""
+        raise ValueError(f"WHO `{_shown(typed)}` should look like {_SHAPE}{reason}")
+    try:
+        return PARSERS[channel.lower()](parts, telegram_bot_id)
+    except ValueError as exc:  # each parser says what is wrong; the WHO is shown here, once, cut short
+        raise ValueError(f"WHO `{_shown(typed)}`: {exc}") from None
 
 
 def show_who(address: Address) -> str:

@@ -12,9 +12,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from errno import EADDRINUSE
 
 from aiohttp import web
 
+from bot.config import SettingsError
 from bot.metrics import CONTENT_TYPE, METRICS
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,12 @@ class HttpServer:
         self._runner = web.AppRunner(self.app, access_log=None)  # access logs would carry request paths and ids
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            hint = ("is surveybot already running? Set SURVEYBOT_PORT to use another port" if exc.errno == EADDRINUSE
+                    else "check SURVEYBOT_HOST and SURVEYBOT_PORT")
+            raise SettingsError(f"cannot listen on {self.host}:{self.port} ({exc.strerror or exc}): {hint}") from None
         sockets = getattr(site._server, "sockets", None) or []  # port 0 in tests: find the one chosen
         if sockets:
             self.port = sockets[0].getsockname()[1]
@@ -81,7 +88,10 @@ class HttpServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """This server's own address, as configured (never a request's Host header); a wildcard host is reached
+        on this machine as 127.0.0.1."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
 
 @web.middleware

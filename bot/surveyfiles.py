@@ -34,6 +34,10 @@ SURVEY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_TEXT_LIMIT = 4000
 MAX_LABEL = 200
+# The longest shipped survey (the Wood partner survey, 31 questions) is under 10 KB. Far above any real survey, and
+# far below what takes seconds and hundreds of MB to parse (11 MB of questions took 22 s and 694 MB).
+MAX_SURVEY_BYTES = 256 * 1024
+MAX_QUESTIONS = 300
 
 SURVEY_KEYS = {"id", "version", "title", "audience", "intro", "thanks", "min_group", "questions"}
 MAX_MIN_GROUP = 100  # a threshold above this would hide nearly every table of a real round: surely a typo
@@ -223,6 +227,10 @@ class _Reader:
     def questions(self, node: yaml.Node) -> list[Question]:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
             self.problem(node, "`questions` should be a list of at least one question")
+            return []
+        if len(node.value) > MAX_QUESTIONS:
+            self.problem(node, f"there are {len(node.value):,} questions; a survey may have at most {MAX_QUESTIONS} "
+                               "(split a longer one into several surveys)")
             return []
         seen: dict[str, Question] = {}
         out: list[Question] = []
@@ -422,6 +430,8 @@ def dashed(title: str) -> str:
 
 def parse_survey(source: str, path: str = "<survey>") -> Survey:
     """Read one survey from its text; raises SurveyFileError naming every problem with its line."""
+    if len(source) > MAX_SURVEY_BYTES:
+        raise SurveyFileError([_too_big(path, len(source.encode("utf-8", "replace")))])
     try:
         root = yaml.compose(source, Loader=yaml.SafeLoader if ODD_BREAKS.search(source) else FAST_LOADER)
     except yaml.MarkedYAMLError as exc:
@@ -444,8 +454,17 @@ def parse_survey(source: str, path: str = "<survey>") -> Survey:
     return survey
 
 
+def _too_big(path: str, size: int) -> Problem:
+    return Problem(path, 1, f"the file is {size / 1024:,.0f} KB; a survey file may be at most "
+                            f"{MAX_SURVEY_BYTES // 1024} KB (the longest built-in one is under 10 KB): is it the right "
+                            "file, or could it be split into several surveys?")
+
+
 def load_survey_file(path: Path) -> Survey:
     try:
+        size = path.stat().st_size
+        if size > MAX_SURVEY_BYTES:  # checked before reading: never parse megabytes of YAML
+            raise SurveyFileError([_too_big(str(path), size)])
         source = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise SurveyFileError([Problem(str(path), 1, "the file is not UTF-8 text")]) from None

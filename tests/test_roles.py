@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from bot.audit import verify
@@ -66,8 +68,46 @@ def test_who_is_typed_as_channel_and_user(typed: str, bot_id: str | None, addres
     ("telegram:123", "set TELEGRAM_BOT_TOKEN"),
     ("slack:U0SCRUTINY", "needs its workspace too"),
     ("123456789", "should look like"),
-    ("slack:T1:U 2", "should look like"),
+    ("slack:T1:U 2", "Slack member id"),
+    ("telegram:abc", "Telegram user id is a whole number"),
+    ("telegram:123:-5", "Telegram user id is a whole number"),
+    ("telegram:123:12345678901234567890", "Telegram user id is a whole number"),  # 20 digits: no such id
+    ("telegram:123:١٢٣", "Telegram user id is a whole number"),  # digits, but not ones Telegram uses
+    ("telegram:abc:123", "Telegram bot id is a whole number"),
+    ("telegram:@jo_smith", "never an @username"),
+    ("slack:team:U0SCRUTINY", "Slack workspace id"),
+    ("console:" + "k" * 100_000, "100,008 characters long"),
+    ("console:kim\x00", "console name"),
+    ("email:kim@example.org", "is not one of telegram, slack, console"),
+    ("telegram:1:2:3", "should look like"),
 ])
 def test_who_that_cannot_be_used_is_refused_with_a_reason(typed: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as refused:
         parse_who(typed)
+    assert "\n" not in str(refused.value) and len(str(refused.value)) < 400  # one line, never the whole input
+
+
+@given(st.text(max_size=300) | st.from_regex(r"(telegram|slack|console):[^:]{0,30}(:[^:]{0,30})?", fullmatch=True))
+@settings(max_examples=400, deadline=None)
+def test_any_typed_who_is_an_address_that_can_be_used_or_one_line_reason(typed: str) -> None:
+    """Whatever is typed or pasted: either an address each of whose parts its platform could use (so nothing
+    unusable is stored, granted or invited), or a ValueError of one short line."""
+    try:
+        address = parse_who(typed, "5550001")
+    except ValueError as exc:
+        assert "\n" not in str(exc) and len(str(exc)) < 400
+        return
+    assert address.channel in ("telegram", "slack", "console")
+    assert all(part.isascii() and part.isprintable() and ":" not in part and "|" not in part
+               for part in (address.workspace, address.user))
+    if address.channel == "telegram":
+        assert address.user.isdigit() and 0 < int(address.user) < 2**52
+    assert parse_who(show_who(address)) == address
+
+
+@given(st.integers(1, 2**52 - 1), st.integers(1, 2**52 - 1),
+       st.from_regex(r"T[A-Z0-9]{1,20}", fullmatch=True), st.from_regex(r"[UW][A-Z0-9]{1,20}", fullmatch=True))
+def test_every_real_id_is_taken(bot: int, user: int, team: str, member: str) -> None:
+    assert parse_who(f"telegram:{bot}:{user}") == Address("telegram", str(bot), str(user))
+    assert parse_who(f"telegram:{user}", str(bot)) == Address("telegram", str(bot), str(user))
+    assert parse_who(f"slack:{team}:{member}") == Address("slack", team, member)

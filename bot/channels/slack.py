@@ -490,7 +490,11 @@ class SlackChannel:
     async def _http(self, request: web.Request) -> web.StreamResponse:
         if self._closing or self.bolt is None:
             return web.Response(status=503, text="shutting down")  # Slack delivers it again later
-        if not request.headers.get("X-Slack-Signature", "").isascii():  # Bolt's check would raise TypeError
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        # Bolt's check would raise TypeError on a non-ASCII signature, and log a traceback (an ERROR) for a timestamp
+        # that is not a number: both are simply unsigned requests
+        if not request.headers.get("X-Slack-Signature", "").isascii() or not (
+                stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
             log.warning("rejected a Slack request with a bad or stale signature")
             self.service.refused("slack-signature")
             return web.Response(status=401)

@@ -33,6 +33,7 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
@@ -47,12 +48,14 @@ from aiogram.types import (
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from bot.channels import buttons
 from bot.channels.pacing import Pacer
 from bot.channels.port import Address, RateLimited, Unreachable
 from bot.channels.reactions import parse_reaction, reaction_buttons, reaction_data
 from bot.channels.text import prompt_text
+from bot.config import SettingsError
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Ask, Notice, Prompt, Say
@@ -160,6 +163,7 @@ class TelegramChannel:
         self.default_survey = default_survey
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
+        self.api_url = api_url
         self.bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
         self.dispatcher = Dispatcher(disable_fsm=True)  # the conversation lives in our database, not in aiogram's FSM
         self.dispatcher.include_router(self._router())
@@ -197,6 +201,21 @@ class TelegramChannel:
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
+        """Connect, or fail with one line naming the setting (as Slack does) when Telegram cannot be reached or
+        refuses the token, rather than aiogram's traceback."""
+        try:
+            await self._connect(server)
+        except TelegramAPIError as exc:
+            await self.bot.session.close()
+            if isinstance(exc, TelegramUnauthorizedError):
+                raise SettingsError("Telegram refused TELEGRAM_BOT_TOKEN (unauthorized): check the token BotFather "
+                                    "gave") from None
+            if isinstance(exc, TelegramNetworkError):
+                raise SettingsError(f"cannot reach the Telegram Bot API at {self.api_url} (TELEGRAM_API_URL): "
+                                    f"{exc.message}") from None
+            raise SettingsError(f"Telegram refused to start the bot: {exc.message}") from None
+
+    async def _connect(self, server: HttpServer) -> None:
         me = await self.bot.get_me()
         warm_up()
         log.info("Telegram bot connected (%s mode)", "webhook" if self.webhook_url else "polling")
@@ -483,7 +502,7 @@ class TelegramChannel:
 
     async def invite(self, address: Address, text: str, code: str) -> None:
         """An invitation or reminder with a Start button (the campaign's code rides in the button's data)."""
-        chat_id = int(address.user)
+        chat_id = _chat_of(address)
         start = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
             text=msg.START, callback_data=f"{START_PREFIX}{code}"[:64])]])
         sent = await self.call(chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=start), True)
@@ -492,7 +511,7 @@ class TelegramChannel:
 
     async def announce(self, address: Address, text: str, reply_id: int) -> None:
         """A "we did" reply with its three reaction buttons."""
-        chat_id = int(address.user)
+        chat_id = _chat_of(address)
         markup = InlineKeyboardMarkup(inline_keyboard=[[
             InlineKeyboardButton(text=label, callback_data=reaction_data(reply_id, kind))
             for kind, label in reaction_buttons()]])
@@ -558,6 +577,14 @@ class TelegramChannel:
         return self.locks.setdefault(chat_id, asyncio.Lock())
 
 
+def _chat_of(address: Address) -> int:
+    """The private chat of a contact. A stored address that is not a Telegram user id (one imported before ids were
+    checked) can never be messaged: Unreachable, so the campaign marks it once instead of failing every minute."""
+    if not (address.user.isascii() and address.user.isdigit() and 0 < int(address.user) < 2**52):
+        raise Unreachable("not a Telegram user id")
+    return int(address.user)
+
+
 _METHODS: dict[str, type[TelegramMethod[object]]] = {
     "sendMessage": SendMessage, "editMessageText": EditMessageText, "answerCallbackQuery": AnswerCallbackQuery}
 
@@ -590,11 +617,16 @@ class WebhookHandler(SimpleRequestHandler):
     refused: Callable[[], None] | None = None  # audits the refusal (SurveyService.refused), set by the channel
 
     async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        try:
+            update = Update.model_validate(await request.json(loads=bot.session.json_loads), context={"bot": bot})
+        except (ValueError, RecursionError, RequestPayloadError):  # pydantic's ValidationError is a ValueError
+            # the right secret but no update in the body: Telegram never sends that, so a 400, not a 500 and a trace
+            log.warning("rejected a Telegram webhook request whose body is not an update")
+            return web.Response(status=400)
         slot = ReplySlot()
         token = REPLY_SLOT.set(slot)
         try:
-            await self.dispatcher.feed_webhook_update(bot, await request.json(loads=bot.session.json_loads),
-                                                      **self.data)
+            await self.dispatcher.feed_webhook_update(bot, update, **self.data)
         finally:
             slot.open = False
             REPLY_SLOT.reset(token)

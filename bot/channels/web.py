@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from bot import notices
 from bot.channels import web_words as words
@@ -171,7 +172,8 @@ class Result:
 # --- events from the page ---------------------------------------------------------------------------------------------
 
 def _whole(value: object, what: str, high: int) -> int:
-    if isinstance(value, str) and value.isdigit() and len(value) <= 10:
+    """A number from the page, as a JSON number or ASCII digits: never "²" or "١", which str.isdigit accepts."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
         raise Refused(400, f"`{what}` should be a whole number from 0 to {high}")
@@ -221,6 +223,16 @@ def read_event(data: object) -> Action:
             return {"stop": engine.Stop(), "skip": engine.Skip(turn), "back": engine.Back(turn)}.get(verb, verb)
         return engine.Reply(text, turn)
     raise Refused(400, "unknown event type")
+
+
+def read_body(body: bytes) -> Action:
+    """The event a JSON body stands for. Anything else is Refused(400): bytes that are not JSON (in any of the
+    encodings JSON allows), nesting deeper than the parser's stack, or JSON that is not an event."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise Refused(400, "the body is not valid JSON") from None
+    return read_event(data)
 
 
 def form_event(fields: list[tuple[str, str]]) -> Action:
@@ -327,6 +339,7 @@ class WebChannel:
         self.cookie_days = cookie_days
         self.public_url = public_url.rstrip("/") if public_url else None
         self.trust_proxy = trust_proxy
+        self.server: HttpServer | None = None  # its own address is the link's without a public one (set by start)
         self.limits = limits or Limits()
         self.people = Buckets(self.limits.person_rate, self.limits.person_burst)
         self.clients = Buckets(self.limits.client_rate, self.limits.client_burst)
@@ -349,6 +362,7 @@ class WebChannel:
 
     # --- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
+        self.server = server
         server.add_route("GET", "/s/{code}", self._guarded(self.page, api=False))
         server.add_route("POST", "/s/{code}", self._guarded(self.form, api=False))
         server.add_route("POST", "/s/{code}/api", self._guarded(self.api, api=True))
@@ -374,11 +388,7 @@ class WebChannel:
         body = await self._body(request)
         if request.content_type != "application/json":
             raise Refused(415, "send the event as application/json")
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise Refused(400, "the body is not valid JSON") from None
-        action = read_event(data)
+        action = read_body(body)
         token, result = await self._act(link, token, action)
         if result.open and result.effects == (Notice(msg.ALREADY_ANSWERED),):
             # an old tab, or a question asked again elsewhere: draw the question that is waiting now
@@ -421,7 +431,7 @@ class WebChannel:
     async def qr(self, request: web.Request) -> web.StreamResponse:
         link = await self._link(request)
         self._limit(request, None)
-        url = self.link_url(link_code(request), self._origin(request))
+        url = self.link_url(link_code(request))
         return web.Response(text=poster_svg(url, link.title), content_type="image/svg+xml", headers=PRIVATE)
 
     async def asset(self, request: web.Request) -> web.StreamResponse:
@@ -433,9 +443,11 @@ class WebChannel:
                    else "no-cache"}
         return web.Response(body=self.static[name], content_type=STATIC[name], charset="utf-8", headers=headers)
 
-    def link_url(self, code: str, origin: str) -> str:
-        """The address to print or share: the public URL when one is set, else the address this request came to."""
-        return f"{self.public_url or origin}/s/{code}"
+    def link_url(self, code: str) -> str:
+        """The address to print or share: the public URL when one is set, else this server's own. Never the request's
+        Host header: anyone can send any Host, and a poster must not point people at someone else's site."""
+        assert self.server is not None
+        return f"{self.public_url or self.server.base_url}/s/{code}"
 
     # --- acting ---------------------------------------------------------------------------------------------------
     async def _act(self, link: Link, token: str | None, action: Action) -> tuple[str, Result]:
@@ -545,7 +557,14 @@ class WebChannel:
     async def _body(request: web.Request) -> bytes:
         if request.content_length is not None and request.content_length > BODY_LIMIT:
             raise Refused(413, words.TOO_BIG)
-        body = await request.content.read(BODY_LIMIT + 1)
+        try:
+            body = await request.content.read(BODY_LIMIT + 1)
+        except RequestPayloadError:  # e.g. Content-Encoding: gzip on a body that is not gzip
+            # nothing more of it can be read: end the body here rather than drain it (aiohttp would log the same
+            # error again), and close the connection once the 400 is sent, as its bytes cannot be trusted
+            request.content.feed_eof()
+            request.protocol.close()
+            raise Refused(400, words.BAD_REQUEST) from None
         if len(body) > BODY_LIMIT:
             raise Refused(413, words.TOO_BIG)
         return body
@@ -553,9 +572,6 @@ class WebChannel:
     @staticmethod
     def _secure(request: web.Request) -> bool:
         return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
-
-    def _origin(self, request: web.Request) -> str:
-        return f"{'https' if self._secure(request) else 'http'}://{request.host}"
 
     @staticmethod
     def _action(request: web.Request) -> str:
