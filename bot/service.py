@@ -477,6 +477,15 @@ class SurveyService:
                 found.append((address, Outcome(effects, open=True, owed=(session, token))))
         return found
 
+    def still_owed(self, outcome: Outcome) -> bool:
+        """Whether a claimed reply is still the chat's newest and unsent. A step handled since (a redelivered update
+        reaching the restarted process first) replaced it with its own, which its own send covers: the older
+        question must not follow the newer one."""
+        if outcome.owed is None:
+            return False
+        with self.store.unit() as uow:
+            return self.store.replies.current(uow, outcome.owed[1])
+
     def settle_replies(self) -> None:
         """At a clean stop: delete the rows of replies sent, and hand back those not sent for the next start."""
         self.store.flush_replies()

@@ -57,6 +57,7 @@ CLAIM = Sql(
     "WHERE channel = :channel AND (:every OR claimed_until IS NULL OR claimed_until < :now) LIMIT :limit "
     "FOR UPDATE SKIP LOCKED) RETURNING session, token, payload")
 DROP = Sql("DELETE FROM pending_reply WHERE token = :token")
+FOUND = Sql("SELECT 1 FROM pending_reply WHERE token = :token")
 
 
 def _chunks(tokens: list[str], size: int = 500) -> list[list[str]]:
@@ -94,7 +95,9 @@ class Replies:
         """Write a transaction's pending rows (a newer one for a chat replaces its older one) and delete those sent
         meanwhile, in one statement where the database allows; returns the deletions taken, to give back (`undo`)
         if the transaction does not commit."""
-        newest = {row.session: row for row in rows}  # one row per chat: a statement cannot upsert a key twice
+        # one row per chat (a statement cannot upsert a key twice), in the order of their keys: two processes
+        # writing the same chats lock them in the same order, so they cannot deadlock
+        newest = dict(sorted({row.session: row for row in rows}.items()))
         with self._lock:
             taken = {token: session for token, session in self._sent.items() if session not in newest}
             for token in taken:
@@ -132,6 +135,10 @@ class Replies:
         with self._lock:
             self._unsent.update(token for _, token, _ in rows)
         return rows
+
+    def current(self, unit: SqlUnit, token: str) -> bool:
+        """Whether the row with this token is still there (not replaced by a newer step's, not sent)."""
+        return unit.run(FOUND, {"token": token}).fetchone() is not None
 
     def drop(self, unit: SqlUnit, token: str) -> None:
         """A row that can never be sent (sealed with another pepper): gone."""

@@ -387,8 +387,9 @@ class TelegramChannel:
     async def resend(self, address: Address, outcome: Outcome) -> None:
         """What a step committed before a stop still owed this chat (bot.pending)."""
         chat_id = int(address.user)
-        async with self.lock(chat_id):
-            await self.render(chat_id, address, outcome, None)
+        async with self.lock(chat_id):  # after any update of this chat being handled: it may have moved on
+            if await self.service.call(self.service.still_owed, outcome):
+                await self.render(chat_id, address, outcome, None)
 
     async def edit(self, chat_id: int, params: dict[str, object], held: ReplySlot | None) -> None:
         """An edit nobody waits for (editMessageText): kept for the webhook reply while that slot is free,
