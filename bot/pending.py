@@ -98,7 +98,7 @@ class Resender:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.sweep(self.alone)
+        """Begin in the background, so a slow platform or many rows never hold up the start."""
         self._task = asyncio.create_task(self._every_while())
 
     async def stop(self) -> None:
@@ -136,9 +136,11 @@ class Resender:
         return sent
 
     async def _every_while(self) -> None:
+        every = self.alone  # the first sweep, at start: alone on the database, every row left is ours
         while True:
-            await asyncio.sleep(SWEEP_SECONDS)
             try:
-                await self.sweep()
-            except Exception as exc:
+                await self.sweep(every)
+            except Exception as exc:  # the database is unreachable for now: the next sweep tries again
                 log.warning("looking for pending replies failed (%s)", type(exc).__name__)
+            every = False
+            await asyncio.sleep(SWEEP_SECONDS)
