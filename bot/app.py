@@ -110,6 +110,7 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
     `ready` is called once the server is listening (the CLI prints the survey's link then)."""
     from bot.broadcast import Broadcaster, inviting
     from bot.metrics import METRICS, ErrorCounter
+    from bot.pending import Resender
     from bot.scheduling import CampaignScheduler, Leadership
     from bot.server import HttpServer
 
@@ -127,11 +128,13 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
             loop.add_signal_handler(signum, stop.set)
     started: list[Channel] = []
     scheduler: CampaignScheduler | None = None
+    resender = Resender(app.service, channels, alone=app.engine.dialect.name == "sqlite")
     try:
         for channel in channels:
             await channel.start(server)
             started.append(channel)
         await server.start()
+        await resender.start()  # what a stopped process still owed people (persist, then send)
         if not app.service.alerts.configured:
             log.warning("no safeguarding alert route is set up (SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL or "
                         "SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT, with that channel's token): young people still get "
@@ -158,5 +161,6 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
         for channel in reversed(started):
             await channel.stop()
         await server.stop()
+        await resender.stop()
         app.service.close()
         logging.getLogger().removeHandler(errors)

@@ -77,6 +77,16 @@ class Keys:
         channel, workspace, user = self._seal.decrypt(raw[:12], raw[12:], b"contact-address").decode().split("|", 2)
         return Address(channel, workspace, user)
 
+    def seal_reply(self, data: bytes) -> str:
+        """Encrypt a pending reply (an address and the words still to send, bot.pending) for the moments it is
+        stored; its own associated data, so a sealed contact address cannot pass for one, nor the reverse."""
+        nonce = os.urandom(12)
+        return base64.urlsafe_b64encode(nonce + self._seal.encrypt(nonce, data, b"pending-reply")).decode()
+
+    def unseal_reply(self, sealed: str) -> bytes:
+        raw = base64.urlsafe_b64decode(sealed.encode())
+        return self._seal.decrypt(raw[:12], raw[12:], b"pending-reply")
+
     def audit(self, message: bytes) -> str:
         """Fingerprints of stored values for the audit chain: checkable by us, not guessable from a dump."""
         return self._mac(b"audit", message)

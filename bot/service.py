@@ -14,6 +14,7 @@ with the standard privacy notice for its round (bot.notices).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -27,6 +28,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from bot import pending
 from bot.campaigns import current_wave, rules_of
 from bot.channels.port import Address
 from bot.engine import conversation as engine
@@ -48,6 +50,7 @@ from storage import campaigns as store_campaigns
 from storage import evidence, rounds
 from storage import yousaid as store_yousaid
 from storage.database import DatabaseError
+from storage.replies import Owed
 from storage.unit_of_work import (
     BATCH_LIMIT,
     BatchSpoilt,
@@ -75,6 +78,7 @@ class Outcome:
     duplicate: bool = False
     survey: Survey | None = None
     idle: bool = False  # a typed message found no survey open: the channel may offer it as feedback instead
+    owed: tuple[str, str] | None = None  # its pending reply (session, token): bot.pending; see `delivered`
 
 
 Settled = tuple[asyncio.Future[Any], Any, BaseException | None]  # a step's caller, and its result or error
@@ -119,6 +123,7 @@ class SurveyService:
         self._batch_lock = threading.Lock()  # guards _batch and _draining between the event loop and the thread
         self._draining = False
         self._refused_on: dict[str, date] = {}  # kinds of unauthenticated request already audited, and when
+        self._flush_due = False  # a deletion of sent pending replies is scheduled (`delivered`)
 
     def publish_all(self) -> None:
         """Record the exact text of every loaded survey version; refuse one changed after it collected answers.
@@ -184,7 +189,7 @@ class SurveyService:
                 return self._advance(uow, address, session, row, first, now)
             return Outcome(self._with_notice(uow, survey, round_wave, step.effects), open=True, survey=survey)
 
-        return self._run(work, event_key, address.channel)
+        return self._run(work, event_key, address)
 
     def open_link(self, address: Address, code: str, wave: int | None = None, first: Event | None = None
                   ) -> Outcome:
@@ -204,7 +209,7 @@ class SurveyService:
                 return Outcome((Say(msg.NO_SURVEY_OPEN),), idle=isinstance(event, engine.Reply))
             return self._advance(uow, address, session, row, event, now)
 
-        return self._run(work, event_key, address.channel, reading=self.keys.session(address))
+        return self._run(work, event_key, address, reading=self.keys.session(address))
 
     def reply(self, address: Address, text: str, event_key: str | None = None, turn: int | None = None) -> Outcome:
         """Words someone typed: the safeguarding check first, then an answer to their open survey, or else (no
@@ -246,7 +251,7 @@ class SurveyService:
                                             "source": "message"}, now.date())
             return Outcome((Say(msg.YOUSAID_THANKS),))
 
-        return self._run(work, event_key, address.channel)
+        return self._run(work, event_key, address)
 
     def erase(self, address: Address) -> Outcome:
         """Delete this person's answers: to the open survey if any, otherwise to every survey still linkable."""
@@ -275,7 +280,7 @@ class SurveyService:
                 return Outcome((Say(msg.NOTHING_TO_ERASE),))
             return Outcome((Say(msg.ERASED.format(titles=", ".join(sorted(set(erased))))),))
 
-        return self._run(work, None, address.channel)
+        return self._run(work, None, address)
 
     def refused(self, kind: str) -> None:
         """Audit a request refused for failing authentication (a forged or stale Slack signature, a wrong Telegram
@@ -386,7 +391,7 @@ class SurveyService:
                 effects.append(alert)
             return Outcome(tuple(effects), open=still_open, survey=current)
 
-        return self._run(work, event_key, address.channel)
+        return self._run(work, event_key, address)
 
     def care(self, address: Address, press: Press, reach: str | None = None, event_key: str | None = None
              ) -> Outcome:
@@ -412,7 +417,7 @@ class SurveyService:
             resumed = self._advance(uow, address, session, row, engine.Resume(), now)
             return Outcome((*effects, *resumed.effects), open=resumed.open, survey=resumed.survey)
 
-        return self._run(work, event_key, address.channel)
+        return self._run(work, event_key, address)
 
     def acknowledge(self, ref: str) -> date | None:
         """Someone in the lead's channel pressed Acknowledge: record it in the audit log, once. Returns the day, or
@@ -475,6 +480,63 @@ class SurveyService:
             shared = msg.CARE_SHARED.format(who=self.care_who)
             kept = [Say(msg.CARE_NO_ROUTE) if isinstance(e, Say) and e.text == shared else e for e in kept]
         return replace(outcome, effects=tuple(kept))
+
+    # --- persist, then send (bot.pending) --------------------------------------------------------------------------
+    def delivered(self, outcome: Outcome) -> None:
+        """The channel has sent an outcome's messages (on the event loop): its pending row can go. The deletion
+        rides with the next batch's commit, or goes on its own a moment later if none comes."""
+        if outcome.owed is None:
+            return
+        self.store.replies.sent(*outcome.owed)
+        if not self._flush_due and self._database is not None:
+            self._flush_due = True
+            asyncio.get_running_loop().call_later(pending.FLUSH_SECONDS, self._flush_replies)
+
+    def _flush_replies(self) -> None:
+        self._flush_due = False
+        if self._database is None or not self.store.replies.waiting:
+            return
+        with contextlib.suppress(RuntimeError):  # closing: settle_replies deletes them
+            self._database.submit(self._flush_now)
+
+    def _flush_now(self) -> None:
+        try:
+            self.store.flush_replies()
+        except (DatabaseError, Conflict):
+            log.warning("could not delete the pending replies already sent; tried again with the next answer")
+
+    def owed(self, channel: str, every: bool = False) -> list[tuple[Address, Outcome]]:
+        """Claim the replies on `channel` that committed steps still owe and nobody is sending (`every`: all of
+        them), each as the address and the outcome to send."""
+        now = self.clock().astimezone(UTC)
+        found: list[tuple[Address, Outcome]] = []
+        with self.store.unit() as uow:
+            for session, token, payload in self.store.replies.claim(uow, channel, now, now + pending.LEASE, every):
+                try:
+                    address, effects = pending.unpack(self.keys, payload)
+                except Exception:  # sealed with another pepper, or damaged: it can never be sent
+                    log.warning("dropped a pending reply that cannot be opened with this pepper")
+                    self.store.replies.drop(uow, token)
+                    continue
+                found.append((address, Outcome(effects, open=True, owed=(session, token))))
+        return found
+
+    def still_owed(self, outcome: Outcome) -> bool:
+        """Whether a claimed reply is still the chat's newest and unsent. A step handled since (a redelivered update
+        reaching the restarted process first) replaced it with its own, which its own send covers: the older
+        question must not follow the newer one."""
+        if outcome.owed is None:
+            return False
+        with self.store.unit() as uow:
+            return self.store.replies.current(uow, outcome.owed[1])
+
+    def settle_replies(self) -> None:
+        """At a clean stop: delete the rows of replies sent, and hand back those not sent for the next start."""
+        self.store.flush_replies()
+        with self.store.unit() as uow:
+            released = self.store.replies.release(uow)
+        if released:
+            log.info("%d reply(ies) not sent before the stop are kept for the next start", released)
 
     def close(self) -> None:
         if self._database is not None:
@@ -541,7 +603,7 @@ class SurveyService:
             uow.audit("contact.opted_out", {"channel": address.channel}, now.date())
             return Outcome((Say(msg.OPTED_OUT),))
 
-        return self._run(work, None, address.channel)
+        return self._run(work, None, address)
 
     def mark_unreachable(self, address: Address) -> None:
         """The person blocked the bot or left the workspace: stop sending to them."""
@@ -556,10 +618,12 @@ class SurveyService:
         return self.catalogue.get(row.survey_id, row.version)
 
     # --- inside one unit -----------------------------------------------------------------------------------------
-    def _run(self, work: Callable[[UnitOfWork, datetime], Outcome], event_key: str | None, channel: str,
+    def _run(self, work: Callable[[UnitOfWork, datetime], Outcome], event_key: str | None, address: Address,
              reading: str | None = None) -> Outcome:
         """One unit, retried from fresh state on Conflict. `reading`: the conversation `work` reads first, which the
-        event's claim may read with it (UnitOfWork.claim_event)."""
+        event's claim may read with it (UnitOfWork.claim_event). What the unit's outcome must send goes with it
+        (persist, then send: bot.pending)."""
+        channel = address.channel
         started = time.perf_counter()
         for attempt in range(RETRIES):
             now = self.clock()
@@ -570,6 +634,8 @@ class SurveyService:
                         outcome = Outcome((), duplicate=True)
                     else:
                         outcome = work(uow, now)
+                        if channel in pending.PUSHED and not outcome.idle:
+                            outcome = self._owe(uow, address, outcome, now)
             except Conflict:
                 METRICS.conflicts.inc()
                 log.info("rows changed concurrently; retrying (attempt %d)", attempt + 1)
@@ -578,6 +644,15 @@ class SurveyService:
             self._count(outcome, channel, time.perf_counter() - started)  # committed by now
             return outcome
         raise RuntimeError("a conversation kept changing under us; giving up after several attempts")
+
+    def _owe(self, uow: UnitOfWork, address: Address, outcome: Outcome, now: datetime) -> Outcome:
+        """Keep what this step must send with it, sealed (bot.pending); written with the commit."""
+        payload = pending.pack(self.keys, address, outcome.effects)
+        if payload is None:
+            return outcome
+        session, token = self.keys.session(address), secrets.token_hex(8)
+        uow.owe(Owed(session, token, address.channel, payload, now.astimezone(UTC) + pending.LEASE))
+        return replace(outcome, owed=(session, token))
 
     @staticmethod
     def _count(outcome: Outcome, channel: str, seconds: float) -> None:

@@ -96,6 +96,22 @@ class Conversation(SQLModel, table=True):
     touched: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class PendingReply(SQLModel, table=True):
+    """What a committed step must still send (persist, then send): written in the step's own transaction, deleted
+    once sent, and sent again after a restart if it never went (bot.pending). One row per open chat at most: a newer
+    step replaces it. `payload` is sealed (the address and the messages, encrypted with a key from the pepper), so
+    a dump holds no platform id and no words; `claimed_until` is the sending process's lease, kept only while
+    the row lives (seconds, normally)."""
+
+    __tablename__ = "pending_reply"
+
+    session: str = Field(max_length=64, primary_key=True)
+    token: str = Field(max_length=32, unique=True)
+    channel: str = Field(max_length=16)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    claimed_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
 class ProcessedEvent(SQLModel, table=True):
     """Keyed hashes of platform update ids already handled, so a redelivered update is processed once."""
 

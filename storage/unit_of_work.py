@@ -34,6 +34,7 @@ from storage.models import (
     SurveyKey,
     SurveyVersion,
 )
+from storage.replies import Owed, Replies
 from storage.sql import Conflict, Sql, SqlUnit, database_error, day
 
 T = TypeVar("T")
@@ -154,6 +155,8 @@ class UnitOfWork(SqlUnit):
         self._responses = responses if responses is not None else {}  # see Store.responses
         self._reading: str | None = None  # the session key the claim read for
         self._known: tuple[int, tuple[Any, ...]] | None = None  # a response row the claim read, and its key columns
+        self._owed: list[Owed] = []  # pending replies, written just before the commit (storage.replies)
+        self.flush_sent = False  # delete the pending rows already sent, even with none to write (Store.flush_replies)
 
     def connection(self) -> Connection:
         return self.session.connection()  # begins the unit's transaction, if not begun yet
@@ -178,6 +181,11 @@ class UnitOfWork(SqlUnit):
             self._reading, self._known = reading, (hint, found[6:]) if hint is not None else None
             return bool(found[0])
         return self.run(CLAIM_EVENT, {"key": key, "today": today}).fetchone() is not None
+
+    def owe(self, row: Owed) -> None:
+        """What this step must still send, stored with it: written by the Store just before the commit (one
+        statement for a whole batch), so it costs the step no statement of its own."""
+        self._owed.append(row)
 
     # --- surveys -------------------------------------------------------------------------------------------------
     def published(self, survey_id: str, version: int) -> SurveyVersion | None:
@@ -411,6 +419,7 @@ class Store:
         # open_response). It lives in this process's memory only, and links nothing the database does not:
         # the open conversation's own row holds its answers so far.
         self.responses: dict[str, int] = {}
+        self.replies = Replies()  # pending replies this process wrote or sent (storage.replies)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -438,18 +447,30 @@ class Store:
                 self._shared.chain_locked, self._shared.head = False, None
                 self._shared.salts, self._shared.locked_rounds = {}, set()
                 self._shared.spoilt = False
+                self._shared.owed = owed = []
+                taken: dict[str, str] = {}
                 try:
                     yield
                     if self._shared.spoilt:  # a unit failed and its caller carried on: commit none of it
                         raise BatchSpoilt()
+                    if owed or self.replies.waiting:
+                        taken = self.replies.write(UnitOfWork(session, raw.cursor()), owed)
                     session.commit()
+                    self.replies.committed(owed)
                 except BaseException:
                     session.rollback()
+                    self.replies.undo(taken)
                     raise
                 finally:
                     self._shared.session = None
         except OperationalError as exc:
             raise database_error(str(self.engine.url), exc) from None
+
+    def flush_replies(self) -> None:
+        """Delete the pending rows already sent that no batch has taken along (SurveyService.delivered)."""
+        if self.replies.waiting:
+            with self.unit() as uow:
+                uow.flush_sent = True
 
     @contextmanager
     def _in_batch(self, session: Session) -> Iterator[UnitOfWork]:
@@ -460,6 +481,7 @@ class Store:
         work = UnitOfWork(session, shared.raw.cursor(), self.responses)
         work._chain_locked, work._head = shared.chain_locked, shared.head
         work._salts, work._locked_rounds = shared.salts, shared.locked_rounds
+        work._owed = shared.owed
         try:
             yield work
             session.flush()
@@ -480,16 +502,22 @@ class Store:
         try:
             with self._serial, Session(self.engine, expire_on_commit=False) as session:
                 work = UnitOfWork(session, responses=self.responses)
+                taken: dict[str, str] = {}
                 try:
                     yield work
+                    if work._owed or work.flush_sent:
+                        taken = self.replies.write(work, work._owed)
                     session.commit()
+                    self.replies.committed(work._owed)
                 except IntegrityError:
                     # another writer created the same row first (a response, an answer, the next audit link):
                     # the caller starts again from fresh state
                     session.rollback()
+                    self.replies.undo(taken)
                     raise Conflict() from None
                 except BaseException:
                     session.rollback()
+                    self.replies.undo(taken)
                     raise
         except OperationalError as exc:
             raise database_error(str(self.engine.url), exc) from None

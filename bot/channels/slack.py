@@ -875,6 +875,13 @@ class SlackChannel:
                 raise failed
         if any(isinstance(e, Finish) for e in outcome.effects):
             person.drawn.clear()
+        self.service.delivered(outcome)  # all sent: its pending reply can go (bot.pending)
+
+    async def resend(self, address: Address, outcome: Outcome) -> None:
+        """What a step committed before a stop still owed this person (bot.pending)."""
+        async with self._person(address).lock:  # after any action of theirs being handled: it may have moved on
+            if await self.service.call(self.service.still_owed, outcome):
+                await self._render(address, outcome)
 
     async def _draw_all(self, address: Address, person: Person, effects: list[Shown], survey: Survey | None,
                         said: set[str]) -> None:

@@ -369,7 +369,10 @@ class TelegramChannel:
         In webhook mode one edit (the answered question losing its buttons, or a redrawn keyboard) is not sent but
         held for the webhook's HTTP reply (WebhookHandler), so it rides back to Telegram: one request fewer per
         answer. Telegram applies it after the next question appears; if it ever fails, the old buttons stay visible
-        but are stale (their turn has passed), so nothing can be recorded twice."""
+        but are stale (their turn has passed), so nothing can be recorded twice.
+
+        Once everything went (or the person blocked the bot), the step's pending reply is marked delivered
+        (bot.pending); a failure leaves it to be sent again after a restart."""
         toasts = {e.text for e in outcome.effects if isinstance(e, Notice)} if pressed else set()
         held = REPLY_SLOT.get()
         try:
@@ -392,9 +395,20 @@ class TelegramChannel:
                         chat_id, t, reply_markup=m), True)
         except Unreachable:
             log.info("a respondent has blocked the bot; marked unreachable")
+            self.service.delivered(outcome)  # nothing more can reach them
             await self.service.call(self.service.mark_unreachable, who)
         except RateLimited:
-            log.warning("Telegram kept asking us to slow down; dropped the rest of one reply")
+            log.warning("Telegram kept asking us to slow down (or could not be reached); the rest of one reply "
+                        "is tried again later")
+        else:
+            self.service.delivered(outcome)
+
+    async def resend(self, address: Address, outcome: Outcome) -> None:
+        """What a step committed before a stop still owed this chat (bot.pending)."""
+        chat_id = int(address.user)
+        async with self.lock(chat_id):  # after any update of this chat being handled: it may have moved on
+            if await self.service.call(self.service.still_owed, outcome):
+                await self.render(chat_id, address, outcome, None)
 
     async def edit(self, chat_id: int, params: dict[str, object], held: ReplySlot | None) -> None:
         """An edit nobody waits for (editMessageText): kept for the webhook reply while that slot is free,

@@ -231,6 +231,8 @@ class FakeTelegram:
         self._commands: dict[tuple[str, str], list[Json]] = {}
         self._faults: dict[str, list[ApiError]] = defaultdict(list)
         self._blocked: set[ChatId] = set()
+        self._quiet: dict[ChatId, str] = {}  # chats whose sendMessage calls are held or cut (see hold_sends)
+        self.held: list[Call] = []  # sendMessage calls held or cut: never carried out
         self._open_queries: set[str] = set()
         self._recent_sends: deque[float] = deque()
         self._last_error: tuple[int, str] | None = None
@@ -328,7 +330,17 @@ class FakeTelegram:
         elif request.can_read_body:
             raw.update(await request.post())
         _REQUEST.set(request)
-        status, body = await self._execute(request.match_info["method"], _normalize(raw))
+        method, params = request.match_info["method"], _normalize(raw)
+        if method.lower() == "sendmessage" and params.get("chat_id") in self._quiet:
+            self.held.append(Call(method, params, time.monotonic(), source="held"))
+            self._changed.notify()
+            while self._quiet.get(params["chat_id"]) == "hold" and not _client_gone():
+                await self._changed.wait(0.05)
+            if params["chat_id"] in self._quiet or _client_gone():  # cut: the bot never hears back, nothing is sent
+                if request.transport is not None:
+                    request.transport.close()
+                return web.Response(status=502)
+        status, body = await self._execute(method, params)
         return web.json_response(body, status=status)
 
     async def _execute(self, method: str, params: Json, source: str = "http") -> tuple[int, Json]:
@@ -706,6 +718,23 @@ class FakeTelegram:
         params = {"retry_after": retry_after} if retry_after is not None else None
         error = ApiError(error_code, description or _DESCRIPTIONS.get(error_code, "Error"), params)
         self._faults[method.lower()].extend([error] * times)
+
+    def hold_sends(self, chat_id: ChatId) -> None:
+        """Leave every sendMessage to this chat unanswered, as a network gone quiet would, until `cut_sends` or
+        `resume_sends`: a test can then stop the bot at a known moment, a question on its way but not delivered."""
+        self._quiet[chat_id] = "hold"
+
+    def cut_sends(self, chat_id: ChatId) -> None:
+        """Drop the connection of every held and later sendMessage to this chat, sending none of them."""
+        self._quiet[chat_id] = "cut"
+        self._changed.notify()
+
+    def resume_sends(self, chat_id: ChatId) -> None:
+        self._quiet.pop(chat_id, None)
+        self._changed.notify()
+
+    def held_for(self, chat_id: ChatId) -> list[Call]:
+        return [call for call in self.held if call.params.get("chat_id") == chat_id]
 
     def block_user(self, chat_id: ChatId) -> None:
         """Make every send/edit to this chat answer 403, as when a user blocks the bot."""
