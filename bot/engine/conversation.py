@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -335,7 +336,8 @@ def _resume(survey: Survey, state: State) -> Step:
 
 # --- asking ---------------------------------------------------------------------------------------------------------
 
-def _applies(question: Question, answers: dict[str, Value]) -> bool:
+def applies(question: Question, answers: Mapping[str, object]) -> bool:
+    """Whether `question` is for this person: its `ask_if` met by their earlier answers (reports use it too)."""
     condition = question.ask_if
     if condition is None:
         return True
@@ -347,7 +349,7 @@ def _applies(question: Question, answers: dict[str, Value]) -> bool:
 
 def _next_question(survey: Survey, answers: dict[str, Value], after: int) -> Question | None:
     for question in survey.questions[after + 1:]:
-        if _applies(question, answers):
+        if applies(question, answers):
             return question
     return None
 
@@ -361,7 +363,7 @@ def _total(survey: Survey, state: State, current: Question) -> int:
         undecided = condition is not None and (
             condition.question == current.id or survey.position(condition.question) > position
         )
-        if undecided or _applies(question, state.answers):
+        if undecided or applies(question, state.answers):
             remaining += 1
     return len(state.path) + 1 + remaining
 

@@ -23,6 +23,7 @@ from hashlib import sha256
 from typing import Any
 
 from bot.engine import messages as msg
+from bot.engine.conversation import applies
 from bot.engine.survey import Kind, Question, Survey
 from bot.reporting.progress import Progress
 from storage import results
@@ -132,7 +133,7 @@ def add(tally: RoundTally, answers: dict[str, Any], rank: Callable[[str], int]) 
     for name, group in groups.items():
         tally.groups[name][group] += 1
     for qid, counted in tally.questions.items():
-        _count(counted, answers.get(qid), groups, _asked(counted.question, answers))
+        _count(counted, answers.get(qid), groups, applies(counted.question, answers))
     for column, sample in tally.comments.items():
         words = answers.get(column)
         if isinstance(words, str) and words.strip() and not words.startswith(msg.REMOVED_FOR_SAFETY):
@@ -170,17 +171,6 @@ def _group(value: Any) -> str:
     if value is None or value == "":
         return NO_ANSWER
     return "; ".join(map(str, value)) if isinstance(value, list) else str(value)
-
-
-def _asked(question: Question, answers: dict[str, Any]) -> bool:
-    """Whether the question was for this person: its `ask_if` met by their earlier answer (as the engine decides)."""
-    condition = question.ask_if
-    if condition is None:
-        return True
-    given = answers.get(condition.question)
-    if isinstance(given, list):
-        return any(value in condition.answers for value in given)
-    return given is not None and str(given) in condition.answers
 
 
 def _count(tally: QuestionTally, value: Any, groups: dict[str, str], asked: bool = True) -> None:
