@@ -25,7 +25,6 @@ from bot.safeguarding.checkin import CheckIn
 STATIC = "webstatic"
 LONG_OPTION = 24  # options longer than this go one to a row, whatever the kind
 BULLETS = ("• ", "- ", "* ")
-HELPLINES = templates.HELPLINES
 
 
 def static_file(name: str) -> bytes:
@@ -38,10 +37,10 @@ def linked(text: str) -> str:
     return str(templates.helplines(text))
 
 
-def _blocks(text: str) -> list[tuple[str, object]]:
+def _blocks(text: str) -> list[tuple[str, str | list[str]]]:
     """Plain text as blocks the template draws: one paragraph per line (survey files' paragraphs are one line each,
     see bot.surveyfiles.reflow), lines starting with a bullet as a list, a first line ending ":" as a lead."""
-    parts: list[tuple[str, object]] = []
+    parts: list[tuple[str, str | list[str]]] = []
     items: list[str] = []
     for line in text.strip().splitlines():
         line = line.strip()
