@@ -13,7 +13,6 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -23,6 +22,7 @@ import pytest
 import segno
 from hypothesis import given
 from hypothesis import strategies as st
+from markupsafe import escape  # the escaping the templates use (autoescape), so its entities match
 from sqlalchemy import text
 
 from bot.app import App, build, make_channels, serve

@@ -1,6 +1,6 @@
 """The "You said, we did" board: one page a partnership can publish and put in its yearly report's section on how
 children's feedback was used. HTML (self-contained: inline CSS, no scripts, fonts, images or links to fetch) or
-Markdown.
+Markdown. The HTML page is bot/templates/board.html.
 
 Per theme: how many things young people said (below the round's threshold only "fewer than k"), their words only
 when the theme holds at least the round's free-text threshold (k = 10 for young people by default; already
@@ -10,31 +10,12 @@ published), and the reactions young people gave (suppressed the same way). No da
 
 from __future__ import annotations
 
-from html import escape
-
+from bot import templates
 from bot.engine import messages as msg
 from bot.notices import long_date
 from bot.yousaid import Board, ReplyView, ThemeView, reactions_shown, shown
 
 STATUS_LABEL = {"heard": "Heard", "planned": "Planned", "in-progress": "In progress", "done": "Done"}
-STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; color: #1b1b1b; background: #fff;
-       line-height: 1.5; margin: 0; }
-main { max-width: 48rem; margin: 0 auto; padding: 1.5rem; }
-h1 { font-size: 1.8rem; margin-bottom: 0.25rem; }
-.sub { color: #4a4a4a; }
-article { border: 2px solid #d0d7de; border-radius: 8px; padding: 1rem 1.25rem; margin: 1.25rem 0; }
-h2 { font-size: 1.3rem; margin: 0 0 0.5rem; }
-h3 { font-size: 1rem; margin: 1rem 0 0.25rem; text-transform: uppercase; letter-spacing: 0.04em; color: #4a4a4a; }
-blockquote { margin: 0.25rem 0; padding: 0.25rem 0.75rem; border-left: 4px solid #0b5cad; background: #f3f7fb; }
-.status { display: inline-block; padding: 0 0.5rem; border-radius: 4px; background: #e6f0e6; color: #14532d;
-          font-weight: 600; }
-table { border-collapse: collapse; margin-top: 0.25rem; }
-th, td { text-align: left; padding: 0.2rem 0.75rem 0.2rem 0; }
-@media print { article { break-inside: avoid; } }
-"""
-
-
 def _approved(theme: ThemeView) -> list[ReplyView]:
     return [r for r in theme.replies if r.approved]
 
@@ -61,34 +42,14 @@ def _where(board: Board) -> str:
 
 
 def html(board: Board) -> str:
+    """The board as a page, drawn from templates/board.html (autoescaped: themes, quotes and replies are text)."""
     k = board.thresholds
-    title = _title(board)
-    body = [f"<h1>{escape(title)}</h1>",
-            f'<p class="sub">What young people told the partnership{escape(_where(board))}, what we did about it, '
-            "and what they thought. Made on "
-            f"{escape(long_date(board.made_on))}. Numbers below {k.group} are shown as “fewer than {k.group}”; "
-            f"young people's own words are shown only where at least {k.text} said something on a theme.</p>"]
-    if not board.themes:
-        body.append("<p>No themes yet.</p>")
-    for theme in board.themes:
-        body += ["<article>", f"<h2>{escape(theme.name)}</h2>", "<h3>You said</h3>",
-                 f"<p>{escape(_said(theme, k.group))}.</p>"]
-        body += [f"<blockquote>{escape(quote)}</blockquote>" for quote in theme.quotes]
-        body.append("<h3>We did</h3>")
-        approved = _approved(theme)
-        if not approved:
-            body.append("<p>We are still working on our reply.</p>")
-        for reply in approved:
-            body += [f'<p><span class="status">{escape(STATUS_LABEL[reply.status])}</span> {escape(reply.text)}</p>',
-                     "<table><caption>What young people thought</caption>",
-                     *[f"<tr><th scope=\"row\">{escape(label)}</th><td>{escape(n)}</td></tr>"
-                       for label, n in _reactions(reply, k.group)],
-                     "</table>"]
-        body.append("</article>")
-    return ("<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
-            + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
+    themes = [{"name": theme.name, "said": _said(theme, k.group), "quotes": theme.quotes,
+               "replies": [{"status": STATUS_LABEL[reply.status], "text": reply.text,
+                            "reactions": _reactions(reply, k.group)} for reply in _approved(theme)]}
+              for theme in board.themes]
+    return templates.render("board.html", title=_title(board), where=_where(board), made_on=long_date(board.made_on),
+                            k=k, themes=themes)
 
 
 def _md(text: str) -> str:
