@@ -119,3 +119,164 @@ def test_the_home_tab_marks_the_survey_in_progress(sample: Survey) -> None:
     assert fresh["blocks"][1]["accessory"] == {**fresh["blocks"][1]["accessory"], "value": "sample",
                                                 "action_id": "start:sample"}
     assert home_view(None, [])["blocks"][1]["text"]["text"] == "There are no surveys to take just now."
+
+
+# --- Slack's own limits, for everything we build ----------------------------------------------------------------------
+# From Slack's Block Kit reference: Slack refuses a whole message, form or Home tab when any one of these is broken.
+MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
+ACTIONS_ELEMENTS, CONTEXT_ELEMENTS, CHECKBOX_OPTIONS = 25, 10, 10
+ID_TEXT, BUTTON_VALUE, OPTION_VALUE, HEADER, TEXT, LABEL, VIEW_TEXT = 255, 2000, 150, 150, 3000, 2000, 24
+OPTION_TEXT = 75  # a button's words, and a checkbox option's
+
+
+def text_object(obj: dict[str, Any], limit: int = TEXT) -> list[str]:
+    kind, words = obj.get("type"), obj.get("text")
+    if kind not in ("plain_text", "mrkdwn") or not isinstance(words, str) or not words:
+        return [f"not a non-empty text object: {obj!r:.80}"]
+    return [f"{len(words)} characters where {limit} fit: {words[:40]!r}"] if len(words) > limit else []
+
+
+def element_problems(element: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if "action_id" in element and not 0 < len(element["action_id"]) <= ID_TEXT:
+        problems.append(f"action_id of {len(element['action_id'])} characters")
+    if element["type"] == "button":
+        problems += text_object(element["text"], OPTION_TEXT)
+        if not 0 < len(element.get("value", "")) <= BUTTON_VALUE:
+            problems.append("button value empty or too long")
+        if element.get("style") not in (None, "primary", "danger"):
+            problems.append(f"button style {element['style']!r}")
+    elif element["type"] == "checkboxes":
+        options = element["options"]
+        if not 0 < len(options) <= CHECKBOX_OPTIONS:
+            problems.append(f"{len(options)} checkbox options")
+        for option in [*options, *element.get("initial_options", [])]:
+            problems += text_object(option["text"], OPTION_TEXT)
+            if not 0 < len(option["value"]) <= OPTION_VALUE:
+                problems.append("option value empty or too long")
+        if any(o not in options for o in element.get("initial_options", [])):
+            problems.append("an initial option that is not an option")
+    elif element["type"] == "plain_text_input":
+        if not 0 < element.get("max_length", TEXT) <= TEXT:
+            problems.append("input max_length over 3000")
+    else:
+        problems += text_object(element)  # a context element
+    return problems
+
+
+def block_problems(blocks: list[dict[str, Any]], most: int = MESSAGE_BLOCKS) -> list[str]:
+    """Every way `blocks` breaks a Block Kit limit (an empty list when Slack would take them)."""
+    problems = [f"{len(blocks)} blocks where {most} fit"] if not 0 < len(blocks) <= most else []
+    ids = [b["block_id"] for b in blocks if "block_id" in b]
+    if len(ids) != len(set(ids)) or any(not 0 < len(i) <= ID_TEXT for i in ids):
+        problems.append("block ids repeated or too long")
+    actions = [e["action_id"] for b in blocks for e in [*b.get("elements", []), b.get("accessory") or {}]
+               if isinstance(e, dict) and "action_id" in e]
+    if len(actions) != len(set(actions)):
+        problems.append("action ids repeated in one message")
+    for block in blocks:
+        kind = block["type"]
+        if kind == "section":
+            problems += text_object(block["text"])
+            problems += element_problems(block["accessory"]) if "accessory" in block else []
+        elif kind == "header":
+            problems += text_object(block["text"], HEADER)
+        elif kind in ("actions", "context"):
+            most_elements = ACTIONS_ELEMENTS if kind == "actions" else CONTEXT_ELEMENTS
+            if not 0 < len(block["elements"]) <= most_elements:
+                problems.append(f"{len(block['elements'])} elements in one {kind} block")
+            problems += [p for e in block["elements"] for p in element_problems(e)]
+        elif kind == "input":
+            problems += text_object(block["label"], LABEL) + (text_object(block["hint"], LABEL) if "hint" in block
+                                                               else []) + element_problems(block["element"])
+        elif kind != "divider":
+            problems.append(f"a {kind} block, which this check does not know")
+    return problems
+
+
+def view_problems(view: dict[str, Any]) -> list[str]:
+    problems = block_problems(view["blocks"], VIEW_BLOCKS)
+    for name in ("title", "submit", "close"):
+        problems += text_object(view[name], VIEW_TEXT) if name in view else []
+    if len(view.get("private_metadata", "")) > TEXT or len(view.get("callback_id", "")) > ID_TEXT:
+        problems.append("private_metadata or callback_id too long")
+    return problems
+
+
+def worst_prompts(survey: Survey, turn: int) -> list[Prompt]:
+    """Each question of `survey` drawn with every control it can have: Back, Skip, all its options ticked, and the
+    longest earlier answer the survey takes; a question with "Other" also as the typed question that follows it."""
+    prompts = []
+    for number, question in enumerate(survey.questions, start=1):
+        options = question.options()
+        earlier = msg.PREVIOUS_ANSWER.format(answer="w" * question.max_length)
+        drawn = Prompt(question.id, turn, question.kind.value, question.text, number, len(survey.questions),
+                       options=options, selected=tuple(range(len(options))) if question.kind.value == "multi" else (),
+                       hint=question.hint or "A hint.", optional=True, can_go_back=True, previous=earlier,
+                       low_label=question.low_label, high_label=question.high_label, max_length=question.max_length)
+        prompts.append(drawn)
+        if question.other:
+            prompts.append(Prompt(question.other_id, turn, "text", msg.OTHER_PROMPT, number, len(survey.questions),
+                                  hint=msg.UP_TO.format(limit=question.max_length), optional=True, can_go_back=True,
+                                  max_length=question.max_length))
+    return prompts
+
+
+def test_everything_drawn_for_the_shipped_surveys_is_within_slacks_limits() -> None:
+    from bot.channels.slack.blocks import (
+        alert_blocks,
+        alert_text,
+        answered_blocks,
+        checkin_blocks,
+        invite_blocks,
+        reply_blocks,
+    )
+    from bot.engine.conversation import Answered
+    from bot.safeguarding import checkin
+    from bot.safeguarding.matching import ALL_CATEGORIES, Match
+    from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir
+
+    surveys = SurveyCatalogue.from_dirs([builtin_survey_dir()]).all()
+    assert len(surveys) == 3, "the three shipped surveys"
+    turn = 10**9 - 1  # the largest turn a button carries makes the longest ids
+    consent = Prompt("consent", turn, "consent", msg.CONSENT_QUESTION, 0, 0, options=(msg.CONSENT_YES, msg.CONSENT_NO))
+    found: dict[str, list[str]] = {}
+    for survey in surveys:
+        for drawn in [consent, *worst_prompts(survey, turn)]:
+            found[f"{survey.id}/{drawn.question_id} ({drawn.kind})"] = block_problems(prompt_blocks(drawn))
+            found[f"{survey.id}/{drawn.question_id} form"] = view_problems(answer_modal(turn, drawn))
+            answer = drawn.previous or "An answer."
+            found[f"{survey.id}/{drawn.question_id} answered"] = block_problems(
+                answered_blocks(Answered(turn, drawn.text, answer)))
+        for text in (survey.intro, survey.thanks, msg.PAUSED):
+            found[f"{survey.id} says {text[:20]!r}"] = block_problems(say_blocks(text, survey))
+        found[f"{survey.id} invitation"] = block_problems(invite_blocks(msg.INVITATION.format(
+            title=survey.title, closes="30 September 2027"), survey.id))
+    for category in ALL_CATEGORIES:
+        for effect in checkin.opening(Match(category), ref="0123456789ab"):
+            if isinstance(effect, checkin.CheckIn):
+                found[f"check for {category}"] = block_problems(checkin_blocks(effect))
+    found["home"] = view_problems(home_view(surveys[0], surveys)) + view_problems(home_view(None, surveys))
+    found["form with no question"] = view_problems(answer_modal(turn, None))
+    found["we did"] = block_problems(reply_blocks("We asked for cheaper bus passes. " * 200, 2**31, "helps"))
+    found["alert"] = block_problems(alert_blocks(alert_text("<@U0LEAD> " * 800), "Acknowledge", "ack:0123456789ab"))
+    assert {name: problems for name, problems in found.items() if problems} == {}
+
+
+def wording(longest: int) -> st.SearchStrategy[str]:
+    """Words of any length up to `longest`, long ones made cheaply by repeating a short piece (lines included)."""
+    return st.text(max_size=40) | st.builds(lambda piece, times: (piece * times)[:longest],
+                                            st.text(min_size=1, max_size=40), st.integers(1, longest))
+
+
+@given(st.sampled_from(["single", "multi", "scale", "yesno", "number", "text", "knowledge"]),
+       st.lists(wording(300).filter(str.strip), min_size=2, max_size=30), wording(7000), st.none() | wording(5000),
+       st.integers(0, 10**9 - 1))
+def test_a_question_of_any_wording_stays_within_slacks_limits(kind: str, options: list[str], words: str,
+                                                              hint: str | None, turn: int) -> None:
+    choices = tuple(options) if kind in ("single", "multi", "knowledge") else ("Yes", "No") if kind == "yesno" else (
+        tuple(str(i) for i in range(11)) if kind == "scale" else ())
+    drawn = Prompt("q", turn, kind, words, 1, 1, options=choices, hint=hint, optional=True, can_go_back=True,
+                   selected=tuple(range(len(choices))) if kind == "multi" else (), previous=words or None)
+    assert block_problems(prompt_blocks(drawn)) == []
+    assert view_problems(answer_modal(turn, drawn)) == []

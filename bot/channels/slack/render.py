@@ -1,0 +1,157 @@
+"""Drawing the service's effects in Slack: each effect becomes chat.postMessage, chat.update or chat.postEphemeral.
+
+The one place that calls the Slack Web API for a person, and the one place its errors become the port's neutral
+errors (bot.channels.port): Unreachable when the person cannot be reached, RateLimited once slack_sdk's own 429
+retries ran out, ChannelError for anything else, never with a payload or an id in the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.channels.port import Address, ChannelError, RateLimited, Unreachable
+from bot.channels.slack.blocks import (
+    Blocks,
+    answered_blocks,
+    answered_text,
+    checkin_blocks,
+    escape,
+    prompt_blocks,
+    say_blocks,
+)
+from bot.channels.slack.people import Drawn, Person
+from bot.channels.slack.recent import Recent
+from bot.channels.text import prompt_text
+from bot.engine.conversation import Answered, Ask, Finish, Notice, Say, Update
+from bot.engine.survey import Survey
+from bot.metrics import METRICS
+from bot.safeguarding.checkin import CheckIn
+from bot.service import Outcome, Shown
+
+UNREACHABLE = frozenset({"user_disabled", "account_inactive", "channel_not_found", "user_not_found", "cannot_dm_bot",
+                         "is_archived", "not_in_channel", "user_not_in_channel", "messages_tab_disabled"})
+
+log = logging.getLogger(__name__)
+
+
+class Renderer:
+    """Posts and redraws one workspace's messages, remembering (in `people`) where each person's questions are."""
+
+    def __init__(self, name: str, api: Callable[[], AsyncWebClient], people: Recent[Address, Person],
+                 delivered: Callable[[Outcome], None]) -> None:
+        self.name = name  # the channel's name, for the throttling metric
+        self.api = api  # the started channel's Web API client (ChannelError before start)
+        self.people = people
+        self.delivered = delivered  # told once every effect of an outcome is sent (bot.pending)
+
+    def person(self, address: Address) -> Person:
+        return self.people.get_or_make(address, Person)
+
+    async def render(self, address: Address, outcome: Outcome) -> None:
+        """Every effect of one outcome, in order, then tell the service it was delivered."""
+        if outcome.duplicate:
+            log.info("skipped a Slack update that was already handled")
+            return
+        person = self.person(address)
+        said = {e.text for e in outcome.effects if isinstance(e, Say)}
+        # Redrawing a question already in the chat (marking it answered) and posting what comes next are independent
+        # Web API calls, so they go out side by side; each kind keeps its own order.
+        redraws: list[Shown] = []
+        rest: list[Shown] = []
+        for effect in outcome.effects:
+            turn = effect.turn if isinstance(effect, Answered) else (
+                effect.prompt.turn if isinstance(effect, Update) else None)
+            (redraws if turn is not None and turn in person.drawn else rest).append(effect)
+        done = await asyncio.gather(*(self._draw_all(address, person, effects, outcome.survey, said)
+                                      for effects in (redraws, rest) if effects), return_exceptions=True)
+        for failed in done:
+            if isinstance(failed, BaseException):
+                raise failed
+        if any(isinstance(e, Finish) for e in outcome.effects):
+            person.drawn.clear()
+        self.delivered(outcome)  # all sent: its pending reply can go (bot.pending)
+
+    async def _draw_all(self, address: Address, person: Person, effects: list[Shown], survey: Survey | None,
+                        said: set[str]) -> None:
+        for effect in effects:
+            await self._draw(address, person, effect, survey, said)
+
+    async def _draw(self, address: Address, person: Person, effect: Shown, survey: Survey | None,
+                    said: set[str]) -> None:
+        if isinstance(effect, CheckIn):
+            await self.post(address, effect.text, checkin_blocks(effect))
+        elif isinstance(effect, Ask):
+            prompt = effect.prompt
+            posted = await self.post(address, prompt_text(prompt), prompt_blocks(prompt))
+            person.remember(prompt.turn, Drawn(posted["channel"], posted["ts"], prompt))
+        elif isinstance(effect, Update):
+            drawn = person.drawn.get(effect.prompt.turn)
+            if drawn is not None:
+                await self.update(drawn, prompt_text(effect.prompt), prompt_blocks(effect.prompt))
+                person.remember(effect.prompt.turn, Drawn(drawn.channel, drawn.ts, effect.prompt))
+        elif isinstance(effect, Answered):
+            drawn = person.drawn.get(effect.turn)
+            if drawn is None:
+                log.debug("could not mark a question answered: its message is not remembered (after a restart)")
+                return
+            await self.update(drawn, answered_text(effect), answered_blocks(effect))
+        elif isinstance(effect, Say):
+            await self.post(address, effect.text, say_blocks(effect.text, survey))
+        elif isinstance(effect, Notice) and effect.text not in said:
+            channel = await self.dm(address)
+            await self.call("chat.postEphemeral", self.api().chat_postEphemeral(
+                channel=channel, user=address.user, text=escape(effect.text)))
+
+    async def post(self, address: Address, text: str, blocks: Blocks) -> dict[str, Any]:
+        """A message in the person's DM; where it went, so it can be redrawn."""
+        channel = await self.dm(address)
+        response = await self.call("chat.postMessage", self.api().chat_postMessage(
+            channel=channel, text=escape(text), blocks=blocks, unfurl_links=False, unfurl_media=False))
+        return {"channel": str(response.get("channel") or channel), "ts": str(response.get("ts") or "")}
+
+    async def update(self, drawn: Drawn, text: str, blocks: Blocks) -> None:
+        await self.call("chat.update", self.api().chat_update(
+            channel=drawn.channel, ts=drawn.ts, text=escape(text), blocks=blocks))
+
+    async def dm(self, address: Address) -> str:
+        """The person's DM channel with the app, opened once and then remembered (conversations.open is Tier 3)."""
+        person = self.person(address)
+        if person.dm is None:
+            response = await self.call("conversations.open", self.api().conversations_open(users=address.user))
+            person.dm = str((response.get("channel") or {}).get("id") or "")
+            if not person.dm:
+                raise ChannelError("conversations.open returned no channel")
+        return person.dm
+
+    async def call(self, method: str, call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
+        """One Web API call; slack_sdk errors become the port's neutral errors (429s were retried already)."""
+        try:
+            return await call
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "") if exc.response is not None else ""
+            if exc.response is not None and exc.response.status_code == 429:
+                METRICS.throttled.labels(self.name).inc()
+                raise RateLimited(_retry_after(exc.response.headers)) from None
+            if error in UNREACHABLE:
+                raise Unreachable(f"{method}: {error}") from None
+            raise ChannelError(f"{method}: {error or 'failed'}") from None
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            raise ChannelError(f"{method}: cannot reach the Slack Web API ({type(exc).__name__})") from None
+
+
+def _retry_after(headers: Any) -> float:
+    value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after") or 1
+    if isinstance(value, list):
+        value = value[0] if value else 1
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 1.0
