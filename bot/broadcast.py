@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot import yousaid
 from bot.campaigns import CLOSE, INVITE, current_wave, due_steps, out_of_quiet_hours, rules_of, window
-from bot.channels.port import Announcing, Channel, Inviting, RateLimited, Unreachable
+from bot.domain.errors import RateLimited, Unreachable
+from bot.domain.reaching import Announcing, Inviting, Named
 from bot.engine import messages as msg
 from bot.metrics import METRICS
 from bot.privacy import Keys
@@ -202,6 +203,6 @@ class Broadcaster:
             sent += 1
 
 
-def inviting(channels: list[Channel]) -> Mapping[str, Inviting]:
+def inviting(channels: Iterable[Named]) -> Mapping[str, Inviting]:
     """The channels campaigns can send through, by name."""
     return {channel.name: channel for channel in channels if isinstance(channel, Inviting)}

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from bot import pending
 from bot.campaigns import current_wave, rules_of
-from bot.channels.port import Address
+from bot.domain.address import Address
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Effect, Event, Finish, Record, Say, State
