@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import secrets
 import threading
 import time
@@ -39,6 +38,7 @@ from bot.metrics import METRICS
 from bot.notices import notice
 from bot.policy import Policy, round_thresholds
 from bot.privacy import Keys
+from bot.retrying import jittered, retry
 from bot.safeguarding import checkin
 from bot.safeguarding.alerts import AlertRoute
 from bot.safeguarding.checkin import Alert, CheckIn, Press
@@ -59,11 +59,11 @@ from storage.unit_of_work import (
     ResponseRef,
     Store,
     UnitOfWork,
-    retry_on_conflict,
 )
 
 log = logging.getLogger(__name__)
 RETRIES = 8
+_JITTER = jittered()
 POSTGRES_THREADS = 4
 T = TypeVar("T")
 
@@ -82,6 +82,13 @@ class Outcome:
 
 
 Settled = tuple[asyncio.Future[Any], Any, BaseException | None]  # a step's caller, and its result or error
+
+
+def _after_conflict(attempt: int, error: Exception) -> float:
+    """Count and log a unit that collided with another writer; the pause before its retry desynchronises them."""
+    METRICS.conflicts.inc()
+    log.info("rows changed concurrently; retrying (attempt %d)", attempt + 1)
+    return _JITTER(attempt, error)
 
 
 def _alone(job: Callable[[], Any], future: asyncio.Future[Any]) -> Settled:
@@ -130,7 +137,7 @@ class SurveyService:
 
         Several processes starting together on one database publish the same versions at once: the later ones
         break the unique key (Conflict) and start again, finding each version already there."""
-        retry_on_conflict(self._publish_all, RETRIES)
+        retry(self._publish_all, RETRIES, jittered(), on=Conflict)
 
     def _publish_all(self) -> None:
         today = self.clock().date()
@@ -625,25 +632,24 @@ class SurveyService:
         (persist, then send: bot.pending)."""
         channel = address.channel
         started = time.perf_counter()
-        for attempt in range(RETRIES):
+
+        def once() -> Outcome:
             now = self.clock()
-            try:
-                with self.store.unit() as uow:
-                    if event_key is not None and not uow.claim_event(self.keys.event(channel, event_key), now.date(),
-                                                                     reading):
-                        outcome = Outcome((), duplicate=True)
-                    else:
-                        outcome = work(uow, now)
-                        if channel in pending.PUSHED and not outcome.idle:
-                            outcome = self._owe(uow, address, outcome, now)
-            except Conflict:
-                METRICS.conflicts.inc()
-                log.info("rows changed concurrently; retrying (attempt %d)", attempt + 1)
-                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # desynchronise the retrying writers
-                continue
-            self._count(outcome, channel, time.perf_counter() - started)  # committed by now
-            return outcome
-        raise RuntimeError("a conversation kept changing under us; giving up after several attempts")
+            with self.store.unit() as uow:
+                if event_key is not None and not uow.claim_event(self.keys.event(channel, event_key), now.date(),
+                                                                 reading):
+                    return Outcome((), duplicate=True)
+                outcome = work(uow, now)
+                if channel in pending.PUSHED and not outcome.idle:
+                    outcome = self._owe(uow, address, outcome, now)
+                return outcome
+
+        try:
+            outcome = retry(once, RETRIES, _after_conflict, on=Conflict)
+        except Conflict:
+            raise RuntimeError("a conversation kept changing under us; giving up after several attempts") from None
+        self._count(outcome, channel, time.perf_counter() - started)  # committed by now
+        return outcome
 
     def _owe(self, uow: UnitOfWork, address: Address, outcome: Outcome, now: datetime) -> Outcome:
         """Keep what this step must send with it, sealed (bot.pending); written with the commit."""
