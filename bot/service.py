@@ -66,6 +66,7 @@ RETRIES = 8
 _JITTER = jittered()
 POSTGRES_THREADS = 4
 T = TypeVar("T")
+U = TypeVar("U", bound=Callable[..., Any])
 
 
 Shown = Effect | CheckIn | Alert  # the engine's effects, plus the safeguarding check's
@@ -82,6 +83,13 @@ class Outcome:
 
 
 Settled = tuple[asyncio.Future[Any], Any, BaseException | None]  # a step's caller, and its result or error
+
+
+def joins_group_commit(use_case: U) -> U:
+    """Mark a use case as a survey step: SurveyService.call runs it with the other steps waiting, in one commit
+    (Store.batch). Only short steps whose caller waits for the commit belong here; everything else commits alone."""
+    use_case.group_commit = True  # type: ignore[attr-defined]
+    return use_case
 
 
 def _after_conflict(attempt: int, error: Exception) -> float:
@@ -156,6 +164,7 @@ class SurveyService:
                 raise SurveyFileError(frozen)
 
     # --- use cases -----------------------------------------------------------------------------------------------
+    @joins_group_commit
     def begin(self, address: Address, code: str, wave: int | None = None, event_key: str | None = None,
               first: Event | None = None, until_consent: bool = False) -> Outcome:
         """Start a survey for someone, or carry on the one they already have open. `code` is a survey id (wave 1
@@ -206,6 +215,7 @@ class SurveyService:
         participation and conversation, as `begin` does); a no or a stop leaves no trace."""
         return self.begin(address, code, wave, None, first, True)
 
+    @joins_group_commit
     def handle(self, address: Address, event: Event, event_key: str | None = None) -> Outcome:
         """Apply what someone did to their open conversation."""
 
@@ -218,6 +228,7 @@ class SurveyService:
 
         return self._run(work, event_key, address, reading=self.keys.session(address))
 
+    @joins_group_commit
     def reply(self, address: Address, text: str, event_key: str | None = None, turn: int | None = None) -> Outcome:
         """Words someone typed: the safeguarding check first, then an answer to their open survey, or else (no
         survey open) "you said" feedback. One call, so a channel hands a typed message to the database thread once
@@ -313,7 +324,7 @@ class SurveyService:
             threads = 1 if self.store.engine.dialect.name == "sqlite" else POSTGRES_THREADS
             self._database = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="surveybot-database")
         loop = asyncio.get_running_loop()
-        if use_case in (self.reply, self.handle, self.begin):  # survey steps: committed together
+        if getattr(use_case, "group_commit", False):  # survey steps (joins_group_commit): committed together
             result = await self._grouped(loop, partial(use_case, *args))
         else:
             result = await loop.run_in_executor(self._database, partial(use_case, *args))
