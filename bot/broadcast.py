@@ -13,24 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot import yousaid
 from bot.campaigns import CLOSE, INVITE, current_wave, due_steps, out_of_quiet_hours, rules_of, window
-from bot.channels.port import Announcing, Channel, Inviting, RateLimited, Unreachable
+from bot.domain.errors import RateLimited, Unreachable
+from bot.domain.reaching import Announcing, Inviting, Named
 from bot.engine import messages as msg
 from bot.metrics import METRICS
 from bot.privacy import Keys
+from bot.retrying import jittered, retry
 from bot.surveyfiles import SurveyCatalogue
 from storage import campaigns as store_campaigns
 from storage import rounds
 from storage.models import Campaign
-from storage.unit_of_work import Store, retry_on_conflict
+from storage.sql import Conflict
+from storage.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)  # longer than one send can take, retries included
+CONFLICT_ATTEMPTS = 5  # a lease that keeps colliding with another writer is left for the next drain
 
 
 def last_day(closes_at: datetime) -> datetime:
@@ -129,7 +133,7 @@ class Broadcaster:
         """Mark the message just handled (`done`: lease, status, survey) and lease the next, in one transaction:
         still only one message in flight, at one commit per message. A unit that collides with another writer
         (Conflict) is tried again, so a message already sent is not left leased, and sent again, a minute later."""
-        return retry_on_conflict(lambda: self._lease_once(channel, done))
+        return retry(lambda: self._lease_once(channel, done), CONFLICT_ATTEMPTS, jittered(), on=Conflict)
 
     def _lease_once(self, channel: str, done: tuple[store_campaigns.Lease, str, str] | None) -> Taken | None:
         with self.store.unit() as uow:
@@ -202,6 +206,6 @@ class Broadcaster:
             sent += 1
 
 
-def inviting(channels: list[Channel]) -> Mapping[str, Inviting]:
+def inviting(channels: Iterable[Named]) -> Mapping[str, Inviting]:
     """The channels campaigns can send through, by name."""
     return {channel.name: channel for channel in channels if isinstance(channel, Inviting)}

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from bot.app import App
 from bot.broadcast import Broadcaster, last_day
 from bot.campaigns import Rules, as_zone, current_wave, rules_of, steps, window
-from bot.channels.port import Address
+from bot.domain.address import Address
 from bot.reporting.disclosure import Cell, percentage, suppress_counts
 from bot.reporting.figures import NOT_RESPONDED, RESPONDED
 from bot.reporting.status import COMPLETED, NOT_COMPLETED, round_status, suppress_parts

@@ -11,7 +11,7 @@ from __future__ import annotations
 from bot import campaign_commands, yousaid_commands
 from bot.app import App
 from bot.broadcast import Broadcaster
-from bot.channels.port import Address
+from bot.domain.address import Address
 from bot.roles import Action, Forbidden, Roles
 from storage import campaigns as store_campaigns
 

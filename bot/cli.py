@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 from dotenv import load_dotenv
 
 from bot import logs
-from bot.channels.port import Address
 from bot.config import Settings, SettingsError
+from bot.domain.address import Address
 from bot.reading import survey_dirs
 from bot.surveyfiles import SurveyFileError, check_files
 from storage import database

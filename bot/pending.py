@@ -23,11 +23,14 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from bot.channels.port import Address, Channel, Unreachable
+from bot.domain.address import Address
+from bot.domain.errors import Unreachable
+from bot.domain.reaching import Named
 from bot.engine.conversation import Ask, Prompt, Say
 from bot.safeguarding.checkin import CheckIn, Choice
 from storage.replies import CLAIM_LIMIT
@@ -78,7 +81,7 @@ def unpack(keys: Any, payload: str) -> tuple[Address, tuple[Shown, ...]]:
 
 
 @runtime_checkable
-class Resending(Channel, Protocol):
+class Resending(Named, Protocol):
     """A channel that can send a step's messages again to the person it owed them to."""
 
     async def resend(self, address: Address, outcome: Outcome) -> None:
@@ -90,7 +93,7 @@ class Resender:
     """Sends what committed steps still owed when a process stopped: at start, then now and then for rows whose
     sending process's lease ran out (another process died, on PostgreSQL)."""
 
-    def __init__(self, service: SurveyService, channels: list[Channel], alone: bool) -> None:
+    def __init__(self, service: SurveyService, channels: Iterable[Named], alone: bool) -> None:
         """`alone`: no other process can be sending (SQLite has one), so at start every row left is ours."""
         self.service = service
         self.channels = [channel for channel in channels if isinstance(channel, Resending)]

@@ -16,7 +16,7 @@ import os
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bot.channels.port import Address
+from bot.domain.address import Address
 
 MIN_PEPPER_BYTES = 32
 

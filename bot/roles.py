@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from bot.channels.port import Address
+from bot.domain.address import Address
 from bot.privacy import Keys
 from storage import evidence
 from storage import roles as grants_table

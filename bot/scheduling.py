@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot import retention
 from bot.broadcast import Broadcaster
 from bot.campaigns import next_steps, rules_of
-from bot.channels.port import Inviting
+from bot.domain.reaching import Inviting
 from bot.metrics import METRICS
 from bot.service import SurveyService
 from storage import campaigns as store_campaigns

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import secrets
 import threading
 import time
@@ -30,7 +29,7 @@ from typing import Any, TypeVar
 
 from bot import pending
 from bot.campaigns import current_wave, rules_of
-from bot.channels.port import Address
+from bot.domain.address import Address
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Effect, Event, Finish, Record, Say, State
@@ -39,6 +38,7 @@ from bot.metrics import METRICS
 from bot.notices import notice
 from bot.policy import Policy, round_thresholds
 from bot.privacy import Keys
+from bot.retrying import jittered, retry
 from bot.safeguarding import checkin
 from bot.safeguarding.alerts import AlertRoute
 from bot.safeguarding.checkin import Alert, CheckIn, Press
@@ -59,13 +59,14 @@ from storage.unit_of_work import (
     ResponseRef,
     Store,
     UnitOfWork,
-    retry_on_conflict,
 )
 
 log = logging.getLogger(__name__)
 RETRIES = 8
+_JITTER = jittered()
 POSTGRES_THREADS = 4
 T = TypeVar("T")
+U = TypeVar("U", bound=Callable[..., Any])
 
 
 Shown = Effect | CheckIn | Alert  # the engine's effects, plus the safeguarding check's
@@ -82,6 +83,20 @@ class Outcome:
 
 
 Settled = tuple[asyncio.Future[Any], Any, BaseException | None]  # a step's caller, and its result or error
+
+
+def joins_group_commit(use_case: U) -> U:
+    """Mark a use case as a survey step: SurveyService.call runs it with the other steps waiting, in one commit
+    (Store.batch). Only short steps whose caller waits for the commit belong here; everything else commits alone."""
+    use_case.group_commit = True  # type: ignore[attr-defined]
+    return use_case
+
+
+def _after_conflict(attempt: int, error: Exception) -> float:
+    """Count and log a unit that collided with another writer; the pause before its retry desynchronises them."""
+    METRICS.conflicts.inc()
+    log.info("rows changed concurrently; retrying (attempt %d)", attempt + 1)
+    return _JITTER(attempt, error)
 
 
 def _alone(job: Callable[[], Any], future: asyncio.Future[Any]) -> Settled:
@@ -130,7 +145,7 @@ class SurveyService:
 
         Several processes starting together on one database publish the same versions at once: the later ones
         break the unique key (Conflict) and start again, finding each version already there."""
-        retry_on_conflict(self._publish_all, RETRIES)
+        retry(self._publish_all, RETRIES, jittered(), on=Conflict)
 
     def _publish_all(self) -> None:
         today = self.clock().date()
@@ -149,6 +164,7 @@ class SurveyService:
                 raise SurveyFileError(frozen)
 
     # --- use cases -----------------------------------------------------------------------------------------------
+    @joins_group_commit
     def begin(self, address: Address, code: str, wave: int | None = None, event_key: str | None = None,
               first: Event | None = None, until_consent: bool = False) -> Outcome:
         """Start a survey for someone, or carry on the one they already have open. `code` is a survey id (wave 1
@@ -199,6 +215,7 @@ class SurveyService:
         participation and conversation, as `begin` does); a no or a stop leaves no trace."""
         return self.begin(address, code, wave, None, first, True)
 
+    @joins_group_commit
     def handle(self, address: Address, event: Event, event_key: str | None = None) -> Outcome:
         """Apply what someone did to their open conversation."""
 
@@ -211,6 +228,7 @@ class SurveyService:
 
         return self._run(work, event_key, address, reading=self.keys.session(address))
 
+    @joins_group_commit
     def reply(self, address: Address, text: str, event_key: str | None = None, turn: int | None = None) -> Outcome:
         """Words someone typed: the safeguarding check first, then an answer to their open survey, or else (no
         survey open) "you said" feedback. One call, so a channel hands a typed message to the database thread once
@@ -306,7 +324,7 @@ class SurveyService:
             threads = 1 if self.store.engine.dialect.name == "sqlite" else POSTGRES_THREADS
             self._database = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="surveybot-database")
         loop = asyncio.get_running_loop()
-        if use_case in (self.reply, self.handle, self.begin):  # survey steps: committed together
+        if getattr(use_case, "group_commit", False):  # survey steps (joins_group_commit): committed together
             result = await self._grouped(loop, partial(use_case, *args))
         else:
             result = await loop.run_in_executor(self._database, partial(use_case, *args))
@@ -625,25 +643,24 @@ class SurveyService:
         (persist, then send: bot.pending)."""
         channel = address.channel
         started = time.perf_counter()
-        for attempt in range(RETRIES):
+
+        def once() -> Outcome:
             now = self.clock()
-            try:
-                with self.store.unit() as uow:
-                    if event_key is not None and not uow.claim_event(self.keys.event(channel, event_key), now.date(),
-                                                                     reading):
-                        outcome = Outcome((), duplicate=True)
-                    else:
-                        outcome = work(uow, now)
-                        if channel in pending.PUSHED and not outcome.idle:
-                            outcome = self._owe(uow, address, outcome, now)
-            except Conflict:
-                METRICS.conflicts.inc()
-                log.info("rows changed concurrently; retrying (attempt %d)", attempt + 1)
-                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # desynchronise the retrying writers
-                continue
-            self._count(outcome, channel, time.perf_counter() - started)  # committed by now
-            return outcome
-        raise RuntimeError("a conversation kept changing under us; giving up after several attempts")
+            with self.store.unit() as uow:
+                if event_key is not None and not uow.claim_event(self.keys.event(channel, event_key), now.date(),
+                                                                 reading):
+                    return Outcome((), duplicate=True)
+                outcome = work(uow, now)
+                if channel in pending.PUSHED and not outcome.idle:
+                    outcome = self._owe(uow, address, outcome, now)
+                return outcome
+
+        try:
+            outcome = retry(once, RETRIES, _after_conflict, on=Conflict)
+        except Conflict:
+            raise RuntimeError("a conversation kept changing under us; giving up after several attempts") from None
+        self._count(outcome, channel, time.perf_counter() - started)  # committed by now
+        return outcome
 
     def _owe(self, uow: UnitOfWork, address: Address, outcome: Outcome, now: datetime) -> Outcome:
         """Keep what this step must send with it, sealed (bot.pending); written with the commit."""

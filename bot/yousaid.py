@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from bot.campaigns import out_of_quiet_hours, rules_of
-from bot.channels.port import Address
+from bot.domain.address import Address
 from bot.engine import messages as msg
 from bot.engine.survey import Audience
 from bot.policy import Policy, Thresholds, round_thresholds

@@ -15,7 +15,7 @@ import hashlib
 import sys
 
 from bot.app import App
-from bot.channels.port import Address
+from bot.domain.address import Address
 from bot.reporting import board as pages
 from bot.reporting.commands import output
 from bot.roles import Action, Forbidden, parse_who

@@ -1,7 +1,8 @@
 """Connecting to the database and keeping its schema current.
 
 SQLite is the embedded default (a file in the local data folder, WAL, a busy timeout so a second writer waits rather
-than fails); PostgreSQL through a `postgresql+psycopg://` URL. Migrations are Alembic's, configured here in code so
+than fails); PostgreSQL through a `postgresql+psycopg://` URL, with psycopg from the optional `postgresql` extra (a
+default install, for SQLite, does not carry it). Migrations are Alembic's, configured here in code so
 no alembic.ini has to be found at run time.
 """
 
@@ -68,7 +69,12 @@ def connect(url: str) -> Engine:
         # hide_parameters: an error's text never carries the values of a statement (answers, keys) into a log
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True,
                              connect_args={"connect_timeout": 10})
-    except (ArgumentError, ImportError) as exc:
+    except ImportError as exc:
+        if parsed.get_backend_name() == "postgresql" and (exc.name or "").startswith("psycopg"):
+            raise DatabaseError(f"DATABASE_URL {describe(url)} needs psycopg, which is not installed: "
+                                f"pip install 'surveybot[postgresql]'") from None
+        raise DatabaseError(f"cannot use {describe(url)}: {exc}") from None
+    except ArgumentError as exc:
         raise DatabaseError(f"cannot use {describe(url)}: {exc}") from None
 
 

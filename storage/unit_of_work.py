@@ -10,14 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -37,7 +35,6 @@ from storage.models import (
 from storage.replies import Owed, Replies
 from storage.sql import Conflict, Sql, SqlUnit, database_error, day
 
-T = TypeVar("T")
 BATCH_LIMIT = 24  # survey steps committed together at most (see Store.batch)
 RESPONSES_REMEMBERED = 10_000  # open conversations whose response row is remembered (Store.responses)
 
@@ -107,17 +104,6 @@ SELECT_ROUND = Sql("SELECT min_group, min_group_text, closes_on FROM survey_key 
 LOCK_THRESHOLDS = Sql(
     "UPDATE survey_key SET min_group = :group, min_group_text = :text "
     "WHERE survey_id = :survey_id AND wave = :wave AND min_group IS NULL")
-
-
-def retry_on_conflict(work: Callable[[], T], attempts: int = 5) -> T:
-    """Run `work` (one whole unit of work) again from fresh state while another writer keeps getting there first;
-    the last attempt's Conflict is the caller's. A random, growing pause desynchronises the writers that collided."""
-    for attempt in range(attempts - 1):
-        try:
-            return work()
-        except Conflict:
-            time.sleep(random.uniform(0, 0.01 * 2**attempt))
-    return work()
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,11 @@ def imports(folder: Path) -> dict[str, set[str]]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module)
+            elif isinstance(node, ast.ImportFrom):  # relative: resolved, so `from .channels import x` counts too
+                package = path.relative_to(REPO).with_suffix("").parts[:-node.level]
+                names.add(".".join((*package, *([node.module] if node.module else []))))
         found[str(path.relative_to(REPO))] = names
     return found
 
@@ -46,3 +49,21 @@ def test_importing_the_package_has_no_side_effects(tmp_path: Path) -> None:
             "assert not os.path.exists('data'), 'importing created the data folder'")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_domain_imports_only_the_standard_library_and_itself() -> None:
+    for path, names in imports(REPO / "bot" / "domain").items():
+        for name in names:
+            top = name.split(".")[0]
+            assert top in sys.stdlib_module_names or name.startswith("bot.domain") or top == "__future__", (path, name)
+
+
+def test_only_the_channels_and_the_composition_root_import_the_channels() -> None:
+    """Services reach people through bot.domain's protocols; only bot.app (which builds the channels) and bot.cli
+    (which runs the console and draws posters) may name a channel. `imports` walks every node, so an import inside a
+    function counts too."""
+    allowed = ("bot/channels/", "bot/app.py", "bot/cli.py")
+    found = {**imports(REPO / "bot"), **imports(REPO / "storage")}
+    wrong = sorted((path, name) for path, names in found.items() if not path.startswith(allowed)
+                   for name in names if name == "bot.channels" or name.startswith("bot.channels."))
+    assert not wrong, wrong

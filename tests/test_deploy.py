@@ -115,6 +115,23 @@ def test_dockerfile_copies_exist_and_are_what_the_package_needs() -> None:
     assert {p.split(".")[0] for p in packages} <= sources, "every package in pyproject.toml is copied in"
 
 
+def test_psycopg_comes_with_the_postgresql_extra_only_and_the_image_installs_it() -> None:
+    """A default install serves SQLite and does without a PostgreSQL driver; the image (compose runs it on
+    PostgreSQL) and the test install (CI runs the PostgreSQL tests) bring it."""
+    from tomllib import loads
+
+    project = loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    def psycopg(requirements: list[str]) -> bool:
+        return any(re.match(r"psycopg\b", requirement) for requirement in requirements)
+
+    assert not psycopg(project["dependencies"]), "psycopg is in the default install"
+    assert psycopg(project["optional-dependencies"]["postgresql"])
+    assert psycopg(project["optional-dependencies"]["test"])
+    installs = [" ".join(c.value) for c in instructions() if c.cmd == "RUN" and "pip install" in " ".join(c.value)]
+    assert any(re.search(r"""pip install ["']?\.\[postgresql\]""", text) for text in installs), installs
+
+
 # --- compose ----------------------------------------------------------------------------------------------------------
 
 def compose() -> dict:

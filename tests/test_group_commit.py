@@ -11,13 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, text
 
 from bot.channels.port import Address
 from bot.privacy import Keys
-from bot.service import SurveyService
+from bot.service import Outcome, SurveyService, joins_group_commit
 from bot.surveyfiles import SurveyCatalogue
 from storage.database import connect, upgrade
 from storage.sql import GENESIS, chain_hash
@@ -138,6 +139,29 @@ async def test_answers_arriving_together_share_commits_and_each_is_stored_once(
         assert connection.execute(text("SELECT count(*) FROM answer")).scalar_one() == len(people)
     service.close()
 
+
+
+async def test_a_use_case_joins_the_group_commit_because_it_is_marked_not_because_of_its_name(
+        sqlite_store: Store, catalogue: SurveyCatalogue, clock: Clock) -> None:
+    """The choice is explicit (joins_group_commit): the survey steps are marked, and a wrapper of one is grouped only
+    when it is marked too."""
+    marked = {name for name in dir(SurveyService) if getattr(getattr(SurveyService, name), "group_commit", False)}
+    assert marked == {"begin", "handle", "reply"}
+    service = SurveyService(sqlite_store, catalogue, Keys(PEPPER), clock)
+    service.publish_all()
+    commits = []
+    event.listen(sqlite_store.engine, "commit", lambda _connection: commits.append(1))
+
+    def begin(*args: Any) -> Outcome:
+        return service.begin(*args)
+
+    for use_case, grouped, wave in ((begin, False, "u"), (joins_group_commit(partial(begin)), True, "m")):
+        commits.clear()
+        people = [Address("telegram", "bot", f"{wave}{n}") for n in range(20)]
+        await asyncio.gather(*(service.call(use_case, who, "sample", None, f"{wave}{n}")
+                               for n, who in enumerate(people)))
+        assert (len(commits) < len(people) / 2) is grouped, f"{len(commits)} commits for {len(people)} steps"
+    service.close()
 
 
 async def test_a_steady_stream_of_answers_does_not_keep_other_work_waiting(

@@ -292,3 +292,50 @@ def test_doctor_says_whose_address_the_web_limits_count(tmp_path: Path) -> None:
     assert trusted.level == "ok" and "X-Forwarded-For" in trusted.text
     (exposed,) = web_limits(SURVEYBOT_TRUST_PROXY="true", SURVEYBOT_HOST="0.0.0.0")
     assert exposed.level == "note" and "make sure only your proxy can reach port 8080" in exposed.text
+
+
+# Loaded first by a child Python (PYTHONPATH): psycopg cannot be imported, as in a default install without the
+# `postgresql` extra.
+WITHOUT_PSYCOPG = '''
+import sys
+
+class _NoPsycopg:
+    def find_spec(self, name, path=None, target=None):
+        if name == "psycopg" or name.startswith(("psycopg.", "psycopg_")):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, _NoPsycopg())
+'''
+
+
+@pytest.mark.parametrize("command", ["doctor", "run"])
+def test_a_postgresql_url_without_psycopg_names_the_extra_in_one_line(tmp_path: Path, command: str) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(WITHOUT_PSYCOPG)
+    run_env = {k: v for k, v in os.environ.items() if not k.startswith(("SURVEYBOT_", "TELEGRAM_", "SLACK_"))}
+    env = {**run_env, "PYTHONPATH": str(blocker), "SURVEYBOT_PEPPER": PEPPER,
+           "DATABASE_URL": "postgresql://surveybot:pg-secret-word@127.0.0.1:1/surveybot"}
+    done = subprocess.run([sys.executable, "-m", "bot.cli", command], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0, done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output and "pg-secret-word" not in output
+    named = [line for line in output.splitlines() if "surveybot[postgresql]" in line]
+    assert len(named) == 1 and "psycopg" in named[0] and "DATABASE_URL" in named[0], output
+    if command == "run":
+        assert output.strip() == named[0], "run says only that"
+
+
+def test_the_sqlite_default_needs_no_psycopg(tmp_path: Path) -> None:
+    """A default install has no psycopg: nothing on SQLite's path may import it."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(WITHOUT_PSYCOPG)
+    code = ("import bot.app, bot.cli, bot.doctor, bot.scheduling, bot.service, storage.database as d; "
+            "from sqlalchemy import text; "
+            "print(d.connect('sqlite:///:memory:').connect().execute(text('SELECT 1')).scalar_one())")
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(blocker)},
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "1", done.stderr

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import bisect
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from bot.bounded import BoundedMap
 
 
 @dataclass
@@ -23,8 +24,11 @@ class Pacer:
     clock: Callable[[], float] = time.monotonic
     max_chats: int = 50_000
     _booked: list[float] = field(default_factory=list, init=False)
-    _next_chat: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False)
+    _next_chat: BoundedMap[str, float] = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self._next_chat = BoundedMap(self.max_chats)  # the chats quiet for longest are forgotten
 
     def reserve(self, chat: str | None) -> float:
         """Book the earliest slot free for `chat` (one a second) and overall (1/overall s from any other send), and
@@ -32,7 +36,7 @@ class Pacer:
         A busy chat never holds up the others: slots between its sends are given to other chats."""
         now = self.clock()
         del self._booked[:bisect.bisect_left(self._booked, now - 1.0)]
-        at = now if chat is None else max(now, self._next_chat.pop(chat, now))
+        at = now if chat is None else max(now, self._next_chat.get(chat, now))
         gap = 1.0 / self.overall
         index = bisect.bisect_left(self._booked, at - gap)
         while index < len(self._booked) and self._booked[index] < at + gap:
@@ -40,9 +44,7 @@ class Pacer:
             index += 1
         bisect.insort(self._booked, at)
         if chat is not None:
-            self._next_chat[chat] = at + 1.0 / self.per_chat
-            while len(self._next_chat) > self.max_chats:  # forget the chats quiet for longest
-                self._next_chat.popitem(last=False)
+            self._next_chat.put(chat, at + 1.0 / self.per_chat)
         return at - now
 
     async def wait(self, chat: str | None) -> None:

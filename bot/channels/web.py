@@ -34,7 +34,6 @@ import re
 import secrets
 import time
 import traceback
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,6 +43,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
 from bot import notices
+from bot.bounded import BoundedMap
 from bot.channels import web_words as words
 from bot.channels import webpage
 from bot.channels.port import Address
@@ -122,21 +122,22 @@ class Buckets:
     burst: float
     clock: Callable[[], float] = time.monotonic
     kept: int = PEOPLE_KEPT
-    _levels: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict, init=False)
+    _levels: BoundedMap[str, tuple[float, float]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._levels = BoundedMap(self.kept)
 
     def take(self, key: str) -> float:
         """Take one token: 0 when there was one, else the seconds until there will be."""
         now = self.clock()
-        level, since = self._levels.pop(key, (self.burst, now))
+        level, since = self._levels.get(key) or (self.burst, now)
         level = min(self.burst, level + (now - since) * self.rate)
         wait = 0.0
         if level >= 1:
             level -= 1
         else:
             wait = (1 - level) / self.rate
-        self._levels[key] = (level, now)
-        while len(self._levels) > self.kept:
-            self._levels.popitem(last=False)
+        self._levels.put(key, (level, now))
         return wait
 
 
@@ -343,7 +344,7 @@ class WebChannel:
         self.limits = limits or Limits()
         self.people = Buckets(self.limits.person_rate, self.limits.person_burst)
         self.clients = Buckets(self.limits.client_rate, self.limits.client_burst)
-        self.locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
+        self.locks: BoundedMap[str, asyncio.Lock] = BoundedMap(PEOPLE_KEPT, in_use=asyncio.Lock.locked)
         self.static = {name: webpage.static_file(name) for name in STATIC}
         self.versions = {name: hashlib.sha256(body).hexdigest()[:12] for name, body in self.static.items()}
 
@@ -505,14 +506,7 @@ class WebChannel:
         return await self.service.call(self.service.open_survey, who) is not None
 
     def _lock(self, token: str) -> asyncio.Lock:
-        lock = self.locks.pop(token, None) or asyncio.Lock()
-        self.locks[token] = lock
-        while len(self.locks) > PEOPLE_KEPT:
-            oldest = next(iter(self.locks))
-            if self.locks[oldest].locked():
-                break
-            del self.locks[oldest]
-        return lock
+        return self.locks.get_or_make(token, asyncio.Lock)  # a held lock is never forgotten
 
     # --- checks -----------------------------------------------------------------------------------------------------
     async def _link(self, request: web.Request) -> Link:

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app import App
-from bot.channels.port import Address
 from bot.config import SettingsError
+from bot.domain.address import Address
 from bot.engine.survey import Survey
 from bot.reporting import export, html, pack
 from bot.reporting.report import ReportRequestError, make_report
