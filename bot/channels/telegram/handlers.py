@@ -245,10 +245,11 @@ class Handlers:
     async def apologise(self, event: ErrorEvent, event_chat: Chat | None = None) -> None:
         """Our own failure is logged once (without ids) and met with a kind word, never silence or a traceback."""
         log.error("handling a Telegram update failed", exc_info=event.exception)
-        if event_chat is None:
-            return
         try:
-            await self.channel.send(event_chat.id, words.SORRY)
+            if event.update.callback_query is not None:  # stop the spinner (a second answer is refused, harmlessly)
+                await self.channel.answer(event.update.callback_query, None)
+            if event_chat is not None:
+                await self.channel.send(event_chat.id, words.SORRY)
         except Exception:  # the apology is best effort; the failure is logged already
             log.info("the apology could not be sent either")
 
