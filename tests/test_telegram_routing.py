@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from aiogram.filters.callback_data import CallbackData
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
@@ -51,6 +51,9 @@ def test_buttons_already_sent_are_read_by_their_own_kind_only(data: str) -> None
     assert ALREADY_SENT[data].unpack(data).pack() == data  # and buttons drawn from now on carry the same data
 
 
+@example("a:1:d")
+@example("a:1:p:0:")
+@example("go:")
 @given(st.one_of(st.lists(st.sampled_from(PIECES), min_size=1, max_size=5).map(":".join), st.text(max_size=70)))
 def test_each_kind_accepts_exactly_what_its_format_accepts_and_never_raises_otherwise(data: str) -> None:
     for kind, owner in OWNERS.items():
