@@ -9,7 +9,9 @@ import logging
 from pathlib import Path
 
 import pytest
+from aiogram import Bot, Dispatcher, Router
 from aiogram.filters.callback_data import CallbackData
+from aiogram.types import Message, Update
 from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -20,6 +22,7 @@ from bot.channels.reactions import parse_reaction
 from bot.channels.telegram import SORRY, TelegramChannel
 from bot.channels.telegram.callbacks import AckButton, AnswerButton, CareButton, ReactionButton, StartButton
 from bot.channels.telegram.handlers import build_router
+from bot.channels.telegram.middleware import ChatLocks
 from bot.config import Settings
 from bot.safeguarding import alerts, checkin
 
@@ -107,3 +110,37 @@ async def test_a_failure_inside_a_handler_gets_one_apology_and_one_log_line(
         assert not any("Traceback" in (t or "") or "sqlite" in (t or "").lower() for t in said)
         failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert [r.getMessage() for r in failures] == ["handling a Telegram update failed"]
+
+
+async def test_the_chat_lock_runs_one_update_per_chat_at_a_time_and_never_holds_up_other_chats() -> None:
+    """ChatLocks in aiogram's own dispatcher: updates fed at once (as polling does, one task each) run one after
+    the other within a chat, in arrival order, while another chat's update runs alongside."""
+    locks = ChatLocks()
+    router = Router()
+    router.message.middleware(locks)
+    timeline: list[tuple[str, str]] = []
+
+    @router.message()
+    async def slow(message: Message) -> None:
+        timeline.append(("in", message.text or ""))
+        await asyncio.sleep(0.05)
+        timeline.append(("out", message.text or ""))
+
+    dispatcher = Dispatcher(disable_fsm=True)
+    dispatcher.include_router(router)
+    bot = Bot("123456789:AAfakefakefakefakefakefakefakefakefa")
+
+    def update(number: int, chat: int, words: str) -> Update:
+        return Update.model_validate({"update_id": number, "message": {
+            "message_id": number, "date": 0, "text": words, "chat": {"id": chat, "type": "private"},
+            "from": {"id": chat, "is_bot": False, "first_name": "Sam"}}})
+
+    try:
+        await asyncio.gather(dispatcher.feed_update(bot, update(1, 1, "first")),
+                             dispatcher.feed_update(bot, update(2, 1, "second")),
+                             dispatcher.feed_update(bot, update(3, 2, "elsewhere")))
+    finally:
+        await bot.session.close()
+    mine = [step for step in timeline if step[1] != "elsewhere"]
+    assert mine == [("in", "first"), ("out", "first"), ("in", "second"), ("out", "second")]
+    assert timeline.index(("in", "elsewhere")) < timeline.index(("out", "first"))  # not held up by chat 1
