@@ -2,10 +2,10 @@
 
 Messages are told apart by filters (a person's typed answer first, as it is the commonest update; then each slash
 command with `Command`); button presses by the `CallbackData` kind of their data (bot.channels.telegram.callbacks),
-each press answered exactly once. Every handler runs under its chat's lock (bot.channels.telegram.middleware); an
-exception in any of them reaches `router.errors`, which logs it once without ids and sends the person a kind apology,
-never a traceback. `build_router` makes a fresh router per channel, never at import (aiogram lets a router join only
-one dispatcher).
+and every press is answered (with its toast, if any). Every handler runs under its chat's lock
+(bot.channels.telegram.middleware); an exception in any of them reaches `router.errors`, which logs it once without
+ids and sends the person a kind apology, never a traceback. `build_router` makes a fresh router per channel, never at
+import (aiogram lets a router join only one dispatcher).
 """
 
 from __future__ import annotations
