@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -67,3 +68,25 @@ def test_only_the_channels_and_the_composition_root_import_the_channels() -> Non
     wrong = sorted((path, name) for path, names in found.items() if not path.startswith(allowed)
                    for name in names if name == "bot.channels" or name.startswith("bot.channels."))
     assert not wrong, wrong
+
+
+def paths_in_code(markdown: str) -> set[str]:
+    """The file paths a page writes as inline code: `bot/app.py`, `tests/fakes/`, `deploy/.env.example`. Fenced
+    blocks (the diagram) and inline code with a space or starting with / (a command or a chat command) are not paths;
+    names of files that do not exist yet are written in italics, not code."""
+    inline = re.sub(r"^```.*?^```", "", markdown, flags=re.S | re.M)
+    return {code for code in re.findall(r"`([^`\s]+)`", inline) if "/" in code and not code.startswith("/")}
+
+
+def test_every_path_in_the_architecture_page_exists() -> None:
+    """docs/architecture.md sends a new engineer to files by path: a moved or renamed file must fail here until the
+    page is updated, rather than leave it quietly wrong."""
+    page = (REPO / "docs" / "architecture.md").read_text()
+    paths = paths_in_code(page)
+    assert len(paths) > 20, "the page should name the files it describes"
+    assert sorted(path for path in paths if not (REPO / path).exists()) == []
+
+
+def test_paths_in_code_reads_inline_code_only() -> None:
+    page = "See `bot/app.py` and `gone/file.py`, not `/start`, `a b/c`, *new/pkg/* or\n```\nfenced/x.py\n```\n"
+    assert paths_in_code(page) == {"bot/app.py", "gone/file.py"}
