@@ -111,8 +111,8 @@ def test_dockerfile_copies_exist_and_are_what_the_package_needs() -> None:
         assert (ROOT / source).exists(), f"COPY {source}: no such file in the repository"
     from tomllib import loads
 
-    packages = loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    assert {p.split(".")[0] for p in packages} <= sources, "every package in pyproject.toml is copied in"
+    found = loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert {p.split(".")[0] for p in found} <= sources, "every package in pyproject.toml is copied in"
 
 
 def test_psycopg_comes_with_the_postgresql_extra_only_and_the_image_installs_it() -> None:
