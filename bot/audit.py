@@ -84,7 +84,7 @@ class _Replay:
         elif action == "answer.discarded":
             self.answers.pop((int(subject["response"]), str(subject["question"])), None)
         elif action == "response.completed":
-            wanted = {k: subject[k] for k in ("survey", "version", "wave") if k in subject}
+            wanted: dict[str, Any] = {k: subject[k] for k in ("survey", "version", "wave") if k in subject}
             self.completed[int(subject["response"])] = _Completed(seq, on, wanted)
         elif action == "response.erased":
             response = int(subject["response"])

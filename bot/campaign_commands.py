@@ -235,9 +235,10 @@ def import_slack_channel(app: App, channel_id: str, tags: list[str]) -> int:
 
 def list_contacts(app: App, tag: str | None, as_json: bool) -> int:
     with app.store.unit() as uow:
-        rows = [{"id": c.id, "channel": c.channel, "tags": store_campaigns.tags_of(c), "opted_out": c.opted_out,
-                 "unreachable": c.unreachable, "joined_on": c.joined_on.isoformat()}
-                for c in store_campaigns.contacts(uow, tag)]
+        rows: list[dict[str, Any]] = [
+            {"id": c.id, "channel": c.channel, "tags": store_campaigns.tags_of(c), "opted_out": c.opted_out,
+             "unreachable": c.unreachable, "joined_on": c.joined_on.isoformat()}
+            for c in store_campaigns.contacts(uow, tag)]
     if as_json:
         print(json.dumps(rows, indent=2))
         return 0

@@ -173,7 +173,7 @@ def check_surveys(paths: list[Path], settings: Settings | None = None, verbose: 
     """Survey files (errors), the safeguarding phrase list and glossary in use (errors), and the plain-language
     check of every survey's words (warnings only: they never change the exit status). Errors come first and the
     warnings are one line unless `verbose`, so a problem that stops the bot is never lost under advice."""
-    from bot.language.glossary import load_glossary
+    from bot.language.glossary import Glossary, load_glossary
     from bot.language.surveys import survey_warnings
     from bot.safeguarding.phrases import load_phrases
 
@@ -186,7 +186,7 @@ def check_surveys(paths: list[Path], settings: Settings | None = None, verbose: 
         except SurveyFileError as exc:
             problems.extend(exc.problems)
         else:
-            glossary = loaded if load is load_glossary else glossary
+            glossary = loaded if isinstance(loaded, Glossary) else glossary
     warnings = [w for s in surveys for w in survey_warnings(s, glossary)] if glossary is not None else []
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from bot.policy import MIN_THRESHOLD, Policy
 from bot.privacy import decode_pepper, new_pepper
@@ -191,7 +192,18 @@ def _privacy(get: Callable[[str], str | None]) -> Policy:
     )
 
 
-def _safeguarding(get: Callable[[str], str | None]) -> dict[str, object]:
+class _Safeguarding(TypedDict):
+    """The safeguarding settings, typed so `Settings(**_safeguarding(get))` is checked field by field."""
+
+    safeguarding_phrases: Path | None
+    help_word: str
+    safeguarding_slack_channel: str | None
+    safeguarding_telegram_chat: str | None
+    safeguarding_who: str | None
+    language_glossary: Path | None
+
+
+def _safeguarding(get: Callable[[str], str | None]) -> _Safeguarding:
     """Where the phrase list and glossary are, the HELP word, and the alert route to the safeguarding lead."""
     help_word = get("SURVEYBOT_HELP_WORD") or "HELP"
     if not re.fullmatch(r"[A-Za-z]{2,20}", help_word):

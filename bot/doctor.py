@@ -222,8 +222,9 @@ def _telegram(settings: Settings) -> Iterator[Finding]:
                                   "letters)")
         return
     status, body = _request(f"{settings.telegram_api_url.rstrip('/')}/bot{token}/getMe")
-    if status == 200 and body.get("ok") and (body.get("result") or {}).get("is_bot"):
-        yield ok("telegram", f"the token works: bot @{body['result'].get('username', '?')}")
+    result = body.get("result")
+    if status == 200 and body.get("ok") and isinstance(result, dict) and result.get("is_bot"):
+        yield ok("telegram", f"the token works: bot @{result.get('username', '?')}")
     elif status in (401, 404):
         yield problem("telegram", f"Telegram refused TELEGRAM_BOT_TOKEN ({status}); ask @BotFather for the token "
                                   "again")

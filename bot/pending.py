@@ -71,7 +71,7 @@ def unpack(keys: Any, payload: str) -> tuple[Address, tuple[Shown, ...]]:
         if "say" in item:
             effects.append(Say(item["say"]))
         elif "ask" in item:
-            fields = {k: tuple(v) if isinstance(v, list) else v for k, v in item["ask"].items()}
+            fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in item["ask"].items()}
             effects.append(Ask(Prompt(**fields)))
         elif "check" in item:
             effects.append(CheckIn(item["check"], tuple(Choice(label, data) for label, data in item["choices"]),

@@ -39,6 +39,7 @@ from bot.domain.reaching import Inviting
 from bot.metrics import METRICS
 from bot.service import SurveyService
 from storage import campaigns as store_campaigns
+from storage.models import Campaign
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
@@ -182,7 +183,7 @@ class CampaignScheduler:
                 self.scheduler.add_job(self.sweep, DateTrigger(run_date=step.due),
                                        id=f"{campaign.code}:{step.wave}:{step.name}", replace_existing=True)
 
-    def _running(self) -> list[object]:
+    def _running(self) -> list[Campaign]:
         with self.service.store.unit() as uow:
             return list(store_campaigns.all_campaigns(uow, running_only=True))
 

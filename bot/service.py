@@ -20,7 +20,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -715,7 +715,7 @@ class SurveyService:
             uow.end_conversation(session, row.revision)
         return Outcome(step.effects, open=finish is None, survey=survey)
 
-    def _store(self, uow: UnitOfWork, survey: Survey, response: ResponseRef, wave: int, stored: list[Effect],
+    def _store(self, uow: UnitOfWork, survey: Survey, response: ResponseRef, wave: int, stored: Sequence[Effect],
                now: datetime) -> None:
         """A step's answers, or their withdrawal after Back, each with its audit link (inside `together`: see
         SqlUnit.together for what may go there)."""

@@ -64,7 +64,7 @@ def _chunks(tokens: list[str], size: int = 500) -> list[list[str]]:
     return [tokens[start:start + size] for start in range(0, len(tokens), size)]
 
 
-def _by_token(statement: str, tokens: list[str]) -> tuple[Sql, dict[str, str]]:
+def _by_token(statement: str, tokens: list[str]) -> tuple[Sql, dict[str, object]]:
     return _tokens(statement, len(tokens)), {f"g{i}": token for i, token in enumerate(tokens)}
 
 

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import delete, func, insert, update
 from sqlmodel import col, select
@@ -94,8 +95,9 @@ def scramble_contact_side(uow: UnitOfWork, survey_id: str, wave: int) -> None:
     contacts = list(uow.session.exec(
         select(Contact).where(col(Contact.id).in_(sorted({p.contact_id for p in people})))))
     joined = min(c.joined_on for c in contacts)
-    kept = [{"contact_id": p.contact_id, "survey_id": survey_id, "wave": wave, "invited": p.invited,
-             "started": p.started, "completed": p.completed, "reminders": 0} for p in people]
+    kept: list[dict[str, Any]] = [
+        {"contact_id": p.contact_id, "survey_id": survey_id, "wave": wave, "invited": p.invited,
+         "started": p.started, "completed": p.completed, "reminders": 0} for p in people]
     for stale in (*people, *contacts):  # read: from here on their rows change under them
         uow.session.expunge(stale)
     moved: dict[int, int] = {}

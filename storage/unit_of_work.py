@@ -134,7 +134,7 @@ class UnitOfWork(SqlUnit):
     """One transaction on an ORM session; the hot statements run on the session's own connection (storage.sql)."""
 
     def __init__(self, session: Session, cursor: Any = None, responses: dict[str, int] | None = None) -> None:
-        super().__init__(cursor=cursor, bind=session.get_bind() if cursor is not None else None)
+        super().__init__(cursor=cursor, bind=session.get_bind().engine if cursor is not None else None)
         self.session = session
         self._salts: dict[tuple[str, int], tuple[Any, Any, bool]] = {}  # key rows read in this transaction (salt)
         self._read_ahead: tuple[str, ConversationRow | None] | None = None  # see claim_event
@@ -433,7 +433,8 @@ class Store:
                 self._shared.chain_locked, self._shared.head = False, None
                 self._shared.salts, self._shared.locked_rounds = {}, set()
                 self._shared.spoilt = False
-                self._shared.owed = owed = []
+                owed: list[Owed] = []
+                self._shared.owed = owed
                 taken: dict[str, str] = {}
                 try:
                     yield

@@ -120,7 +120,7 @@ def set_theme(uow: UnitOfWork, item_ids: list[int], theme_id: int | None) -> Non
 
 def item_counts(uow: UnitOfWork, theme_ids: list[int]) -> dict[int, int]:
     rows = uow.session.exec(select(FeedbackItem.theme_id, func.count()).where(
-        col(FeedbackItem.theme_id).in_(theme_ids)).group_by(FeedbackItem.theme_id))
+        col(FeedbackItem.theme_id).in_(theme_ids)).group_by(col(FeedbackItem.theme_id)))
     return {int(t): int(n) for t, n in rows if t is not None}
 
 
@@ -202,7 +202,7 @@ def react(uow: UnitOfWork, reply_id: int, voter: str, kind: str, today: date) ->
 def reaction_counts(uow: UnitOfWork, reply_ids: list[int]) -> dict[int, Counter[str]]:
     counts: dict[int, Counter[str]] = {i: Counter() for i in reply_ids}
     rows = uow.session.exec(select(WeDidReaction.reply_id, WeDidReaction.kind, func.count()).where(
-        col(WeDidReaction.reply_id).in_(reply_ids)).group_by(WeDidReaction.reply_id, WeDidReaction.kind))
+        col(WeDidReaction.reply_id).in_(reply_ids)).group_by(col(WeDidReaction.reply_id), col(WeDidReaction.kind)))
     for reply_id, kind, n in rows:
         counts[reply_id][kind] = int(n)
     return counts

@@ -221,7 +221,8 @@ def read_event(data: object) -> Action:
         command = text.strip().lower()
         if command in TYPED_COMMANDS:  # the notices and intros say "type /stop": typing it works here too
             verb = command[1:]
-            return {"stop": engine.Stop(), "skip": engine.Skip(turn), "back": engine.Back(turn)}.get(verb, verb)
+            typed: dict[str, Action] = {"stop": engine.Stop(), "skip": engine.Skip(turn), "back": engine.Back(turn)}
+            return typed.get(verb, verb)
         return engine.Reply(text, turn)
     raise Refused(400, "unknown event type")
 
@@ -496,7 +497,10 @@ class WebChannel:
             guarded: Outcome | None = None
             if isinstance(action, engine.Reply):  # checked before anything can store the words
                 guarded = await service.call(service.guard, who, action.text)
-            outcome = guarded or await service.call(service.handle, who, action)
+            if guarded is None:
+                outcome = await service.call(service.handle, who, action)
+            else:
+                outcome = guarded
             if guarded is None and outcome.effects == (Say(msg.NO_SURVEY_OPEN),):  # the first screen: nothing
                 # is stored before this, so their consent (or no) comes here
                 outcome = await service.call(service.open_link, who, link.survey_id, link.wave, action)

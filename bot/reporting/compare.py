@@ -104,7 +104,10 @@ def compare(before: WaveResult, after: WaveResult, before_tally: RoundTally, aft
             skipped.append(NotCompared(result.question, f"asked only in wave {after.wave}"))
             continue
         outcome = _compare_one(earlier, result, before, after, before_tally, after_tally)
-        (changes if isinstance(outcome, Change) else skipped).append(outcome)
+        if isinstance(outcome, Change):
+            changes.append(outcome)
+        else:
+            skipped.append(outcome)
     for result in before.questions:
         if after.question(result.question.id) is None:
             skipped.append(NotCompared(result.question, f"asked only in wave {before.wave}"))
@@ -189,7 +192,7 @@ def _distribution(first: QuestionResult, second: QuestionResult, before: WaveRes
         if any(c is None for c in counts):
             return NotCompared(second.question, _hidden_reason(wave))
         table.append([c or 0 for c in counts])
-    result = chi_square(table)
+    test = chi_square(table)
     n1, n2 = sum(table[0]), sum(table[1])
     lines = tuple(Line(label, 100 * a / n1, 100 * b / n2) for label, a, b in zip(labels, table[0], table[1],
                                                                                  strict=True))
@@ -197,13 +200,13 @@ def _distribution(first: QuestionResult, second: QuestionResult, before: WaveRes
     assert biggest.before is not None and biggest.after is not None
     move = f"“{biggest.label}” {movement(percent(biggest.before), percent(biggest.after))}"
     text = second.question.text
-    if result.significant:
+    if test.significant:
         sentence = f"Answers to “{text}” changed (a significant change): the biggest move was {move}."
-    elif result.reliable:
+    elif test.reliable:
         sentence = f"Answers to “{text}” did not change significantly (the biggest move was {move})."
     else:
         sentence = f"Answers to “{text}” moved most on {move} (too few answers for a reliable test)."
-    return Change(second.question, lines, sentence, result)
+    return Change(second.question, lines, sentence, test)
 
 
 def _multi(first: QuestionResult, second: QuestionResult) -> Change | NotCompared:
@@ -239,7 +242,7 @@ def _scale(first: QuestionResult, second: QuestionResult, before: WaveResult, af
             return NotCompared(second.question, _hidden_reason(wave))
         samples.append(Counter({float(row.label): row.cell.count or 0 for row in result.rows
                                 if row.label not in UNANSWERED}))
-    result = mann_whitney(samples[0], samples[1])
+    test = mann_whitney(samples[0], samples[1])
     assert first.mean is not None and second.mean is not None
     question = second.question
     scale = f"from {int(question.low or 0)} to {int(question.high or 0)}"
@@ -247,11 +250,11 @@ def _scale(first: QuestionResult, second: QuestionResult, before: WaveResult, af
         scale = (f"from {int(question.low or 0)}, {question.low_label.lower()}, to {int(question.high or 0)}, "
                  f"{question.high_label.lower()}")
     sentence = (f"The average answer to “{question.text}” ({scale}) "
-                f"{movement(mean_text(first.mean), mean_text(second.mean))} ({verdict(result)}).")
+                f"{movement(mean_text(first.mean), mean_text(second.mean))} ({verdict(test)}).")
     lines = [Line(row.label, _percent(first, row.label), row.percent) for row in second.rows
              if row.label not in UNANSWERED]
-    lines.append(Line(AVERAGE, first.mean, second.mean, result))
-    return Change(question, tuple(lines), sentence, result)
+    lines.append(Line(AVERAGE, first.mean, second.mean, test))
+    return Change(question, tuple(lines), sentence, test)
 
 
 def _numbers(first: QuestionResult, second: QuestionResult, before_tally: RoundTally,

@@ -191,7 +191,7 @@ def respond(app: App, requester: Address, text: str) -> Deliverable | str:
         return deliverable(app, requester, request)
     except Forbidden as exc:  # audited like a refused admin command (bot.chat_admin), with who asked as a keyed
         # fingerprint (as for a granted role), never their id, and nothing of what they typed beyond the kind
-        subject = {"kind": request.kind, "channel": requester.channel,
+        subject: dict[str, object] = {"kind": request.kind, "channel": requester.channel,
                    "who": app.keys.audit(b"role|" + requester.identity())}
         with app.store.unit() as uow:
             Roles(app.store, app.keys, app.service.clock).audit_refusal(

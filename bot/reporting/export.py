@@ -136,7 +136,7 @@ def _cells(header: list[str]) -> Callable[[results.CompletedResponse, list[str]]
     memo = _Memo(lambda question_id, value: None if question_id not in where else (where[question_id], cell(value)))
 
     def row(head: results.CompletedResponse, answers: list[str]) -> list[Any]:
-        cells = blank.copy()
+        cells: list[Any] = blank.copy()
         cells[0], cells[1], cells[2] = head.survey_id, head.version, head.wave
         cells[3] = head.completed_on.isoformat() if head.completed_on else ""
         for found in map(memo.__getitem__, answers):

@@ -120,12 +120,13 @@ def check(pack: Pack, expected_fingerprint: str | None = None) -> tuple[list[str
         manifest, listed = {}, {}
         problems.append(f"{MANIFEST} is not a readable manifest: it was changed")
 
-    key = None
+    key: Ed25519PublicKey | None = None
     try:
-        key = serialization.load_pem_public_key(pack.read(PUBLIC_KEY))
-        if not isinstance(key, Ed25519PublicKey):
+        loaded = serialization.load_pem_public_key(pack.read(PUBLIC_KEY))
+        if isinstance(loaded, Ed25519PublicKey):
+            key = loaded
+        else:
             problems.append(f"{PUBLIC_KEY} is not an Ed25519 public key")
-            key = None
     except KeyError:
         problems.append(f"{PUBLIC_KEY} is missing, so the signature cannot be checked")
     except ValueError:

@@ -12,6 +12,7 @@ The templates are package data in this folder: `report.html`, `board.html`, and 
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -27,12 +28,17 @@ HELPLINES = (
 )
 
 
+def _link(href: str, found: re.Match[str]) -> str:
+    """The helpline number found, as a link that calls or texts it."""
+    return f'<a href="{href}">{found[0]}</a>'
+
+
 def helplines(text: str) -> Markup:
     """Text escaped for HTML, with Childline, 999 and Shout as links that call or text them. The text is escaped
     first, so whatever a survey author or a person wrote stays text; only the links are markup."""
     html = str(escape(text))
     for pattern, href in HELPLINES:
-        html = pattern.sub(lambda found, href=href: f'<a href="{href}">{found[0]}</a>', html)
+        html = pattern.sub(functools.partial(_link, href), html)
     return Markup(html)  # escaped above; the only markup added is our own links
 
 

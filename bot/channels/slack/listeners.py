@@ -86,7 +86,8 @@ class Listeners:
         if event.get("channel_type") != "im":
             log.info("ignored a message outside a direct message")
             return
-        inner = event.get("message") if isinstance(event.get("message"), dict) else {}
+        message = event.get("message")
+        inner: dict[str, Any] = message if isinstance(message, dict) else {}
         if event.get("bot_id") or event.get("subtype") == "bot_message" or inner.get("bot_id"):
             log.info("ignored a message from a bot")
             return

@@ -54,7 +54,7 @@ class Work:
     def person(self, address: Address) -> Person:
         return self.renderer.person(address)
 
-    def spawn(self, what: str, work: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, what: str, work: Coroutine[Any, Any, object]) -> None:
         """Run `work` in a task we hold (so it is neither lost nor cut short on stop), logging failures plainly."""
 
         async def guarded() -> None:

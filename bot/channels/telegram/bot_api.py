@@ -14,9 +14,11 @@ import json
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
+from typing import Any, cast
 
 import aiohttp
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -73,7 +75,7 @@ def warm_up() -> None:
 
 async def post(bot: Bot, method: str, params: dict[str, object]) -> object:
     """One Bot API call of the answer path, sent as JSON and read as plain JSON (see the module's docstring)."""
-    session = bot.session
+    session = cast(AiohttpSession, bot.session)  # TelegramChannel always builds its Bot on an AiohttpSession
     http = await session.create_session()
     url = session.api.api_url(token=bot.token, method=method)
     try:
@@ -93,11 +95,11 @@ async def post(bot: Bot, method: str, params: dict[str, object]) -> object:
     raise _failure(method, status, body if isinstance(body, dict) else {})
 
 
-_METHODS: dict[str, type[TelegramMethod[object]]] = {
+_METHODS: dict[str, type[TelegramMethod[Any]]] = {
     "sendMessage": SendMessage, "editMessageText": EditMessageText, "answerCallbackQuery": AnswerCallbackQuery}
 
 
-def _named(method: str) -> TelegramMethod[object]:
+def _named(method: str) -> TelegramMethod[Any]:
     """The aiogram method an exception names (built only when a call fails)."""
     return _METHODS.get(method, SendMessage).model_construct()
 

@@ -205,7 +205,7 @@ class TelegramChannel:
             params: dict[str, object] = {"chat_id": chat_id, "text": text[start:start + TEXT_LIMIT]}
             if markup is not None and start + TEXT_LIMIT >= len(text):
                 params["reply_markup"] = markup
-            await self.call(chat_id, lambda params=params: self.post("sendMessage", params), True)
+            await self.call(chat_id, partial(self.post, "sendMessage", params), True)
 
     async def answer(self, query: CallbackQuery, text: str | None) -> None:
         """Every press is answered once, so the person's spinner stops; a toast when there is something to say."""

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
+from aiogram.filters.command import CommandPatternType
 from aiogram.types import BufferedInputFile, CallbackQuery, Chat, ErrorEvent, Message, Update
 
 from bot.channels.port import RateLimited, Unreachable
@@ -33,13 +35,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.channels.telegram")
 
-EVENTS: dict[str, type[engine.Event]] = {
+EVENTS: dict[str, Callable[[], engine.Event]] = {
     "stop": engine.Stop, "resume": engine.Resume, "skip": engine.Skip, "back": engine.Back}
 ANY_COMMAND = re.compile(r"\w+")
 CAPTION_LIMIT = 1024
 
 
-def command(*names: str, magic: Any = None) -> Command:
+def command(*names: CommandPatternType, magic: Any = None) -> Command:
     """A slash command as people type it: any case, with or without the bot's @name (as the old channel read it)."""
     return Command(*names, ignore_case=True, ignore_mention=True, magic=magic)
 

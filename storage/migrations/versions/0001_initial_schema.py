@@ -5,7 +5,7 @@ Revises: (none)
 Create Date: 2026-11-21 22:30:08.906498
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the submodule the columns below name, so a type checker sees it
 from alembic import op
 
 revision = '0001'

@@ -8,7 +8,7 @@ Hand-written and checked against storage/models.py: three nullable columns on su
 default) and the role_grant table. Downgrade drops exactly these.
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the submodule the columns below name, so a type checker sees it
 from alembic import op
 
 revision = '0002'

@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-21 23:22:45.876373
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the submodule the columns below name, so a type checker sees it
 from alembic import op
 
 revision = '0003'

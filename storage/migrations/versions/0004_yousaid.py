@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-11-22 01:20:00.000000
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the submodule the columns below name, so a type checker sees it
 from alembic import op
 
 revision = '0004'

@@ -5,7 +5,7 @@ Revises: 0004
 Create Date: 2026-12-06 09:50:00.000000
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the submodule the columns below name, so a type checker sees it
 from alembic import op
 
 revision = '0005_pending_reply'
