@@ -5,7 +5,8 @@ effects it returns are drawn as Block Kit messages. No survey logic lives here. 
 
 - words.py: everything the channel itself says. blocks.py: Block Kit builders, pure. payloads.py: reading what Slack
   sends, pure. listeners.py: the Bolt app and its listeners. work.py: what a listener hands on after its ack.
-  render.py: effects drawn with the Web API. people.py, recent.py: what is kept in memory. channel.py: SlackChannel.
+  render.py: effects drawn with the Web API. people.py: what is kept per person (in a bot.bounded.BoundedMap).
+  channel.py: SlackChannel.
 - Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP: events, interactivity and `/survey` all post to
   /slack/events on the bot's own HTTP server, where Bolt verifies every signature (401 for a bad or stale one).
 - Acknowledge first, work after: every listener calls `ack()`, hands the work to a task of ours and returns. The work
@@ -35,7 +36,6 @@ from bot.channels.slack.blocks import (
 )
 from bot.channels.slack.channel import EVENTS_PATH, RATE_LIMIT_RETRIES, SlackChannel
 from bot.channels.slack.payloads import drawn_ticks, ticked, unformat
-from bot.channels.slack.recent import Recent
 from bot.channels.slack.words import (
     ANSWER_BUTTON,
     COMMAND,
@@ -50,6 +50,6 @@ from bot.channels.slack.words import (
 
 __all__ = [
     "ANSWER_BUTTON", "BUTTON_TEXT", "COMMAND", "DM_HINT", "EDIT_HINT", "EVENTS_PATH", "FILE_HINT", "HELP", "HOME_NONE",
-    "HOME_TITLE", "RATE_LIMIT_RETRIES", "SECTION_TEXT", "TYPE_HERE", "Recent", "SlackChannel", "answer_modal",
+    "HOME_TITLE", "RATE_LIMIT_RETRIES", "SECTION_TEXT", "TYPE_HERE", "SlackChannel", "answer_modal",
     "answered_blocks", "drawn_ticks", "escape", "home_view", "prompt_blocks", "say_blocks", "ticked", "unformat",
 ]

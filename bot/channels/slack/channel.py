@@ -22,11 +22,11 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.bounded import BoundedMap
 from bot.channels.port import Address, ChannelError
 from bot.channels.slack.blocks import alert_blocks, alert_text, invite_blocks, reply_blocks
 from bot.channels.slack.listeners import Listeners, bolt_app
 from bot.channels.slack.people import PEOPLE_KEPT, Person
-from bot.channels.slack.recent import Recent
 from bot.channels.slack.render import Renderer
 from bot.channels.slack.work import Work
 from bot.config import SettingsError
@@ -74,7 +74,7 @@ class SlackChannel:
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._closing = False
-        people: Recent[Address, Person] = Recent(PEOPLE_KEPT)
+        people: BoundedMap[Address, Person] = BoundedMap(PEOPLE_KEPT)
         self.renderer = Renderer(self.name, self._api, people, service.delivered)
         self.work = Work(service, catalogue, self.renderer)  # what people's actions do; from_app adds the admin side
         self.listeners = Listeners(self.work)

@@ -19,13 +19,13 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.bounded import BoundedMap
 from bot.channels import buttons
 from bot.channels.reactions import PREFIX as REACTION_PREFIX
 from bot.channels.reactions import parse_reaction
 from bot.channels.slack.blocks import ANSWER_ACTION, MODAL_CALLBACK, RESUME_ACTION, START_ACTION, TICK_ACTION
 from bot.channels.slack.payloads import STAMP, TURNED, action_key, address, submitted, unformat
 from bot.channels.slack.people import Drawn
-from bot.channels.slack.recent import Recent
 from bot.channels.slack.words import COMMAND, DM_HINT, EDIT_HINT, FILE_HINT, HELP, START_WHICH
 from bot.channels.slack.work import Work
 from bot.engine import conversation as engine
@@ -63,7 +63,7 @@ class Listeners:
 
     def __init__(self, work: Work) -> None:
         self.work = work
-        self._seen_events: Recent[str, bool] = Recent(EVENTS_KEPT)
+        self._seen_events: BoundedMap[str, bool] = BoundedMap(EVENTS_KEPT)
 
     async def drop_redeliveries(self, req: AsyncBoltRequest, body: dict[str, Any],
                                 next: Callable[[], Awaitable[None]]) -> BoltResponse | None:

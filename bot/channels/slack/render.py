@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.bounded import BoundedMap
 from bot.channels.port import Address, ChannelError, RateLimited, Unreachable
 from bot.channels.slack.blocks import (
     Blocks,
@@ -28,7 +29,6 @@ from bot.channels.slack.blocks import (
     say_blocks,
 )
 from bot.channels.slack.people import Drawn, Person
-from bot.channels.slack.recent import Recent
 from bot.channels.text import prompt_text
 from bot.engine.conversation import Answered, Ask, Finish, Notice, Say, Update
 from bot.engine.survey import Survey
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 class Renderer:
     """Posts and redraws one workspace's messages, remembering (in `people`) where each person's questions are."""
 
-    def __init__(self, name: str, api: Callable[[], AsyncWebClient], people: Recent[Address, Person],
+    def __init__(self, name: str, api: Callable[[], AsyncWebClient], people: BoundedMap[Address, Person],
                  delivered: Callable[[Outcome], None]) -> None:
         self.name = name  # the channel's name, for the throttling metric
         self.api = api  # the started channel's Web API client (ChannelError before start)

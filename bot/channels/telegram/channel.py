@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
@@ -28,6 +27,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 
+from bot.bounded import BoundedMap
 from bot.channels.pacing import Pacer
 from bot.channels.port import Address, RateLimited, Unreachable
 from bot.channels.telegram import bot_api
@@ -110,7 +110,7 @@ class TelegramChannel:
         return channel
 
     @property
-    def shown(self) -> OrderedDict[int, Shown]:
+    def shown(self) -> BoundedMap[int, Shown]:
         """Each chat's last question (bot.channels.telegram.render)."""
         return self.renderer.shown
 

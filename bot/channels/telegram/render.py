@@ -8,12 +8,12 @@ them (bot.channels.telegram.bot_api).
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiogram.types import Message
 
+from bot.bounded import BoundedMap
 from bot.channels import buttons
 from bot.channels.port import Address, RateLimited, Unreachable
 from bot.channels.reactions import reaction_buttons
@@ -89,7 +89,7 @@ class Renderer:
 
     def __init__(self, channel: TelegramChannel) -> None:
         self.channel = channel
-        self.shown: OrderedDict[int, Shown] = OrderedDict()
+        self.shown: BoundedMap[int, Shown] = BoundedMap(MEMORY)
 
     async def render(self, chat_id: int, who: Address, outcome: Outcome, pressed: Message | None) -> None:
         """Send what the service decided, in order. A press's toast replaces a repeat of the same words.
@@ -136,10 +136,7 @@ class Renderer:
         channel = self.channel
         sent = await channel.call(chat_id, lambda: channel.post("sendMessage", params), True)
         if isinstance(sent, dict) and isinstance(sent.get("message_id"), int):
-            self.shown[chat_id] = Shown(prompt.turn, sent["message_id"], text)
-            self.shown.move_to_end(chat_id)
-            while len(self.shown) > MEMORY:
-                self.shown.popitem(last=False)
+            self.shown.put(chat_id, Shown(prompt.turn, sent["message_id"], text))
 
     async def edit(self, chat_id: int, params: dict[str, object], held: ReplySlot | None) -> None:
         """An edit nobody waits for (editMessageText): kept for the webhook reply while that slot is free,
