@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
@@ -35,6 +36,9 @@ from storage import database
 from storage.unit_of_work import Store
 
 if TYPE_CHECKING:  # the running bot's parts, imported when it runs so every other command starts quickly
+    from bot.channels.slack import SlackChannel
+    from bot.channels.telegram import TelegramChannel
+    from bot.channels.web import WebChannel
     from bot.scheduling import CampaignScheduler
     from bot.server import HttpServer
 
@@ -89,19 +93,73 @@ def scrubber(settings: Settings) -> Scrubber:
 
 def make_channels(app: App) -> list[Channel]:
     """The chat channels the settings ask for (imported only when configured, to keep the CLI quick). The web chat
-    is always on: it needs no tokens, and it is the way in for anyone under 16."""
+    is always on: it needs no tokens, and it is the way in for anyone under 16. Each channel is handed what it needs
+    here; none of them sees `App`."""
+    channels: list[Channel] = [web_channel(app)]
+    if app.settings.telegram_token:
+        channels.append(telegram_channel(app))
+    if app.settings.slack_bot_token:
+        channels.append(slack_channel(app))
+    return channels
+
+
+def web_channel(app: App) -> WebChannel:
     from bot.channels.web import WebChannel
 
-    channels: list[Channel] = [WebChannel.from_app(app)]
-    if app.settings.telegram_token:
-        from bot.channels.telegram import TelegramChannel
+    policy = app.settings.privacy
+    # Long enough to carry on after a break (idle conversations live state_days), then to delete the answers
+    # for as long as the round's key may live after it closes (key_days). Renewed on each use.
+    return WebChannel(app.service, app.catalogue, cookie_days=policy.state_days + policy.key_days,
+                      public_url=app.settings.public_url, trust_proxy=app.settings.trust_proxy)
 
-        channels.append(TelegramChannel.from_app(app))
-    if app.settings.slack_bot_token:
-        from bot.channels.slack import SlackChannel
 
-        channels.append(SlackChannel.from_app(app))
-    return channels
+def telegram_channel(app: App) -> TelegramChannel:
+    from bot.channels.telegram import TelegramChannel
+    from bot.chat_admin import ChatAdmin  # the admin side needs the whole app; respondents never do
+    from bot.reporting.delivery import COMMANDS, respond  # reporting reads storage; the channel itself does not
+
+    settings = app.settings
+    assert settings.telegram_token is not None
+    secret = settings.telegram_webhook_secret or app.keys.secret("telegram-webhook")
+    channel = TelegramChannel(app.service, settings.telegram_token, settings.telegram_api_url,
+                              settings.default_survey, settings.telegram_webhook_url, secret)
+    channel.admin = ChatAdmin(app)
+    channel.yousaid = channel.admin.yousaid
+    channel.join_tags = settings.join_tags
+    channel.reports, channel.report_commands = partial(respond, app), COMMANDS
+    if settings.safeguarding_telegram_chat is not None:
+        channel.alert_chat = int(settings.safeguarding_telegram_chat)
+        app.service.alerts.add(channel, settings.safeguarding_telegram_chat)
+    return channel
+
+
+def slack_channel(app: App) -> SlackChannel:
+    from bot.channels.slack import SlackChannel
+    from bot.chat_admin import ChatAdmin
+    from bot.reporting.delivery import COMMANDS, respond
+
+    settings = app.settings
+    if not (settings.slack_app_token or settings.slack_signing_secret):
+        raise SettingsError("SLACK_BOT_TOKEN is set, but Slack also needs SLACK_APP_TOKEN (Socket Mode) or "
+                            "SLACK_SIGNING_SECRET (HTTP at /slack/events); see the Slack section of the README")
+    if not (settings.slack_bot_token or "").startswith("xoxb-"):
+        raise SettingsError("SLACK_BOT_TOKEN should be the app's bot token, starting xoxb-")
+    if settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
+        raise SettingsError("SLACK_APP_TOKEN should be an app-level token starting xapp- (with connections:write)")
+    if not settings.slack_api_url.startswith(("https://", "http://")):
+        raise SettingsError("SLACK_API_URL should be an http(s) URL, such as https://slack.com/api/")
+    channel = SlackChannel(app.service, app.catalogue, bot_token=settings.slack_bot_token or "",
+                           app_token=settings.slack_app_token, signing_secret=settings.slack_signing_secret,
+                           api_url=settings.slack_api_url)
+    work = channel.work
+    work.admin = ChatAdmin(app)
+    work.yousaid = work.admin.yousaid
+    work.join_tags = settings.join_tags
+    work.reports, work.report_commands = partial(respond, app), COMMANDS
+    if settings.safeguarding_slack_channel is not None:
+        work.alert_channel = settings.safeguarding_slack_channel
+        app.service.alerts.add(channel, settings.safeguarding_slack_channel)
+    return channel
 
 
 async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = None,

@@ -16,10 +16,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from bot.app import build
+from bot.app import build, telegram_channel
 from bot.channels import buttons
 from bot.channels.reactions import parse_reaction
-from bot.channels.telegram import SORRY, TelegramChannel
+from bot.channels.telegram import SORRY
 from bot.channels.telegram.callbacks import AckButton, AnswerButton, CareButton, ReactionButton, StartButton
 from bot.channels.telegram.handlers import build_router
 from bot.channels.telegram.middleware import ChatLocks
@@ -78,7 +78,7 @@ def test_every_filter_is_a_coroutine(tmp_path: Path) -> None:
            "SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT": "-100777"}
     app = build(Settings.from_env(env))
     try:
-        channel = TelegramChannel.from_app(app)
+        channel = telegram_channel(app)
         router = build_router(channel)
         handlers = [h for name, observer in router.observers.items() for h in observer.handlers]
         assert len(router.callback_query.handlers) == 6 and router.errors.handlers  # every kind, stale, apology

@@ -58,7 +58,6 @@ from bot.service import Outcome, Shown, SurveyService
 from bot.surveyfiles import SurveyCatalogue
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
@@ -348,14 +347,6 @@ class WebChannel:
         self.locks: BoundedMap[str, asyncio.Lock] = BoundedMap(PEOPLE_KEPT, in_use=asyncio.Lock.locked)
         self.static = {name: webpage.static_file(name) for name in STATIC}
         self.versions = {name: hashlib.sha256(body).hexdigest()[:12] for name, body in self.static.items()}
-
-    @classmethod
-    def from_app(cls, app: App) -> WebChannel:
-        policy = app.settings.privacy
-        # Long enough to carry on after a break (idle conversations live state_days), then to delete the answers
-        # for as long as the round's key may live after it closes (key_days). Renewed on each use.
-        return cls(app.service, app.catalogue, cookie_days=policy.state_days + policy.key_days,
-                   public_url=app.settings.public_url, trust_proxy=app.settings.trust_proxy)
 
     def set_limits(self, limits: Limits) -> None:
         self.limits = limits

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -34,7 +33,6 @@ from bot.service import Outcome, SurveyService
 from bot.surveyfiles import SurveyCatalogue
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.server import HttpServer
 
 EVENTS_PATH = "/slack/events"
@@ -76,37 +74,8 @@ class SlackChannel:
         self._closing = False
         people: BoundedMap[Address, Person] = BoundedMap(PEOPLE_KEPT)
         self.renderer = Renderer(self.name, self._api, people, service.delivered)
-        self.work = Work(service, catalogue, self.renderer)  # what people's actions do; from_app adds the admin side
+        self.work = Work(service, catalogue, self.renderer)  # what people's actions do; bot.app adds the admin side
         self.listeners = Listeners(self.work)
-
-    @classmethod
-    def from_app(cls, app: App) -> SlackChannel:
-        settings = app.settings
-        if not (settings.slack_app_token or settings.slack_signing_secret):
-            raise SettingsError("SLACK_BOT_TOKEN is set, but Slack also needs SLACK_APP_TOKEN (Socket Mode) or "
-                                "SLACK_SIGNING_SECRET (HTTP at /slack/events); see the Slack section of the README")
-        if not (settings.slack_bot_token or "").startswith("xoxb-"):
-            raise SettingsError("SLACK_BOT_TOKEN should be the app's bot token, starting xoxb-")
-        if settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
-            raise SettingsError("SLACK_APP_TOKEN should be an app-level token starting xapp- (with connections:write)")
-        if not settings.slack_api_url.startswith(("https://", "http://")):
-            raise SettingsError("SLACK_API_URL should be an http(s) URL, such as https://slack.com/api/")
-        channel = cls(app.service, app.catalogue, bot_token=settings.slack_bot_token or "",
-                      app_token=settings.slack_app_token, signing_secret=settings.slack_signing_secret,
-                      api_url=settings.slack_api_url)
-        work = channel.work
-        from bot.chat_admin import ChatAdmin  # the admin side needs the whole app; respondents never do
-
-        work.admin = ChatAdmin(app)
-        work.yousaid = work.admin.yousaid
-        work.join_tags = settings.join_tags
-        from bot.reporting.delivery import COMMANDS, respond  # reporting reads storage; the channel itself does not
-
-        work.reports, work.report_commands = partial(respond, app), COMMANDS
-        if settings.safeguarding_slack_channel is not None:
-            work.alert_channel = settings.safeguarding_slack_channel
-            app.service.alerts.add(channel, settings.safeguarding_slack_channel)
-        return channel
 
     # --- lifecycle ----------------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:

@@ -44,12 +44,12 @@ class Work:
         self.catalogue = catalogue
         self.renderer = renderer
         self.tasks: set[asyncio.Task[None]] = set()
-        self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by from_app)
-        self.join_tags: tuple[str, ...] = ()  # the groups people may choose with /survey join (set by from_app)
+        self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by bot.app)
+        self.join_tags: tuple[str, ...] = ()  # the groups people may choose with /survey join (set by bot.app)
         self.reports: Callable[[Address, str], Deliverable | str] | None = None  # /survey report|export|evidence
         self.report_commands: frozenset[str] = frozenset()
-        self.yousaid: YouSaid | None = None  # reactions to "we did" replies (set by from_app)
-        self.alert_channel: str | None = None  # the safeguarding lead's private channel (set by from_app)
+        self.yousaid: YouSaid | None = None  # reactions to "we did" replies (set by bot.app)
+        self.alert_channel: str | None = None  # the safeguarding lead's private channel (set by bot.app)
 
     def person(self, address: Address) -> Person:
         return self.renderer.person(address)

@@ -49,7 +49,6 @@ from bot.metrics import METRICS
 from bot.service import Outcome, SurveyService
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.chat_admin import ChatAdmin
     from bot.reporting.delivery import Deliverable
     from bot.server import HttpServer
@@ -81,33 +80,14 @@ class TelegramChannel:
         self.pacer = pacer or Pacer(overall=29.0, per_chat=1.0)  # a margin under 30/s, which is approximate
         self._polling: asyncio.Task[None] | None = None
         self._routed = False
-        self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by from_app)
-        self.join_tags: tuple[str, ...] = ()  # the groups people may choose with /join (set by from_app)
+        self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by bot.app)
+        self.join_tags: tuple[str, ...] = ()  # the groups people may choose with /join (set by bot.app)
         self.connected = False
-        # /report, /export and /evidence for scrutineers and admins (bot.reporting.delivery), set by from_app
+        # /report, /export and /evidence for scrutineers and admins (bot.reporting.delivery), set by bot.app
         self.reports: Callable[[Address, str], Deliverable | str] | None = None
         self.report_commands: frozenset[str] = frozenset()
-        self.yousaid: YouSaid | None = None  # reactions to "we did" replies (set by from_app)
-        self.alert_chat: int | None = None  # the safeguarding lead's chat, where alerts go (set by from_app)
-
-    @classmethod
-    def from_app(cls, app: App) -> TelegramChannel:
-        settings = app.settings
-        assert settings.telegram_token is not None
-        secret = settings.telegram_webhook_secret or app.keys.secret("telegram-webhook")
-        channel = cls(app.service, settings.telegram_token, settings.telegram_api_url, settings.default_survey,
-                      settings.telegram_webhook_url, secret)
-        from bot.chat_admin import ChatAdmin  # the admin side needs the whole app; respondents never do
-        from bot.reporting.delivery import COMMANDS, respond  # reporting reads storage; the channel itself does not
-
-        channel.admin = ChatAdmin(app)
-        channel.yousaid = channel.admin.yousaid
-        channel.join_tags = settings.join_tags
-        channel.reports, channel.report_commands = partial(respond, app), COMMANDS
-        if settings.safeguarding_telegram_chat is not None:
-            channel.alert_chat = int(settings.safeguarding_telegram_chat)
-            app.service.alerts.add(channel, settings.safeguarding_telegram_chat)
-        return channel
+        self.yousaid: YouSaid | None = None  # reactions to "we did" replies (set by bot.app)
+        self.alert_chat: int | None = None  # the safeguarding lead's chat, where alerts go (set by bot.app)
 
     @property
     def shown(self) -> BoundedMap[int, Shown]:
@@ -133,7 +113,7 @@ class TelegramChannel:
     async def _connect(self, server: HttpServer) -> None:
         me = await self.bot.get_me()
         warm_up()
-        if not self._routed:  # built now, once from_app has said which commands and buttons this bot has
+        if not self._routed:  # built now, once bot.app has said which commands and buttons this bot has
             self.dispatcher.include_router(build_router(self))
             self._routed = True
         log.info("Telegram bot connected (%s mode)", "webhook" if self.webhook_url else "polling")
