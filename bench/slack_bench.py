@@ -339,7 +339,7 @@ def completed_responses(data_dir: Path, database_url: str | None) -> int:
 
 
 async def run(users: int, rounds: int, database_url: str | None) -> None:
-    from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir
+    from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir
 
     thanks = SurveyCatalogue.from_dirs([builtin_survey_dir()]).latest(SURVEY).thanks.strip().splitlines()[0]
     processes: list[subprocess.Popen[str]] = []

@@ -276,7 +276,7 @@ def stored(database_url: str) -> dict[str, int]:
 
 
 async def soak(minutes: float, rate: float, people: int, database_url: str, data: Path) -> tuple[Figures, float]:
-    from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir
+    from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir
 
     catalogue = SurveyCatalogue.from_dirs([builtin_survey_dir()])
     thanks = catalogue.latest(WEB_SURVEY).thanks.strip().splitlines()[0]

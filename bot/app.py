@@ -24,14 +24,14 @@ from bot.channels.port import Channel
 from bot.config import Settings, SettingsError
 from bot.engine import messages as msg
 from bot.engine.survey import Survey
-from bot.policy import read_names
-from bot.privacy import Keys
 from bot.reading import make_clock, published_versions, survey_dirs
-from bot.safeguarding.matching import Matcher
-from bot.safeguarding.phrases import load_phrases
-from bot.scrubbing import Scrubber
-from bot.service import SurveyService
-from bot.surveyfiles import SurveyCatalogue
+from bot.services.policy import read_names
+from bot.services.privacy import Keys
+from bot.services.safeguarding.matching import Matcher
+from bot.services.safeguarding.phrases import load_phrases
+from bot.services.scrubbing import Scrubber
+from bot.services.service import SurveyService
+from bot.services.surveyfiles import SurveyCatalogue
 from storage import database
 from storage.unit_of_work import Store
 
@@ -39,8 +39,8 @@ if TYPE_CHECKING:  # the running bot's parts, imported when it runs so every oth
     from bot.channels.slack import SlackChannel
     from bot.channels.telegram import TelegramChannel
     from bot.channels.web import WebChannel
-    from bot.scheduling import CampaignScheduler
     from bot.server import HttpServer
+    from bot.services.scheduling import CampaignScheduler
 
 log = logging.getLogger(__name__)
 SWITCH_INTERVAL = 0.001  # seconds; see serve()
@@ -115,8 +115,8 @@ def web_channel(app: App) -> WebChannel:
 
 def telegram_channel(app: App) -> TelegramChannel:
     from bot.channels.telegram import TelegramChannel
-    from bot.chat_admin import ChatAdmin  # the admin side needs the whole app; respondents never do
     from bot.reporting.delivery import COMMANDS, respond  # reporting reads storage; the channel itself does not
+    from bot.services.chat_admin import ChatAdmin  # the admin side needs the whole app; respondents never do
 
     settings = app.settings
     assert settings.telegram_token is not None
@@ -135,8 +135,8 @@ def telegram_channel(app: App) -> TelegramChannel:
 
 def slack_channel(app: App) -> SlackChannel:
     from bot.channels.slack import SlackChannel
-    from bot.chat_admin import ChatAdmin
     from bot.reporting.delivery import COMMANDS, respond
+    from bot.services.chat_admin import ChatAdmin
 
     settings = app.settings
     if not (settings.slack_app_token or settings.slack_signing_secret):
@@ -166,11 +166,11 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
                 server: HttpServer | None = None, ready: Callable[[HttpServer], None] | None = None) -> None:
     """Run the HTTP server and every channel until `stop` is set (SIGINT/SIGTERM set it when run from the CLI).
     `ready` is called once the server is listening (the CLI prints the survey's link then)."""
-    from bot.broadcast import Broadcaster, inviting
     from bot.metrics import METRICS, ErrorCounter
-    from bot.pending import Resender
-    from bot.scheduling import CampaignScheduler, Leadership
     from bot.server import HttpServer
+    from bot.services.broadcast import Broadcaster, inviting
+    from bot.services.pending import Resender
+    from bot.services.scheduling import CampaignScheduler, Leadership
 
     stop = stop or asyncio.Event()
     server = server or HttpServer(app.settings.host, app.settings.port)

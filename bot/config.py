@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
-from bot.policy import MIN_THRESHOLD, Policy
-from bot.privacy import decode_pepper, new_pepper
+from bot.services.policy import MIN_THRESHOLD, Policy
+from bot.services.privacy import decode_pepper, new_pepper
 
 
 class SettingsError(Exception):

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings, SettingsError
 from bot.engine.survey import Survey
-from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir, parse_survey
+from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir, parse_survey
 from storage import database, results
 from storage.sql import SqlStore, Units
 

@@ -1,7 +1,7 @@
 """Reading the evidence back: the audit chain in order, and the answer and response rows it vouches for.
 
 Streamed in batches (keyset pagination on the primary key), so verifying a large log needs no more memory than the
-replayed state. Read-only; bot.audit does the checking.
+replayed state. Read-only; bot.services.audit does the checking.
 """
 
 from __future__ import annotations

@@ -49,9 +49,9 @@ class SurveyKey(SQLModel, table=True):
     created_on: date
     destroyed_on: date | None = None
     # The round's last day of answers. Key destruction, free-text deletion and idle-state purges count from it
-    # (bot.retention); None until a campaign (or `surveybot keys close`) sets it.
+    # (bot.services.retention); None until a campaign (or `surveybot keys close`) sets it.
     closes_on: date | None = None
-    # Reporting thresholds, locked when the round's first answer is stored (bot.policy.round_thresholds).
+    # Reporting thresholds, locked when the round's first answer is stored (bot.services.policy.round_thresholds).
     min_group: int | None = None
     min_group_text: int | None = None
 
@@ -98,7 +98,8 @@ class Conversation(SQLModel, table=True):
 
 class PendingReply(SQLModel, table=True):
     """What a committed step must still send (persist, then send): written in the step's own transaction, deleted
-    once sent, and sent again after a restart if it never went (bot.pending). One row per open chat at most: a newer
+    once sent, and sent again after a restart if it never went (bot.services.pending). One row per open chat at most: a
+    newer
     step replaces it. `payload` is sealed (the address and the messages, encrypted with a key from the pepper), so
     a dump holds no platform id and no words; `claimed_until` is the sending process's lease, kept only while
     the row lives (seconds, normally)."""
@@ -167,7 +168,8 @@ class AuditRecord(SQLModel, table=True):
 
 
 class RoleGrant(SQLModel, table=True):
-    """Who may do what (bot.roles). Found by the keyed contact lookup; the address is sealed so `roles list` can say
+    """Who may do what (bot.services.roles). Found by the keyed contact lookup; the address is sealed so `roles list`
+    can say
     who without the database holding a platform id."""
 
     __tablename__ = "role_grant"
@@ -181,7 +183,8 @@ class RoleGrant(SQLModel, table=True):
 
 
 class Campaign(SQLModel, table=True):
-    """One survey version sent to an audience on a schedule (rules in bot.campaigns). `code` is what links carry."""
+    """One survey version sent to an audience on a schedule (rules in bot.services.campaigns). `code` is what links
+    carry."""
 
     __tablename__ = "campaign"
 

@@ -1,7 +1,8 @@
 """Pending replies (persist, then send): the messages a committed step must still send, stored with the step.
 
 A survey step on a chat that we message first (Telegram, Slack) writes one `pending_reply` row in its own transaction:
-the chat's session key, a random token, and the sealed address and messages (bot.pending). Once the channel has sent
+the chat's session key, a random token, and the sealed address and messages (bot.services.pending). Once the channel
+has sent
 them, the row is deleted; a process that stopped before sending leaves it, and the next start (or, with several
 processes on PostgreSQL, whoever finds its lease run out) sends it once.
 

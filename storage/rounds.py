@@ -2,7 +2,7 @@
 
 Functions over an open UnitOfWork, so they share its transaction (and the audit record the caller writes with them).
 A round is one (survey, wave) and lives in survey_key, beside the salt it governs. Nothing here decides *when*
-something is due: bot.retention does that from the settings.
+something is due: bot.services.retention does that from the settings.
 """
 
 from __future__ import annotations

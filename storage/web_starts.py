@@ -1,4 +1,4 @@
-"""Anonymous web starts that were never finished: forgotten after a while (bot.retention).
+"""Anonymous web starts that were never finished: forgotten after a while (bot.services.retention).
 
 A person on the open web link becomes a contact (keyed lookup, sealed address) with a participation row when they
 agree to take part. Nobody can invite or remind them, so once they have not finished any round for a while the

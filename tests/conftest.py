@@ -15,9 +15,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from bot.engine.survey import Survey
-from bot.privacy import Keys
-from bot.service import SurveyService
-from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir, load_survey_file
+from bot.services.privacy import Keys
+from bot.services.service import SurveyService
+from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir, load_survey_file
 from storage import database
 from storage.unit_of_work import Store
 

@@ -36,8 +36,8 @@ from bot.channels.port import Address
 from bot.cli import parser
 from bot.config import Settings
 from bot.engine import messages as msg
-from bot.privacy import Keys
-from bot.scrubbing import Scrubber
+from bot.services.privacy import Keys
+from bot.services.scrubbing import Scrubber
 
 from .fakes.telegram_api import FakeTelegram
 from .processes import (
@@ -342,7 +342,7 @@ def _expire_leases(app: Any) -> int:
 
 
 def _command(app: Any, *argv: str) -> None:
-    from bot import campaign_commands
+    from bot.cli import campaign as campaign_commands
 
     assert campaign_commands.run(app, parser().parse_args(list(argv))) == 0
 

@@ -33,9 +33,9 @@ from pathlib import Path
 from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine.conversation import Ask
-from bot.privacy import Keys
-from bot.service import Outcome, SurveyService
-from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir, load_survey_file
+from bot.services.privacy import Keys
+from bot.services.service import Outcome, SurveyService
+from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir, load_survey_file
 from storage import database
 from storage.unit_of_work import Store
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from bot.audit import head, verify
 from bot.channels.port import Address
 from bot.engine import conversation as engine
-from bot.service import SurveyService
+from bot.services.audit import head, verify
+from bot.services.service import SurveyService
 from storage.unit_of_work import Store
 
 from .conftest import Clock

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.audit import verify
-from bot.privacy import Keys
-from bot.service import SurveyService
+from bot.services.audit import verify
+from bot.services.privacy import Keys
+from bot.services.service import SurveyService
 from storage import database
 from storage.unit_of_work import Store
 

@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.campaigns import Rules, add_months, current_wave, due_steps, next_steps, out_of_quiet_hours, steps, window
+from bot.services.campaigns import (
+    Rules,
+    add_months,
+    current_wave,
+    due_steps,
+    next_steps,
+    out_of_quiet_hours,
+    steps,
+    window,
+)
 
 UK = ZoneInfo("Europe/London")
 

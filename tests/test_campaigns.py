@@ -15,20 +15,20 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from bot import campaign_commands
 from bot.app import App, build, make_channels, serve
-from bot.broadcast import Broadcaster
 from bot.channels.pacing import Pacer
 from bot.channels.port import Address
 from bot.channels.telegram import TelegramChannel
+from bot.cli import campaign as campaign_commands
 from bot.config import Settings
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
-from bot.privacy import Keys
-from bot.roles import Role, Roles
-from bot.scheduling import Leadership
-from bot.service import SurveyService
-from bot.surveyfiles import SurveyCatalogue
+from bot.services.broadcast import Broadcaster
+from bot.services.privacy import Keys
+from bot.services.roles import Role, Roles
+from bot.services.scheduling import Leadership
+from bot.services.service import SurveyService
+from bot.services.surveyfiles import SurveyCatalogue
 from storage import campaigns as store_campaigns
 from storage import database
 from storage.models import Campaign

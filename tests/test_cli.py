@@ -240,7 +240,7 @@ def test_debug_logging_never_enables_sql_parameter_logs() -> None:
     level, handlers = root.level, list(root.handlers)
     logs.configure(Settings.from_env({"SURVEYBOT_LOG_LEVEL": "DEBUG"}))
     try:
-        assert logging.getLogger("bot.service").isEnabledFor(logging.DEBUG)
+        assert logging.getLogger("bot.services.service").isEnabledFor(logging.DEBUG)
         # SQLAlchemy prints statements with their parameters (answers) at INFO on these loggers
         assert not logging.getLogger("sqlalchemy.engine.Engine").isEnabledFor(logging.INFO)
         assert not logging.getLogger("sqlalchemy.pool").isEnabledFor(logging.INFO)

@@ -16,7 +16,7 @@ from bot.app import App, build
 from bot.channels.port import Address
 from bot.config import Settings
 from bot.reporting.delivery import HELP, Request, RequestError, deliverable, parse_request
-from bot.roles import Forbidden, Role, Roles
+from bot.services.roles import Forbidden, Role, Roles
 
 from . import dataset
 from .conftest import PEPPER, Clock

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.engine import conversation as engine
 from bot.engine.conversation import Ask, Discard, Finish, Record, State
 from bot.engine.survey import Kind, Question, Survey
-from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir, load_survey_file
+from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir, load_survey_file
 
 from .conftest import LONDON, SAMPLE
 

@@ -28,7 +28,7 @@ from bot.engine.conversation import (
     State,
     Update,
 )
-from bot.surveyfiles import SurveyCatalogue, parse_survey
+from bot.services.surveyfiles import SurveyCatalogue, parse_survey
 
 from .conftest import LONDON
 

@@ -21,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from bot.campaign_commands import TAG, CampaignError, _contact_rows
 from bot.channels.web import Refused, read_body
+from bot.cli.campaign import TAG, CampaignError, _contact_rows
 from bot.engine.conversation import Pick
 from bot.metrics import METRICS
 
@@ -123,8 +123,8 @@ def test_contacts_import_is_all_or_nothing_across_batches(tmp_path: Path, databa
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     """On SQLite and PostgreSQL: a bad line after thousands of good ones (several batches already written) still
     leaves nothing stored; the same file corrected imports every row, and again only tags them."""
-    from bot import campaign_commands
     from bot.app import build
+    from bot.cli import campaign as campaign_commands
     from bot.config import Settings
     from storage import campaigns as store_campaigns
 
@@ -361,12 +361,12 @@ async def test_a_stored_address_telegram_cannot_use_is_marked_unreachable_once(t
     `campaign show`, and is never planned or tried again; everyone else still gets their invitation."""
     from datetime import timedelta
 
-    from bot import doctor
     from bot.app import build
-    from bot.broadcast import Broadcaster
-    from bot.campaign_commands import describe, render
     from bot.channels.port import Address
+    from bot.cli import doctor
+    from bot.cli.campaign import describe, render
     from bot.config import Settings
+    from bot.services.broadcast import Broadcaster
     from storage import campaigns as store_campaigns
 
     from .conftest import PEPPER, Clock

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bot.audit import verify
 from bot.channels.port import Address
 from bot.engine.survey import Survey
-from bot.policy import Policy
-from bot.privacy import Keys
 from bot.reporting import pack
 from bot.reporting.signing import fingerprint
-from bot.service import SurveyService
+from bot.services.audit import verify
+from bot.services.policy import Policy
+from bot.services.privacy import Keys
+from bot.services.service import SurveyService
 from storage.unit_of_work import Store
 
 from . import dataset

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import audit, reading
+from bot import reading
 from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine.survey import Survey
 from bot.reporting import codebook, export
 from bot.reporting.progress import Progress
-from bot.service import SurveyService
-from bot.surveyfiles import parse_survey
+from bot.services import audit
+from bot.services.service import SurveyService
+from bot.services.surveyfiles import parse_survey
 from storage import evidence
 from storage.sql import SqlStore
 from storage.unit_of_work import Store

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import event, text
 
 from bot.channels.port import Address
-from bot.privacy import Keys
-from bot.service import Outcome, SurveyService, joins_group_commit
-from bot.surveyfiles import SurveyCatalogue
+from bot.services.privacy import Keys
+from bot.services.service import Outcome, SurveyService, joins_group_commit
+from bot.services.surveyfiles import SurveyCatalogue
 from storage.database import connect, upgrade
 from storage.sql import GENESIS, chain_hash
 from storage.unit_of_work import BATCH_LIMIT, BatchSpoilt, Conflict, Store

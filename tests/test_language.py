@@ -21,9 +21,9 @@ from bot.engine import messages as msg
 from bot.language.glossary import GlossaryError, check_text, load_glossary
 from bot.language.readability import grade, reading, sentences, syllables
 from bot.language.surveys import survey_warnings
-from bot.notices import young_people
-from bot.policy import Policy, Thresholds
-from bot.surveyfiles import builtin_survey_dir, load_survey_file
+from bot.services.notices import young_people
+from bot.services.policy import Policy, Thresholds
+from bot.services.surveyfiles import builtin_survey_dir, load_survey_file
 
 GLOSSARY = load_glossary()
 

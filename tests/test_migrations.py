@@ -10,10 +10,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from bot.audit import verify
 from bot.channels.port import Address
-from bot.roles import Role, Roles
-from bot.service import SurveyService
+from bot.services.audit import verify
+from bot.services.roles import Role, Roles
+from bot.services.service import SurveyService
 from storage import campaigns as store_campaigns
 from storage import database
 from storage.models import Campaign, Contact

@@ -10,8 +10,8 @@ import pytest
 
 from bot.config import Settings, SettingsError
 from bot.engine.survey import Audience
-from bot.notices import notice
-from bot.policy import Policy, Thresholds, read_names, round_thresholds
+from bot.services.notices import notice
+from bot.services.policy import Policy, Thresholds, read_names, round_thresholds
 
 JARGON = ("pseudonym", "anonymis", "hmac", "data", "gdpr", "retention", "identifier", "scrub", "salt", "key ")
 

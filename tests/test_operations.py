@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import doctor
+from bot.cli import doctor
 from bot.config import Settings, SettingsError, secrets_of
 from bot.logs import HIDDEN, Redacting
 from bot.metrics import METRICS
@@ -333,7 +333,8 @@ def test_the_sqlite_default_needs_no_psycopg(tmp_path: Path) -> None:
     blocker = tmp_path / "blocker"
     blocker.mkdir()
     (blocker / "sitecustomize.py").write_text(WITHOUT_PSYCOPG)
-    code = ("import bot.app, bot.cli, bot.doctor, bot.scheduling, bot.service, storage.database as d; "
+    code = ("import bot.app, bot.cli, bot.cli.doctor, bot.services.scheduling, bot.services.service; "
+            "import storage.database as d; "
             "from sqlalchemy import text; "
             "print(d.connect('sqlite:///:memory:').connect().execute(text('SELECT 1')).scalar_one())")
     done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(blocker)},

@@ -1,4 +1,5 @@
-"""Persist, then send, inside the service (bot.pending, storage.replies), on SQLite and PostgreSQL: what a step must
+"""Persist, then send, inside the service (bot.services.pending, storage.replies), on SQLite and PostgreSQL: what a
+step must
 send is stored with it, sealed, one row per chat; it goes once sent (its deletion riding with the next batch); a
 process that starts after a stop takes what was left, and another takes it when a lease runs out. Slack end to end
 with the real Bolt app and its fake. The sealed payload's round trip and its refusal of any change are properties.
@@ -17,14 +18,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from bot import pending
 from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine.conversation import Ask, Prompt, Say
-from bot.privacy import Keys
-from bot.safeguarding.checkin import CheckIn, Choice
-from bot.service import SurveyService
-from bot.surveyfiles import SurveyCatalogue
+from bot.services import pending
+from bot.services.privacy import Keys
+from bot.services.safeguarding.checkin import CheckIn, Choice
+from bot.services.service import SurveyService
+from bot.services.surveyfiles import SurveyCatalogue
 from storage.unit_of_work import Store
 from tests.fakes.slack_api import FakeSlack
 from tests.test_slack_channel import first_button, running_bot

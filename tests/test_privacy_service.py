@@ -8,15 +8,15 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from bot.audit import verify
 from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine.conversation import Ask, Say
-from bot.policy import Policy
-from bot.privacy import Keys
-from bot.scrubbing import Scrubber
-from bot.service import Outcome, SurveyService
-from bot.surveyfiles import SurveyCatalogue
+from bot.services.audit import verify
+from bot.services.policy import Policy
+from bot.services.privacy import Keys
+from bot.services.scrubbing import Scrubber
+from bot.services.service import Outcome, SurveyService
+from bot.services.surveyfiles import SurveyCatalogue
 from storage import rounds
 from storage.unit_of_work import Store
 

@@ -32,14 +32,14 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import App
-from bot.audit import verify
 from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Ask, Finish, Record
-from bot.privacy import Keys
-from bot.service import Outcome, SurveyService
-from bot.surveyfiles import SurveyCatalogue
+from bot.services.audit import verify
+from bot.services.privacy import Keys
+from bot.services.service import Outcome, SurveyService
+from bot.services.surveyfiles import SurveyCatalogue
 from storage import database
 from storage.unit_of_work import Store
 

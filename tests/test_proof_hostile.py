@@ -40,11 +40,11 @@ from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine.conversation import Ask, Finish, Record
 from bot.engine.survey import Survey
-from bot.privacy import Keys
 from bot.reporting import export
-from bot.scrubbing import Scrubber
-from bot.service import SurveyService
-from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir, check_files, parse_survey
+from bot.services.privacy import Keys
+from bot.services.scrubbing import Scrubber
+from bot.services.service import SurveyService
+from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir, check_files, parse_survey
 from storage import database
 from storage.unit_of_work import Store
 
@@ -324,7 +324,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBot]:
 
 def assert_every_answer_valid(live: LiveBot) -> None:
     """No invalid record: every stored answer is one its question accepts, and the audit chain verifies."""
-    from bot.audit import verify
+    from bot.services.audit import verify
 
     for survey_id, version, qid, raw in live.rows(
             "SELECT r.survey_id, r.version, a.question_id, a.value FROM answer a JOIN response r "

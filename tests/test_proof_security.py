@@ -32,8 +32,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.cli import main
 from bot.reporting.signing import new_key_pair
-from bot.roles import Role, Roles, parse_who
-from bot.surveyfiles import builtin_survey_dir
+from bot.services.roles import Role, Roles, parse_who
+from bot.services.surveyfiles import builtin_survey_dir
 
 from .conftest import SAMPLE, drop_postgres, postgres_url
 from .fakes.slack_api import TEAM_ID, FakeSlack, SlackSigner, block_actions_payload, im_message, slash_command_fields

@@ -20,8 +20,6 @@ from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.survey import Survey
-from bot.policy import Policy, Thresholds, round_thresholds
-from bot.privacy import Keys
 from bot.reporting import html
 from bot.reporting.disclosure import Cell
 from bot.reporting.figures import WITHHELD_LINKED, Row, WaveResult, build_wave
@@ -29,8 +27,10 @@ from bot.reporting.method import method, render_text
 from bot.reporting.report import Report, ReportRequestError, make_report
 from bot.reporting.summary import three_questions
 from bot.reporting.tally import RoundTally, add, new_tally
-from bot.service import SurveyService
-from bot.surveyfiles import SurveyCatalogue, parse_survey
+from bot.services.policy import Policy, Thresholds, round_thresholds
+from bot.services.privacy import Keys
+from bot.services.service import SurveyService
+from bot.services.surveyfiles import SurveyCatalogue, parse_survey
 from storage import database
 from storage.results import RoundFacts
 from storage.unit_of_work import Store
@@ -305,7 +305,7 @@ def test_a_table_by_group_whose_totals_disagree_with_the_published_ones_is_withh
 def test_a_title_ending_in_a_question_mark_and_invitations_by_group_read_plainly() -> None:
     """The practitioner survey's title ends "know it?": the report says "know it? (wave 1)", not "know it?: wave 1".
     With invitations recorded, the tables by agency and role band never say "invited: not recorded"."""
-    from bot.surveyfiles import builtin_survey_dir, load_survey_file
+    from bot.services.surveyfiles import builtin_survey_dir, load_survey_file
 
     survey = load_survey_file(builtin_survey_dir() / "policy-awareness.yaml")
     tally = new_tally(survey.id, 1, [survey])

@@ -161,8 +161,8 @@ def test_the_installed_command_makes_a_development_key_and_a_pack(tmp_path: Path
 # What a read-only export must never load: the chat platforms' SDKs, the metrics, the scheduler, Alembic, and the
 # survey service with its ORM (bot.reading says why). A CSV export does not need xlsxwriter either.
 HEAVY = ("aiogram", "aiohttp", "slack_bolt", "slack_sdk", "prometheus_client", "apscheduler", "alembic", "sqlmodel",
-         "pydantic", "sqlalchemy.orm", "storage.models", "storage.unit_of_work", "bot.service", "bot.app",
-         "bot.channels.telegram", "bot.channels.slack", "bot.channels.web", "bot.scheduling", "xlsxwriter")
+         "pydantic", "sqlalchemy.orm", "storage.models", "storage.unit_of_work", "bot.services.service", "bot.app",
+         "bot.channels.telegram", "bot.channels.slack", "bot.channels.web", "bot.services.scheduling", "xlsxwriter")
 
 
 def test_export_loads_neither_the_service_nor_the_orm_nor_any_channel(tmp_path: Path) -> None:

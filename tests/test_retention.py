@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.audit import verify
 from bot.channels.port import Address
 from bot.engine import conversation as engine
-from bot.policy import Policy
-from bot.retention import RoundNotFound, destroy_key, purge
-from bot.service import SurveyService
+from bot.services.audit import verify
+from bot.services.policy import Policy
+from bot.services.retention import RoundNotFound, destroy_key, purge
+from bot.services.service import SurveyService
 from storage import rounds
 from storage.unit_of_work import Store
 

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from bot.audit import verify
 from bot.channels.port import Address
-from bot.privacy import Keys
-from bot.roles import Action, Forbidden, Role, Roles, parse_who, show_who
+from bot.services.audit import verify
+from bot.services.privacy import Keys
+from bot.services.roles import Action, Forbidden, Role, Roles, parse_who, show_who
 from storage.unit_of_work import Store
 
 from .conftest import PEPPER, Clock

@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import App, build, make_channels, serve
-from bot.audit import verify
 from bot.config import Settings
 from bot.engine import messages as msg
 from bot.reporting import export
 from bot.server import HttpServer
+from bot.services.audit import verify
 
 from .conftest import Clock
 from .fakes.slack_api import FakeSlack, SlackSigner, im_message

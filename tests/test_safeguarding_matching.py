@@ -1,4 +1,4 @@
-"""The phrase matcher (bot.safeguarding.matching) and the phrase list's loader: scripted disclosures, with the
+"""The phrase matcher (bot.services.safeguarding.matching) and the phrase list's loader: scripted disclosures, with the
 spellings young people really use, against ordinary sentences; properties for anything typed; file:line errors."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.channels.web import Refused, read_event
-from bot.safeguarding import alerts, checkin
-from bot.safeguarding.matching import ALL_CATEGORIES, ASKED_FOR_HELP, CATEGORIES, Matcher, fold, words_of
-from bot.safeguarding.phrases import PhraseFileError, load_phrases, parse_phrases
+from bot.services.safeguarding import alerts, checkin
+from bot.services.safeguarding.matching import ALL_CATEGORIES, ASKED_FOR_HELP, CATEGORIES, Matcher, fold, words_of
+from bot.services.safeguarding.phrases import PhraseFileError, load_phrases, parse_phrases
 
 PHRASES = load_phrases()
 MATCHER = Matcher(PHRASES)

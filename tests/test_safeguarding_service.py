@@ -11,15 +11,15 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.audit import verify
 from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
-from bot.privacy import Keys
-from bot.safeguarding import checkin
-from bot.safeguarding.checkin import Alert, CheckIn, Press
-from bot.service import SurveyService
-from bot.surveyfiles import SurveyCatalogue
+from bot.services.audit import verify
+from bot.services.privacy import Keys
+from bot.services.safeguarding import checkin
+from bot.services.safeguarding.checkin import Alert, CheckIn, Press
+from bot.services.service import SurveyService
+from bot.services.surveyfiles import SurveyCatalogue
 from storage.unit_of_work import Store
 
 from .conftest import PEPPER
@@ -235,7 +235,7 @@ def test_a_missing_phrase_list_stops_the_bot_with_one_line(tmp_path: Path) -> No
 
     from bot.app import build
     from bot.config import Settings
-    from bot.surveyfiles import SurveyFileError
+    from bot.services.surveyfiles import SurveyFileError
 
     settings = Settings.from_env({"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_PEPPER": "p" * 48,
                                   "SURVEYBOT_SAFEGUARDING_PHRASES": str(tmp_path / "nope.yaml")})
@@ -264,9 +264,9 @@ def test_a_safety_removal_is_never_a_comment_in_reports_or_exports(store: Store,
     """Three young people write ordinary comments and one discloses: the report's comments and both exports show
     the three only, never "[removed for safety] abuse" (in a small round it tells readers someone disclosed)."""
     from bot.app import published_versions
-    from bot.policy import Policy
     from bot.reporting import export, html
     from bot.reporting.report import make_report
+    from bot.services.policy import Policy
     from tests.conftest import Clock
 
     clock = Clock()
@@ -315,7 +315,7 @@ def test_the_alert_window_is_read_checked_and_documented() -> None:
 
 def test_held_anonymous_alerts_go_as_one_message_when_the_bot_stops(catalogue: SurveyCatalogue) -> None:
     """What the window holds is never lost: flushing (as the bot does when it stops) sends it at once."""
-    from bot.safeguarding.alerts import AlertRoute
+    from bot.services.safeguarding.alerts import AlertRoute
     from tests.conftest import Clock
 
     class Lead:

@@ -24,10 +24,10 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import App, build
-from bot.audit import verify
 from bot.cli import parser
 from bot.config import Settings
 from bot.engine import messages as msg
+from bot.services.audit import verify
 
 from .conftest import drop_postgres, postgres_url
 from .fakes.telegram_api import FakeTelegram
@@ -74,7 +74,7 @@ def in_process_app(env: dict[str, str]) -> App:
 
 
 def command(app: App, *argv: str) -> None:
-    from bot import campaign_commands
+    from bot.cli import campaign as campaign_commands
 
     assert campaign_commands.run(app, parser().parse_args(list(argv))) == 0
 

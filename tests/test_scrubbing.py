@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.scrubbing import KINDS, Scrubbed, Scrubber
+from bot.services.scrubbing import KINDS, Scrubbed, Scrubber
 
 SCRUB = Scrubber()
 NAMED = Scrubber(names=("Jo Bloggs", "Oak Lane Academy", "Ash", "Priory Estate", "O'Neill"))

@@ -12,10 +12,10 @@ from sqlalchemy import inspect, text
 from bot.channels.port import Address
 from bot.engine import conversation as engine
 from bot.engine.conversation import Ask
-from bot.privacy import Keys
-from bot.retention import destroy_key
-from bot.service import Outcome, SurveyService
-from bot.surveyfiles import SurveyCatalogue, SurveyFileError, parse_survey
+from bot.services.privacy import Keys
+from bot.services.retention import destroy_key
+from bot.services.service import Outcome, SurveyService
+from bot.services.surveyfiles import SurveyCatalogue, SurveyFileError, parse_survey
 from storage.unit_of_work import Store
 
 from .conftest import PEPPER, SAMPLE, Clock

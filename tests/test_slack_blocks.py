@@ -232,9 +232,9 @@ def test_everything_drawn_for_the_shipped_surveys_is_within_slacks_limits() -> N
         reply_blocks,
     )
     from bot.engine.conversation import Answered
-    from bot.safeguarding import checkin
-    from bot.safeguarding.matching import ALL_CATEGORIES, Match
-    from bot.surveyfiles import SurveyCatalogue, builtin_survey_dir
+    from bot.services.safeguarding import checkin
+    from bot.services.safeguarding.matching import ALL_CATEGORIES, Match
+    from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir
 
     surveys = SurveyCatalogue.from_dirs([builtin_survey_dir()]).all()
     assert len(surveys) == 3, "the three shipped surveys"

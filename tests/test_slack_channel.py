@@ -35,7 +35,7 @@ from bot.channels.slack import (
 from bot.config import Settings, SettingsError
 from bot.engine import messages as msg
 from bot.server import HttpServer
-from bot.surveyfiles import builtin_survey_dir
+from bot.services.surveyfiles import builtin_survey_dir
 from storage.models import Contact
 from tests.conftest import SAMPLE, Clock
 from tests.fakes.slack_api import (
@@ -601,7 +601,7 @@ async def test_campaign_commands_need_a_role_and_people_can_join_and_opt_out(htt
     from datetime import UTC, timedelta
 
     from bot.channels.port import Address
-    from bot.roles import Role, Roles
+    from bot.services.roles import Role, Roles
     from storage.models import Campaign
 
     app = http_bot.app
@@ -625,7 +625,7 @@ async def test_campaign_commands_need_a_role_and_people_can_join_and_opt_out(htt
 
 async def test_a_scrutineer_gets_an_export_as_a_file_and_others_are_refused(http_bot: Bot) -> None:
     from bot.channels.port import Address
-    from bot.roles import Role, Roles
+    from bot.services.roles import Role, Roles
 
     app, fake = http_bot.app, http_bot.fake
     scrutineer, visitor = http_bot.person("U0SCRUTINY"), http_bot.person("U0NOSY")

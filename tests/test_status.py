@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.channels.port import Address
-from bot.policy import Policy
 from bot.reporting.status import RoundCounts, read_counts, render, round_status, suppress_status
-from bot.service import SurveyService
+from bot.services.policy import Policy
+from bot.services.service import SurveyService
 from storage import rounds
 from storage.unit_of_work import Store
 

@@ -14,7 +14,7 @@ from bot.channels import webpage
 from bot.channels.text import prompt_text
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
-from bot.surveyfiles import BULLET, dashed, load_survey_file, parse_survey, reflow
+from bot.services.surveyfiles import BULLET, dashed, load_survey_file, parse_survey, reflow
 
 from .conftest import SAMPLE
 

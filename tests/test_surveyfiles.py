@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.engine.survey import Audience, Kind
-from bot.surveyfiles import SurveyFileError, builtin_survey_dir, check_files, parse_survey
+from bot.services.surveyfiles import SurveyFileError, builtin_survey_dir, check_files, parse_survey
 
 from .conftest import SAMPLE
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.roles import Role, Roles, parse_who
+from bot.services.roles import Role, Roles, parse_who
 
 from . import dataset
 from .fakes.telegram_api import FakeTelegram

@@ -24,7 +24,7 @@ from bot.channels.telegram.callbacks import AckButton, AnswerButton, CareButton,
 from bot.channels.telegram.handlers import build_router
 from bot.channels.telegram.middleware import ChatLocks
 from bot.config import Settings
-from bot.safeguarding import alerts, checkin
+from bot.services.safeguarding import alerts, checkin
 
 from .fakes.telegram_api import FakeTelegram
 from .test_telegram import PEPPER, USER, begin, next_question, option_data, running

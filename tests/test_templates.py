@@ -26,15 +26,15 @@ from bot.channels import web_words as words
 from bot.channels import webpage
 from bot.engine.conversation import Answered, Prompt
 from bot.engine.survey import Survey
-from bot.policy import Thresholds
 from bot.reporting import board, html
 from bot.reporting.compare import compare
 from bot.reporting.figures import build_wave
 from bot.reporting.report import Report
 from bot.reporting.tally import add, new_tally
-from bot.safeguarding.checkin import CheckIn, Choice
-from bot.surveyfiles import load_survey_file
-from bot.yousaid import Board, ReplyView, ThemeView
+from bot.services.policy import Thresholds
+from bot.services.safeguarding.checkin import CheckIn, Choice
+from bot.services.surveyfiles import load_survey_file
+from bot.services.yousaid import Board, ReplyView, ThemeView
 from storage.results import RoundFacts
 
 from .conftest import SAMPLE

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.audit import verify
-from bot.campaigns import reminder
 from bot.channels.port import Address
 from bot.engine import conversation as engine
-from bot.privacy import Keys
-from bot.retention import destroy_key
-from bot.service import Outcome, SurveyService
+from bot.services.audit import verify
+from bot.services.campaigns import reminder
+from bot.services.privacy import Keys
+from bot.services.retention import destroy_key
+from bot.services.service import Outcome, SurveyService
 from storage import campaigns as store_campaigns
 from storage.models import Campaign
 from storage.unit_of_work import Store

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from bot import notices
 from bot.channels import web_words as words
 from bot.engine import messages as msg
+from bot.services import notices
 
 from .test_web import TEMPLATES, Bot, count, running
 
@@ -337,12 +337,12 @@ def wide_report() -> str:
     import random
     from datetime import date
 
-    from bot.policy import Thresholds
     from bot.reporting import html
     from bot.reporting.figures import build_wave
     from bot.reporting.report import Report
     from bot.reporting.tally import add, new_tally
-    from bot.surveyfiles import builtin_survey_dir, load_survey_file
+    from bot.services.policy import Thresholds
+    from bot.services.surveyfiles import builtin_survey_dir, load_survey_file
     from storage.results import RoundFacts
 
     survey = load_survey_file(builtin_survey_dir() / "policy-awareness.yaml")

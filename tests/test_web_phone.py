@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot import notices
 from bot.channels import web_words as words
 from bot.engine import messages as msg
+from bot.services import notices
 
 from . import test_web_browser
 from .test_web import Bot, client, count, running

@@ -17,21 +17,21 @@ from typing import Any
 from sqlalchemy import text
 
 from bot.app import App, build, make_channels, serve
-from bot.audit import verify
-from bot.broadcast import Broadcaster
 from bot.channels.pacing import Pacer
 from bot.channels.port import Address
 from bot.config import Settings
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
-from bot.policy import Policy
 from bot.reporting import board as pages
 from bot.reporting import html
 from bot.reporting.report import make_report
-from bot.retention import purge
-from bot.roles import Role, Roles
-from bot.service import SurveyService
-from bot.yousaid import YouSaid, read_board
+from bot.services.audit import verify
+from bot.services.broadcast import Broadcaster
+from bot.services.policy import Policy
+from bot.services.retention import purge
+from bot.services.roles import Role, Roles
+from bot.services.service import SurveyService
+from bot.services.yousaid import YouSaid, read_board
 from storage import campaigns as store_campaigns
 from storage import rounds
 from storage import yousaid as store_yousaid

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.channels.reactions import REACTIONS, parse_reaction, reaction_data
-from bot.surveyfiles import builtin_survey_dir, check_files, load_survey_file
-from bot.yousaid import STATUSES, YouSaidError, parse_ids, parse_status
+from bot.services.surveyfiles import builtin_survey_dir, check_files, load_survey_file
+from bot.services.yousaid import STATUSES, YouSaidError, parse_ids, parse_status
 
 SURVEYS = builtin_survey_dir()
 ids = st.sets(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=30)

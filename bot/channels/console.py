@@ -3,7 +3,8 @@
 Interactive for a survey author's preview; when standard input is not a terminal it reads one answer per line, so a
 survey can be scripted. Lines starting with `/` are commands: /skip, /back, /stop, /resume, /delete, /help. A blank
 line skips an optional question. Multiple choice takes numbers with commas between (1, 3). Typed answers go through
-the safeguarding check first (bot.safeguarding), so an author sees the gentle check as a young person would; its
+the safeguarding check first (bot.services.safeguarding), so an author sees the gentle check as a young person would;
+its
 buttons are numbered, and the next line picks one.
 """
 
@@ -16,9 +17,9 @@ from bot.channels.port import Address
 from bot.channels.text import prompt_text
 from bot.engine import conversation as engine
 from bot.engine.conversation import Ask, Notice, Say, Update
-from bot.safeguarding import checkin
-from bot.safeguarding.checkin import CheckIn
-from bot.service import Outcome, Shown, SurveyService
+from bot.services.safeguarding import checkin
+from bot.services.safeguarding.checkin import CheckIn
+from bot.services.service import Outcome, Shown, SurveyService
 
 HELP = ("Type your answer and press Enter. For options, type the number (or the words). For several, type numbers "
         "with commas between, like 1, 3.\nCommands: /skip  /back  /stop  /resume  /delete  /help")

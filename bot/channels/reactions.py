@@ -1,7 +1,7 @@
 """The data a "we did" reaction button carries, for Telegram and Slack alike: `wd:<reply id>:<reaction>`.
 
 Kept beside bot.channels.buttons (the survey's own buttons) so a press can be told apart and parsed without the
-channel knowing anything else about replies (bot.yousaid). Anything else, stale or forged, parses as None.
+channel knowing anything else about replies (bot.services.yousaid). Anything else, stale or forged, parses as None.
 """
 
 from __future__ import annotations

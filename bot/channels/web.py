@@ -42,7 +42,6 @@ from urllib.parse import parse_qsl, urlsplit
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from bot import notices
 from bot.bounded import BoundedMap
 from bot.channels import web_words as words
 from bot.channels import webpage
@@ -52,10 +51,11 @@ from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Ask, Finish, Notice, Say, Update
 from bot.engine.survey import Audience
-from bot.safeguarding import checkin
-from bot.safeguarding.checkin import CheckIn, Press
-from bot.service import Outcome, Shown, SurveyService
-from bot.surveyfiles import SurveyCatalogue
+from bot.services import notices
+from bot.services.safeguarding import checkin
+from bot.services.safeguarding.checkin import CheckIn, Press
+from bot.services.service import Outcome, Shown, SurveyService
+from bot.services.surveyfiles import SurveyCatalogue
 
 if TYPE_CHECKING:
     from bot.server import HttpServer

@@ -59,7 +59,7 @@ STILL_PAUSED = "This survey is paused. Press Carry on to pick up where you left 
 HELP = ("Press a button to answer, or type in the box and press Send. Skip leaves a question out. "
         "Back lets you change your last answer. The buttons at the bottom stop the survey or delete your answers.")
 
-# The safeguarding check's contact box (bot.safeguarding.checkin)
+# The safeguarding check's contact box (bot.services.safeguarding.checkin)
 CARE_CONTACT_LABEL = "How a trusted adult can reach you"
 
 # Whole pages

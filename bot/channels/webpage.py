@@ -20,7 +20,7 @@ from bot import templates
 from bot.channels import web_words as words
 from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Prompt
-from bot.safeguarding.checkin import CheckIn
+from bot.services.safeguarding.checkin import CheckIn
 
 STATIC = "webstatic"
 LONG_OPTION = 24  # options longer than this go one to a row, whatever the kind
@@ -39,7 +39,7 @@ def linked(text: str) -> str:
 
 def _blocks(text: str) -> list[tuple[str, str | list[str]]]:
     """Plain text as blocks the template draws: one paragraph per line (survey files' paragraphs are one line each,
-    see bot.surveyfiles.reflow), lines starting with a bullet as a list, a first line ending ":" as a lead."""
+    see bot.services.surveyfiles.reflow), lines starting with a bullet as a list, a first line ending ":" as a lead."""
     parts: list[tuple[str, str | list[str]]] = []
     items: list[str] = []
     for line in text.strip().splitlines():

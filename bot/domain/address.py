@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Address:
-    """A person on one channel. Held in memory only: made pseudonymous in bot.privacy before anything is stored."""
+    """A person on one channel. Held in memory only: made pseudonymous in bot.services.privacy before anything is
+    stored."""
 
     channel: str
     workspace: str

@@ -29,7 +29,7 @@ class Inviting(Named, Protocol):
 
 @runtime_checkable
 class Announcing(Inviting, Protocol):
-    """A channel that can send a "we did" reply with reaction buttons (bot.yousaid)."""
+    """A channel that can send a "we did" reply with reaction buttons (bot.services.yousaid)."""
 
     async def announce(self, address: Address, text: str, reply_id: int) -> None:
         """Send a reply with "this helps / not really / tell me more". Raises Unreachable or RateLimited."""

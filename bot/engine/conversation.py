@@ -135,7 +135,8 @@ class Resume:
 
 @dataclass(frozen=True)
 class Withhold:
-    """A young person's words were held back by the safeguarding check (bot.safeguarding) and never reach the engine.
+    """A young person's words were held back by the safeguarding check (bot.services.safeguarding) and never reach the
+    engine.
     On a free-text question (or "Other, please say") the answer is recorded as "[removed for safety] CATEGORY" and
     the survey moves on; on any other question nothing changes, so the question is simply asked again later."""
 

@@ -65,7 +65,8 @@ JOINED = "Thanks. You are in these groups now: {tags}."
 JOIN_UNKNOWN = "Sorry, there is no group called “{tag}”. The groups are: {choices}."
 JOIN_OFF = "Choosing groups is not switched on here."
 
-# --- You said, we did: everything a young person sees from bot.yousaid ------------------------------------------------
+# --- You said, we did: everything a young person sees from bot.services.yousaid
+# ------------------------------------------------
 # One group, so the youth-message registry and the reading-level check can take all of it at once.
 YOUSAID_THANKS = "Thank you for telling us. We read every message. We will tell you what we did about it."
 YOUSAID_REPLY = "You said: {theme}\nWe did: {text}\nWhere it is now: {status}"
@@ -83,7 +84,8 @@ YOUSAID_NOT_FOR_YOU = "Sorry, this button is not for you."
 YOUSAID_MESSAGES = (YOUSAID_THANKS, YOUSAID_REPLY, *YOUSAID_STATUS.values(), *YOUSAID_REACTIONS.values(),
                     YOUSAID_REACTED, YOUSAID_TELL_ME_MORE, YOUSAID_NOT_FOR_YOU)
 
-# Safeguarding (bot.safeguarding): the gentle check when a young person's words suggest they may not be safe, or
+# Safeguarding (bot.services.safeguarding): the gentle check when a young person's words suggest they may not be safe,
+# or
 # they type the HELP word. Warm, short, no questions about what happened.
 REMOVED_FOR_SAFETY = "[removed for safety]"  # stored instead of the words, with the category after it
 REMOVED_SHOWN = "(not kept, to keep you safe)"  # shown back on the question instead of the words
@@ -133,12 +135,12 @@ YOUTH_FACING = (
 # page words, every one of which a young person on a youth link sees, and the chat channels' own hints.
 YOUTH_FACING_ELSEWHERE = (
     "bot.channels.web_words:*",
-    "bot.notices:YOUNG_PEOPLE_SUMMARY",
+    "bot.services.notices:YOUNG_PEOPLE_SUMMARY",
     "bot.channels.telegram:HELP,HINT_TYPED,HINT_EDITED,HINT_PRIVATE,STALE_BUTTON,SORRY",
     "bot.channels.slack:HELP,DM_HINT,EDIT_HINT,FILE_HINT,TYPE_HERE,ANSWER_BUTTON,HOME_TITLE,HOME_NONE",
 )
 
-# What the safeguarding lead sees in the alert channel (adults: bot.safeguarding.alerts)
+# What the safeguarding lead sees in the alert channel (adults: bot.services.safeguarding.alerts)
 ALERT_ANONYMOUS = ("Safeguarding alert {ref}: a young person's message on {channel} suggests “{category}”. "
                    "They were shown Childline, 999 and Shout. They have not agreed to be contacted, so we cannot say "
                    "who they are. Their words were not kept.")

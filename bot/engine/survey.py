@@ -1,6 +1,7 @@
 """The survey model: what a survey is, as the engine sees it.
 
-Plain frozen dataclasses, built by bot.surveyfiles from the files in surveys/ and checked there. The engine trusts a
+Plain frozen dataclasses, built by bot.services.surveyfiles from the files in surveys/ and checked there. The engine
+trusts a
 Survey it is given: every rule a file can break is reported by the loader, with its line, before a Survey exists.
 """
 
@@ -59,7 +60,7 @@ class Question:
     max_length: int = DEFAULT_TEXT_LIMIT
     ask_if: Condition | None = None
     breakdown: str | None = None
-    feedback: bool = False  # a young person's own words for "you said, we did" (bot.yousaid)
+    feedback: bool = False  # a young person's own words for "you said, we did" (bot.services.yousaid)
     line: int = 0
 
     def options(self) -> tuple[str, ...]:
@@ -88,7 +89,7 @@ class Survey:
     intro: str
     questions: tuple[Question, ...]
     thanks: str = "Thank you. Your answers have been saved."
-    min_group: int | None = None  # the file's own reporting threshold: bot.policy.Policy.thresholds applies it
+    min_group: int | None = None  # the file's own reporting threshold: bot.services.policy.Policy.thresholds applies it
     source: str = ""
     path: str = ""
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from bot.language.readability import reading, sentences, words
-from bot.surveyfiles import Problem, SurveyFileError
+from bot.services.surveyfiles import Problem, SurveyFileError
 
 YOUNG_GRADE = 6.0
 ADULT_GRADE = 9.0

@@ -11,7 +11,7 @@ import re
 
 from bot.engine.survey import Audience, Survey
 from bot.language.glossary import Glossary, check_text
-from bot.surveyfiles import Problem
+from bot.services.surveyfiles import Problem
 
 
 def _line_of(survey: Survey, key: str) -> int:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from bot import templates
 from bot.engine import messages as msg
-from bot.notices import long_date
-from bot.yousaid import Board, ReplyView, ThemeView, reactions_shown, shown
+from bot.services.notices import long_date
+from bot.services.yousaid import Board, ReplyView, ThemeView, reactions_shown, shown
 
 STATUS_LABEL = {"heard": "Heard", "planned": "Planned", "in-progress": "In progress", "done": "Done"}
 def _approved(theme: ThemeView) -> list[ReplyView]:

@@ -4,7 +4,7 @@ A scrutineer (or admin) types a command in a direct message with the bot; the ch
 `parse_request`, calls `deliverable` (on the service's database thread: it reads and writes the store) and sends
 the file back as a document in the same direct message (Telegram sendDocument, Slack files.uploadV2). This module
 checks the role, builds the file in a temporary folder, and writes the audit record with the channel and a keyed
-fingerprint of who asked (the one bot.roles writes for a grant, so the two can be matched), never their id.
+fingerprint of who asked (the one bot.services.roles writes for a grant, so the two can be matched), never their id.
 
 The commands, as a person types them (also in HELP):
 
@@ -28,7 +28,7 @@ from bot.engine.survey import Survey
 from bot.reporting import export, html, pack
 from bot.reporting.report import ReportRequestError, make_report
 from bot.reporting.signing import signing_key
-from bot.roles import Action, Forbidden, Roles
+from bot.services.roles import Action, Forbidden, Roles
 from storage import results
 
 KINDS = ("report", "csv", "xlsx", "json", "evidence")
@@ -189,8 +189,9 @@ def respond(app: App, requester: Address, text: str) -> Deliverable | str:
     try:
         request = parse_request(text)
         return deliverable(app, requester, request)
-    except Forbidden as exc:  # audited like a refused admin command (bot.chat_admin), with who asked as a keyed
-        # fingerprint (as for a granted role), never their id, and nothing of what they typed beyond the kind
+    except Forbidden as exc:
+        # audited like a refused admin command (bot.services.chat_admin), with who asked as a keyed fingerprint
+        # (as for a granted role), never their id, and nothing of what they typed beyond the kind
         subject: dict[str, object] = {"kind": request.kind, "channel": requester.channel,
                    "who": app.keys.audit(b"role|" + requester.identity())}
         with app.store.unit() as uow:

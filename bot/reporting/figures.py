@@ -1,7 +1,7 @@
 """A survey round's figures, as numbers that are safe to publish: every count suppressed, every rule applied.
 
 This module turns the true counts (bot.reporting.tally) into what a report may show. Every count goes through
-bot.reporting.disclosure with the round's locked thresholds (bot.policy.round_thresholds); rendering
+bot.reporting.disclosure with the round's locked thresholds (bot.services.policy.round_thresholds); rendering
 (bot.reporting.html, bot.reporting.method) only prints what is here.
 
 The tables of one report are linked: a question's table adds up to the completed responses, and its table by a
@@ -32,7 +32,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bot.engine.survey import OTHER_LABEL, YES, Audience, Kind, Question, Survey
-from bot.policy import Thresholds
 from bot.reporting.disclosure import (
     MIN_PERCENT_BASE,
     WITHHELD,
@@ -45,6 +44,7 @@ from bot.reporting.disclosure import (
 )
 from bot.reporting.status import suppress_parts
 from bot.reporting.tally import ANSWERED, UNANSWERED, QuestionTally, RoundTally
+from bot.services.policy import Thresholds
 from storage.results import RoundFacts
 
 COMPLETED, NOT_COMPLETED = "completed", "started but not completed"

@@ -10,10 +10,9 @@ time of day in it and the same report gives the same bytes.
 
 from __future__ import annotations
 
-from bot import templates, yousaid
+from bot import templates
 from bot.engine import messages as msg
 from bot.engine.survey import Kind, Question, Survey
-from bot.notices import long_date
 from bot.reporting.charts import Bar, bars
 from bot.reporting.compare import AVERAGE, Comparison, mean_text, p_text, percent
 from bot.reporting.disclosure import Cell, percentage
@@ -29,7 +28,9 @@ from bot.reporting.summary import (
     upper_first,
 )
 from bot.reporting.tally import UNANSWERED
-from bot.yousaid import Board
+from bot.services import yousaid
+from bot.services.notices import long_date
+from bot.services.yousaid import Board
 
 
 def render(report: Report) -> str:

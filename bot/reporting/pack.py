@@ -13,7 +13,7 @@ Contents (README.txt in the pack says the same to its reader):
     README.txt
     manifest.json, manifest.sig  SHA-256 of every file above, and the Ed25519 signature of manifest.json
 
-The audit chain is verified first (bot.audit.verify), and a pack is refused if it fails: a pack vouches for the
+The audit chain is verified first (bot.services.audit.verify), and a pack is refused if it fails: a pack vouches for the
 chain head it quotes. Making a pack is itself audited (`evidence.pack`, with the manifest's SHA-256), after the head
 is read, so the chain also records that the pack was made. The zip is deterministic for a given day: fixed entry
 order and dates (no time of day), so the same data gives the same bytes.
@@ -37,10 +37,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bot.audit import head, verify
 from bot.engine.survey import Survey
-from bot.policy import Policy
-from bot.privacy import Keys
 from bot.reporting import export, html
 from bot.reporting.files import create_owner_only
 from bot.reporting.method import method, render_text
@@ -48,6 +45,9 @@ from bot.reporting.progress import Progress, Terminal
 from bot.reporting.report import make_report, pick_waves
 from bot.reporting.signing import fingerprint, public_pem
 from bot.reporting.verify_pack import FORMAT, MANIFEST, PUBLIC_KEY, SIGNATURE
+from bot.services.audit import head, verify
+from bot.services.policy import Policy
+from bot.services.privacy import Keys
 from storage import results
 from storage.unit_of_work import Store
 

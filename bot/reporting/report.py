@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.engine.survey import Audience, Survey
-from bot.policy import Policy, round_thresholds
 from bot.reporting.compare import Comparison, compare
 from bot.reporting.figures import WaveResult, build_wave
 from bot.reporting.progress import Progress, Terminal
 from bot.reporting.tally import RoundTally, count_round
-from bot.yousaid import Board, read_board
+from bot.services.policy import Policy, round_thresholds
+from bot.services.yousaid import Board, read_board
 from storage import results, rounds
 from storage.unit_of_work import Store
 

@@ -1,7 +1,7 @@
 """`surveybot status`: how a survey round is going, as counts that keep to the round's threshold.
 
 The one aggregate output so far, so it follows the reporting rules (docs/privacy.md) like every later report will:
-every number goes through bot.reporting.disclosure with the round's locked k (bot.policy.round_thresholds).
+every number goes through bot.reporting.disclosure with the round's locked k (bot.services.policy.round_thresholds).
 
 * Responses: completed and not completed, each suppressed on its own, and their total (started = answered at least
   one question) shown only when both are, so a small "not completed" cannot be worked out from the other two. The
@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.engine.survey import Survey
-from bot.policy import Policy, round_thresholds
 from bot.reporting.disclosure import SECONDARY, Cell, SuppressedCounts, small_reason, suppress_counts
+from bot.services.policy import Policy, round_thresholds
 from storage import rounds
 from storage.models import SurveyKey
 from storage.unit_of_work import Store

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.engine.survey import YES, Kind
-from bot.notices import long_date
 from bot.reporting.compare import mean_text, percent
 from bot.reporting.disclosure import Cell
 from bot.reporting.figures import QuestionResult, WaveResult, people
 from bot.reporting.report import Report
+from bot.services.notices import long_date
 
 
 @dataclass(frozen=True)

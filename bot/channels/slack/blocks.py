@@ -31,7 +31,7 @@ from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Prompt
 from bot.engine.survey import Survey
-from bot.safeguarding.checkin import CheckIn
+from bot.services.safeguarding.checkin import CheckIn
 
 Blocks = list[dict[str, Any]]
 

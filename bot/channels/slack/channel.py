@@ -29,8 +29,8 @@ from bot.channels.slack.people import PEOPLE_KEPT, Person
 from bot.channels.slack.render import Renderer
 from bot.channels.slack.work import Work
 from bot.config import SettingsError
-from bot.service import Outcome, SurveyService
-from bot.surveyfiles import SurveyCatalogue
+from bot.services.service import Outcome, SurveyService
+from bot.services.surveyfiles import SurveyCatalogue
 
 if TYPE_CHECKING:
     from bot.server import HttpServer
@@ -169,7 +169,8 @@ class SlackChannel:
             return web.Response(status=400)
         return await to_aiohttp_response(response)
 
-    # --- what the rest of the bot asks of a channel (bot.channels.port, bot.safeguarding.alerts, bot.pending) ---------
+    # --- what the rest of the bot asks of a channel (bot.channels.port, bot.services.safeguarding.alerts,
+    # bot.services.pending) ---------
     async def invite(self, address: Address, text: str, code: str) -> None:
         """An invitation or reminder in the person's DM, with the Start button the Home tab uses."""
         await self.renderer.post(address, text, invite_blocks(text, code))
@@ -187,5 +188,5 @@ class SlackChannel:
         return bool(response.get("ok", True))
 
     async def resend(self, address: Address, outcome: Outcome) -> None:
-        """What a step committed before a stop still owed this person (bot.pending)."""
+        """What a step committed before a stop still owed this person (bot.services.pending)."""
         await self.work.resend(address, outcome)

@@ -29,7 +29,7 @@ from bot.channels.slack.people import Drawn
 from bot.channels.slack.words import COMMAND, DM_HINT, EDIT_HINT, FILE_HINT, HELP, START_WHICH
 from bot.channels.slack.work import Work
 from bot.engine import conversation as engine
-from bot.safeguarding import alerts, checkin
+from bot.services.safeguarding import alerts, checkin
 
 EVENTS_KEPT = 10_000  # recent event ids, to drop redeliveries without touching the database
 

@@ -33,8 +33,8 @@ from bot.channels.text import prompt_text
 from bot.engine.conversation import Answered, Ask, Finish, Notice, Say, Update
 from bot.engine.survey import Survey
 from bot.metrics import METRICS
-from bot.safeguarding.checkin import CheckIn
-from bot.service import Outcome, Shown
+from bot.services.safeguarding.checkin import CheckIn
+from bot.services.service import Outcome, Shown
 
 UNREACHABLE = frozenset({"user_disabled", "account_inactive", "channel_not_found", "user_not_found", "cannot_dm_bot",
                          "is_archived", "not_in_channel", "user_not_in_channel", "messages_tab_disabled"})
@@ -50,7 +50,7 @@ class Renderer:
         self.name = name  # the channel's name, for the throttling metric
         self.api = api  # the started channel's Web API client (ChannelError before start)
         self.people = people
-        self.delivered = delivered  # told once every effect of an outcome is sent (bot.pending)
+        self.delivered = delivered  # told once every effect of an outcome is sent (bot.services.pending)
 
     def person(self, address: Address) -> Person:
         return self.people.get_or_make(address, Person)
@@ -77,7 +77,7 @@ class Renderer:
                 raise failed
         if any(isinstance(e, Finish) for e in outcome.effects):
             person.drawn.clear()
-        self.delivered(outcome)  # all sent: its pending reply can go (bot.pending)
+        self.delivered(outcome)  # all sent: its pending reply can go (bot.services.pending)
 
     async def _draw_all(self, address: Address, person: Person, effects: list[Shown], survey: Survey | None,
                         said: set[str]) -> None:

@@ -22,14 +22,14 @@ from bot.channels.slack.words import HELP
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Prompt
-from bot.safeguarding import checkin
-from bot.service import Outcome, SurveyService
-from bot.surveyfiles import SurveyCatalogue
+from bot.services.safeguarding import checkin
+from bot.services.service import Outcome, SurveyService
+from bot.services.surveyfiles import SurveyCatalogue
 
 if TYPE_CHECKING:
-    from bot.chat_admin import ChatAdmin
     from bot.reporting.delivery import Deliverable
-    from bot.yousaid import YouSaid
+    from bot.services.chat_admin import ChatAdmin
+    from bot.services.yousaid import YouSaid
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class Work:
         await self.act(address, event, key)
 
     async def resend(self, address: Address, outcome: Outcome) -> None:
-        """What a step committed before a stop still owed this person (bot.pending)."""
+        """What a step committed before a stop still owed this person (bot.services.pending)."""
         async with self.person(address).lock:  # after any action of theirs being handled: it may have moved on
             if await self.service.call(self.service.still_owed, outcome):
                 await self.renderer.render(address, outcome)

@@ -1,7 +1,8 @@
 """The five kinds of button the bot sends, as aiogram `CallbackData`: each kind's `.filter()` picks its handler.
 
 The data on the wire is unchanged, so buttons already sitting in people's chats keep working: each `unpack` reads
-today's format with the parser that owns it (bot.channels.buttons, bot.channels.reactions, bot.safeguarding) and so
+today's format with the parser that owns it (bot.channels.buttons, bot.channels.reactions, bot.services.safeguarding)
+and so
 accepts exactly what that parser accepts; anything else raises ValueError, which aiogram's filter reads as "not this
 kind". `pack` writes the same format, always within Telegram's 64 bytes. Parsing builds no pydantic model:
 `model_construct` only fills in the parsed fields, as this is on the path of every button press.
@@ -16,7 +17,7 @@ from aiogram.filters.callback_data import CallbackData
 from bot.channels import buttons
 from bot.channels.reactions import parse_reaction, reaction_data
 from bot.engine import conversation as engine
-from bot.safeguarding import alerts, checkin
+from bot.services.safeguarding import alerts, checkin
 
 LIMIT = 64  # bytes of callback data Telegram keeps
 _EVENTS = {buttons.DONE: engine.Done, buttons.SKIP: engine.Skip, buttons.BACK: engine.Back}

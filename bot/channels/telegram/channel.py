@@ -46,13 +46,13 @@ from bot.channels.telegram.render import (
 from bot.channels.telegram.words import COMMANDS
 from bot.config import SettingsError
 from bot.metrics import METRICS
-from bot.service import Outcome, SurveyService
+from bot.services.service import Outcome, SurveyService
 
 if TYPE_CHECKING:
-    from bot.chat_admin import ChatAdmin
     from bot.reporting.delivery import Deliverable
     from bot.server import HttpServer
-    from bot.yousaid import YouSaid
+    from bot.services.chat_admin import ChatAdmin
+    from bot.services.yousaid import YouSaid
 
 log = logging.getLogger("bot.channels.telegram")
 T = TypeVar("T")
@@ -150,7 +150,7 @@ class TelegramChannel:
         return self.locks.lock(chat_id)
 
     async def resend(self, address: Address, outcome: Outcome) -> None:
-        """What a step committed before a stop still owed this chat (bot.pending)."""
+        """What a step committed before a stop still owed this chat (bot.services.pending)."""
         chat_id = int(address.user)
         async with self.lock(chat_id):  # after any update of this chat being handled: it may have moved on
             if await self.service.call(self.service.still_owed, outcome):
@@ -166,7 +166,7 @@ class TelegramChannel:
                                       "Telegram refused the reply")
 
     async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
-        """A safeguarding alert in the lead's chat, with an Acknowledge button (bot.safeguarding.alerts)."""
+        """A safeguarding alert in the lead's chat, with an Acknowledge button (bot.services.safeguarding.alerts)."""
         chat_id = int(target)
         markup = InlineKeyboardMarkup.model_validate(keyboard([[(ack_label, ack_data)]]))
         sent = await self.call(chat_id, lambda: self.bot.send_message(chat_id, text, reply_markup=markup), True)

@@ -28,7 +28,7 @@ from bot.channels.telegram.render import TEXT_LIMIT, reaction_keyboard
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Notice
-from bot.service import Outcome
+from bot.services.service import Outcome
 
 if TYPE_CHECKING:
     from bot.channels.telegram.channel import TelegramChannel
@@ -148,7 +148,8 @@ class Handlers:
         await self._run(message, self.service.erase)
 
     async def admin(self, message: Message, command: CommandObject) -> None:
-        """A campaign command for admins and scrutineers (bot.chat_admin checks the role); the reply is theirs only."""
+        """A campaign command for admins and scrutineers (bot.services.chat_admin checks the role); the reply is theirs
+        only."""
         channel = self.channel
         assert channel.admin is not None and message.from_user is not None
         verb = command.command.lower()

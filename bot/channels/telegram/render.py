@@ -23,8 +23,8 @@ from bot.channels.text import prompt_text
 from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Ask, Notice, Prompt, Say
 from bot.engine.conversation import Update as Redraw
-from bot.safeguarding.checkin import CheckIn
-from bot.service import Outcome
+from bot.services.safeguarding.checkin import CheckIn
+from bot.services.service import Outcome
 
 if TYPE_CHECKING:
     from bot.channels.telegram.channel import TelegramChannel
@@ -100,7 +100,7 @@ class Renderer:
         but are stale (their turn has passed), so nothing can be recorded twice.
 
         Once everything went (or the person blocked the bot), the step's pending reply is marked delivered
-        (bot.pending); a failure leaves it to be sent again after a restart."""
+        (bot.services.pending); a failure leaves it to be sent again after a restart."""
         channel, service = self.channel, self.channel.service
         toasts = toasts_of(outcome) if pressed else set()
         held = REPLY_SLOT.get()

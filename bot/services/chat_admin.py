@@ -1,18 +1,20 @@
 """Campaign commands typed in chat by the business unit and scrutineers: list, status, remind, close; and
-`yousaid ...` for "you said, we did" (bot.yousaid_commands).
+`yousaid ...` for "you said, we did" (bot.cli.yousaid).
 
 Channel-independent: the Telegram and Slack adapters pass the words typed and who typed them, and send back the text
-this returns. Every command checks its role (bot.roles) first; a refusal is audited and says which role is needed,
+this returns. Every command checks its role (bot.services.roles) first; a refusal is audited and says which role is
+needed,
 never anything about the campaign.
 """
 
 from __future__ import annotations
 
-from bot import campaign_commands, yousaid_commands
 from bot.app import App
-from bot.broadcast import Broadcaster
+from bot.cli import campaign as campaign_commands
+from bot.cli import yousaid as yousaid_commands
 from bot.domain.address import Address
-from bot.roles import Action, Forbidden, Roles
+from bot.services.broadcast import Broadcaster
+from bot.services.roles import Action, Forbidden, Roles
 from storage import campaigns as store_campaigns
 
 VERBS: dict[str, Action] = {

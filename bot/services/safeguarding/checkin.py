@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from bot.engine import messages as msg
 from bot.engine.conversation import Say
-from bot.safeguarding.matching import ALL_CATEGORIES, ASKED_FOR_HELP, Match
+from bot.services.safeguarding.matching import ALL_CATEGORIES, ASKED_FOR_HELP, Match
 
 OK, HELP, ADULT, YES, NO, CONTACT, RATHER_NOT = "ok", "help", "adult", "yes", "no", "contact", "not"
 CHOICES = (OK, HELP, ADULT, YES, NO, CONTACT, RATHER_NOT)

@@ -1,12 +1,14 @@
 """"You said, we did": the business unit reviews young people's feedback, groups it into themes, writes replies that a
 second person approves, and sends them to everyone who completed the round; the young people react.
 
-The use cases here are shared by the command line (bot.yousaid_commands) and the chat admin commands
-(bot.chat_admin). Every change checks the acting person's role first (bot.roles): writing needs the admin role,
+The use cases here are shared by the command line (bot.cli.yousaid) and the chat admin commands
+(bot.services.chat_admin). Every change checks the acting person's role first (bot.services.roles): writing needs the
+admin role,
 approving the youth participation lead role, and the approver must not be the writer. Refusals and changes are
 audited with ids and keyed fingerprints only, never names or platform ids.
 
-Replies travel through the campaign outbox (bot.broadcast): `send` only marks a reply as wanted after quiet hours;
+Replies travel through the campaign outbox (bot.services.broadcast): `send` only marks a reply as wanted after quiet
+hours;
 the running bot's sweep plans it (once, with a claimed campaign step) to the round's completion list.
 
 Feedback itself arrives through SurveyService.feedback (a free message) or a survey's `feedback: true` questions.
@@ -20,15 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from bot.campaigns import out_of_quiet_hours, rules_of
 from bot.domain.address import Address
 from bot.engine import messages as msg
 from bot.engine.survey import Audience
-from bot.policy import Policy, Thresholds, round_thresholds
-from bot.privacy import Keys
 from bot.reporting.disclosure import suppress_counts
-from bot.roles import Action, Forbidden, Roles
-from bot.surveyfiles import SurveyCatalogue
+from bot.services.campaigns import out_of_quiet_hours, rules_of
+from bot.services.policy import Policy, Thresholds, round_thresholds
+from bot.services.privacy import Keys
+from bot.services.roles import Action, Forbidden, Roles
+from bot.services.surveyfiles import SurveyCatalogue
 from storage import rounds
 from storage import yousaid as table
 from storage.models import WeDid

@@ -2,7 +2,7 @@
 
 `purge` is the one job the scheduler runs (daily is plenty) and `surveybot purge` runs by hand. Each run writes one
 `purge` audit record with its counts, even when it found nothing, so the log shows the job ran. What is due follows
-from the round's close (`closes_on`, its last day of answers) and the settings in bot.policy:
+from the round's close (`closes_on`, its last day of answers) and the settings in bot.services.policy:
 
 * key: destroyed `key_days` after the close (default 30). Each destruction also gets its own `key.destroyed`
   record, whether the purge or `surveybot keys destroy` did it. After it, the round's answers are anonymous
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.engine.survey import Survey
-from bot.policy import EVENT_DAYS, Policy
-from bot.surveyfiles import parse_survey
+from bot.services.policy import EVENT_DAYS, Policy
+from bot.services.surveyfiles import parse_survey
 from storage import rounds, web_starts
 from storage import yousaid as store_yousaid
 from storage.unit_of_work import Store, UnitOfWork

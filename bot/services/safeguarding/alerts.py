@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.engine import messages as msg
-from bot.safeguarding.checkin import Alert
-from bot.safeguarding.matching import ASKED_FOR_HELP
+from bot.services.safeguarding.checkin import Alert
+from bot.services.safeguarding.matching import ASKED_FOR_HELP
 
 log = logging.getLogger(__name__)
 ACK_PREFIX = "sgack:"

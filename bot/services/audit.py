@@ -11,7 +11,8 @@ round; and the free text a `purge` blanked. It then checks that
   swapping answer rows is caught even when the chain itself is intact;
 * completed responses are exactly those the chain completed, with the same date, survey, version and wave.
 
-Fingerprints are keyed (bot.privacy.Keys.audit), so someone with the database but not the pepper cannot forge one
+Fingerprints are keyed (bot.services.privacy.Keys.audit), so someone with the database but not the pepper cannot forge
+one
 for a changed answer. The chain hashes themselves are plain SHA-256, so anyone can recheck them; a rewrite of the
 whole tail by someone with write access is caught by comparing the head with one noted elsewhere (`expect_head`,
 and the evidence pack later).
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.privacy import Keys
+from bot.services.privacy import Keys
 from storage import evidence
 from storage.evidence import ChainHead
 from storage.rounds import NULL

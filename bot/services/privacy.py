@@ -78,7 +78,7 @@ class Keys:
         return Address(channel, workspace, user)
 
     def seal_reply(self, data: bytes) -> str:
-        """Encrypt a pending reply (an address and the words still to send, bot.pending) for the moments it is
+        """Encrypt a pending reply (an address and the words still to send, bot.services.pending) for the moments it is
         stored; its own associated data, so a sealed contact address cannot pass for one, nor the reverse."""
         nonce = os.urandom(12)
         return base64.urlsafe_b64encode(nonce + self._seal.encrypt(nonce, data, b"pending-reply")).decode()

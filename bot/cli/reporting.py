@@ -1,6 +1,7 @@
 """The scrutineer's commands: `surveybot export`, `surveybot report` and `surveybot evidence-pack` (and `verify`).
 
-Kept apart from bot/cli.py, which only registers and dispatches them. Every mistake on the command line ends in one
+Kept apart from bot/cli/__init__.py, which only registers and dispatches them. Every mistake on the command line ends
+in one
 `ReportingError` line naming the option or argument; files are written beside their target and moved into place at
 the end, so a failure leaves no half file. Exports, reports and packs are all audited. Long runs show a progress
 line on standard error when it is a terminal (bot.reporting.progress).
@@ -20,12 +21,12 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.campaigns import current_wave, rules_of
 from bot.config import SettingsError
 from bot.reporting import export
 from bot.reporting.files import create_owner_only
 from bot.reporting.progress import Progress
 from bot.reporting.verify_pack import Pack, Unreadable, check
+from bot.services.campaigns import current_wave, rules_of
 from storage import results
 
 if TYPE_CHECKING:

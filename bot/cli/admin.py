@@ -1,6 +1,7 @@
 """The operator's privacy and evidence commands on the server: status, keys, purge, audit, roles.
 
-Kept apart from bot/cli.py (which only registers and dispatches them) so the command line stays a list of verbs and
+Kept apart from bot/cli/__init__.py (which only registers and dispatches them) so the command line stays a list of
+verbs and
 the channels' commands do not collide with these. Every bad argument ends in one `AdminError` line naming the field,
 and every change is audited by the function it calls.
 """
@@ -12,13 +13,13 @@ import sys
 from datetime import date
 
 from bot.app import App
-from bot.audit import head, verify
 from bot.engine.survey import Survey
-from bot.notices import long_date
 from bot.reporting.signing import signing_new
 from bot.reporting.status import render, round_status
-from bot.retention import RoundNotFound, destroy_key, purge
-from bot.roles import Role, Roles, parse_who, show_who
+from bot.services.audit import head, verify
+from bot.services.notices import long_date
+from bot.services.retention import RoundNotFound, destroy_key, purge
+from bot.services.roles import Role, Roles, parse_who, show_who
 from storage import rounds
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings, SettingsError, secrets_of
 from bot.logs import Redacting
-from bot.privacy import decode_pepper
+from bot.services.privacy import decode_pepper
 from storage import database
 
 TIMEOUT = 10.0
@@ -154,8 +154,8 @@ def _database(settings: Settings) -> Iterator[Finding]:
 def _contacts(engine: Engine, settings: Settings) -> Iterator[Finding]:
     """Contacts whose stored address their platform could never use (imported before ids were checked, such as a
     Telegram @username): a campaign marks each unreachable on its first try; say so before that."""
-    from bot.privacy import Keys
-    from bot.roles import parse_who, show_who
+    from bot.services.privacy import Keys
+    from bot.services.roles import parse_who, show_who
 
     path = settings.data_dir / "pepper"
     try:

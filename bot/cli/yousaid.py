@@ -1,5 +1,5 @@
 """`surveybot yousaid list|theme|themes|reply|approve|send|board`, and the same verbs typed in chat (`/yousaid ...`
-on Telegram, `/survey yousaid ...` on Slack, through bot.chat_admin).
+on Telegram, `/survey yousaid ...` on Slack, through bot.services.chat_admin).
 
 Who is acting: in chat, the person typing. On the command line, `--as WHO` names them the way `surveybot roles`
 does (`telegram:USER_ID`, `slack:TEAM_ID:USER_ID`, `console:NAME`), and that person must hold the role: admin to
@@ -15,11 +15,11 @@ import hashlib
 import sys
 
 from bot.app import App
+from bot.cli.reporting import output
 from bot.domain.address import Address
 from bot.reporting import board as pages
-from bot.reporting.commands import output
-from bot.roles import Action, Forbidden, parse_who
-from bot.yousaid import STATUSES, Item, ThemeView, YouSaid, YouSaidError, parse_ids
+from bot.services.roles import Action, Forbidden, parse_who
+from bot.services.yousaid import STATUSES, Item, ThemeView, YouSaid, YouSaidError, parse_ids
 
 BLANKED = "(words removed: the round's retention period has passed)"
 CHAT_USAGE = ("You said, we did: yousaid list, yousaid themes, yousaid theme ITEMS NAME (like: yousaid theme 1,3-4 "

@@ -21,14 +21,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app import App
-from bot.broadcast import Broadcaster, last_day
-from bot.campaigns import Rules, as_zone, current_wave, rules_of, steps, window
 from bot.domain.address import Address
 from bot.reporting.disclosure import Cell, percentage, suppress_counts
 from bot.reporting.figures import NOT_RESPONDED, RESPONDED
 from bot.reporting.status import COMPLETED, NOT_COMPLETED, round_status, suppress_parts
 from bot.reporting.status import render as status_lines
-from bot.roles import parse_who
+from bot.services.broadcast import Broadcaster, last_day
+from bot.services.campaigns import Rules, as_zone, current_wave, rules_of, steps, window
+from bot.services.roles import parse_who
 from storage import campaigns as store_campaigns
 from storage import results, rounds
 from storage.models import Campaign

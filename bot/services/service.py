@@ -6,9 +6,10 @@ the conversation, append the audit records, commit. The effects are returned for
 commit. Two updates from one person at once cannot both win: the conversation row is saved with optimistic locking
 and the loser retries from fresh state.
 
-Privacy (docs/privacy.md): free text is scrubbed (bot.scrubbing) before any of that stores it, in the answer and in
+Privacy (docs/privacy.md): free text is scrubbed (bot.services.scrubbing) before any of that stores it, in the answer
+and in
 the conversation state alike; the round's thresholds are locked by its first stored answer; a new conversation opens
-with the standard privacy notice for its round (bot.notices).
+with the standard privacy notice for its round (bot.services.notices).
 """
 
 from __future__ import annotations
@@ -27,25 +28,25 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from bot import pending
-from bot.campaigns import current_wave, rules_of
 from bot.domain.address import Address
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Effect, Event, Finish, Record, Say, State
 from bot.engine.survey import Audience, Survey
 from bot.metrics import METRICS
-from bot.notices import notice
-from bot.policy import Policy, round_thresholds
-from bot.privacy import Keys
 from bot.retrying import jittered, retry
-from bot.safeguarding import checkin
-from bot.safeguarding.alerts import AlertRoute
-from bot.safeguarding.checkin import Alert, CheckIn, Press
-from bot.safeguarding.matching import DEFAULT_HELP_WORD, Matcher
-from bot.safeguarding.phrases import load_phrases
-from bot.scrubbing import Scrubber
-from bot.surveyfiles import Problem, SurveyCatalogue, SurveyFileError
+from bot.services import pending
+from bot.services.campaigns import current_wave, rules_of
+from bot.services.notices import notice
+from bot.services.policy import Policy, round_thresholds
+from bot.services.privacy import Keys
+from bot.services.safeguarding import checkin
+from bot.services.safeguarding.alerts import AlertRoute
+from bot.services.safeguarding.checkin import Alert, CheckIn, Press
+from bot.services.safeguarding.matching import DEFAULT_HELP_WORD, Matcher
+from bot.services.safeguarding.phrases import load_phrases
+from bot.services.scrubbing import Scrubber
+from bot.services.surveyfiles import Problem, SurveyCatalogue, SurveyFileError
 from storage import campaigns as store_campaigns
 from storage import evidence, rounds
 from storage import yousaid as store_yousaid
@@ -79,7 +80,7 @@ class Outcome:
     duplicate: bool = False
     survey: Survey | None = None
     idle: bool = False  # a typed message found no survey open: the channel may offer it as feedback instead
-    owed: tuple[str, str] | None = None  # its pending reply (session, token): bot.pending; see `delivered`
+    owed: tuple[str, str] | None = None  # its pending reply (session, token): bot.services.pending; see `delivered`
 
 
 Settled = tuple[asyncio.Future[Any], Any, BaseException | None]  # a step's caller, and its result or error
@@ -499,7 +500,8 @@ class SurveyService:
             kept = [Say(msg.CARE_NO_ROUTE) if isinstance(e, Say) and e.text == shared else e for e in kept]
         return replace(outcome, effects=tuple(kept))
 
-    # --- persist, then send (bot.pending) --------------------------------------------------------------------------
+    # --- persist, then send (bot.services.pending)
+    # --------------------------------------------------------------------------
     def delivered(self, outcome: Outcome) -> None:
         """The channel has sent an outcome's messages (on the event loop): its pending row can go. The deletion
         rides with the next batch's commit, or goes on its own a moment later if none comes."""
@@ -564,7 +566,7 @@ class SurveyService:
     def _resolve(self, uow: UnitOfWork, code: str, wave: int | None, now: datetime) -> tuple[Survey, int] | Outcome:
         if self.catalogue.has(code):
             return self.catalogue.latest(code), wave or 1
-        # a campaign's code is short ASCII (bot.campaign_commands.CODE); anything else is none of ours and must not
+        # a campaign's code is short ASCII (bot.cli.campaign.CODE); anything else is none of ours and must not
         # reach the database (a lone surrogate from a JSON payload cannot even be encoded)
         campaign = store_campaigns.by_code(uow, code) if code.isascii() and len(code) <= 64 else None
         if campaign is None or not self.catalogue.has(campaign.survey_id, campaign.version):
@@ -640,7 +642,7 @@ class SurveyService:
              reading: str | None = None) -> Outcome:
         """One unit, retried from fresh state on Conflict. `reading`: the conversation `work` reads first, which the
         event's claim may read with it (UnitOfWork.claim_event). What the unit's outcome must send goes with it
-        (persist, then send: bot.pending)."""
+        (persist, then send: bot.services.pending)."""
         channel = address.channel
         started = time.perf_counter()
 
@@ -663,7 +665,7 @@ class SurveyService:
         return outcome
 
     def _owe(self, uow: UnitOfWork, address: Address, outcome: Outcome, now: datetime) -> Outcome:
-        """Keep what this step must send with it, sealed (bot.pending); written with the commit."""
+        """Keep what this step must send with it, sealed (bot.services.pending); written with the commit."""
         payload = pending.pack(self.keys, address, outcome.effects)
         if payload is None:
             return outcome

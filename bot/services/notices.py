@@ -2,7 +2,8 @@
 
 Why here and not in each survey file: the promises it makes (what is stored, for how long, until when /delete works,
 the smallest group a report shows) must match what the code does, so they are written once, from the same numbers
-the purge and the reports use (bot.policy), and appended after each survey's own intro. docs/privacy.md says the
+the purge and the reports use (bot.services.policy), and appended after each survey's own intro. docs/privacy.md says
+the
 same at length. Young people get their own version: short sentences, everyday words, reading age about 9 to 11
 (tests/test_notices.py checks the sentence lengths), and it says the chat is not watched live and when something
 could be shared.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.engine.survey import Audience
-from bot.policy import Policy, Thresholds
+from bot.services.policy import Policy, Thresholds
 
 
 def long_date(day: date) -> str:

@@ -1,5 +1,5 @@
 """Reading the safeguarding lead's phrase list (phrases.yaml, or their edited copy), with every problem as
-`file:line: message`, the same way survey files are checked (bot.surveyfiles), so a broken edit is caught by
+`file:line: message`, the same way survey files are checked (bot.services.surveyfiles), so a broken edit is caught by
 `surveybot surveys check` and refused at start with a line to fix, never silently ignored."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.safeguarding.matching import CATEGORIES, SHORTEST, fold
-from bot.surveyfiles import Problem, SurveyFileError
+from bot.services.safeguarding.matching import CATEGORIES, SHORTEST, fold
+from bot.services.surveyfiles import Problem, SurveyFileError
 
 SHIPPED = "phrases.yaml"
 
@@ -21,7 +21,7 @@ class PhraseFileError(SurveyFileError):
 
 
 def shipped_path() -> Path:
-    return Path(str(resources.files("bot.safeguarding").joinpath(SHIPPED)))
+    return Path(str(resources.files("bot.services.safeguarding").joinpath(SHIPPED)))
 
 
 def parse_phrases(source: str, path: str) -> tuple[dict[str, list[str]], list[Problem]]:

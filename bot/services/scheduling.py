@@ -32,12 +32,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from bot import retention
-from bot.broadcast import Broadcaster
-from bot.campaigns import next_steps, rules_of
 from bot.domain.reaching import Inviting
 from bot.metrics import METRICS
-from bot.service import SurveyService
+from bot.services import retention
+from bot.services.broadcast import Broadcaster
+from bot.services.campaigns import next_steps, rules_of
+from bot.services.service import SurveyService
 from storage import campaigns as store_campaigns
 from storage.models import Campaign
 
@@ -196,7 +196,7 @@ class CampaignScheduler:
             event.set()
 
     async def purge(self) -> None:
-        """Delete what retention says is due; each purge is audited (bot.retention)."""
+        """Delete what retention says is due; each purge is audited (bot.services.retention)."""
         report = await self.service.call(retention.purge, self.service.store, self.service.policy, self.clock())
         log.info("retention purge: %s", report.summary())
 

@@ -5,7 +5,8 @@ transaction, before anything is sent; a sender then leases one message at a time
 anywhere therefore resumes where it stopped: nothing planned is lost, nothing marked is sent again, and the one message
 that may have been sent but not yet marked when the process died is sent again at most once.
 
-"We did" replies (bot.yousaid) use the same outbox: an approved reply is planned as a step of its round's campaign,
+"We did" replies (bot.services.yousaid) use the same outbox: an approved reply is planned as a step of its round's
+campaign,
 to those who completed the round, and sent with reaction buttons rather than a Start button.
 """
 
@@ -17,15 +18,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot import yousaid
-from bot.campaigns import CLOSE, INVITE, current_wave, due_steps, out_of_quiet_hours, rules_of, window
 from bot.domain.errors import RateLimited, Unreachable
 from bot.domain.reaching import Announcing, Inviting, Named
 from bot.engine import messages as msg
 from bot.metrics import METRICS
-from bot.privacy import Keys
 from bot.retrying import jittered, retry
-from bot.surveyfiles import SurveyCatalogue
+from bot.services import yousaid
+from bot.services.campaigns import CLOSE, INVITE, current_wave, due_steps, out_of_quiet_hours, rules_of, window
+from bot.services.privacy import Keys
+from bot.services.surveyfiles import SurveyCatalogue
 from storage import campaigns as store_campaigns
 from storage import rounds
 from storage.models import Campaign
@@ -50,7 +51,7 @@ class Taken:
     lease: store_campaigns.Lease
     campaign: Campaign
     send: bool
-    reply: tuple[int, str] | None = None  # a "we did" reply: its id and words (bot.yousaid)
+    reply: tuple[int, str] | None = None  # a "we did" reply: its id and words (bot.services.yousaid)
 
 
 @dataclass(frozen=True)

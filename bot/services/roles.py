@@ -1,8 +1,9 @@
 """Who may do what, in one place: the business unit's admins, the independent scrutineer, the safeguarding lead,
-the youth participation lead (approves "we did" replies, bot.yousaid).
+the youth participation lead (approves "we did" replies, bot.services.yousaid).
 
 A role is granted to a person on a channel (`surveybot roles grant admin telegram:123456789` on the server) and
-stored under the keyed contact lookup (bot.privacy.Keys.contact_lookup), with the address sealed so `roles list`
+stored under the keyed contact lookup (bot.services.privacy.Keys.contact_lookup), with the address sealed so `roles
+list`
 can show who without the database holding a platform id. Grants and revocations are audited, with a keyed
 fingerprint of the person, never the id.
 
@@ -19,7 +20,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from bot.domain.address import Address
-from bot.privacy import Keys
+from bot.services.privacy import Keys
 from storage import evidence
 from storage import roles as grants_table
 from storage.unit_of_work import Store, UnitOfWork

@@ -28,7 +28,7 @@ from bot.engine.survey import (
     Question,
     Survey,
 )
-from bot.policy import MIN_THRESHOLD, Policy
+from bot.services.policy import MIN_THRESHOLD, Policy
 
 SURVEY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

@@ -1,6 +1,7 @@
 """Does a message look like a disclosure, or the HELP word? Pure: no I/O, no framework, no state.
 
-The safeguarding lead's phrase list (bot/safeguarding/phrases.yaml, or their edited copy) is compiled once into a
+The safeguarding lead's phrase list (bot/services/safeguarding/phrases.yaml, or their edited copy) is compiled once
+into a
 `Matcher`. A message and every phrase go through the same `fold`, so that what young people really type still
 matches:
 

@@ -12,7 +12,8 @@ current question from the database whenever it loads, so a reply lost in a stop 
 with nothing stored for it.
 
 Privacy: a row holds the chat's session key (a keyed hash), a random token, the channel, and a payload sealed with a
-key from the pepper (bot.privacy): the platform address and the words to send, never in plain form. The row goes when
+key from the pepper (bot.services.privacy): the platform address and the words to send, never in plain form. The row
+goes when
 the messages have gone. Only what a person sees is kept: plain messages, questions and the "Are you OK?" check; the
 edits of earlier messages are not (their message ids live in the process that sent them), nor are alerts.
 """
@@ -32,11 +33,11 @@ from bot.domain.address import Address
 from bot.domain.errors import Unreachable
 from bot.domain.reaching import Named
 from bot.engine.conversation import Ask, Prompt, Say
-from bot.safeguarding.checkin import CheckIn, Choice
+from bot.services.safeguarding.checkin import CheckIn, Choice
 from storage.replies import CLAIM_LIMIT
 
 if TYPE_CHECKING:
-    from bot.service import Outcome, Shown, SurveyService
+    from bot.services.service import Outcome, Shown, SurveyService
 
 log = logging.getLogger(__name__)
 PUSHED = frozenset({"telegram", "slack"})  # channels whose replies we send ourselves

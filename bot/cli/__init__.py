@@ -27,7 +27,7 @@ from bot import logs
 from bot.config import Settings, SettingsError
 from bot.domain.address import Address
 from bot.reading import survey_dirs
-from bot.surveyfiles import SurveyFileError, check_files
+from bot.services.surveyfiles import SurveyFileError, check_files
 from storage import database
 
 if TYPE_CHECKING:
@@ -43,10 +43,10 @@ class UsageError(Exception):
 
 # The modules that define and run the other commands (each has `add_commands` and `run`), with their commands.
 GROUPS = {
-    "bot.reporting.commands": ("export", "report", "evidence-pack"),
-    "bot.admin": ("status", "keys", "purge", "audit", "roles"),
-    "bot.campaign_commands": ("contacts", "campaign"),
-    "bot.yousaid_commands": ("yousaid",),
+    "bot.cli.reporting": ("export", "report", "evidence-pack"),
+    "bot.cli.admin": ("status", "keys", "purge", "audit", "roles"),
+    "bot.cli.campaign": ("contacts", "campaign"),
+    "bot.cli.yousaid": ("yousaid",),
 }
 GROUP_OF = {command: module for module, commands in GROUPS.items() for command in commands}
 
@@ -79,7 +79,7 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     chat.add_argument("survey_id")
     chat.add_argument("--respondent", help="who is answering (default: your login name); never stored as such")
 
-    add("bot.reporting.commands")
+    add("bot.cli.reporting")
 
     qr = commands.add_parser("qr", help="write a printable poster (SVG) with a QR code for a survey's web link")
     qr.add_argument("code", help="the link's code (today, a survey id)")
@@ -90,7 +90,7 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply migrations up to the newest schema")
     commands.add_parser("doctor", help="check this deployment's settings and connections; one line per problem")
-    for module in ("bot.admin", "bot.campaign_commands", "bot.yousaid_commands"):
+    for module in ("bot.cli.admin", "bot.cli.campaign", "bot.cli.yousaid"):
         add(module)
     return top
 
@@ -120,10 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def one_line_errors() -> tuple[type[Exception], ...]:
     """The mistakes a user can make that end in one line. Their classes live with the commands, whose modules are
     imported here, when one was raised, rather than on every start."""
-    from bot.admin import AdminError
-    from bot.campaign_commands import CampaignError
-    from bot.reporting.commands import ReportingError
-    from bot.yousaid import YouSaidError
+    from bot.cli.admin import AdminError
+    from bot.cli.campaign import CampaignError
+    from bot.cli.reporting import ReportingError
+    from bot.services.yousaid import YouSaidError
 
     return (SettingsError, database.DatabaseError, UsageError, AdminError, CampaignError, ReportingError,
             YouSaidError)
@@ -133,7 +133,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "surveys" and args.surveys_command == "check":
         return check_surveys(args.paths or list(survey_dirs(settings)), settings, verbose=args.verbose)
     if args.command == "doctor":
-        from bot import doctor
+        from bot.cli import doctor
 
         return doctor.report(settings, Path.cwd() / ".env", print)
     if args.command == "db":
@@ -142,8 +142,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Database {database.describe(settings.database_url)} is up to date.")
         return 0
     if args.command == "export":  # reads answers and audits the export: no service, no ORM (bot.reading)
+        from bot.cli.reporting import export_survey
         from bot.reading import open_reader
-        from bot.reporting.commands import export_survey
 
         reader = open_reader(settings)
         for note in reader.notes:
@@ -175,7 +175,7 @@ def check_surveys(paths: list[Path], settings: Settings | None = None, verbose: 
     warnings are one line unless `verbose`, so a problem that stops the bot is never lost under advice."""
     from bot.language.glossary import Glossary, load_glossary
     from bot.language.surveys import survey_warnings
-    from bot.safeguarding.phrases import load_phrases
+    from bot.services.safeguarding.phrases import load_phrases
 
     settings = settings or Settings()
     surveys, problems = check_files(paths)
@@ -247,7 +247,7 @@ def run(app: App, survey_id: str | None) -> int:
 
 def poster(app: App, code: str, out: str, base: str | None) -> int:
     """A printable poster for a survey's web link (see bot.channels.poster)."""
-    from bot.reporting.commands import output
+    from bot.cli.reporting import output
     from storage import campaigns as store_campaigns
 
     found = app.service.link(code)
