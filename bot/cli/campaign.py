@@ -35,7 +35,7 @@ from storage.models import Campaign
 
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-CHANNELS = ("telegram", "slack")
+CHANNELS = ("telegram", "slack", "email")
 
 
 class CampaignError(Exception):
@@ -181,7 +181,7 @@ def _contact_rows(path: Path, lines: Iterable[str], bot_id: str | None) -> Itera
             try:
                 address = parse_who(row[who_at] if who_at < len(row) else "", bot_id)
                 if address.channel not in CHANNELS:
-                    raise ValueError(f"channel `{address.channel}` cannot be invited (telegram or slack)")
+                    raise ValueError(f"channel `{address.channel}` cannot be invited (telegram, slack or email)")
                 field = row[tags_at] if tags_at is not None and tags_at < len(row) else ""
                 tags = tag_lists.get(field)
                 if tags is None:
@@ -295,7 +295,7 @@ def create(app: App, args: argparse.Namespace) -> int:
     channels = _words(args.channels, "--channels")
     for channel in channels:
         if channel not in CHANNELS:
-            raise CampaignError(f"--channels: `{channel}` should be telegram or slack")
+            raise CampaignError(f"--channels: `{channel}` should be telegram, slack or email")
     try:
         reminders = sorted({int(d) for d in args.reminders.split(",") if d.strip()})
     except ValueError:

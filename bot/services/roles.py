@@ -139,7 +139,12 @@ _TELEGRAM_MAX = 2**52
 _SLACK_TEAM = re.compile(r"[TE][A-Z0-9]{1,20}", re.ASCII)  # a workspace (T...) or an Enterprise Grid org (E...)
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]{1,20}", re.ASCII)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}", re.ASCII)
-_SHAPE = "telegram:USER_ID, slack:TEAM_ID:USER_ID or console:NAME"
+_SHAPE = "telegram:USER_ID, slack:TEAM_ID:USER_ID, email:NAME@EXAMPLE.ORG or console:NAME"
+# An email address as people actually have them (RFC 5321's dot-atom, ASCII): what a partnership's list holds.
+# Quoted local parts and IP literals are legal but never a practitioner's address, so they are refused, not guessed at.
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*", re.ASCII)
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", re.ASCII)
+_TOP = re.compile(r"[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59}", re.ASCII)
 
 
 def _shown(text: str) -> str:
@@ -185,9 +190,28 @@ def _console(parts: list[str], _bot_id: str | None) -> Address:
     return Address("console", workspace, name)
 
 
-# One parser per channel: a new channel (email:name@example.org) adds its own here.
+def _email(parts: list[str], _bot_id: str | None) -> Address:
+    """`email:name@example.org`. Kept in lower case, so the same person twice in a list is one contact; the
+    address is Address("email", domain, name), sealed like every other address."""
+    if len(parts) != 1:
+        raise ValueError("an email address has no `:` in it, like email:name@example.org")
+    typed = parts[0].strip()
+    if not typed.isascii():
+        raise ValueError("write the address in plain letters, as an email program shows it (name@example.org)")
+    local, at, domain = typed.rpartition("@")
+    if not at or not local or not domain:
+        raise ValueError("an email address looks like name@example.org")
+    if len(local) > 64 or len(domain) > 253 or not _LOCAL.fullmatch(local):
+        raise ValueError(f"`{_shown(local)}` is not the name part of an email address (before the @)")
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels) or not _TOP.fullmatch(labels[-1]):
+        raise ValueError(f"`{_shown(domain)}` is not an email domain such as example.org")
+    return Address("email", domain.lower(), local.lower())
+
+
+# One parser per channel.
 PARSERS: dict[str, Callable[[list[str], str | None], Address]] = {
-    "telegram": _telegram, "slack": _slack, "console": _console}
+    "telegram": _telegram, "slack": _slack, "email": _email, "console": _console}
 
 
 def parse_who(text: str, telegram_bot_id: str | None = None) -> Address:
@@ -211,4 +235,6 @@ def parse_who(text: str, telegram_bot_id: str | None = None) -> Address:
 
 
 def show_who(address: Address) -> str:
+    if address.channel == "email":
+        return f"email:{address.user}@{address.workspace}"
     return f"{address.channel}:{address.workspace}:{address.user}"
