@@ -36,6 +36,7 @@ from storage import database
 from storage.unit_of_work import Store
 
 if TYPE_CHECKING:  # the running bot's parts, imported when it runs so every other command starts quickly
+    from bot.channels.email.channel import EmailChannel
     from bot.channels.slack import SlackChannel
     from bot.channels.telegram import TelegramChannel
     from bot.channels.web import WebChannel
@@ -95,7 +96,10 @@ def make_channels(app: App) -> list[Channel]:
     """The chat channels the settings ask for (imported only when configured, to keep the CLI quick). The web chat
     is always on: it needs no tokens, and it is the way in for anyone under 16. Each channel is handed what it needs
     here; none of them sees `App`."""
-    channels: list[Channel] = [web_channel(app)]
+    web = web_channel(app)
+    channels: list[Channel] = [web]
+    if app.settings.smtp is not None:
+        channels.append(email_channel(app, web))
     if app.settings.telegram_token:
         channels.append(telegram_channel(app))
     if app.settings.slack_bot_token:
@@ -111,6 +115,19 @@ def web_channel(app: App) -> WebChannel:
     # for as long as the round's key may live after it closes (key_days). Renewed on each use.
     return WebChannel(app.service, app.catalogue, cookie_days=policy.state_days + policy.key_days,
                       public_url=app.settings.public_url, trust_proxy=app.settings.trust_proxy)
+
+
+def email_channel(app: App, web: WebChannel) -> EmailChannel:
+    """Invitations by email; their personal links open the web chat, so it is handed the web channel."""
+    from bot.channels.email.channel import EmailChannel
+    from bot.services.invitations import PersonalLinks
+
+    settings = app.settings
+    assert settings.smtp is not None and settings.mail_from is not None and settings.public_url is not None
+    links = PersonalLinks(app.store, app.keys, app.catalogue, app.service.clock)
+    return EmailChannel(links, app.service.call, settings.smtp, settings.mail_from, settings.public_url,
+                        rate=settings.smtp_rate, retry_seconds=settings.smtp_retry_seconds, clock=app.service.clock,
+                        web=web)
 
 
 def telegram_channel(app: App) -> TelegramChannel:

@@ -7,12 +7,15 @@ is read at import time and tests never touch the real environment.
 from __future__ import annotations
 
 import contextlib
+import email.utils
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
+from urllib.parse import unquote, urlsplit
 
 from bot.services.policy import MIN_THRESHOLD, Policy
 from bot.services.privacy import decode_pepper, new_pepper
@@ -63,6 +66,11 @@ class Settings:
     language_glossary: Path | None = None  # an edited "Language that cares" glossary; None: the shipped one
     sweep_seconds: int = 30
     leader_retry_seconds: int = 15
+    # email invitations (bot.channels.email): on when SURVEYBOT_SMTP_URL is set
+    smtp: SmtpServer | None = field(default=None, repr=False)  # holds the SMTP password
+    mail_from: str | None = None
+    smtp_rate: float = 10.0  # messages a second, at most
+    smtp_retry_seconds: int = 60  # how long to wait after a 4xx (the server asked us to try later)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -124,6 +132,7 @@ class Settings:
             alert_window_seconds=_seconds(get, "SURVEYBOT_ALERT_WINDOW_SECONDS", 180, least=0),
             sweep_seconds=_seconds(get, "SURVEYBOT_SWEEP_SECONDS", 30),
             leader_retry_seconds=_seconds(get, "SURVEYBOT_LEADER_RETRY_SECONDS", 15),
+            **_email(get, public_url),
         )
 
     @property
@@ -244,12 +253,78 @@ def secrets_of(settings: Settings) -> list[str]:
     from sqlalchemy.exc import ArgumentError
 
     values = [settings.pepper, settings.telegram_token, settings.telegram_webhook_secret, settings.slack_bot_token,
-              settings.slack_app_token, settings.slack_signing_secret, settings.signing_key]
+              settings.slack_app_token, settings.slack_signing_secret, settings.signing_key,
+              settings.smtp.password if settings.smtp else None]
     with contextlib.suppress(ArgumentError):
         values.append(make_url(settings.database_url).password)  # type: ignore[arg-type]
     if settings.telegram_token and ":" in settings.telegram_token:
         values.append(settings.telegram_token.split(":", 1)[1])  # the secret half, should it appear alone
     return sorted({v for v in values if isinstance(v, str) and len(v) >= 6}, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where email goes (SURVEYBOT_SMTP_URL): smtp:// upgrades with STARTTLS (required, except to a server on this
+    machine, such as a local relay or a test sink), smtps:// is TLS from the first byte."""
+
+    host: str
+    port: int
+    implicit_tls: bool
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def local(self) -> bool:
+        return self.host in ("localhost", "127.0.0.1", "::1")
+
+
+class _Email(TypedDict):
+    smtp: SmtpServer | None
+    mail_from: str | None
+    smtp_rate: float
+    smtp_retry_seconds: int
+
+
+MAILBOX = re.compile(r"[^@\s<>\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}", re.ASCII)
+
+
+def _email(get: Callable[[str], str | None], public_url: str | None) -> _Email:
+    """The email channel's settings: each mistake named in one line, never with the password."""
+    url, sender = get("SURVEYBOT_SMTP_URL"), get("SURVEYBOT_MAIL_FROM")
+    rate_text = get("SURVEYBOT_SMTP_RATE") or "10"
+    try:
+        rate = float(rate_text)
+    except ValueError:
+        rate = 0.0
+    if not (math.isfinite(rate) and 0 < rate <= 1000):
+        raise SettingsError("SURVEYBOT_SMTP_RATE should be how many emails a second, a number above 0 (such as 10)")
+    settings: _Email = {"smtp": None, "mail_from": sender, "smtp_rate": rate,
+                        "smtp_retry_seconds": _seconds(get, "SURVEYBOT_SMTP_RETRY_SECONDS", 60)}
+    if url is None:
+        return settings
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        parts, port = urlsplit(""), None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise SettingsError("SURVEYBOT_SMTP_URL should look like smtp://user:password@mail.example.org:587 "
+                            "(STARTTLS) or smtps://user:password@mail.example.org:465 (TLS)")
+    if sender is None:
+        raise SettingsError("SURVEYBOT_MAIL_FROM is needed with SURVEYBOT_SMTP_URL: who the invitations come from, "
+                            "such as Safeguarding Partnership <surveys@lscp.example.org>")
+    _, address = email.utils.parseaddr(sender)
+    if not MAILBOX.fullmatch(address):
+        raise SettingsError("SURVEYBOT_MAIL_FROM should be an address such as surveys@lscp.example.org, with a name "
+                            "before it if you like: Safeguarding Partnership <surveys@lscp.example.org>")
+    if public_url is None:
+        raise SettingsError("SURVEYBOT_PUBLIC_URL is needed with SURVEYBOT_SMTP_URL: each invitation's link and "
+                            "unsubscribe link start with it")
+    implicit = parts.scheme == "smtps"
+    settings["smtp"] = SmtpServer(parts.hostname, port or (465 if implicit else 587), implicit,
+                                  unquote(parts.username) if parts.username else None,
+                                  unquote(parts.password) if parts.password else None)
+    return settings
 
 
 def _join_tags(text: str | None) -> tuple[str, ...]:

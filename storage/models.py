@@ -297,3 +297,19 @@ class WeDidReaction(SQLModel, table=True):
     voter: str = Field(max_length=64)
     kind: str = Field(max_length=16)
     reacted_on: date
+
+
+class PersonalLink(SQLModel, table=True):
+    """An email's personal link (storage.personal_links): a keyed hash of its token, never the token, and whose
+    contact (by keyed lookup) it opens. An `invite` link opens one campaign's round, and goes when that round's key is
+    destroyed; a `stop` link (unsubscribe) opts its contact out. Nothing here leads to an answer."""
+
+    __tablename__ = "personal_link"
+
+    digest: str = Field(max_length=64, primary_key=True)
+    kind: str = Field(max_length=8)
+    lookup: str = Field(max_length=64, index=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    survey_id: str | None = Field(default=None, max_length=64)
+    wave: int | None = None
+    made_on: date

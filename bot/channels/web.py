@@ -443,12 +443,14 @@ class WebChannel:
         return f"{self.public_url or self.server.base_url}/s/{code}"
 
     # --- acting ---------------------------------------------------------------------------------------------------
-    async def _act(self, link: Link, token: str | None, action: Action) -> tuple[str, Result]:
+    async def _act(self, link: Link, token: str | None, action: Action, who: Address | None = None
+                   ) -> tuple[str, Result]:
         """Do what the person asked, one request at a time per person, and return their token and the result.
-        Without a token nothing can be carried on, so any action opens the survey (with a new token)."""
+        Without a token nothing can be carried on, so any action opens the survey (with a new token). `who`: a
+        person an email's personal link names (bot.channels.email.links), with `token` its keyed hash."""
         if token is None:
             token, action = secrets.token_urlsafe(32), OPEN
-        who = Address("web", "link", token)
+        who = who or Address("web", "link", token)
         service = self.service
         async with self._lock(token):
             if action in (OPEN, RESUME):  # stores nothing until they agree (SurveyService.open_link)

@@ -58,7 +58,7 @@ def examine(settings: Settings, env_file: Path | None = None) -> list[Finding]:
     checks: list[Callable[[], Iterator[Finding]]] = [
         lambda: _env_file(env_file), lambda: _secrets(settings), lambda: _database(settings),
         lambda: _public_url(settings), lambda: _web_limits(settings), lambda: _telegram(settings),
-        lambda: _slack(settings), lambda: _safeguarding(settings),
+        lambda: _slack(settings), lambda: _email(settings), lambda: _safeguarding(settings),
     ]
     findings: list[Finding] = []
     for check in checks:
@@ -280,6 +280,29 @@ def _slack(settings: Settings) -> Iterator[Finding]:
         yield problem("slack", f"Slack refused SLACK_BOT_TOKEN ({body.get('error', 'error')})")
     else:
         yield problem("slack", f"cannot reach the Slack Web API at {settings.slack_api_url} ({_why(status, body)})")
+
+
+def _email(settings: Settings) -> Iterator[Finding]:
+    """The SMTP server answers, secures the connection and takes our login (nothing is sent)."""
+    server = settings.smtp
+    if server is None:
+        yield note("email", "SURVEYBOT_SMTP_URL is not set; the email channel is off")
+        return
+    import asyncio
+
+    import aiosmtplib
+
+    from bot.channels.email.channel import check_server
+
+    try:
+        said = asyncio.run(check_server(server))
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        yield problem("email", f"the SMTP server refused the user name or password in SURVEYBOT_SMTP_URL ({exc.code})")
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        yield problem("email", f"cannot reach the SMTP server in SURVEYBOT_SMTP_URL at {server.host}:{server.port} "
+                               f"({type(exc).__name__})")
+    else:
+        yield ok("email", f"{said}; emails come from {settings.mail_from}")
 
 
 def _sqlite_file(url: str) -> Path | None:

@@ -15,6 +15,7 @@ from the round's close (`closes_on`, its last day of answers) and the settings i
 * processed-event keys: forgotten after EVENT_DAYS (7).
 * anonymous web starts never finished: the contact and participation rows a web visitor's yes made are deleted
   `start_days` (default 30) after that day, unless they finished a round (storage.web_starts).
+* personal links of email invitations (storage.personal_links): deleted with their round's key.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from bot.engine.survey import Survey
 from bot.services.policy import EVENT_DAYS, Policy
 from bot.services.surveyfiles import parse_survey
-from storage import rounds, web_starts
+from storage import personal_links, rounds, web_starts
 from storage import yousaid as store_yousaid
 from storage.unit_of_work import Store, UnitOfWork
 
@@ -76,6 +77,7 @@ def destroy_key(store: Store, survey_id: str, wave: int, today: date) -> int:
 
 def _destroy(uow: UnitOfWork, survey_id: str, wave: int, today: date, why: str) -> int:
     ended = rounds.destroy_key(uow, survey_id, wave, today) or 0
+    personal_links.forget_round(uow, survey_id, wave)  # an email's link into the round dies with its key
     uow.audit("key.destroyed", {"survey": survey_id, "wave": wave, "conversations": ended, "why": why}, today)
     return ended
 
