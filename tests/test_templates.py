@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from markupsafe import escape
 from bot import templates
 from bot.channels import web_words as words
 from bot.channels import webpage
+from bot.channels.email import message as mail
+from bot.channels.email.links import stop_page
+from bot.domain.address import Address
 from bot.engine.conversation import Answered, Prompt
 from bot.engine.survey import Survey
 from bot.reporting import board, html
@@ -156,6 +160,21 @@ def test_the_environment_is_strict_and_escapes_everything() -> None:
     assert env.from_string("{{ x }}").render(x=HOSTILE) == ESCAPED  # string templates too, not only .html files
 
 
+def hostile_email() -> EmailMessage:
+    """An invitation whose survey title, sender and campaign words are all markup."""
+    return mail.build(mail.Letter(Address("email", "example.org", "kim"), f"{HOSTILE} <surveys@example.org>", HOSTILE,
+                                  HOSTILE, 4, date(2026, 3, 23), "https://surveys.example.org/i/x",
+                                  "https://surveys.example.org/u/y"), datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+
+
+def test_an_invitation_email_escapes_a_hostile_title_sender_and_words() -> None:
+    html = hostile_email().get_body(("html",))
+    assert html is not None
+    assert_escaped(html.get_content(), "email/invitation.html")
+    plain = hostile_email().get_body(("plain",))
+    assert plain is not None and HOSTILE in plain.get_content()  # plain text is not HTML: the words as written
+
+
 def draw_every_template(survey: Survey) -> dict[str, Callable[[], str]]:
     """Each template, drawn by the code that draws it in real use, with every optional part present."""
     prompts = [hostile_prompt(kind, options=("1", "2"), low_label="low", high_label="high", max_length=50)
@@ -166,6 +185,9 @@ def draw_every_template(survey: Survey) -> dict[str, Callable[[], str]]:
         "web/page.html": lambda: webpage.page("A survey", "/s/x", webpage.start_form("/s/x"), assets=ASSETS,
                                               get_help=True, open_=False),
         "web/message.html": lambda: webpage.message_page(words.NOT_FOUND_TITLE, words.BAD_REQUEST, assets=ASSETS),
+        "email/invitation.html": lambda: hostile_email().get_body(("html",)).get_content(),  # type: ignore[union-attr]
+        "email/unsubscribe.html": lambda: stop_page(HOSTILE, HOSTILE, "/u/x", done=False, assets=ASSETS)
+        + stop_page(HOSTILE, HOSTILE, "/u/x", done=True, assets=ASSETS),
         "web/chat.html": lambda: "".join([
             webpage.say("Hello:\n• one\nTwo"), webpage.notice("short", "full"), webpage.chose("Yes"),
             webpage.confirm_delete("/s/x"), webpage.carry_on("/s/x"), webpage.start_form("/s/x"),

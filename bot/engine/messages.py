@@ -135,6 +135,7 @@ YOUTH_FACING = (
 # page words, every one of which a young person on a youth link sees, and the chat channels' own hints.
 YOUTH_FACING_ELSEWHERE = (
     "bot.channels.web_words:*",
+    "bot.channels.email.words:*",
     "bot.services.notices:YOUNG_PEOPLE_SUMMARY",
     "bot.channels.telegram:HELP,HINT_TYPED,HINT_EDITED,HINT_PRIVATE,STALE_BUTTON,SORRY",
     "bot.channels.slack:HELP,DM_HINT,EDIT_HINT,FILE_HINT,TYPE_HERE,ANSWER_BUTTON,HOME_TITLE,HOME_NONE",

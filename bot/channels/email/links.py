@@ -161,9 +161,7 @@ class PersonalPages:
         return self._stop_page(request, words.STOPPED_TITLE, words.STOPPED, done=True)
 
     def _stop_page(self, request: web.Request, heading: str, text: str, *, done: bool) -> web.StreamResponse:
-        html = templates.render("email/unsubscribe.html", words=web_words, heading=heading, text=text,
-                                action=request.path, button=words.STOP_BUTTON, done=done,
-                                assets=self.chat._assets())
+        html = stop_page(heading, text, request.path, done=done, assets=self.chat._assets())
         return web.Response(text=html, content_type="text/html", headers=PRIVATE)
 
     # --- checks -----------------------------------------------------------------------------------------------------
@@ -175,6 +173,12 @@ class PersonalPages:
         wait = self.misses.blocked(client)
         if wait > 0:
             raise Refused(429, words.SLOW_DOWN, retry_after=wait)
+
+
+def stop_page(heading: str, text: str, action: str, *, done: bool, assets: dict[str, str]) -> str:
+    """The unsubscribe page: the question and its button, or (`done`) the answer."""
+    return templates.render("email/unsubscribe.html", words=web_words, heading=heading, text=text, action=action,
+                            button=words.STOP_BUTTON, done=done, assets=assets)
 
 
 def _link(opened: Opened) -> Link:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 SUBJECT = "Would you share your views? “{title}”"
 SUBJECT_REMINDER = "A gentle reminder: “{title}”"
-HOW_LONG = "It takes about {minutes} minutes. It is open until {closes}."
-HOW_LONG_ONE = "It takes about a minute. It is open until {closes}."
+HOW_LONG = "It takes about {minutes} minutes, and you can answer until the end of {closes}."
+HOW_LONG_ONE = "It takes about a minute, and you can answer until the end of {closes}."
 PRIVACY = ("Your answers are kept without your name or email address, and nobody can tell from the results who "
            "said what.")
 BUTTON = "Start the survey"
