@@ -12,8 +12,8 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,12 @@ from sqlalchemy import text
 
 from bot.app import App, build, make_channels
 from bot.channels.email.channel import EmailChannel
+from bot.channels.email.message import Letter
+from bot.channels.email.message import build as build_email
 from bot.cli import campaign as campaign_commands
 from bot.cli.reporting import export_survey
-from bot.config import Settings
+from bot.config import Settings, SettingsError, secrets_of
+from bot.domain.address import Address
 from bot.reading import Reader
 from bot.server import HttpServer
 from bot.services.broadcast import Broadcaster
@@ -318,3 +321,65 @@ async def test_kill_9_mid_send_loses_no_invitation_and_repeats_at_most_one_per_k
     assert run.kills >= 1, "the sending finished before any kill: nothing was tested"
     assert run.missing == 0
     assert run.duplicates <= run.kills
+
+
+def test_the_email_says_what_a_person_needs_and_tracks_nothing() -> None:
+    letter = Letter(Address("email", "school.example.org", "sam"), SENDER, "Hello! Please tell us.", "Escalation",
+                    4, date(2026, 3, 23), "https://surveys.example.org/i/" + "a" * 43,
+                    "https://surveys.example.org/u/" + "b" * 43)
+    message = build_email(letter, datetime(2026, 3, 2, 9, 30, tzinfo=LONDON))
+    assert message["To"] == "sam@school.example.org" and message["From"] == SENDER
+    assert message["List-Unsubscribe"] == f"<{letter.stop_link}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and html is not None
+    for body in (plain.get_content(), html.get_content()):
+        for needed in ("Escalation", "about 4 minutes", "Monday 23 March", "without your name", letter.link,
+                       letter.stop_link, "Safeguarding Partnership", "Start the survey"):
+            assert needed in body, needed
+        links = set(re.findall(r"https?://[^\s\"<>]+", body))
+        assert links == {letter.link, letter.stop_link}  # nothing else: no tracker, no asset from elsewhere
+    assert "<img" not in html.get_content() and "src=" not in html.get_content()
+    reminder = build_email(replace(letter, reminder=True), datetime(2026, 3, 5, 9, 30, tzinfo=LONDON))
+    assert reminder["Subject"].startswith("A gentle reminder")
+
+
+@pytest.mark.parametrize(("env", "needle"), [
+    ({"SURVEYBOT_SMTP_URL": "http://mail.example.org"}, "SURVEYBOT_SMTP_URL should look like"),
+    ({"SURVEYBOT_SMTP_URL": "smtp://mail.example.org:99999"}, "SURVEYBOT_SMTP_URL should look like"),
+    ({"SURVEYBOT_SMTP_URL": "smtp://u:s3cret-pass@mail.example.org"}, "SURVEYBOT_MAIL_FROM is needed"),
+    ({"SURVEYBOT_SMTP_URL": "smtp://mail.example.org", "SURVEYBOT_MAIL_FROM": "nobody"}, "SURVEYBOT_MAIL_FROM should"),
+    ({"SURVEYBOT_SMTP_URL": "smtp://mail.example.org", "SURVEYBOT_MAIL_FROM": "a@b.org"}, "SURVEYBOT_PUBLIC_URL is"),
+    ({"SURVEYBOT_SMTP_RATE": "fast"}, "SURVEYBOT_SMTP_RATE should"),
+    ({"SURVEYBOT_SMTP_RATE": "0"}, "SURVEYBOT_SMTP_RATE should"),
+    ({"SURVEYBOT_SMTP_RETRY_SECONDS": "0"}, "SURVEYBOT_SMTP_RETRY_SECONDS should"),
+])
+def test_email_settings_mistakes_get_one_line_naming_the_setting(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    assert needle in str(caught.value) and "\n" not in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_email_settings_read_the_server_and_keep_its_password_secret() -> None:
+    settings = Settings.from_env({"SURVEYBOT_SMTP_URL": "smtps://surveys%40lscp.example.org:pa%3Ass-word@mail.example.org",
+                                  "SURVEYBOT_MAIL_FROM": SENDER, "SURVEYBOT_PUBLIC_URL": "https://surveys.example.org"})
+    assert settings.smtp is not None
+    assert (settings.smtp.host, settings.smtp.port, settings.smtp.implicit_tls) == ("mail.example.org", 465, True)
+    assert (settings.smtp.user, settings.smtp.password) == ("surveys@lscp.example.org", "pa:ss-word")
+    assert "pa:ss-word" not in repr(settings) and "pa:ss-word" in secrets_of(settings)
+
+
+def test_doctor_checks_the_smtp_server_without_sending(tmp_path: Path) -> None:
+    from bot.cli.doctor import examine
+
+    def email_findings(url: str) -> list[tuple[str, str]]:
+        settings = Settings.from_env({"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_SMTP_URL": url,
+                                      "SURVEYBOT_MAIL_FROM": SENDER, "SURVEYBOT_PUBLIC_URL": "https://x.example.org"})
+        return [(f.level, f.text) for f in examine(settings) if f.topic == "email"]
+
+    with FakeSmtp() as smtp:
+        [(level, said)] = email_findings(smtp.url)
+        assert level == "ok" and "answered" in said
+        assert smtp.recorder.count() == 0
+    [(level, said)] = email_findings(f"smtp://127.0.0.1:{free_port()}")  # nobody listening
+    assert level == "PROBLEM" and "cannot reach the SMTP server" in said

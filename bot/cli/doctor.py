@@ -292,7 +292,7 @@ def _email(settings: Settings) -> Iterator[Finding]:
 
     import aiosmtplib
 
-    from bot.channels.email.channel import check_server
+    from bot.smtp import check_server
 
     try:
         said = asyncio.run(check_server(server))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from email.message import EmailMessage
@@ -36,40 +35,14 @@ from bot.domain.address import Address
 from bot.domain.errors import ChannelError, RateLimited, Unreachable
 from bot.engine import messages as msg
 from bot.services.invitations import Issued, PersonalLinks
+from bot.smtp import smtp_client
 
 if TYPE_CHECKING:
     from bot.channels.web import WebChannel
     from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
-TIMEOUT = 30.0  # seconds for any one SMTP command; a server slower than this is treated as unreachable for now
 REMINDER_START = msg.REMINDER.split("{", 1)[0]  # the campaign's reminder text starts so; its invitation does not
-
-
-def smtp_client(server: SmtpServer, timeout: float = TIMEOUT) -> aiosmtplib.SMTP:
-    """A client for the server: TLS from the start (smtps://), or STARTTLS, required unless the server is on this
-    machine (a local relay or a test sink may offer none)."""
-    context = ssl.create_default_context()
-    if server.implicit_tls:
-        return aiosmtplib.SMTP(hostname=server.host, port=server.port, use_tls=True, tls_context=context,
-                               timeout=timeout)
-    return aiosmtplib.SMTP(hostname=server.host, port=server.port, use_tls=False,
-                           start_tls=None if server.local else True, tls_context=context, timeout=timeout)
-
-
-async def check_server(server: SmtpServer) -> str:
-    """Connect, say hello, secure and log in, then leave: what `surveybot doctor` asks. Returns what the server said
-    in a few words, or raises aiosmtplib.SMTPException / OSError."""
-    client = smtp_client(server, timeout=10.0)
-    await client.connect()
-    try:
-        if server.user and server.password:
-            await client.login(server.user, server.password)
-        secured = "TLS" if server.implicit_tls else "STARTTLS" if client.get_transport_info("sslcontext") else "no TLS"
-        return f"{server.host}:{server.port} answered ({secured}{', logged in' if server.user else ''})"
-    finally:
-        with contextlib.suppress(Exception):
-            await client.quit()
 
 
 class EmailChannel:
