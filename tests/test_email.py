@@ -20,6 +20,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from bot.app import App, build, make_channels
@@ -33,6 +35,8 @@ from bot.domain.address import Address
 from bot.reading import Reader
 from bot.server import HttpServer
 from bot.services.broadcast import Broadcaster
+from bot.services.invitations import PersonalLinks
+from bot.services.service import SurveyService
 from storage import results
 from storage.models import Campaign
 
@@ -176,13 +180,13 @@ def statuses(app: App) -> dict[tuple[str, str], int]:
 
 
 async def test_fifty_practitioners_invited_ten_finish_forty_reminded_one_unsubscribes(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     addresses = people(50)
     clock = Clock(datetime(2026, 3, 2, 9, 30, tzinfo=LONDON))
     opens = clock.now + timedelta(hours=1)
     with FakeSmtp() as smtp:
-        async with mailing(tmp_path, smtp, clock) as run:
+        async with mailing(tmp_path, smtp, clock, DATABASE_URL=database_url) as run:
             import_people(run.app, tmp_path, addresses)
             add_campaign(run.app, clock, opens)
             clock.now = opens
@@ -256,14 +260,15 @@ async def test_fifty_practitioners_invited_ten_finish_forty_reminded_one_unsubsc
         assert token.rsplit("/", 1)[1] not in everything  # the links are stored as keyed hashes only
 
 
-async def test_a_busy_server_is_tried_again_and_a_refused_address_is_marked_unreachable(tmp_path: Path) -> None:
+async def test_a_busy_server_is_tried_again_and_a_refused_address_is_marked_unreachable(tmp_path: Path,
+                                                                                        database_url: str) -> None:
     addresses = people(5)
     busy, gone = addresses[1], addresses[3]
     clock = Clock(datetime(2026, 3, 2, 9, 30, tzinfo=LONDON))
     with FakeSmtp() as smtp:
         smtp.recorder.later[busy] = 2  # 421 twice, then accepted
         smtp.recorder.refuse.add(gone)  # 550: no such mailbox
-        async with mailing(tmp_path, smtp, clock) as run:
+        async with mailing(tmp_path, smtp, clock, DATABASE_URL=database_url) as run:
             import_people(run.app, tmp_path, addresses)
             add_campaign(run.app, clock, clock.now)
             assert [(r.step, r.planned) for r in run.broadcaster.run_due()] == [("invite", 5)]
@@ -278,10 +283,11 @@ async def test_a_busy_server_is_tried_again_and_a_refused_address_is_marked_unre
             assert [(r.step, r.planned) for r in run.broadcaster.run_due()] == [("remind-1", 4)]  # not the gone one
 
 
-async def test_a_wrong_or_expired_link_gets_a_kind_page_and_guessing_is_slowed(tmp_path: Path) -> None:
+async def test_a_wrong_or_expired_link_gets_a_kind_page_and_guessing_is_slowed(tmp_path: Path,
+                                                                                database_url: str) -> None:
     clock = Clock(datetime(2026, 3, 2, 9, 30, tzinfo=LONDON))
     with FakeSmtp() as smtp:
-        async with mailing(tmp_path, smtp, clock) as run:
+        async with mailing(tmp_path, smtp, clock, DATABASE_URL=database_url) as run:
             import_people(run.app, tmp_path, people(1))
             add_campaign(run.app, clock, clock.now)
             run.broadcaster.run_due()
@@ -383,3 +389,16 @@ def test_doctor_checks_the_smtp_server_without_sending(tmp_path: Path) -> None:
         assert smtp.recorder.count() == 0
     [(level, said)] = email_findings(f"smtp://127.0.0.1:{free_port()}")  # nobody listening
     assert level == "PROBLEM" and "cannot reach the SMTP server" in said
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=80) | st.from_regex(r"[A-Za-z0-9_-]{43}", fullmatch=True))
+def test_any_token_opens_nothing_and_unsubscribes_nobody_unless_it_is_one(links: PersonalLinks, token: str) -> None:
+    """What arrives in /i/TOKEN and /u/TOKEN comes from anyone: it is a link, or nothing, and never an error."""
+    assert links.open(token) is None
+    assert links.stop(token) is False
+
+
+@pytest.fixture
+def links(service: SurveyService) -> PersonalLinks:
+    return PersonalLinks(service.store, service.keys, service.catalogue, service.clock)
