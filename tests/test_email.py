@@ -296,6 +296,8 @@ async def test_a_wrong_or_expired_link_gets_a_kind_page_and_guessing_is_slowed(t
             async with aiohttp.ClientSession() as http:
                 async with http.get(link) as page:
                     assert page.status == 200
+                async with http.post(link, data={"do": "open"}) as page:  # without JavaScript: forms, whole pages
+                    assert page.status == 200 and 'name="turn"' in await page.text()
                 async with http.get(f"{run.base}/i/{'x' * 43}") as page:
                     assert page.status == 404 and "not working any more" in await page.text()
                 async with http.get(f"{run.base}/i/short") as page:

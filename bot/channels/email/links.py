@@ -29,6 +29,7 @@ from bot.channels.email import words
 from bot.channels.web import (
     PRIVATE,
     RESUME,
+    Confirm,
     Link,
     Refused,
     Result,
@@ -124,7 +125,7 @@ class PersonalPages:
         link, action = _link(opened), form_event(fields)
         result = await self._act(link, digest, action, opened)
         effects = result.effects
-        if result.open and not any(isinstance(e, (Ask, Update, CheckIn)) for e in effects):
+        if result.open and not any(isinstance(e, (Ask, Update, Confirm, CheckIn)) for e in effects):
             effects = (*effects, *(await self._act(link, digest, RESUME, opened)).effects)
         drawn = draw(effects, request.path, summary=notices.summary(opened.audience))
         chat = "".join(d["html"] for d in drawn if "html" in d)
