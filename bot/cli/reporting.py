@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.config import SettingsError
 from bot.reporting import export
-from bot.reporting.files import create_owner_only
 from bot.reporting.progress import Progress
 from bot.reporting.verify_pack import Pack, Unreadable, check
 from bot.services.campaigns import current_wave, rules_of
 from storage import results
+from storage.files import create_owner_only
 
 if TYPE_CHECKING:
     from bot.app import App
