@@ -48,19 +48,16 @@ from bot.services.safeguarding.phrases import load_phrases
 from bot.services.scrubbing import Scrubber
 from bot.services.surveyfiles import Problem, SurveyCatalogue, SurveyFileError
 from storage import campaigns as store_campaigns
-from storage import evidence, rounds
+from storage import contacts as store_contacts
+from storage import conversations, evidence, rounds, survey_versions
+from storage import responses as store_responses
 from storage import yousaid as store_yousaid
+from storage.conversations import ConversationRow
 from storage.database import DatabaseError
 from storage.replies import Owed
-from storage.unit_of_work import (
-    BATCH_LIMIT,
-    BatchSpoilt,
-    Conflict,
-    ConversationRow,
-    ResponseRef,
-    Store,
-    UnitOfWork,
-)
+from storage.responses import ResponseRef
+from storage.sql import Conflict
+from storage.unit_of_work import BATCH_LIMIT, BatchSpoilt, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 RETRIES = 8
@@ -153,8 +150,8 @@ class SurveyService:
         frozen: list[Problem] = []
         with self.store.unit() as uow:
             for survey in self.catalogue.all():
-                result = uow.publish(survey.id, survey.version, survey.title, survey.audience.value, survey.source,
-                                     today)
+                result = survey_versions.publish(uow, survey.id, survey.version, survey.title,
+                                                 survey.audience.value, survey.source, today)
                 if result == "frozen":
                     frozen.append(Problem(survey.path, 1, f"version {survey.version} of `{survey.id}` has already "
                                           "collected answers, so its wording is frozen: give the changed survey a "
@@ -177,14 +174,14 @@ class SurveyService:
                 return found
             survey, round_wave = found
             session = self.keys.session(address)
-            open_row = uow.conversation(session)
+            open_row = conversations.read(uow, session)
             if open_row is not None and open_row.survey_id == survey.id:
                 return self._advance(uow, address, session, open_row, first or engine.Resume(), now)
-            salt = uow.salt(survey.id, round_wave, now.date())
+            salt = rounds.salt(uow, survey.id, round_wave, now.date())
             if salt is None:
                 return Outcome((Say(msg.SURVEY_CLOSED),))
             respondent = self.keys.respondent(address, survey.id, round_wave, salt)
-            if uow.has_completed(respondent, survey.id, round_wave):
+            if store_responses.has_completed(uow, respondent, survey.id, round_wave):
                 return Outcome((Say(msg.ALREADY_FINISHED),))
             if until_consent:  # an open link: nothing is stored before a yes
                 shown = engine.start(survey, now)
@@ -194,14 +191,14 @@ class SurveyService:
                 agreed = engine.advance(survey, shown.state, first, now)
                 if agreed.state.status is not engine.Status.ASKING:  # not a yes (yet): nothing to keep
                     return Outcome(agreed.effects, open=not agreed.state.finished, survey=survey)
-            contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
-                                         self.keys.seal(address), now.date())
-            uow.mark_participation(contact, survey.id, round_wave, completed=False)
+            contact = store_contacts.ensure(uow, self.keys.contact_lookup(address), address.channel,
+                                            self.keys.seal(address), now.date())
+            store_contacts.mark_participation(uow, contact, survey.id, round_wave, completed=False)
             step = engine.start(survey, now)
-            uow.save_conversation(session, survey.id, survey.version, round_wave, step.state.to_json(),
-                                  open_row.revision if open_row else None, now)
+            conversations.save(uow, session, survey.id, survey.version, round_wave, step.state.to_json(),
+                               open_row.revision if open_row else None, now)
             if first is not None:  # they agreed: carry their yes through the conversation just stored
-                row = uow.conversation(session)
+                row = conversations.read(uow, session)
                 assert row is not None
                 return self._advance(uow, address, session, row, first, now)
             return Outcome(self._with_notice(uow, survey, round_wave, step.effects), open=True, survey=survey)
@@ -222,7 +219,7 @@ class SurveyService:
 
         def work(uow: UnitOfWork, now: datetime) -> Outcome:
             session = self.keys.session(address)
-            row = uow.conversation(session)
+            row = conversations.read(uow, session)
             if row is None:
                 return Outcome((Say(msg.NO_SURVEY_OPEN),), idle=isinstance(event, engine.Reply))
             return self._advance(uow, address, session, row, event, now)
@@ -277,20 +274,20 @@ class SurveyService:
 
         def work(uow: UnitOfWork, now: datetime) -> Outcome:
             session = self.keys.session(address)
-            row = uow.conversation(session)
-            salts = uow.live_salts()
+            row = conversations.read(uow, session)
+            salts = rounds.live_salts(uow)
             if row is not None:
-                uow.end_conversation(session)
+                conversations.end(uow, session)
                 salts = [s for s in salts if (s[0], s[1]) == (row.survey_id, row.wave)]
                 if not salts:
                     return Outcome((Say(msg.ANONYMOUS_NOW),))
             erased: list[str] = []
             for survey_id, wave, salt in salts:
                 respondent = self.keys.respondent(address, survey_id, wave, salt)
-                for response in uow.responses_of(respondent, survey_id, wave):
+                for response in store_responses.responses_of(uow, respondent, survey_id, wave):
                     assert response.id is not None
                     store_yousaid.drop_items_of_response(uow, response.id)
-                    count = uow.erase_response(response)
+                    count = store_responses.erase(uow, response)
                     uow.audit("response.erased", {"response": response.id, "answers": count}, now.date())
                     erased.append(self._title(survey_id))
             if not erased:
@@ -396,7 +393,7 @@ class SurveyService:
 
         def work(uow: UnitOfWork, now: datetime) -> Outcome:
             session = self.keys.session(address)
-            row = uow.conversation(session)
+            row = conversations.read(uow, session)
             effects: list[Shown] = []
             still_open, current = row is not None, None
             if row is not None and not match.help_word:  # HELP is not an answer: the question is asked again
@@ -427,7 +424,7 @@ class SurveyService:
             if not decision.carry_on:
                 return Outcome(tuple(effects), open=True)
             session = self.keys.session(address)
-            row = uow.conversation(session)
+            row = conversations.read(uow, session)
             if row is None:
                 effects.append(Say(msg.CARE_ALL_DONE.format(help=self.help_word.upper())))
                 return Outcome(tuple(effects))
@@ -607,7 +604,7 @@ class SurveyService:
             return Outcome((Say(msg.JOIN_UNKNOWN.format(tag=unknown, choices=choices)),))
         self.register(address, tuple(chosen))
         with self.store.unit() as uow:
-            contact = uow.contact(self.keys.contact_lookup(address))
+            contact = store_contacts.find(uow, self.keys.contact_lookup(address))
             assert contact is not None
             tags = store_campaigns.tags_of(contact)
             uow.audit("contact.joined", {"channel": address.channel, "tags": sorted(chosen)}, self.clock().date())
@@ -618,7 +615,7 @@ class SurveyService:
 
         def work(uow: UnitOfWork, now: datetime) -> Outcome:
             lookup = self.keys.contact_lookup(address)
-            uow.ensure_contact(lookup, address.channel, self.keys.seal(address), now.date())
+            store_contacts.ensure(uow, lookup, address.channel, self.keys.seal(address), now.date())
             store_campaigns.opt_out(uow, lookup)
             uow.audit("contact.opted_out", {"channel": address.channel}, now.date())
             return Outcome((Say(msg.OPTED_OUT),))
@@ -628,11 +625,11 @@ class SurveyService:
     def mark_unreachable(self, address: Address) -> None:
         """The person blocked the bot or left the workspace: stop sending to them."""
         with self.store.unit() as uow:
-            uow.mark_unreachable(self.keys.contact_lookup(address))
+            store_contacts.mark_unreachable(uow, self.keys.contact_lookup(address))
 
     def open_survey(self, address: Address) -> Survey | None:
         with self.store.unit() as uow:
-            row = uow.conversation(self.keys.session(address))
+            row = conversations.read(uow, self.keys.session(address))
         if row is None or not self.catalogue.has(row.survey_id, row.version):
             return None
         return self.catalogue.get(row.survey_id, row.version)
@@ -641,16 +638,16 @@ class SurveyService:
     def _run(self, work: Callable[[UnitOfWork, datetime], Outcome], event_key: str | None, address: Address,
              reading: str | None = None) -> Outcome:
         """One unit, retried from fresh state on Conflict. `reading`: the conversation `work` reads first, which the
-        event's claim may read with it (UnitOfWork.claim_event). What the unit's outcome must send goes with it
-        (persist, then send: bot.services.pending)."""
+        event's claim may read with it (storage.conversations.claim_event). What the unit's outcome must send goes
+        with it (persist, then send: bot.services.pending)."""
         channel = address.channel
         started = time.perf_counter()
 
         def once() -> Outcome:
             now = self.clock()
             with self.store.unit() as uow:
-                if event_key is not None and not uow.claim_event(self.keys.event(channel, event_key), now.date(),
-                                                                 reading):
+                if event_key is not None and not conversations.claim_event(
+                        uow, self.keys.event(channel, event_key), now.date(), reading):
                     return Outcome((), duplicate=True)
                 outcome = work(uow, now)
                 if channel in pending.PUSHED and not outcome.idle:
@@ -689,7 +686,7 @@ class SurveyService:
     def _advance(self, uow: UnitOfWork, address: Address, session: str, row: ConversationRow, event: Event,
                  now: datetime) -> Outcome:
         if not self.catalogue.has(row.survey_id, row.version):
-            uow.end_conversation(session)
+            conversations.end(uow, session)
             return Outcome((Say(msg.SURVEY_GONE),))
         survey = self.catalogue.get(row.survey_id, row.version)
         before = State.from_json(row.state)
@@ -698,23 +695,23 @@ class SurveyService:
         finish = next((e for e in step.effects if isinstance(e, Finish)), None)
         response = None
         if stored or (finish is not None and finish.completed):
-            salt = uow.salt(survey.id, row.wave, now.date())
+            salt = rounds.salt(uow, survey.id, row.wave, now.date())
             if salt is None:
-                uow.end_conversation(session)
+                conversations.end(uow, session)
                 return Outcome((Say(msg.SURVEY_CLOSED),))
             respondent = self.keys.respondent(address, survey.id, row.wave, salt)
-            response = uow.open_response(respondent, survey.id, survey.version, row.wave, address.channel,
-                                         now.date())
+            response = store_responses.open_response(uow, respondent, survey.id, survey.version, row.wave,
+                                                     address.channel, now.date())
         with uow.together():  # the answers, their audit links and the conversation's save: one statement
             if response is not None:
                 self._store(uow, survey, response, row.wave, stored, now)
             if finish is None and step.state != before:  # a stale tap or a re-ask changes nothing: no write
-                uow.save_conversation(session, survey.id, survey.version, row.wave, step.state.to_json(),
-                                      row.revision, now)
+                conversations.save(uow, session, survey.id, survey.version, row.wave, step.state.to_json(),
+                                   row.revision, now)
         if finish is not None:
             if response is not None and finish.completed:
                 self._complete(uow, address, survey, response, row.wave, now)
-            uow.end_conversation(session, row.revision)
+            conversations.end(uow, session, row.revision)
         return Outcome(step.effects, open=finish is None, survey=survey)
 
     def _store(self, uow: UnitOfWork, survey: Survey, response: ResponseRef, wave: int, stored: Sequence[Effect],
@@ -723,14 +720,14 @@ class SurveyService:
         SqlUnit.together for what may go there)."""
         if any(isinstance(e, Record) for e in stored):
             locked = self.policy.thresholds(survey.audience, survey.min_group)
-            uow.lock_thresholds(survey.id, wave, locked.group, locked.text)
+            rounds.lock_thresholds(uow, survey.id, wave, locked.group, locked.text)
         for effect in stored:
             if isinstance(effect, Record):
-                stored_value = uow.put_answer(response, effect.question_id, effect.value, effect.on)
+                stored_value = store_responses.put_answer(uow, response, effect.question_id, effect.value, effect.on)
                 fingerprint = self.keys.audit(f"{response.id}|{effect.question_id}|{stored_value}".encode())
                 uow.audit("answer.recorded", {"response": response.id, "question": effect.question_id,
                                               "fingerprint": fingerprint}, now.date())
-            elif isinstance(effect, engine.Discard) and uow.drop_answer(response, effect.question_id):
+            elif isinstance(effect, engine.Discard) and store_responses.drop_answer(uow, response, effect.question_id):
                 uow.audit("answer.discarded", {"response": response.id, "question": effect.question_id},
                           now.date())
 
@@ -738,13 +735,13 @@ class SurveyService:
                   now: datetime) -> None:
         """A finished response: marked complete, its feedback answers copied, and the person's participation
         noted (for reminders only, never linked to the answers)."""
-        uow.complete(response, now.date())
+        store_responses.complete(uow, response, now.date())
         self._copy_feedback(uow, survey, response, wave, now)
         uow.audit("response.completed", {"response": response.id, "survey": survey.id,
                                           "version": survey.version, "wave": wave}, now.date())
-        contact = uow.ensure_contact(self.keys.contact_lookup(address), address.channel,
-                                     self.keys.seal(address), now.date())
-        uow.mark_participation(contact, survey.id, wave, completed=True)
+        contact = store_contacts.ensure(uow, self.keys.contact_lookup(address), address.channel,
+                                        self.keys.seal(address), now.date())
+        store_contacts.mark_participation(uow, contact, survey.id, wave, completed=True)
 
     def _copy_feedback(self, uow: UnitOfWork, survey: Survey, response: ResponseRef, wave: int,
                        now: datetime) -> None:
@@ -754,7 +751,7 @@ class SurveyService:
         if not wanted:
             return
         assert response.id is not None
-        answers = uow.answers_of(response)
+        answers = store_responses.answers_of(uow, response)
         for question_id in wanted:
             value = answers.get(question_id)
             if isinstance(value, str) and value.strip() and not value.startswith(msg.REMOVED_FOR_SAFETY):
@@ -785,7 +782,7 @@ class SurveyService:
                      ) -> tuple[Effect, ...]:
         """The standard privacy notice for this round goes after the survey's own intro, before the consent question:
         what is stored, until when /delete works, and the thresholds the round's reports keep to."""
-        group, text_group, closes_on = uow.round_rules(survey.id, wave)
+        group, text_group, closes_on = rounds.rules(uow, survey.id, wave)
         thresholds = round_thresholds(self.policy, survey.audience, group, text_group, survey.min_group)
         said = Say(notice(survey.audience, self.policy, thresholds, closes_on, self.help_word))
         at = next((i for i, e in enumerate(effects) if isinstance(e, engine.Ask)), len(effects))
