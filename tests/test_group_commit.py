@@ -93,8 +93,8 @@ async def test_a_step_that_fails_in_a_batch_fails_alone_and_the_others_are_store
                 raise RuntimeError(f"step {n} failed after writing")
         return n
 
-    service._database = ThreadPoolExecutor(max_workers=1)  # as `call` makes it; these steps go straight in
-    results = await asyncio.gather(*(service._grouped(loop, partial(step, n)) for n in range(7)),
+    service.database._executor = ThreadPoolExecutor(max_workers=1)  # as `run` makes it; these steps go straight in
+    results = await asyncio.gather(*(service.database._grouped(loop, partial(step, n)) for n in range(7)),
                                    return_exceptions=True)
     assert [r if isinstance(r, int) else str(r) for r in results] == [
         0, 1, "step 2 failed after writing", 3, 4, "step 5 failed after writing", 6]
