@@ -100,7 +100,8 @@ class Store:
         The units share the transaction without savepoints: on PostgreSQL a savepoint is a round trip of its own,
         and round trips are most of the answer path's time. So a unit that fails spoils the whole batch: the unit
         raises BatchSpoilt, the block rolls everything back, and the caller runs the steps again one at a time
-        (SurveyService._drain). Failures are rare (two writers on one conversation at the same moment)."""
+        (DatabaseThread._drain in bot.services.group_commit). Failures are rare (two writers on one conversation at
+        the same moment)."""
         try:
             with self._serial, Session(self.engine, expire_on_commit=False) as session:
                 raw = session.connection().connection.driver_connection
