@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,9 @@ class Transaction(Learnt):
 
     salts: dict[tuple[str, int], tuple[Any, Any, bool]] = field(default_factory=dict)  # key rows read (rounds.salt)
     owed: list[Owed] = field(default_factory=list)  # pending replies, written just before the commit (storage.replies)
+    # run once the transaction has committed, never if it rolls back (a batch spoilt and run again step by step
+    # would otherwise count its steps twice): UnitOfWork.after_commit
+    committed: list[Callable[[], None]] = field(default_factory=list)
 
 
 class UnitOfWork(SqlUnit):
@@ -69,6 +72,10 @@ class UnitOfWork(SqlUnit):
         """What this step must still send, stored with it: written by the Store just before the commit (one
         statement for a whole batch), so it costs the step no statement of its own."""
         self.learnt.owed.append(row)
+
+    def after_commit(self, call: Callable[[], None]) -> None:
+        """Run `call` once this unit's transaction (a batch's, inside one) has committed; dropped on a rollback."""
+        self.learnt.committed.append(call)
 
 
 class Store:
@@ -129,6 +136,7 @@ class Store:
                     raise
                 finally:
                     self._shared.session = None
+                _run_all(transaction.committed)
         except OperationalError as exc:
             raise database_error(str(self.engine.url), exc) from None
 
@@ -185,3 +193,10 @@ class Store:
                     raise
         except OperationalError as exc:
             raise database_error(str(self.engine.url), exc) from None
+        _run_all(work.learnt.committed)
+
+
+def _run_all(calls: list[Callable[[], None]]) -> None:
+    """The after-commit calls, in order; the transaction is already committed, so none of them may undo it."""
+    for call in calls:
+        call()

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from functools import partial
@@ -105,6 +106,66 @@ async def test_a_step_that_fails_in_a_batch_fails_alone_and_the_others_are_store
     assert all(later[0] == earlier[1] for earlier, later in itertools.pairwise(links))
     assert all(digest == chain_hash(prev, TODAY, action, subject) for prev, digest, subject, action in links)
     assert claimed(store) == {f"step-{n}" for n in (0, 1, 3, 4, 6)}
+    service.close()
+
+
+def test_after_commit_runs_once_the_batch_is_stored_and_never_for_a_spoilt_one(sqlite_store: Store) -> None:
+    """What a unit leaves for after its commit (metrics, say) must not happen for a spoilt batch, whose steps run
+    again alone: counted then, they would be counted twice."""
+    ran: list[object] = []
+    with pytest.raises(BatchSpoilt), sqlite_store.batch():
+        with sqlite_store.unit() as uow:
+            conversations.claim_event(uow, "first", TODAY)
+            uow.after_commit(lambda: ran.append("spoilt"))
+        with sqlite_store.unit():
+            raise RuntimeError("the second unit fails")
+    assert ran == []
+    with sqlite_store.batch():
+        with sqlite_store.unit() as uow:
+            conversations.claim_event(uow, "second", TODAY)
+            uow.after_commit(lambda: ran.append(claimed(sqlite_store)))  # what another connection sees by then
+        assert ran == []
+    assert ran == [{"second"}]
+    with sqlite_store.unit() as uow:  # a unit on its own: after its own commit
+        conversations.claim_event(uow, "third", TODAY)
+        uow.after_commit(lambda: ran.append(claimed(sqlite_store)))
+    assert ran[1:] == [{"second", "third"}]
+
+
+async def test_a_spoilt_batch_run_again_step_by_step_counts_each_step_once(
+        store: Store, catalogue: SurveyCatalogue, clock: Clock) -> None:
+    """The service's metrics count a step once it is stored: a redelivered event in a batch that another step
+    spoils is counted once, not once in the spoilt batch and again when it runs alone."""
+    from bot.metrics import METRICS
+
+    service = SurveyService(store, catalogue, Keys(PEPPER), clock)
+    loop = asyncio.get_running_loop()
+    address = Address("metrics-test", "w", "u")
+    with store.unit() as uow:  # the event was stored before: running it again is a duplicate
+        conversations.claim_event(uow, service.keys.event(address.channel, "seen"), TODAY)
+
+    def fails(uow: Any, now: datetime) -> Outcome:
+        raise RuntimeError("this step fails after its claim")
+
+    def never(uow: Any, now: datetime) -> Outcome:
+        raise AssertionError("a duplicate must not run")
+
+    duplicates = METRICS.duplicates.labels(address.channel)
+    before = duplicates._value.get()
+    service.database._executor = ThreadPoolExecutor(max_workers=1)
+    gate = threading.Event()
+    service.database._executor.submit(gate.wait)  # the thread is busy, so both steps wait for the same batch
+    steps = asyncio.gather(
+        service.database._grouped(loop, partial(service._run, never, "seen", address)),
+        service.database._grouped(loop, partial(service._run, fails, "new", address)),
+        return_exceptions=True)
+    await asyncio.sleep(0.05)
+    assert len(service.database._batch) == 2
+    gate.set()
+    results = await steps
+    assert isinstance(results[0], Outcome) and results[0].duplicate
+    assert isinstance(results[1], RuntimeError)
+    assert duplicates._value.get() - before == 1
     service.close()
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from bot.domain.address import Address
 from bot.engine import conversation as engine
@@ -106,17 +107,20 @@ class Steps:
             with self.store.unit() as uow:
                 if event_key is not None and not conversations.claim_event(
                         uow, self.keys.event(channel, event_key), now.date(), reading):
-                    return Outcome((), duplicate=True)
+                    duplicate = Outcome((), duplicate=True)
+                    uow.after_commit(partial(self._count, duplicate, channel, started))
+                    return duplicate
                 outcome = work(uow, now)
                 if channel in pending.PUSHED and not outcome.idle:
                     outcome = self._owe(uow, address, outcome, now)
+                # counted once stored: inside a batch that is at the batch's commit, and a spoilt batch counts nothing
+                uow.after_commit(partial(self._count, outcome, channel, started))
                 return outcome
 
         try:
             outcome = retry(once, RETRIES, _after_conflict, on=Conflict)
         except Conflict:
             raise RuntimeError("a conversation kept changing under us; giving up after several attempts") from None
-        self._count(outcome, channel, time.perf_counter() - started)  # committed by now
         return outcome
 
     def _owe(self, uow: UnitOfWork, address: Address, outcome: Outcome, now: datetime) -> Outcome:
@@ -129,8 +133,9 @@ class Steps:
         return replace(outcome, owed=(session, token))
 
     @staticmethod
-    def _count(outcome: Outcome, channel: str, seconds: float) -> None:
+    def _count(outcome: Outcome, channel: str, started: float) -> None:
         """Metrics (bot.metrics), once the transaction has committed: what was stored, and how long it took."""
+        seconds = time.perf_counter() - started
         if outcome.duplicate:
             METRICS.duplicates.labels(channel).inc()
             return
