@@ -165,25 +165,29 @@ class SurveyService(Care, Contacts):
         return self._run(work, event_key, address, reading=self.keys.session(address))
 
     @joins_group_commit
-    def reply(self, address: Address, text: str, event_key: str | None = None, turn: int | None = None) -> Outcome:
+    def reply(self, address: Address, text: str, event_key: str | None = None, turn: int | None = None,
+              feedback: bool = True) -> Outcome:
         """Words someone typed: the safeguarding check first, then an answer to their open survey, or else (no
-        survey open) "you said" feedback. One call, so a channel hands a typed message to the database thread once
-        rather than three times; each step is still its own unit, in the order the safeguarding rules need.
-        `turn`: the question the words were typed for, when the channel knows it (engine.Reply)."""
+        survey open) "you said" feedback. The one entry for typed words on every channel, so the check runs in one
+        place; one call, so a channel hands a typed message to the database thread once rather than three times;
+        each step is still its own unit, in the order the safeguarding rules need.
+        `turn`: the question the words were typed for, when the channel knows it (engine.Reply). `feedback`: False
+        where an idle message means something else (the web chat's first screen, the console's preview): the
+        outcome then says `idle` and nothing is stored."""
         guarded = self.guard(address, text, event_key)  # before anything can store the words
         if guarded is not None:
             return guarded
         outcome = self.handle(address, engine.Reply(text, turn), event_key)
-        if outcome.idle:  # no survey open: a young person's free message is "you said" feedback
+        if outcome.idle and feedback:  # no survey open: a young person's free message is "you said" feedback
             outcome = self.feedback(address, text, f"{event_key}:feedback" if event_key is not None else None)
         return outcome
 
     def feedback(self, address: Address, text: str, event_key: str | None = None) -> Outcome:
         """A free message from a young person, outside any survey: "you said" feedback.
 
-        This is the ONE way a free message becomes feedback (every channel calls it when `handle` says no survey is
+        This is the ONE way a free message becomes feedback (`reply` calls it when `handle` says no survey is
         open), so the safeguarding check goes in front of this method: nothing below may store the words first.
-        Channels call `guard` before `handle`; this method runs it again itself, so no path can store a disclosure
+        `reply` runs `guard` before `handle`; this method runs it again itself, so no path can store a disclosure
         as feedback (a second run finds nothing to match and touches no table).
         The person must be in a young people's round (their newest one tags the item); the words are scrubbed and
         stored with that round and today's date only: no id, handle, contact or time. Anyone else gets the usual
