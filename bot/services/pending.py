@@ -25,7 +25,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -44,6 +44,9 @@ PUSHED = frozenset({"telegram", "slack"})  # channels whose replies we send ours
 LEASE = timedelta(seconds=60)  # a pending reply is its sending process's for this long; then anyone may send it
 SWEEP_SECONDS = 20.0  # how often a running process looks for replies whose lease ran out
 FLUSH_SECONDS = 1.0  # sent replies' rows wait this long for a batch to take their deletion along
+# A prompt's fields are flat (text, numbers, tuples of them), so it is packed field by field: dataclasses.asdict
+# deep-copies every value and cost more than the rest of a Slack press's pending row (BENCHMARKS.md, 6 December)
+PROMPT_FIELDS = tuple(field.name for field in fields(Prompt))
 
 
 def pack(keys: Any, address: Address, effects: tuple[Shown, ...]) -> str | None:
@@ -53,7 +56,7 @@ def pack(keys: Any, address: Address, effects: tuple[Shown, ...]) -> str | None:
         if isinstance(effect, Say):
             kept.append({"say": effect.text})
         elif isinstance(effect, Ask):
-            kept.append({"ask": asdict(effect.prompt)})
+            kept.append({"ask": {name: getattr(effect.prompt, name) for name in PROMPT_FIELDS}})
         elif isinstance(effect, CheckIn):
             kept.append({"check": effect.text, "choices": [[c.label, c.data] for c in effect.choices],
                          "box": effect.contact_box})

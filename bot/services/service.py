@@ -220,14 +220,15 @@ class SurveyService:
     def handle(self, address: Address, event: Event, event_key: str | None = None) -> Outcome:
         """Apply what someone did to their open conversation."""
 
+        session = self.keys.session(address)  # once a step: each keyed hash is a few µs of the press (BENCHMARKS.md)
+
         def work(uow: UnitOfWork, now: datetime) -> Outcome:
-            session = self.keys.session(address)
             row = uow.conversation(session)
             if row is None:
                 return Outcome((Say(msg.NO_SURVEY_OPEN),), idle=isinstance(event, engine.Reply))
             return self._advance(uow, address, session, row, event, now)
 
-        return self._run(work, event_key, address, reading=self.keys.session(address))
+        return self._run(work, event_key, address, reading=session)
 
     @joins_group_commit
     def reply(self, address: Address, text: str, event_key: str | None = None, turn: int | None = None) -> Outcome:
@@ -640,9 +641,9 @@ class SurveyService:
     # --- inside one unit -----------------------------------------------------------------------------------------
     def _run(self, work: Callable[[UnitOfWork, datetime], Outcome], event_key: str | None, address: Address,
              reading: str | None = None) -> Outcome:
-        """One unit, retried from fresh state on Conflict. `reading`: the conversation `work` reads first, which the
-        event's claim may read with it (UnitOfWork.claim_event). What the unit's outcome must send goes with it
-        (persist, then send: bot.services.pending)."""
+        """One unit, retried from fresh state on Conflict. `reading`: the session key of the conversation `work`
+        reads first (the address's own), which the event's claim may read with it (UnitOfWork.claim_event). What the
+        unit's outcome must send goes with it (persist, then send: bot.services.pending)."""
         channel = address.channel
         started = time.perf_counter()
 
@@ -654,7 +655,7 @@ class SurveyService:
                     return Outcome((), duplicate=True)
                 outcome = work(uow, now)
                 if channel in pending.PUSHED and not outcome.idle:
-                    outcome = self._owe(uow, address, outcome, now)
+                    outcome = self._owe(uow, address, outcome, now, reading)
                 return outcome
 
         try:
@@ -664,12 +665,14 @@ class SurveyService:
         self._count(outcome, channel, time.perf_counter() - started)  # committed by now
         return outcome
 
-    def _owe(self, uow: UnitOfWork, address: Address, outcome: Outcome, now: datetime) -> Outcome:
-        """Keep what this step must send with it, sealed (bot.services.pending); written with the commit."""
+    def _owe(self, uow: UnitOfWork, address: Address, outcome: Outcome, now: datetime,
+             session: str | None = None) -> Outcome:
+        """Keep what this step must send with it, sealed (bot.services.pending); written with the commit.
+        `session`: the address's session key, when the step already has it."""
         payload = pending.pack(self.keys, address, outcome.effects)
         if payload is None:
             return outcome
-        session, token = self.keys.session(address), secrets.token_hex(8)
+        session, token = session or self.keys.session(address), secrets.token_hex(8)
         uow.owe(Owed(session, token, address.channel, payload, now.astimezone(UTC) + pending.LEASE))
         return replace(outcome, owed=(session, token))
 
