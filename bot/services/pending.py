@@ -25,7 +25,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
@@ -45,6 +45,9 @@ OutcomeT = TypeVar("OutcomeT")  # the service's Outcome (bot.services.service), 
 Sent = TypeVar("Sent", contravariant=True)  # the same, as a channel takes it
 T = TypeVar("T")
 Owable = Say | Ask | CheckIn  # what a pending reply keeps of a step's effects
+# A prompt's fields are flat (text, numbers, tuples of them), so it is packed field by field: dataclasses.asdict
+# deep-copies every value and cost more than the rest of a Slack press's pending row (BENCHMARKS.md, 6 December)
+PROMPT_FIELDS = tuple(field.name for field in fields(Prompt))
 
 
 def pack(keys: Any, address: Address, effects: Iterable[object]) -> str | None:
@@ -54,7 +57,7 @@ def pack(keys: Any, address: Address, effects: Iterable[object]) -> str | None:
         if isinstance(effect, Say):
             kept.append({"say": effect.text})
         elif isinstance(effect, Ask):
-            kept.append({"ask": asdict(effect.prompt)})
+            kept.append({"ask": {name: getattr(effect.prompt, name) for name in PROMPT_FIELDS}})
         elif isinstance(effect, CheckIn):
             kept.append({"check": effect.text, "choices": [[c.label, c.data] for c in effect.choices],
                          "box": effect.contact_box})

@@ -96,9 +96,9 @@ class Steps:
 
     def _run(self, work: Callable[[UnitOfWork, datetime], Outcome], event_key: str | None, address: Address,
              reading: str | None = None) -> Outcome:
-        """One unit, retried from fresh state on Conflict. `reading`: the conversation `work` reads first, which the
-        event's claim may read with it (storage.conversations.claim_event). What the unit's outcome must send goes
-        with it (persist, then send: bot.services.pending)."""
+        """One unit, retried from fresh state on Conflict. `reading`: the session key of the conversation `work`
+        reads first (the address's own), which the event's claim may read with it (storage.conversations.claim_event).
+        What the unit's outcome must send goes with it (persist, then send: bot.services.pending)."""
         channel = address.channel
         started = time.perf_counter()
 
@@ -112,7 +112,7 @@ class Steps:
                     return duplicate
                 outcome = work(uow, now)
                 if channel in pending.PUSHED and not outcome.idle:
-                    outcome = self._owe(uow, address, outcome, now)
+                    outcome = self._owe(uow, address, outcome, now, reading)
                 # counted once stored: inside a batch that is at the batch's commit, and a spoilt batch counts nothing
                 uow.after_commit(partial(self._count, outcome, channel, started))
                 return outcome
@@ -123,12 +123,14 @@ class Steps:
             raise RuntimeError("a conversation kept changing under us; giving up after several attempts") from None
         return outcome
 
-    def _owe(self, uow: UnitOfWork, address: Address, outcome: Outcome, now: datetime) -> Outcome:
-        """Keep what this step must send with it, sealed (bot.services.pending); written with the commit."""
+    def _owe(self, uow: UnitOfWork, address: Address, outcome: Outcome, now: datetime,
+             session: str | None = None) -> Outcome:
+        """Keep what this step must send with it, sealed (bot.services.pending); written with the commit.
+        `session`: the address's session key, when the step already has it (each keyed hash costs a press time)."""
         payload = pending.pack(self.keys, address, outcome.effects)
         if payload is None:
             return outcome
-        session, token = self.keys.session(address), secrets.token_hex(8)
+        session, token = session or self.keys.session(address), secrets.token_hex(8)
         uow.owe(Owed(session, token, address.channel, payload, now.astimezone(UTC) + pending.LEASE))
         return replace(outcome, owed=(session, token))
 
