@@ -2,10 +2,10 @@
 survey files, database, clock, without the survey service, the ORM or the channels.
 
 Those take most of a second to import, and a C tool dumping the same rows takes about a second in all
-(bench/reports_bench.py). The start is still the one every command makes (bot.app.build): the survey files are
-checked, the pepper is read (made on first run), the schema is brought up to date when SURVEYBOT_AUTO_MIGRATE says
-so, and every loaded survey version is published. The last two cost one query each when there is nothing to do;
-when there is something, Alembic and the service do it, exactly as for the other commands.
+(bench/reports_bench.py). The start is still the one every command makes (bot.app.build, handed in as `publish`):
+the survey files are checked, the pepper is read (made on first run), the schema is brought up to date when
+SURVEYBOT_AUTO_MIGRATE says so, and every loaded survey version is published. The last two cost one query each when
+there is nothing to do; when there is something, Alembic and the service do it, exactly as for the other commands.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings, SettingsError
 from bot.engine.survey import Survey
-from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir, parse_survey
+from bot.services.core import published_versions
+from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir
 from storage import database, results
-from storage.sql import SqlStore, Units
+from storage.sql import SqlStore
 
 
 def survey_dirs(settings: Settings) -> tuple[Path, ...]:
@@ -35,13 +36,6 @@ def make_clock(settings: Settings) -> Callable[[], datetime]:
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"SURVEYBOT_TIMEZONE `{settings.timezone}` is not a known time zone") from None
     return lambda: datetime.now(zone)
-
-
-def published_versions(store: Units, survey_id: str) -> list[Survey]:
-    """Every version of a survey that was ever published, parsed from the exact stored text."""
-    with store.unit() as uow:
-        stored = results.published(uow, survey_id)
-    return [parse_survey(source, f"{survey_id} v{version} (as published)") for version, source in stored]
 
 
 @dataclass
@@ -57,9 +51,11 @@ class Reader:
         return published_versions(self.store, survey_id)
 
 
-def open_reader(settings: Settings) -> Reader:
+def open_reader(settings: Settings, publish: Callable[[Settings], None]) -> Reader:
     """What `export` needs, checked as bot.app.build checks it: invalid surveys, a bad pepper or time zone, or an
-    unreachable database stop here."""
+    unreachable database stop here. `publish` (the CLI hands it bot.app's build) is called only when a survey file
+    is new or changed, so this light start never imports the service, and bot.app, which builds on this module, is
+    never imported from here."""
     catalogue = SurveyCatalogue.from_dirs(survey_dirs(settings))
     _, note = settings.pepper_bytes()
     clock = make_clock(settings)
@@ -70,7 +66,5 @@ def open_reader(settings: Settings) -> Reader:
     with store.unit() as uow:
         stored = results.published_digests(uow)
     if any(stored.get((s.id, s.version)) != results.digest(s.source) for s in catalogue.all()):
-        from bot.app import build  # a survey file is new or changed: the service publishes it, audited and checked
-
-        build(settings, migrate=False).engine.dispose()
+        publish(settings)  # a survey file is new or changed: the service publishes it, audited and checked
     return Reader(settings, engine, store, catalogue, clock, [note] if note else [])

@@ -121,8 +121,8 @@ def one_line_errors() -> tuple[type[Exception], ...]:
     """The mistakes a user can make that end in one line. Their classes live with the commands, whose modules are
     imported here, when one was raised, rather than on every start."""
     from bot.cli.admin import AdminError
-    from bot.cli.campaign import CampaignError
     from bot.cli.reporting import ReportingError
+    from bot.services.contact_book import CampaignError
     from bot.services.yousaid import YouSaidError
 
     return (SettingsError, database.DatabaseError, UsageError, AdminError, CampaignError, ReportingError,
@@ -145,7 +145,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.cli.reporting import export_survey
         from bot.reading import open_reader
 
-        reader = open_reader(settings)
+        reader = open_reader(settings, publish_surveys)
         for note in reader.notes:
             print(note, file=sys.stderr)
         return export_survey(reader, args.survey_id, args.format, args.wave, args.out)
@@ -167,6 +167,13 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command in GROUP_OF:
         return import_module(GROUP_OF[args.command]).run(app, args)
     raise UsageError(f"unknown command {args.command}")
+
+
+def publish_surveys(settings: Settings) -> None:
+    """Publish new or changed survey files for `export`: the full start (bot.app), imported only when it is needed."""
+    from bot.app import build
+
+    build(settings, migrate=False).engine.dispose()
 
 
 def check_surveys(paths: list[Path], settings: Settings | None = None, verbose: bool = False) -> int:

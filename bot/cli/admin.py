@@ -11,16 +11,19 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
+from typing import TYPE_CHECKING
 
-from bot.app import App
 from bot.engine.survey import Survey
 from bot.reporting.signing import signing_new
-from bot.reporting.status import render, round_status
 from bot.services.audit import head, verify
 from bot.services.notices import long_date
 from bot.services.retention import RoundNotFound, destroy_key, purge
 from bot.services.roles import Role, Roles, parse_who, show_who
+from bot.services.round_status import render, round_status
 from storage import rounds
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 class AdminError(Exception):
