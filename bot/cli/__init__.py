@@ -120,9 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def one_line_errors() -> tuple[type[Exception], ...]:
     """The mistakes a user can make that end in one line. Their classes live with the commands, whose modules are
     imported here, when one was raised, rather than on every start."""
-    from bot.cli.admin import AdminError
-    from bot.cli.reporting import ReportingError
+    from bot.reporting.outputs import ReportingError
     from bot.services.contact_book import CampaignError
+    from bot.services.round_keys import AdminError
     from bot.services.yousaid import YouSaidError
 
     return (SettingsError, database.DatabaseError, UsageError, AdminError, CampaignError, ReportingError,
@@ -254,7 +254,7 @@ def run(app: App, survey_id: str | None) -> int:
 
 def poster(app: App, code: str, out: str, base: str | None) -> int:
     """A printable poster for a survey's web link (see bot.channels.poster)."""
-    from bot.cli.reporting import output
+    from bot.reporting.outputs import output
     from storage import campaigns as store_campaigns
 
     found = app.service.link(code)

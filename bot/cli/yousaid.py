@@ -14,9 +14,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from bot.cli.reporting import output
 from bot.domain.address import Address
 from bot.reporting import board as pages
+from bot.reporting.outputs import output
 from bot.services.roles import Forbidden, parse_who
 from bot.services.yousaid import STATUSES, YouSaid, YouSaidError, parse_ids
 from bot.services.yousaid_chat import item_lines, make, number, theme_lines
