@@ -62,8 +62,7 @@ class ChatAdmin:
 
     def _do(self, verb: str, rest: list[str]) -> str:
         if verb == "campaigns":
-            with self.core.store.unit() as uow:
-                codes = [c.code for c in store_campaigns.all_campaigns(uow)]
+            codes = campaign_admin.campaign_codes(self.core)
             if not codes:
                 return "There are no campaigns yet."
             return "\n".join(campaign_admin.render(campaign_admin.describe(self.core, code))[0] for code in codes)
