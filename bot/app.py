@@ -25,8 +25,7 @@ from bot.channels.port import Channel
 from bot.config import Settings, SettingsError
 from bot.engine import messages as msg
 from bot.engine.survey import Survey
-from bot.reading import make_clock, survey_dirs
-from bot.services.core import published_versions
+from bot.reading import make_clock, published_versions, survey_dirs
 from bot.services.policy import Policy, read_names
 from bot.services.privacy import Keys
 from bot.services.safeguarding.matching import Matcher

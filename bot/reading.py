@@ -20,10 +20,9 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Settings, SettingsError
 from bot.engine.survey import Survey
-from bot.services.core import published_versions
-from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir
+from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir, parse_survey
 from storage import database, results
-from storage.sql import SqlStore
+from storage.sql import SqlStore, Units
 
 
 def survey_dirs(settings: Settings) -> tuple[Path, ...]:
@@ -36,6 +35,13 @@ def make_clock(settings: Settings) -> Callable[[], datetime]:
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"SURVEYBOT_TIMEZONE `{settings.timezone}` is not a known time zone") from None
     return lambda: datetime.now(zone)
+
+
+def published_versions(store: Units, survey_id: str) -> list[Survey]:
+    """Every version of a survey that was ever published, parsed from the exact stored text."""
+    with store.unit() as uow:
+        stored = results.published(uow, survey_id)
+    return [parse_survey(source, f"{survey_id} v{version} (as published)") for version, source in stored]
 
 
 @dataclass

@@ -16,9 +16,7 @@ from bot.engine.survey import Survey
 from bot.services.policy import Policy
 from bot.services.privacy import Keys
 from bot.services.service import SurveyService
-from bot.services.surveyfiles import SurveyCatalogue, parse_survey
-from storage import results
-from storage.sql import Units
+from bot.services.surveyfiles import SurveyCatalogue
 from storage.unit_of_work import Store
 
 
@@ -51,9 +49,3 @@ class Core(Protocol):
 
     def published_versions(self, survey_id: str) -> list[Survey]: ...
 
-
-def published_versions(store: Units, survey_id: str) -> list[Survey]:
-    """Every version of a survey that was ever published, parsed from the exact stored text."""
-    with store.unit() as uow:
-        stored = results.published(uow, survey_id)
-    return [parse_survey(source, f"{survey_id} v{version} (as published)") for version, source in stored]
