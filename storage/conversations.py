@@ -9,12 +9,11 @@ again from fresh state.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from storage.sql import Conflict, Sql
-from storage.unit_of_work import UnitOfWork
+from storage.unit_of_work import ConversationRow, UnitOfWork
 
 # Both SQLite (3.35+) and PostgreSQL speak this SQL.
 CLAIM_EVENT = Sql(
@@ -37,15 +36,6 @@ INSERT_CONVERSATION = Sql(
     "VALUES (:session, :survey_id, :version, :wave, :state, 0, :touched)")
 END_CONVERSATION = Sql("DELETE FROM conversation WHERE session = :session")
 END_CONVERSATION_AT = Sql("DELETE FROM conversation WHERE session = :session AND revision = :revision")
-
-
-@dataclass(frozen=True)
-class ConversationRow:
-    survey_id: str
-    version: int
-    wave: int
-    state: dict[str, Any]
-    revision: int
 
 
 def _conversation(row: Any) -> ConversationRow | None:

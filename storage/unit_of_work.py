@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -25,15 +25,24 @@ from sqlmodel import Session
 from storage.replies import Owed, Replies
 from storage.sql import Conflict, Learnt, SqlUnit, database_error
 
-if TYPE_CHECKING:
-    from storage.conversations import ConversationRow
-
 BATCH_LIMIT = 24  # survey steps committed together at most (see Store.batch)
 
 
 class BatchSpoilt(Exception):
     """A unit inside a batch failed part-way (the cause is chained). A batch has no savepoints, so its other units'
     work cannot be kept apart from the failed one's: the batch is rolled back whole, and its steps run again alone."""
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    """A conversation as stored (storage.conversations reads and writes it). Defined here because a unit may hold
+    one its event's claim read ahead (UnitOfWork.read_ahead), and the table's module builds on the unit."""
+
+    survey_id: str
+    version: int
+    wave: int
+    state: dict[str, Any]
+    revision: int
 
 
 @dataclass

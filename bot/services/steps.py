@@ -41,11 +41,10 @@ from storage import contacts as store_contacts
 from storage import conversations, rounds
 from storage import responses as store_responses
 from storage import yousaid as store_yousaid
-from storage.conversations import ConversationRow
 from storage.replies import Owed
 from storage.responses import ResponseRef
 from storage.sql import Conflict
-from storage.unit_of_work import Store, UnitOfWork
+from storage.unit_of_work import ConversationRow, Store, UnitOfWork
 
 log = logging.getLogger("bot.services.service")  # one logger for the service, whichever module of it speaks
 RETRIES = 8

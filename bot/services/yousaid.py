@@ -25,8 +25,8 @@ from datetime import UTC, date, datetime
 from bot.domain.address import Address
 from bot.engine import messages as msg
 from bot.engine.survey import Audience
-from bot.reporting.disclosure import suppress_counts
 from bot.services.campaigns import out_of_quiet_hours, rules_of
+from bot.services.disclosure import suppress_counts
 from bot.services.policy import Policy, Thresholds, round_thresholds
 from bot.services.privacy import Keys
 from bot.services.roles import Action, Forbidden, Roles
