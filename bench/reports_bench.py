@@ -132,11 +132,12 @@ def run(command: list[str], out: Path, env: dict[str, str]) -> tuple[float, floa
 def child(mode: str, data: str, target: str, fmt: str) -> None:
     """Inside a child process: start the app, then time one export or report and print the figures as JSON."""
     if mode == "reader":  # what `surveybot export` starts from, and nothing else (imported here, not the app's)
+        from bot.cli import publish_surveys
         from bot.config import Settings
         from bot.reading import open_reader
 
         open_reader(Settings.from_env({"SURVEYBOT_DATA_DIR": data, "SURVEYBOT_PEPPER": PEPPER,
-                                       "SURVEYBOT_AUTO_MIGRATE": "false"}))
+                                       "SURVEYBOT_AUTO_MIGRATE": "false"}), publish_surveys)
         print(json.dumps({}))
         return
     from bot.app import build

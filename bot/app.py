@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
@@ -25,7 +26,7 @@ from bot.config import Settings, SettingsError
 from bot.engine import messages as msg
 from bot.engine.survey import Survey
 from bot.reading import make_clock, published_versions, survey_dirs
-from bot.services.policy import read_names
+from bot.services.policy import Policy, read_names
 from bot.services.privacy import Keys
 from bot.services.safeguarding.matching import Matcher
 from bot.services.safeguarding.phrases import load_phrases
@@ -49,6 +50,8 @@ SWITCH_INTERVAL = 0.001  # seconds; see serve()
 
 @dataclass
 class App:
+    """Everything `build` made. The admin use cases see it only as the parts they need (bot.services.core.Core)."""
+
     settings: Settings
     engine: Engine
     store: Store
@@ -60,6 +63,18 @@ class App:
     def published_versions(self, survey_id: str) -> list[Survey]:
         """Every version of a survey that was ever published, parsed from the exact stored text."""
         return published_versions(self.store, survey_id)
+
+    @property
+    def policy(self) -> Policy:
+        return self.settings.privacy
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+    @property
+    def bot_id(self) -> str | None:
+        return (self.settings.telegram_token or "").split(":", 1)[0] or None
 
 
 def build(settings: Settings, clock: Callable[[], datetime] | None = None, migrate: bool | None = None) -> App:

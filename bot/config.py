@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from bot.services.policy import MIN_THRESHOLD, Policy
 from bot.services.privacy import decode_pepper, new_pepper
+from storage.files import create_owner_only
 
 
 class SettingsError(Exception):
@@ -158,9 +159,7 @@ class Settings:
         try:
             if not path.exists():
                 self.data_dir.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(new_pepper() + "\n")
+                create_owner_only(path, f"{new_pepper()}\n".encode(), exclusive=True)
                 note = (f"Created a secret pepper at {path}. Keep it with the database: without it, nobody can "
                         "resume, or delete their answers.")
             return decode_pepper(path.read_text()), note

@@ -2,10 +2,10 @@
 survey files, database, clock, without the survey service, the ORM or the channels.
 
 Those take most of a second to import, and a C tool dumping the same rows takes about a second in all
-(bench/reports_bench.py). The start is still the one every command makes (bot.app.build): the survey files are
-checked, the pepper is read (made on first run), the schema is brought up to date when SURVEYBOT_AUTO_MIGRATE says
-so, and every loaded survey version is published. The last two cost one query each when there is nothing to do;
-when there is something, Alembic and the service do it, exactly as for the other commands.
+(bench/reports_bench.py). The start is still the one every command makes (bot.app.build, handed in as `publish`):
+the survey files are checked, the pepper is read (made on first run), the schema is brought up to date when
+SURVEYBOT_AUTO_MIGRATE says so, and every loaded survey version is published. The last two cost one query each when
+there is nothing to do; when there is something, Alembic and the service do it, exactly as for the other commands.
 """
 
 from __future__ import annotations
@@ -57,9 +57,11 @@ class Reader:
         return published_versions(self.store, survey_id)
 
 
-def open_reader(settings: Settings) -> Reader:
+def open_reader(settings: Settings, publish: Callable[[Settings], None]) -> Reader:
     """What `export` needs, checked as bot.app.build checks it: invalid surveys, a bad pepper or time zone, or an
-    unreachable database stop here."""
+    unreachable database stop here. `publish` (the CLI hands it bot.app's build) is called only when a survey file
+    is new or changed, so this light start never imports the service, and bot.app, which builds on this module, is
+    never imported from here."""
     catalogue = SurveyCatalogue.from_dirs(survey_dirs(settings))
     _, note = settings.pepper_bytes()
     clock = make_clock(settings)
@@ -70,7 +72,5 @@ def open_reader(settings: Settings) -> Reader:
     with store.unit() as uow:
         stored = results.published_digests(uow)
     if any(stored.get((s.id, s.version)) != results.digest(s.source) for s in catalogue.all()):
-        from bot.app import build  # a survey file is new or changed: the service publishes it, audited and checked
-
-        build(settings, migrate=False).engine.dispose()
+        publish(settings)  # a survey file is new or changed: the service publishes it, audited and checked
     return Reader(settings, engine, store, catalogue, clock, [note] if note else [])

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import bindparam, func, text, update
 from sqlmodel import col, select
 
+from storage import contacts as store_contacts
 from storage.models import Campaign, CampaignStep, Contact, Outbox, Participation
 from storage.unit_of_work import UnitOfWork
 
@@ -47,8 +48,8 @@ def tags_of(contact: Contact) -> list[str]:
 def upsert_contact(uow: UnitOfWork, lookup: str, channel: str, sealed: str, tags: Iterable[str],
                    today: date) -> tuple[Contact, bool]:
     """Add a contact, or add tags to an existing one; returns (contact, created)."""
-    created = uow.contact(lookup) is None
-    row = uow.session.get(Contact, uow.ensure_contact(lookup, channel, sealed, today))
+    created = store_contacts.find(uow, lookup) is None
+    row = uow.session.get(Contact, store_contacts.ensure(uow, lookup, channel, sealed, today))
     assert row is not None
     merged = sorted(set(tags_of(row)) | set(tags))
     if merged != tags_of(row):
@@ -199,7 +200,7 @@ def finish(uow: UnitOfWork, lease: Lease, status: str, survey_id: str) -> None:
     if status != "sent" or lease.step.startswith(REPLY_STEP):  # a "we did" reply is not an invitation
         return
     # one upsert: the person may be starting the survey in this very moment, making the same row
-    uow.mark_sent(lease.contact_id, survey_id, lease.wave, reminder=lease.step != "invite")
+    store_contacts.mark_sent(uow, lease.contact_id, survey_id, lease.wave, reminder=lease.step != "invite")
 
 
 def release(uow: UnitOfWork, lease: Lease) -> None:

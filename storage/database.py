@@ -8,13 +8,14 @@ no alembic.ini has to be found at run time.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from storage.files import create_owner_only
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -61,7 +62,7 @@ def connect(url: str) -> Engine:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseError(f"cannot create the data folder {folder}: {exc.strerror}") from None
-            _create_owner_only(Path(database).expanduser())
+            _create_database_file(Path(database).expanduser())
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -78,19 +79,15 @@ def connect(url: str) -> Engine:
         raise DatabaseError(f"cannot use {describe(url)}: {exc}") from None
 
 
-def _create_owner_only(path: Path) -> None:
+def _create_database_file(path: Path) -> None:
     """A new database file is made readable by its owner only, whatever the umask; SQLite then gives its -wal and
     -shm files the same mode. An existing file is left as the operator set it."""
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        create_owner_only(path, exclusive=True)
     except FileExistsError:
         return
     except OSError as exc:
         raise DatabaseError(f"cannot create the database file {path}: {exc.strerror}") from None
-    try:
-        os.fchmod(descriptor, 0o600)
-    finally:
-        os.close(descriptor)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -148,8 +148,8 @@ def round_facts(uow: SqlUnit, survey_id: str, wave: int) -> RoundFacts:
 
 
 def digest(source: str) -> str:
-    """The fingerprint a published survey version is stored with (UnitOfWork.publish), to tell whether a survey
-    file still matches what was published without reading the text back."""
+    """The fingerprint a published survey version is stored with (storage.survey_versions.publish), to tell whether a
+    survey file still matches what was published without reading the text back."""
     return hashlib.sha256(source.encode()).hexdigest()
 
 

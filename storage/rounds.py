@@ -1,13 +1,16 @@
-"""Survey rounds and what is deleted from them over time: close dates, locked thresholds, key destruction, purges.
+"""Survey rounds and what is deleted from them over time: salts, close dates, locked thresholds, key destruction,
+purges.
 
 Functions over an open UnitOfWork, so they share its transaction (and the audit record the caller writes with them).
-A round is one (survey, wave) and lives in survey_key, beside the salt it governs. Nothing here decides *when*
-something is due: bot.services.retention does that from the settings.
+A round is one (survey, wave) and lives in survey_key, beside the salt it governs. The answer path's reads and writes
+of it (`salt`, `lock_thresholds`, `rules`) are plain SQL on the driver's cursor (storage.sql), for speed. Nothing here
+decides *when* something is due: bot.services.retention does that from the settings.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,10 +32,70 @@ from storage.models import (
     Response,
     SurveyKey,
 )
+from storage.sql import Sql, day
 from storage.unit_of_work import UnitOfWork
 
 NULL = json.dumps(None)
 """How a blanked (or skipped) answer is stored: JSON null, so every reader already understands it."""
+
+# Both SQLite (3.35+) and PostgreSQL speak this SQL.
+SELECT_SALT = Sql("SELECT salt, closes_on, min_group IS NOT NULL FROM survey_key "
+                  "WHERE survey_id = :survey_id AND wave = :wave")
+MAKE_SALT = Sql(
+    "INSERT INTO survey_key (survey_id, wave, salt, created_on) VALUES (:survey_id, :wave, :salt, :today) "
+    "ON CONFLICT (survey_id, wave) DO NOTHING")
+SELECT_ROUND = Sql("SELECT min_group, min_group_text, closes_on FROM survey_key WHERE survey_id = :survey_id "
+                   "AND wave = :wave")
+LOCK_THRESHOLDS = Sql(
+    "UPDATE survey_key SET min_group = :group, min_group_text = :text "
+    "WHERE survey_id = :survey_id AND wave = :wave AND min_group IS NULL")
+
+
+def salt(uow: UnitOfWork, survey_id: str, wave: int, today: date) -> bytes | None:
+    """The round's key salt, made on first use; None once the key has been destroyed or the round has closed
+    (after `closes_on` no answers are taken; /delete still finds them through `live_salts`)."""
+    learnt = uow.learnt
+    found = learnt.salts.get((survey_id, wave))
+    if found is None:  # read once a transaction (a batch's units share what it learnt: Store.batch)
+        which = {"survey_id": survey_id, "wave": wave}
+        found = uow.run(SELECT_SALT, which).fetchone()
+        if found is None:  # made on first use; if another process makes it at the same moment, theirs is used
+            uow.run(MAKE_SALT, {**which, "salt": os.urandom(32), "today": today})
+            found = uow.run(SELECT_SALT, which).fetchone()
+            assert found is not None
+        learnt.salts[(survey_id, wave)] = found
+    key, closes_on, locked = found
+    if locked:  # thresholds are locked once and for good (see lock_thresholds)
+        learnt.locked_rounds.add((survey_id, wave))
+    if isinstance(closes_on, str):  # SQLite keeps dates as text
+        closes_on = date.fromisoformat(closes_on)
+    if closes_on is not None and today > closes_on:
+        return None
+    return bytes(key) if key is not None else None
+
+
+def live_salts(uow: UnitOfWork) -> list[tuple[str, int, bytes]]:
+    rows = uow.session.exec(select(SurveyKey).where(col(SurveyKey.salt).is_not(None)))
+    return [(r.survey_id, r.wave, r.salt) for r in rows if r.salt is not None]
+
+
+def lock_thresholds(uow: UnitOfWork, survey_id: str, wave: int, group: int, text: int) -> None:
+    """Record the round's thresholds the first time it stores an answer; later calls change nothing, and once the
+    round's key row has been read as locked (`salt`) they are not even sent."""
+    locked = uow.learnt.locked_rounds
+    if (survey_id, wave) in locked:
+        return
+    uow.defer(LOCK_THRESHOLDS, {"group": group, "text": text, "survey_id": survey_id, "wave": wave})
+    locked.add((survey_id, wave))
+
+
+def rules(uow: UnitOfWork, survey_id: str, wave: int) -> tuple[int | None, int | None, date | None]:
+    """A round's locked thresholds (group, free text) and its last day: what its privacy notice states."""
+    found = uow.run(SELECT_ROUND, {"survey_id": survey_id, "wave": wave}).fetchone()
+    if found is None:
+        return None, None, None
+    group, text_group, closes_on = found
+    return group, text_group, day(closes_on)
 
 
 def get(uow: UnitOfWork, survey_id: str, wave: int) -> SurveyKey | None:
@@ -48,7 +111,7 @@ def all_rounds(uow: UnitOfWork, survey_id: str | None = None) -> list[SurveyKey]
 
 def set_closes_on(uow: UnitOfWork, survey_id: str, wave: int, closes_on: date, today: date) -> SurveyKey:
     """Set a round's last day of answers, making the round (and its key) if it has none yet."""
-    uow.salt(survey_id, wave, today)
+    salt(uow, survey_id, wave, today)
     row = get(uow, survey_id, wave)
     assert row is not None
     row.closes_on = closes_on

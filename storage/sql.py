@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -104,18 +105,28 @@ def database_error(url: str, exc: BaseException) -> DatabaseError:
 _cursor_names = itertools.count(1)
 
 
+@dataclass
+class Learnt:
+    """What a transaction has learnt so far, which its later statements need not ask the database again. Each unit
+    has its own; a batch's units share one, as they share the transaction (storage.unit_of_work.Store.batch)."""
+
+    chain_locked: bool = False  # it holds the audit chain's lock (PostgreSQL)
+    head: str | None = None  # the chain's head as this transaction last wrote it
+    locked_rounds: set[tuple[str, int]] = field(default_factory=set)  # rounds whose thresholds it saw locked
+
+
 class SqlUnit:
     """Runs Sql statements on the driver's cursor, in the transaction of `connection` (a SQLAlchemy connection
     whose transaction has begun; UnitOfWork takes its session's instead)."""
 
-    def __init__(self, connection: Connection | None = None, cursor: Any = None, bind: Engine | None = None) -> None:
-        """`cursor` (with its engine, `bind`) is given when the transaction is already open: a batch's savepoint
-        (storage.unit_of_work.Store.batch), where looking the connection up again would cost more than the work."""
+    def __init__(self, connection: Connection | None = None, cursor: Any = None, bind: Engine | None = None,
+                 learnt: Learnt | None = None) -> None:
+        """`cursor` (with its engine, `bind`) is given when the transaction is already open: a batch's unit
+        (storage.unit_of_work.Store.batch), where looking the connection up again would cost more than the work.
+        `learnt`: what the transaction knows already (a batch's), else a fresh one."""
         self._bound = connection
         self._cursor: Any = cursor
-        self._chain_locked = False
-        self._head: str | None = None  # the chain's head as this transaction last wrote it
-        self._locked_rounds: set[tuple[str, int]] = set()  # rounds whose thresholds this unit saw locked
+        self.learnt = learnt if learnt is not None else Learnt()
         self._deferred: list[tuple[Sql, dict[str, Any]]] | None = None  # writes waiting (see `together`)
         self._sqlite = False
         self._dbapi: Any = None
@@ -155,7 +166,7 @@ class SqlUnit:
         The statements joined this way run on one snapshot, in no set order, so a deferred write must not touch a
         row another statement inside touches or reads, and no statement may read what a deferred one wrote. The
         same statement deferred twice (two audit links, whose order matters) goes in two statements."""
-        if self._on_sqlite() or self._deferred is not None:
+        if self.on_sqlite() or self._deferred is not None:
             yield
             return
         self._deferred = []
@@ -217,21 +228,22 @@ class SqlUnit:
 
         Appends queue on a transaction-level advisory lock (PostgreSQL) so concurrent writers extend the chain one
         after another instead of colliding on the same head; SQLite has one writer at a time anyway."""
-        if not self._chain_locked and not self._on_sqlite():
+        learnt = self.learnt
+        if not learnt.chain_locked and not self.on_sqlite():
             self.run(CHAIN_LOCK, {"key": AUDIT_CHAIN_LOCK}).fetchone()
-            self._chain_locked = True
-        if self._head is not None:  # appended earlier in this transaction, under its lock: nobody else can have
-            prev = self._head
+            learnt.chain_locked = True
+        if learnt.head is not None:  # appended earlier in this transaction, under its lock: nobody else can have
+            prev = learnt.head
         else:
             head = self.run(CHAIN_HEAD).fetchone()
             prev = head[0] if head is not None and head[0] is not None else GENESIS
         body = json.dumps(subject, sort_keys=True, separators=(",", ":"))
         digest = chain_hash(prev, today, action, body)
         self.defer(APPEND_AUDIT, {"today": today, "action": action, "subject": body, "prev": prev, "hash": digest})
-        self._head = digest
+        learnt.head = digest
         return digest
 
-    def _on_sqlite(self) -> bool:
+    def on_sqlite(self) -> bool:
         if self._dbapi is None:  # nothing run yet: ask the connection (and begin the transaction)
             self._driver()
         return self._sqlite

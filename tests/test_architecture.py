@@ -1,4 +1,5 @@
-"""The import rules that keep the shape simple: a pure engine, storage below bot, channels apart from storage."""
+"""The import rules that keep the shape simple: a pure engine, storage below bot, channels apart from storage, the
+composition root imported only by the command line."""
 
 from __future__ import annotations
 
@@ -67,6 +68,24 @@ def test_only_the_channels_and_the_composition_root_import_the_channels() -> Non
     found = {**imports(REPO / "bot"), **imports(REPO / "storage")}
     wrong = sorted((path, name) for path, names in found.items() if not path.startswith(allowed)
                    for name in names if name == "bot.channels" or name.startswith("bot.channels."))
+    assert not wrong, wrong
+
+
+def test_only_the_command_line_imports_the_composition_root() -> None:
+    """The admin side (chat admin, report delivery, campaign commands) works on bot.services.core.Core, which `App`
+    satisfies, so nothing but bot/cli/ names bot.app: no cycle through the composition root, lazy imports included."""
+    found = {**imports(REPO / "bot"), **imports(REPO / "storage")}
+    wrong = sorted((path, name) for path, names in found.items() if not path.startswith(("bot/cli/", "bot/app.py"))
+                   for name in names if name == "bot.app" or name.startswith("bot.app."))
+    assert not wrong, wrong
+
+
+def test_services_import_neither_the_command_line_nor_what_builds_on_them() -> None:
+    """bot/services/ is below bot/reporting/, the composition roots and bot/cli/ (import-linter's layers contract
+    says the same for every layer); this catches it with a readable message."""
+    above = ("bot.cli", "bot.reporting", "bot.app", "bot.reading", "bot.channels")
+    wrong = sorted((path, name) for path, names in imports(REPO / "bot" / "services").items()
+                   for name in names if any(name == a or name.startswith(a + ".") for a in above))
     assert not wrong, wrong
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.reporting.disclosure import (
+from bot.services.disclosure import (
     HIDDEN,
     SECONDARY,
     WITHHELD,

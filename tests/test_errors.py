@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from bot.channels.web import Refused, read_body
-from bot.cli.campaign import TAG, CampaignError, _contact_rows
 from bot.engine.conversation import Pick
 from bot.metrics import METRICS
+from bot.services.contact_book import TAG, CampaignError, contact_rows
 
 from .fakes.telegram_api import FakeTelegram
 from .test_cli import REPO, free_port, surveybot
@@ -126,11 +126,12 @@ def test_contacts_import_is_all_or_nothing_across_batches(tmp_path: Path, databa
     from bot.app import build
     from bot.cli import campaign as campaign_commands
     from bot.config import Settings
+    from bot.services import contact_book
     from storage import campaigns as store_campaigns
 
     from .conftest import PEPPER
 
-    monkeypatch.setattr(campaign_commands, "IMPORT_BATCH", 300)  # many batches from a small file
+    monkeypatch.setattr(contact_book, "IMPORT_BATCH", 300)  # many batches from a small file
     app = build(Settings.from_env({"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_PEPPER": PEPPER.decode(),
                                    "DATABASE_URL": database_url}))
 
@@ -165,7 +166,7 @@ def test_contact_rows_are_read_lazily(tmp_path: Path) -> None:
             read += 1
             yield f"telegram:1:{n + 1},staff\r\n"
 
-    rows = _contact_rows(Path("people.csv"), lines(), None)
+    rows = contact_rows(Path("people.csv"), lines(), None)
     first = next(rows)
     assert first[0].user == "1" and read == 1
     for _ in range(9):
@@ -173,7 +174,7 @@ def test_contact_rows_are_read_lazily(tmp_path: Path) -> None:
     assert read == 10
     rows.close()
     assert csv.field_size_limit() == 131_072, "the csv module's process-wide limit is put back"
-    bad = _contact_rows(Path("people.csv"), iter(["who\n", "telegram:1:2\n", "telegram:x\n"]), None)
+    bad = contact_rows(Path("people.csv"), iter(["who\n", "telegram:1:2\n", "telegram:x\n"]), None)
     assert next(bad)[0].user == "2"
     with pytest.raises(CampaignError, match=r"^people.csv:3: "):
         next(bad)
@@ -185,7 +186,7 @@ def test_any_contacts_file_gives_rows_or_one_file_line_error(lines: list[str]) -
     """Whatever the CSV holds: usable rows, or a CampaignError naming people.csv and a line, never another error."""
     text = "who,tags\n" + "\n".join(lines) + "\n"
     try:
-        for address, tags in _contact_rows(Path("people.csv"), io.StringIO(text, newline=""), "5550001"):
+        for address, tags in contact_rows(Path("people.csv"), io.StringIO(text, newline=""), "5550001"):
             assert address.channel in ("telegram", "slack") and all(TAG.fullmatch(t) for t in tags)
     except CampaignError as exc:
         assert re.match(r"^people\.csv:\d+: ", str(exc)) and "\n" not in str(exc) and len(str(exc)) < 400

@@ -25,6 +25,7 @@ from bot.services import audit
 from bot.services.service import SurveyService
 from bot.services.surveyfiles import parse_survey
 from storage import evidence
+from storage import responses as store_responses
 from storage.sql import SqlStore
 from storage.unit_of_work import Store
 
@@ -132,13 +133,13 @@ def test_a_formula_injection_corpus_is_neutralised_in_csv_and_xlsx(store: Store,
     today = date(2026, 3, 2)
     with store.unit() as uow:
         for number, words in enumerate(CORPUS):
-            response = uow.open_response(f"corpus-{number:02d}", "sample", 1, 1, "test", today)
-            uow.put_answer(response, "agency", "Police", today)
-            uow.put_answer(response, "sources", ["Briefing", "Other, please say"], today)
-            uow.put_answer(response, "sources.other", words, today)
-            uow.put_answer(response, "comment", words, today)
-            uow.put_answer(response, "visits", 7, today)
-            uow.complete(response, today)
+            response = store_responses.open_response(uow, f"corpus-{number:02d}", "sample", 1, 1, "test", today)
+            store_responses.put_answer(uow, response, "agency", "Police", today)
+            store_responses.put_answer(uow, response, "sources", ["Briefing", "Other, please say"], today)
+            store_responses.put_answer(uow, response, "sources.other", words, today)
+            store_responses.put_answer(uow, response, "comment", words, today)
+            store_responses.put_answer(uow, response, "visits", 7, today)
+            store_responses.complete(uow, response, today)
     versions = [service.catalogue.latest("sample")]
     header = export.columns(versions)
     text = io.StringIO(newline="")
@@ -169,14 +170,17 @@ def test_csv_is_byte_for_byte_what_csv_writer_makes_of_the_cells(store: Store, s
     today = date(2026, 3, 2)
     with store.unit() as uow:
         for number, words in enumerate(AWKWARD):
-            response = uow.open_response(f"awkward-{number:02d}", "sample", 1, 1 + number % 2, "test", today)
-            uow.put_answer(response, "agency", words or "Police", today)
-            uow.put_answer(response, "sources", [words, "Other, please say"] if number % 3 else [], today)
-            uow.put_answer(response, "comment", words, today)
-            uow.put_answer(response, "visits", [7, 2.5, 0, None][number % 4], today)
-            uow.put_answer(response, "retired_question", "gone", today)
-            uow.complete(response, today)
-        uow.complete(uow.open_response("nothing-answered", "sample", 1, 1, "test", today), today)
+            response = store_responses.open_response(uow, f"awkward-{number:02d}", "sample", 1, 1 + number % 2, "test",
+                                                     today)
+            store_responses.put_answer(uow, response, "agency", words or "Police", today)
+            sources = [words, "Other, please say"] if number % 3 else []
+            store_responses.put_answer(uow, response, "sources", sources, today)
+            store_responses.put_answer(uow, response, "comment", words, today)
+            store_responses.put_answer(uow, response, "visits", [7, 2.5, 0, None][number % 4], today)
+            store_responses.put_answer(uow, response, "retired_question", "gone", today)
+            store_responses.complete(uow, response, today)
+        nothing = store_responses.open_response(uow, "nothing-answered", "sample", 1, 1, "test", today)
+        store_responses.complete(uow, nothing, today)
     header = export.columns([service.catalogue.latest("sample")])
     made = io.StringIO(newline="")
     assert export.write_csv(store, "sample", header, made) == len(AWKWARD) + 1

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from functools import partial
@@ -20,6 +21,7 @@ from bot.channels.port import Address
 from bot.services.privacy import Keys
 from bot.services.service import Outcome, SurveyService, joins_group_commit
 from bot.services.surveyfiles import SurveyCatalogue
+from storage import conversations, rounds
 from storage.database import connect, upgrade
 from storage.sql import GENESIS, chain_hash
 from storage.unit_of_work import BATCH_LIMIT, BatchSpoilt, Conflict, Store
@@ -45,10 +47,10 @@ def claimed(store: Store) -> set[str]:
 def test_units_in_a_batch_commit_together(sqlite_store: Store) -> None:
     with sqlite_store.batch():
         with sqlite_store.unit() as uow:
-            assert uow.claim_event("first", TODAY)
+            assert conversations.claim_event(uow, "first", TODAY)
         with sqlite_store.unit() as uow:
-            assert not uow.claim_event("first", TODAY)  # the batch sees its own earlier steps
-            assert uow.claim_event("second", TODAY)
+            assert not conversations.claim_event(uow, "first", TODAY)  # the batch sees its own earlier steps
+            assert conversations.claim_event(uow, "second", TODAY)
         assert claimed(sqlite_store) == set(), "nothing is visible before the batch commits"
     assert claimed(sqlite_store) == {"first", "second"}
 
@@ -59,9 +61,9 @@ def test_a_unit_that_fails_spoils_its_batch_and_nothing_is_stored(sqlite_store: 
     too, which the unit's caller must not retry inside the spoilt transaction."""
     with pytest.raises(BatchSpoilt) as spoilt, sqlite_store.batch():
         with sqlite_store.unit() as uow:
-            assert uow.claim_event("kept until the failure", TODAY)
+            assert conversations.claim_event(uow, "kept until the failure", TODAY)
         with sqlite_store.unit() as uow:
-            uow.claim_event("failed", TODAY)
+            conversations.claim_event(uow, "failed", TODAY)
             raise failure
     assert spoilt.value.__cause__ is failure
     assert claimed(sqlite_store) == set()
@@ -70,10 +72,10 @@ def test_a_unit_that_fails_spoils_its_batch_and_nothing_is_stored(sqlite_store: 
 def test_a_spoilt_batch_is_not_committed_even_if_the_failure_was_caught(store: Store) -> None:
     with pytest.raises(BatchSpoilt), store.batch():
         with contextlib.suppress(BatchSpoilt), store.unit() as uow:
-            uow.claim_event("half-written", TODAY)
+            conversations.claim_event(uow, "half-written", TODAY)
             raise RuntimeError("this step failed, and its caller went on regardless")
         with store.unit() as uow:
-            uow.claim_event("after", TODAY)
+            conversations.claim_event(uow, "after", TODAY)
     assert claimed(store) == set()
 
 
@@ -86,14 +88,14 @@ async def test_a_step_that_fails_in_a_batch_fails_alone_and_the_others_are_store
 
     def step(n: int) -> int:
         with store.unit() as uow:
-            uow.claim_event(f"step-{n}", TODAY)
+            conversations.claim_event(uow, f"step-{n}", TODAY)
             uow.audit("test.step", {"n": n}, TODAY)
             if n in (2, 5):
                 raise RuntimeError(f"step {n} failed after writing")
         return n
 
-    service._database = ThreadPoolExecutor(max_workers=1)  # as `call` makes it; these steps go straight in
-    results = await asyncio.gather(*(service._grouped(loop, partial(step, n)) for n in range(7)),
+    service.database._executor = ThreadPoolExecutor(max_workers=1)  # as `run` makes it; these steps go straight in
+    results = await asyncio.gather(*(service.database._grouped(loop, partial(step, n)) for n in range(7)),
                                    return_exceptions=True)
     assert [r if isinstance(r, int) else str(r) for r in results] == [
         0, 1, "step 2 failed after writing", 3, 4, "step 5 failed after writing", 6]
@@ -107,10 +109,70 @@ async def test_a_step_that_fails_in_a_batch_fails_alone_and_the_others_are_store
     service.close()
 
 
+def test_after_commit_runs_once_the_batch_is_stored_and_never_for_a_spoilt_one(sqlite_store: Store) -> None:
+    """What a unit leaves for after its commit (metrics, say) must not happen for a spoilt batch, whose steps run
+    again alone: counted then, they would be counted twice."""
+    ran: list[object] = []
+    with pytest.raises(BatchSpoilt), sqlite_store.batch():
+        with sqlite_store.unit() as uow:
+            conversations.claim_event(uow, "first", TODAY)
+            uow.after_commit(lambda: ran.append("spoilt"))
+        with sqlite_store.unit():
+            raise RuntimeError("the second unit fails")
+    assert ran == []
+    with sqlite_store.batch():
+        with sqlite_store.unit() as uow:
+            conversations.claim_event(uow, "second", TODAY)
+            uow.after_commit(lambda: ran.append(claimed(sqlite_store)))  # what another connection sees by then
+        assert ran == []
+    assert ran == [{"second"}]
+    with sqlite_store.unit() as uow:  # a unit on its own: after its own commit
+        conversations.claim_event(uow, "third", TODAY)
+        uow.after_commit(lambda: ran.append(claimed(sqlite_store)))
+    assert ran[1:] == [{"second", "third"}]
+
+
+async def test_a_spoilt_batch_run_again_step_by_step_counts_each_step_once(
+        store: Store, catalogue: SurveyCatalogue, clock: Clock) -> None:
+    """The service's metrics count a step once it is stored: a redelivered event in a batch that another step
+    spoils is counted once, not once in the spoilt batch and again when it runs alone."""
+    from bot.metrics import METRICS
+
+    service = SurveyService(store, catalogue, Keys(PEPPER), clock)
+    loop = asyncio.get_running_loop()
+    address = Address("metrics-test", "w", "u")
+    with store.unit() as uow:  # the event was stored before: running it again is a duplicate
+        conversations.claim_event(uow, service.keys.event(address.channel, "seen"), TODAY)
+
+    def fails(uow: Any, now: datetime) -> Outcome:
+        raise RuntimeError("this step fails after its claim")
+
+    def never(uow: Any, now: datetime) -> Outcome:
+        raise AssertionError("a duplicate must not run")
+
+    duplicates = METRICS.duplicates.labels(address.channel)
+    before = duplicates._value.get()
+    service.database._executor = ThreadPoolExecutor(max_workers=1)
+    gate = threading.Event()
+    service.database._executor.submit(gate.wait)  # the thread is busy, so both steps wait for the same batch
+    steps = asyncio.gather(
+        service.database._grouped(loop, partial(service._run, never, "seen", address)),
+        service.database._grouped(loop, partial(service._run, fails, "new", address)),
+        return_exceptions=True)
+    await asyncio.sleep(0.05)
+    assert len(service.database._batch) == 2
+    gate.set()
+    results = await steps
+    assert isinstance(results[0], Outcome) and results[0].duplicate
+    assert isinstance(results[1], RuntimeError)
+    assert duplicates._value.get() - before == 1
+    service.close()
+
+
 def test_a_batch_that_fails_to_commit_stores_nothing(sqlite_store: Store) -> None:
     with pytest.raises(KeyError), sqlite_store.batch():
         with sqlite_store.unit() as uow:
-            uow.claim_event("lost", TODAY)
+            conversations.claim_event(uow, "lost", TODAY)
         raise KeyError("the batch itself failed")
     assert claimed(sqlite_store) == set()
 
@@ -193,12 +255,13 @@ def test_writes_held_together_are_stored_in_order_and_undone_with_their_unit(sto
         with store.unit() as uow, uow.together():
             uow.audit("test.step", {"n": 0}, TODAY)
             uow.audit("test.step", {"n": 1}, TODAY)  # the same statement twice: sent apart, in order
-            assert uow.claim_event("joined", TODAY)  # joined to the link before it; its own result comes back
+            # joined to the link before it; its own result comes back
+            assert conversations.claim_event(uow, "joined", TODAY)
         with store.unit() as uow, uow.together():
             uow.audit("test.step", {"n": 2}, TODAY)  # left waiting at the block's end, and sent then
     with pytest.raises(Conflict), store.unit() as uow, uow.together():
         uow.audit("test.step", {"n": 3}, TODAY)
-        uow.save_conversation("nobody", "sample", 1, 1, {}, expected_revision=5, now=moment)  # matches no row
+        conversations.save(uow, "nobody", "sample", 1, 1, {}, expected_revision=5, now=moment)  # matches no row
     with store.engine.connect() as connection:
         links = connection.execute(text("SELECT prev_hash, hash, subject, action FROM audit_record ORDER BY seq")).all()
         events = connection.execute(text("SELECT key FROM processed_event")).scalars().all()
@@ -211,20 +274,20 @@ def test_writes_held_together_are_stored_in_order_and_undone_with_their_unit(sto
 def test_a_batch_reads_a_round_key_once_and_a_spoilt_batch_keeps_none(store: Store) -> None:
     with pytest.raises(BatchSpoilt), store.batch():
         with store.unit() as uow:
-            uow.salt("sample", 1, TODAY)
+            rounds.salt(uow, "sample", 1, TODAY)
         with store.unit():
             raise RuntimeError("this step failed, taking the round's new key with the batch")
     with store.batch(), store.unit() as uow:
-        made = uow.salt("sample", 1, TODAY)
+        made = rounds.salt(uow, "sample", 1, TODAY)
     with store.engine.connect() as connection:
         stored = connection.execute(text("SELECT salt FROM survey_key WHERE survey_id = 'sample'")).all()
     assert [bytes(row[0]) for row in stored] == [made]
     with store.batch():
         with store.unit() as uow:
-            assert uow.salt("sample", 1, TODAY) == made
+            assert rounds.salt(uow, "sample", 1, TODAY) == made
             uow.session.execute(text("UPDATE survey_key SET salt = :other"), {"other": b"x" * 32})
         with store.unit() as uow:
-            assert uow.salt("sample", 1, TODAY) == made, "read again, where the batch should remember it"
+            assert rounds.salt(uow, "sample", 1, TODAY) == made, "read again, where the batch should remember it"
 
 
 def test_a_remembered_response_row_is_used_only_while_it_is_still_this_persons(

@@ -15,6 +15,7 @@ from bot.services.audit import verify
 from bot.services.roles import Role, Roles
 from bot.services.service import SurveyService
 from storage import campaigns as store_campaigns
+from storage import contacts as store_contacts
 from storage import database
 from storage.models import Campaign, Contact
 from storage.unit_of_work import Store
@@ -73,8 +74,8 @@ def populate(service: SurveyService, clock: Clock, store: Store) -> dict[str, in
     dataset.build(service, clock)
     Roles(store, service.keys, clock).grant(Role.ADMIN, Address("telegram", "1", "424242"))
     with store.unit() as uow:
-        contact = uow.session.get(Contact, uow.ensure_contact(
-            "lookup-1", "telegram", service.keys.seal(Address("telegram", "1", "7")), clock().date()))
+        contact = uow.session.get(Contact, store_contacts.ensure(
+            uow,             "lookup-1", "telegram", service.keys.seal(Address("telegram", "1", "7")), clock().date()))
         assert contact is not None
         campaign = Campaign(code="spring", survey_id="sample", version=1, tags="[]", opens_at=clock(),
                             closes_at=clock() + timedelta(days=7), reminders="[]", created_on=clock().date())

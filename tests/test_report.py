@@ -21,12 +21,12 @@ from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.survey import Survey
 from bot.reporting import html
-from bot.reporting.disclosure import Cell
 from bot.reporting.figures import WITHHELD_LINKED, Row, WaveResult, build_wave
 from bot.reporting.method import method, render_text
 from bot.reporting.report import Report, ReportRequestError, make_report
 from bot.reporting.summary import three_questions
 from bot.reporting.tally import RoundTally, add, new_tally
+from bot.services.disclosure import Cell
 from bot.services.policy import Policy, Thresholds, round_thresholds
 from bot.services.privacy import Keys
 from bot.services.service import SurveyService

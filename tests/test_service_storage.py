@@ -16,6 +16,8 @@ from bot.services.privacy import Keys
 from bot.services.retention import destroy_key
 from bot.services.service import Outcome, SurveyService
 from bot.services.surveyfiles import SurveyCatalogue, SurveyFileError, parse_survey
+from storage import responses as store_responses
+from storage import survey_versions
 from storage.unit_of_work import Store
 
 from .conftest import PEPPER, SAMPLE, Clock
@@ -57,7 +59,7 @@ def test_a_completed_survey_is_stored_once_by_date_under_a_pseudonym(service: Su
     assert any(isinstance(e, engine.Finish) and e.completed for e in outcome.effects)
     assert not outcome.open
     with store.unit() as uow:
-        rows = list(uow.completed_rows("sample"))
+        rows = list(store_responses.completed_rows(uow, "sample"))
     assert len(rows) == 1
     response, answers = rows[0]
     assert response.completed_on == clock.now.date() and response.started_on == clock.now.date()
@@ -68,7 +70,7 @@ def test_a_completed_survey_is_stored_once_by_date_under_a_pseudonym(service: Su
     assert [e.text for e in again.effects if isinstance(e, engine.Say)] == [
         "You have already finished this survey. Thank you!"]
     with store.unit() as uow:
-        assert uow.count_responses("sample") == 1
+        assert store_responses.count(uow, "sample") == 1
 
 
 def test_no_stored_row_holds_the_platform_id_workspace_or_exact_time(service: SurveyService, store: Store,
@@ -132,7 +134,7 @@ def test_delete_erases_my_answers_only(service: SurveyService, store: Store) -> 
     said = service.erase(ALICE)
     assert "deleted" in said.effects[0].text  # type: ignore[union-attr]
     with store.unit() as uow:
-        remaining = [answers["agency"] for _, answers in uow.completed_rows("sample")]
+        remaining = [answers["agency"] for _, answers in store_responses.completed_rows(uow, "sample")]
         actions = uow.session.execute(text("SELECT action FROM audit_record")).scalars().all()
     assert remaining == ["Health"]
     assert "response.erased" in actions
@@ -147,7 +149,7 @@ def test_a_destroyed_key_makes_answers_unlinkable(service: SurveyService, store:
     stranger = Address("telegram", WORKSPACE, "777")  # never took part: nothing to say about anonymity
     assert "no answers" in service.erase(stranger).effects[0].text  # type: ignore[union-attr]
     with store.unit() as uow:
-        assert uow.count_responses("sample", completed=True) == 1
+        assert store_responses.count(uow, "sample", completed=True) == 1
         (salt,) = uow.session.execute(text("SELECT salt FROM survey_key")).one()
     assert salt is None
     assert "closed" in service.begin(ALICE, "sample").effects[0].text  # type: ignore[union-attr]
@@ -160,7 +162,7 @@ def test_changed_wording_after_answers_is_refused(service: SurveyService, store:
     with pytest.raises(SurveyFileError, match="wording is frozen"):
         changed.publish_all()
     with store.unit() as uow:
-        assert "Which agency?" in (uow.published("sample", 1).source)  # type: ignore[union-attr]
+        assert "Which agency?" in (survey_versions.published(uow, "sample", 1).source)  # type: ignore[union-attr]
 
 
 def test_unknown_survey_and_no_open_conversation_get_kind_answers(service: SurveyService) -> None:

@@ -36,6 +36,7 @@ from bot.config import Settings, SettingsError
 from bot.engine import messages as msg
 from bot.server import HttpServer
 from bot.services.surveyfiles import builtin_survey_dir
+from storage import responses as store_responses
 from storage.models import Contact
 from tests.conftest import SAMPLE, Clock
 from tests.fakes.slack_api import (
@@ -108,7 +109,7 @@ class Bot:
 
     def completed(self, survey_id: str) -> int:
         with self.app.store.unit() as uow:
-            return uow.count_responses(survey_id, completed=True)
+            return store_responses.count(uow, survey_id, completed=True)
 
 
 @asynccontextmanager

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.channels.port import Address
-from bot.reporting.status import RoundCounts, read_counts, render, round_status, suppress_status
 from bot.services.policy import Policy
+from bot.services.round_status import RoundCounts, read_counts, render, round_status, suppress_status
 from bot.services.service import SurveyService
 from storage import rounds
 from storage.unit_of_work import Store

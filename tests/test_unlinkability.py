@@ -25,6 +25,8 @@ from bot.services.privacy import Keys
 from bot.services.retention import destroy_key
 from bot.services.service import Outcome, SurveyService
 from storage import campaigns as store_campaigns
+from storage import contacts as store_contacts
+from storage import responses as store_responses
 from storage.models import Campaign
 from storage.unit_of_work import Store
 
@@ -156,8 +158,8 @@ def test_the_round_still_counts_verifies_and_reaches_its_people_after_destructio
     assert sorted(c.identity() for c in completed_contacts(store, keys, "p.id")) == before
     assert verify(store, keys).ok
     with store.unit() as uow:
-        assert uow.count_responses("sample", completed=True) == len(answered)
-        found = uow.contact(keys.contact_lookup(TELEGRAM[0]))
+        assert store_responses.count(uow, "sample", completed=True) == len(answered)
+        found = store_contacts.find(uow, keys.contact_lookup(TELEGRAM[0]))
     assert found is not None and found.channel == "telegram"
     erased = service.erase(TELEGRAM[0]).effects[0].text  # type: ignore[union-attr]
     assert "anonymous" in erased  # the person is still told their round's answers are anonymous now

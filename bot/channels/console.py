@@ -15,18 +15,21 @@ from typing import TextIO
 
 from bot.channels.port import Address
 from bot.channels.text import prompt_text
+from bot.engine import commands
 from bot.engine import conversation as engine
+from bot.engine.commands import Means
 from bot.engine.conversation import Ask, Notice, Say, Update
+from bot.services.port import ChatService, Outcome, Shown
 from bot.services.safeguarding import checkin
 from bot.services.safeguarding.checkin import CheckIn
-from bot.services.service import Outcome, Shown, SurveyService
 
 HELP = ("Type your answer and press Enter. For options, type the number (or the words). For several, type numbers "
         "with commas between, like 1, 3.\nCommands: /skip  /back  /stop  /resume  /delete  /help")
+OFFERED = frozenset({"skip", "back", "stop", "resume", "delete", "help"})  # the rows of bot.engine.commands it takes
 
 
 class ConsoleChannel:
-    def __init__(self, service: SurveyService, out: TextIO, echo: bool = False) -> None:
+    def __init__(self, service: ChatService, out: TextIO, echo: bool = False) -> None:
         self.service = service
         self.out = out
         self.echo = echo
@@ -40,11 +43,12 @@ class ConsoleChannel:
             line = raw.rstrip("\r\n")
             if self.echo:
                 self.out.write(f"> {line}\n")
-            command = line.strip().lower()
-            if command == "/help":
+            typed = commands.read(line, OFFERED)
+            command = typed.command.means if typed is not None and typed.bare else None
+            if command is Means.HELP:
                 self.out.write(HELP + "\n")
                 continue
-            if command == "/delete":
+            if command is Means.ERASE:
                 self.show(self.service.erase(address))
                 return True
             press = self.pressed(line)
@@ -54,8 +58,10 @@ class ConsoleChannel:
             if not going:  # finished already: only /delete and /help mean anything now
                 return True
             event = self.event(line)
-            guarded = self.service.guard(address, event.text) if isinstance(event, engine.Reply) else None
-            going = self.show(guarded or self.service.handle(address, event))
+            if isinstance(event, engine.Reply):  # the safeguarding check first, in the service's one entry
+                going = self.show(self.service.reply(address, event.text, None, None, False))
+            else:
+                going = self.show(self.service.handle(address, event))
         if not going:
             return True
         self.out.write("\nInput ended before the survey was finished. Your answers so far are kept: run the same "
@@ -71,13 +77,11 @@ class ConsoleChannel:
         return checkin.decode(check.choices[int(word) - 1].data)
 
     def event(self, line: str) -> engine.Event:
-        command = line.strip().lower()
-        commands: dict[str, engine.Event] = {
-            "/skip": engine.Skip(), "/back": engine.Back(), "/stop": engine.Stop(), "/resume": engine.Resume(),
-        }
-        if command in commands:
-            return commands[command]
-        if not command and self.optional:
+        """A step command (bot.engine.commands), a blank line on an optional question (Skip), or typed words."""
+        typed = commands.read(line, OFFERED)
+        if typed is not None and typed.bare and typed.command.means is Means.STEP:
+            return typed.event()
+        if not line.strip() and self.optional:
             return engine.Skip()
         return engine.Reply(line)
 

@@ -4,6 +4,10 @@ The way in for people who can't use Telegram or Slack (both require users in the
 zero-set-up default: `surveybot run` with no tokens serves it. The same engine, service and storage as every other
 channel; only the drawing differs (bot.channels.webpage).
 
+This module holds the routes and the HTTP limits. What the page sends is read in bot.channels.web_events, who is
+chatting (the cookie, one request at a time per person, what each action does) is bot.channels.web_session, and what
+is drawn is bot.channels.web_drawing.
+
 - Anonymous: no login. Resuming on the same device needs one cookie and nothing else: a random token
   (secrets.token_urlsafe), HttpOnly, SameSite=Strict, Secure over https, scoped to the link's own path. The person
   is Address("web", "link", token). The token is never logged, and never stored: the service keeps only keyed
@@ -24,19 +28,16 @@ channel; only the drawing differs (bot.channels.webpage).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import ipaddress
-import json
 import logging
 import math
 import re
-import secrets
 import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
@@ -45,30 +46,28 @@ from aiohttp.web_protocol import RequestPayloadError
 from bot.bounded import BoundedMap
 from bot.channels import web_words as words
 from bot.channels import webpage
-from bot.channels.port import Address
 from bot.channels.poster import poster_svg
+from bot.channels.web_drawing import Confirm, Result, draw
+from bot.channels.web_events import MAX_TICKS, RESUME, Refused, form_event, read_body, read_event
+from bot.channels.web_session import COOKIE, PEOPLE_KEPT, Link, Sessions
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
-from bot.engine.conversation import Answered, Ask, Finish, Notice, Say, Update
+from bot.engine.conversation import Ask, Notice, Update
 from bot.engine.survey import Audience
 from bot.services import notices
-from bot.services.safeguarding import checkin
-from bot.services.safeguarding.checkin import CheckIn, Press
-from bot.services.service import Outcome, Shown, SurveyService
+from bot.services.port import ChatService
+from bot.services.safeguarding.checkin import CheckIn
 from bot.services.surveyfiles import SurveyCatalogue
 
 if TYPE_CHECKING:
     from bot.server import HttpServer
 
+__all__ = ["COOKIE", "CSP", "Limits", "Refused", "WebChannel", "client_of", "read_body", "read_event"]
+
 log = logging.getLogger(__name__)
 
-COOKIE = "resume"
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 BODY_LIMIT = 32 * 1024  # the longest typed answer a survey may take (4,000 characters) fits with room to spare
-MAX_TURN = 10**9
-MAX_TICKS = 200
-PEOPLE_KEPT = 50_000  # tokens and links whose rate-limit buckets and locks we remember
 STATIC = {"chat.css": "text/css", "chat.js": "text/javascript", "icon.svg": "image/svg+xml"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -82,23 +81,6 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
 PRIVATE = {**SECURITY_HEADERS, "Cache-Control": "no-store"}  # answers must not linger in a shared device's cache
-
-# Actions of the page's own, beside the engine's events
-OPEN, RESUME, DELETE, ERASE, KEEP, HELP = "open", "resume", "delete", "delete-sure", "keep", "help"
-GET_HELP = "get-help"  # the Get help button of a young people's survey: the same check as typing the HELP word
-Action = engine.Event | Press | str
-TYPED_HELP = re.compile(re.escape(notices.TYPE_HELP).replace(re.escape("{help}"), r"\S+"))
-TYPED_COMMANDS = {"/stop", "/resume", "/delete", "/skip", "/back", "/help"}
-
-
-@dataclass(frozen=True)
-class Link:
-    """What an anonymous link opens: a survey, in one round (wave)."""
-
-    survey_id: str
-    wave: int
-    title: str
-    audience: Audience = Audience.PRACTITIONERS
 
 
 @dataclass(frozen=True)
@@ -140,190 +122,6 @@ class Buckets:
         return wait
 
 
-class Refused(Exception):
-    """A request we won't act on: its status and the short message to show."""
-
-    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class Confirm:
-    """Ask before deleting: a message with Yes and No buttons (drawn by the page, not the engine)."""
-
-
-@dataclass(frozen=True)
-class Chose:
-    """A button of the safeguarding check pressed, said back so the young person sees what they chose."""
-
-    label: str
-
-
-@dataclass(frozen=True)
-class Result:
-    effects: tuple[Shown | Confirm | Chose, ...]
-    open: bool
-    forget: bool = False  # the answers were deleted: drop the cookie as well
-
-
-# --- events from the page ---------------------------------------------------------------------------------------------
-
-def _whole(value: object, what: str, high: int) -> int:
-    """A number from the page, as a JSON number or ASCII digits: never "²" or "١", which str.isdigit accepts."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
-        raise Refused(400, f"`{what}` should be a whole number from 0 to {high}")
-    return value
-
-
-def read_event(data: object) -> Action:
-    """The event a JSON body (or a form, read into the same shape) stands for. Raises Refused(400) for anything
-    that isn't one, with a message short enough to show."""
-    if not isinstance(data, dict):
-        raise Refused(400, "the body should be a JSON object describing one event")
-    kind = data.get("type")
-    if kind in (OPEN, RESUME, DELETE, ERASE, KEEP, GET_HELP):
-        return str(kind)
-    if kind == "stop":
-        return engine.Stop()
-    if kind == "care":  # a button of the safeguarding check, and the contact box's words on the web chat
-        text = data.get("text")
-        press = checkin.decode(data.get("data") if isinstance(data.get("data"), str) else None,
-                               text if isinstance(text, str) else None)
-        if press is None:
-            raise Refused(400, "unknown check button")
-        return press
-    turn = _whole(data.get("turn"), "turn", MAX_TURN)
-    if kind in ("pick", "toggle"):
-        index = _whole(data.get("index"), "index", 999)
-        return engine.Pick(turn, index) if kind == "pick" else engine.Toggle(turn, index)
-    if kind == "ticks":
-        indexes = data.get("indexes")
-        if not isinstance(indexes, list) or len(indexes) > MAX_TICKS:
-            raise Refused(400, "`indexes` should be a list of option numbers")
-        picked = sorted({_whole(i, "indexes", 999) for i in indexes})
-        return engine.Reply(", ".join(str(i + 1) for i in picked), turn) if picked else engine.Done(turn)
-    if kind == "done":
-        return engine.Done(turn)
-    if kind == "skip":
-        return engine.Skip(turn)
-    if kind == "back":
-        return engine.Back(turn)
-    if kind == "reply":
-        text = data.get("text")
-        if not isinstance(text, str):
-            raise Refused(400, "`text` should be a string")
-        command = text.strip().lower()
-        if command in TYPED_COMMANDS:  # the notices and intros say "type /stop": typing it works here too
-            verb = command[1:]
-            typed: dict[str, Action] = {"stop": engine.Stop(), "skip": engine.Skip(turn), "back": engine.Back(turn)}
-            return typed.get(verb, verb)
-        return engine.Reply(text, turn)
-    raise Refused(400, "unknown event type")
-
-
-def read_body(body: bytes) -> Action:
-    """The event a JSON body stands for. Anything else is Refused(400): bytes that are not JSON (in any of the
-    encodings JSON allows), nesting deeper than the parser's stack, or JSON that is not an event."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        raise Refused(400, "the body is not valid JSON") from None
-    return read_event(data)
-
-
-def form_event(fields: list[tuple[str, str]]) -> Action:
-    """A posted form (no JavaScript) as the same event: `do` names the button pressed."""
-    values: dict[str, str] = {}
-    ticks: list[str] = []
-    for name, value in fields:
-        if name == "tick":
-            ticks.append(value)
-        else:
-            values.setdefault(name, value)
-    pressed = values.get("do", "send")
-    verb, _, index = pressed.partition(":")
-    data: dict[str, Any] = {"type": verb, "turn": values.get("turn"), "index": index, "text": values.get("text")}
-    if verb == "care":
-        data = {"type": "care", "data": pressed, "text": values.get("text")}
-    elif verb == "send":
-        data["type"] = "reply"
-    elif verb == "done":
-        data.update(type="ticks", indexes=ticks)
-    return read_event(data)
-
-
-# --- drawing -------------------------------------------------------------------------------------------------------
-
-SAID_HERE = {msg.PAUSED: words.PAUSED, msg.STILL_PAUSED: words.STILL_PAUSED}
-
-
-def for_this_page(notice: str) -> str:
-    """The privacy notice, saying how to delete and get help with this page's buttons instead of typed words."""
-    lines = []
-    for line in notice.splitlines():
-        if line.startswith(notices.TYPE_DELETE):
-            line = line.replace(notices.TYPE_DELETE, words.DELETE_HOW, 1)
-        elif TYPED_HELP.fullmatch(line):
-            line = words.HOW_TO_GET_HELP
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def draw(effects: tuple[Shown | Confirm | Chose, ...], action: str, *, summary: str | None = None,
-         kept: engine.Reply | None = None) -> list[dict[str, Any]]:
-    """The effects as the page gets them: what each is, and its HTML. Stored-only effects are left out, and a
-    passing note that repeats a message is dropped. With a `summary`, the privacy notice shows just that and folds
-    the rest away; `kept` is a typed answer just refused, put back in the box of the question asked again."""
-    said = {e.text for e in effects if isinstance(e, Say)}
-    drawn: list[dict[str, Any]] = []
-    for position, effect in enumerate(effects):
-        following = effects[position + 1] if position + 1 < len(effects) else None
-        if isinstance(effect, Say):
-            text = SAID_HERE.get(effect.text, effect.text)
-            extra = webpage.carry_on(action) if effect.text in SAID_HERE else ""
-            if (isinstance(following, Ask) and following.prompt.kind == "consent"
-                    and effect.text not in (msg.YES_OR_NO, words.WELCOME_BACK)):  # the privacy notice
-                if summary is not None:  # the few words that matter first, the whole notice one tap away
-                    full = f"{for_this_page(text)}\n{words.HOW_TO_STOP}"
-                    drawn.append({"type": "say", "text": f"{summary}\n{full}", "html": webpage.notice(summary, full)})
-                    continue
-                text = f"{text}\n{words.HOW_TO_STOP}"  # how its "/delete" works here
-            drawn.append({"type": "say", "text": text, "html": webpage.say(text, extra)})
-        elif isinstance(effect, (Ask, Update)):
-            prompt = effect.prompt
-            drawn.append({"type": "ask" if isinstance(effect, Ask) else "update", "turn": prompt.turn,
-                          "prompt": {"question_id": prompt.question_id, "kind": prompt.kind, "text": prompt.text,
-                                     "number": prompt.number, "total": prompt.total,
-                                     "options": list(prompt.options), "selected": list(prompt.selected),
-                                     "optional": prompt.optional, "can_go_back": prompt.can_go_back},
-                          "html": webpage.question(action, prompt, _kept(kept, prompt.turn))})
-        elif isinstance(effect, Answered):
-            drawn.append({"type": "answered", "turn": effect.turn, "question": effect.question,
-                          "answer": effect.answer, "html": webpage.answered(effect)})
-        elif isinstance(effect, Notice) and effect.text not in said:
-            drawn.append({"type": "notice", "text": effect.text})
-        elif isinstance(effect, Finish):
-            drawn.append({"type": "finish", "completed": effect.completed})
-        elif isinstance(effect, Chose):
-            drawn.append({"type": "chose", "label": effect.label, "html": webpage.chose(effect.label)})
-        elif isinstance(effect, Confirm):
-            drawn.append({"type": "confirm", "html": webpage.confirm_delete(action)})
-        elif isinstance(effect, CheckIn):
-            drawn.append({"type": "check", "text": effect.text, "contact_box": effect.contact_box,
-                          "choices": [{"label": c.label, "data": c.data} for c in effect.choices],
-                          "html": webpage.check_in(action, effect)})
-    return drawn
-
-
-def _kept(refused: engine.Reply | None, turn: int) -> str:
-    """The words to put back in the box of the question asked again for `turn` (a refused reply's words)."""
-    return refused.text if refused is not None and refused.turn == turn else ""
-
 
 # --- the channel ------------------------------------------------------------------------------------------------------
 
@@ -333,18 +131,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class WebChannel:
     name = "web"
 
-    def __init__(self, service: SurveyService, catalogue: SurveyCatalogue, *, cookie_days: int,
+    def __init__(self, service: ChatService, catalogue: SurveyCatalogue, *, cookie_days: int,
                  public_url: str | None = None, limits: Limits | None = None, trust_proxy: bool = False) -> None:
         self.service = service
         self.catalogue = catalogue
-        self.cookie_days = cookie_days
         self.public_url = public_url.rstrip("/") if public_url else None
         self.trust_proxy = trust_proxy
         self.server: HttpServer | None = None  # its own address is the link's without a public one (set by start)
         self.limits = limits or Limits()
         self.people = Buckets(self.limits.person_rate, self.limits.person_burst)
         self.clients = Buckets(self.limits.client_rate, self.limits.client_burst)
-        self.locks: BoundedMap[str, asyncio.Lock] = BoundedMap(PEOPLE_KEPT, in_use=asyncio.Lock.locked)
+        self.sessions = Sessions(service, cookie_days)
         self.static = {name: webpage.static_file(name) for name in STATIC}
         self.versions = {name: hashlib.sha256(body).hexdigest()[:12] for name, body in self.static.items()}
 
@@ -356,11 +153,11 @@ class WebChannel:
     # --- lifecycle -----------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
         self.server = server
-        server.add_route("GET", "/s/{code}", self._guarded(self.page, api=False))
-        server.add_route("POST", "/s/{code}", self._guarded(self.form, api=False))
-        server.add_route("POST", "/s/{code}/api", self._guarded(self.api, api=True))
-        server.add_route("GET", "/s/{code}/qr.svg", self._guarded(self.qr, api=False))
-        server.add_route("GET", "/web/{name}", self._guarded(self.asset, api=False))
+        server.add_route("GET", "/s/{code}", self.guarded(self.page, api=False))
+        server.add_route("POST", "/s/{code}", self.guarded(self.form, api=False))
+        server.add_route("POST", "/s/{code}/api", self.guarded(self.api, api=True))
+        server.add_route("GET", "/s/{code}/qr.svg", self.guarded(self.qr, api=False))
+        server.add_route("GET", "/web/{name}", self.guarded(self.asset, api=False))
 
     async def stop(self) -> None:
         """Nothing to close: every request finished its work before it was answered."""
@@ -369,23 +166,23 @@ class WebChannel:
     async def page(self, request: web.Request) -> web.StreamResponse:
         link = await self._link(request)
         action = self._action(request)
-        html = webpage.page(link.title, action, webpage.start_form(action), open_=False, assets=self._assets(),
+        html = webpage.page(link.title, action, webpage.start_form(action), open_=False, assets=self.assets(),
                             get_help=link.audience is Audience.YOUNG_PEOPLE)
         return web.Response(text=html, content_type="text/html", headers=PRIVATE)
 
     async def api(self, request: web.Request) -> web.StreamResponse:
         link = await self._link(request)
-        self._same_site(request)
-        token = self._token(request)
-        self._limit(request, token)
-        body = await self._body(request)
+        self.same_site(request)
+        token = self.sessions.token_of(request)
+        self.limit(request, token)
+        body = await self.request_body(request)
         if request.content_type != "application/json":
             raise Refused(415, "send the event as application/json")
         action = read_body(body)
-        token, result = await self._act(link, token, action)
+        token, result = await self.sessions.act(link, token, action)
         if result.open and result.effects == (Notice(msg.ALREADY_ANSWERED),):
             # an old tab, or a question asked again elsewhere: draw the question that is waiting now
-            _, waiting = await self._act(link, token, RESUME)
+            _, waiting = await self.sessions.act(link, token, RESUME)
             result = Result((*result.effects, *waiting.effects), waiting.open)
         drawn = draw(result.effects, self._action(request), summary=notices.summary(link.audience))
         response = web.json_response({"open": result.open, "effects": drawn}, headers=PRIVATE)
@@ -394,21 +191,21 @@ class WebChannel:
 
     async def form(self, request: web.Request) -> web.StreamResponse:
         link = await self._link(request)
-        self._same_site(request)
-        token = self._token(request)
-        self._limit(request, token)
-        body = await self._body(request)
+        self.same_site(request)
+        token = self.sessions.token_of(request)
+        self.limit(request, token)
+        body = await self.request_body(request)
         try:
             fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_TICKS + 10,
                                strict_parsing=False)
         except (UnicodeDecodeError, ValueError):
             raise Refused(400, words.BAD_REQUEST) from None
         action = form_event(fields)
-        token, result = await self._act(link, token, action)
+        token, result = await self.sessions.act(link, token, action)
         effects = result.effects
         if result.open and not any(isinstance(e, (Ask, Update, Confirm, CheckIn)) for e in effects):
             # a resubmitted form or an old page: show the question that is waiting now
-            _, waiting = await self._act(link, token, RESUME)
+            _, waiting = await self.sessions.act(link, token, RESUME)
             effects = (*effects, *waiting.effects)
         action_url = self._action(request)
         drawn = draw(effects, action_url, summary=notices.summary(link.audience),
@@ -416,14 +213,14 @@ class WebChannel:
         chat = "".join(d["html"] for d in drawn if "html" in d)
         status = " ".join(d["text"] for d in drawn if d["type"] == "notice")
         html = webpage.page(link.title, action_url, chat, status=status, started=True, open_=result.open,
-                            assets=self._assets(), get_help=link.audience is Audience.YOUNG_PEOPLE)
+                            assets=self.assets(), get_help=link.audience is Audience.YOUNG_PEOPLE)
         response = web.Response(text=html, content_type="text/html", headers=PRIVATE)
         self._cookie(request, response, token, result.forget)
         return response
 
     async def qr(self, request: web.Request) -> web.StreamResponse:
         link = await self._link(request)
-        self._limit(request, None)
+        self.limit(request, None)
         url = self.link_url(link_code(request))
         return web.Response(text=poster_svg(url, link.title), content_type="image/svg+xml", headers=PRIVATE)
 
@@ -442,70 +239,8 @@ class WebChannel:
         assert self.server is not None
         return f"{self.public_url or self.server.base_url}/s/{code}"
 
-    # --- acting ---------------------------------------------------------------------------------------------------
-    async def _act(self, link: Link, token: str | None, action: Action, who: Address | None = None
-                   ) -> tuple[str, Result]:
-        """Do what the person asked, one request at a time per person, and return their token and the result.
-        Without a token nothing can be carried on, so any action opens the survey (with a new token). `who`: a
-        person an email's personal link names (bot.channels.email.links), with `token` its keyed hash."""
-        if token is None:
-            token, action = secrets.token_urlsafe(32), OPEN
-        who = who or Address("web", "link", token)
-        service = self.service
-        async with self._lock(token):
-            if action in (OPEN, RESUME):  # stores nothing until they agree (SurveyService.open_link)
-                outcome = await service.call(service.open_link, who, link.survey_id, link.wave)
-                effects = outcome.effects
-                resumed = action == OPEN and any(isinstance(e, Ask) for e in effects) and not any(
-                    isinstance(e, Say) for e in effects)
-                if resumed:
-                    effects = (Say(words.WELCOME_BACK), *effects)
-                return token, Result(effects, outcome.open)
-            if action == DELETE:
-                return token, Result((Confirm(),), await self._is_open(who))
-            if action == ERASE:
-                outcome = await service.call(service.erase, who)
-                return token, Result(outcome.effects, False, forget=True)
-            if action == KEEP:
-                if await self._is_open(who):
-                    outcome = await service.call(service.open_link, who, link.survey_id, link.wave)
-                    return token, Result(outcome.effects, outcome.open)
-                return token, Result((Notice(words.KEPT),), False)
-            if action == GET_HELP:  # the button: the gentle check, as the HELP word gives on every channel
-                checked = await service.call(service.guard, who, service.help_word)
-                if checked is not None:
-                    return token, Result(checked.effects, checked.open)
-                action = HELP  # not a young people's survey: how this page works
-            if action == HELP:  # typed as an answer: explain, then ask the waiting question again
-                if not await self._is_open(who):
-                    return token, Result((Say(words.HELP),), False)
-                outcome = await service.call(service.open_link, who, link.survey_id, link.wave)
-                return token, Result((Say(words.HELP), *outcome.effects), outcome.open)
-            assert not isinstance(action, str)
-            if isinstance(action, Press):  # the safeguarding check: no handle here, so a yes asks how to reach them
-                outcome = await service.call(service.care, who, action)
-                label = checkin.label_of(action)
-                said: tuple[Chose, ...] = (Chose(label),) if label else ()
-                return token, Result((*said, *outcome.effects), outcome.open)
-            guarded: Outcome | None = None
-            if isinstance(action, engine.Reply):  # checked before anything can store the words
-                guarded = await service.call(service.guard, who, action.text)
-            if guarded is None:
-                outcome = await service.call(service.handle, who, action)
-            else:
-                outcome = guarded
-            if guarded is None and outcome.effects == (Say(msg.NO_SURVEY_OPEN),):  # the first screen: nothing
-                # is stored before this, so their consent (or no) comes here
-                outcome = await service.call(service.open_link, who, link.survey_id, link.wave, action)
-            return token, Result(outcome.effects, outcome.open)
-
-    async def _is_open(self, who: Address) -> bool:
-        return await self.service.call(self.service.open_survey, who) is not None
-
-    def _lock(self, token: str) -> asyncio.Lock:
-        return self.locks.get_or_make(token, asyncio.Lock)  # a held lock is never forgotten
-
-    # --- checks -----------------------------------------------------------------------------------------------------
+    # --- checks (limit, same_site, request_body, assets and guarded are public: an email's personal link pages,
+    # bot.channels.email.links, are served with the same limits, checks and refusals) -------------------------------
     async def _link(self, request: web.Request) -> Link:
         """What the link opens. A code is a survey id (its first round) or a campaign's code (its current wave),
         worked out by the service exactly as Telegram's /start CODE and Slack's Start button are."""
@@ -518,12 +253,7 @@ class WebChannel:
         survey, wave = found
         return Link(survey.id, wave, survey.title, survey.audience)
 
-    @staticmethod
-    def _token(request: web.Request) -> str | None:
-        token = request.cookies.get(COOKIE)
-        return token if token is not None and TOKEN.match(token) else None
-
-    def _limit(self, request: web.Request, token: str | None) -> None:
+    def limit(self, request: web.Request, token: str | None) -> None:
         forwarded = request.headers.get("X-Forwarded-For") if self.trust_proxy else None
         wait = self.clients.take(client_of(request.remote, forwarded))
         if token is not None:
@@ -532,7 +262,7 @@ class WebChannel:
             log.info("web: asked a visitor to slow down (rate limit)")
             raise Refused(429, words.SLOW_DOWN, retry_after=wait)
 
-    def _same_site(self, request: web.Request) -> None:
+    def same_site(self, request: web.Request) -> None:
         """Only the page itself may post: a form on another site must not answer (or start) a survey for someone.
         The page's origin is the host it was asked for, or the public address (a proxy may rewrite Host)."""
         if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
@@ -545,7 +275,7 @@ class WebChannel:
             raise Refused(403, words.CROSS_SITE)
 
     @staticmethod
-    async def _body(request: web.Request) -> bytes:
+    async def request_body(request: web.Request) -> bytes:
         if request.content_length is not None and request.content_length > BODY_LIMIT:
             raise Refused(413, words.TOO_BIG)
         try:
@@ -561,27 +291,17 @@ class WebChannel:
         return body
 
     @staticmethod
-    def _secure(request: web.Request) -> bool:
-        return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
-
-    @staticmethod
     def _action(request: web.Request) -> str:
         return f"/s/{link_code(request)}"
 
     def _cookie(self, request: web.Request, response: web.StreamResponse, token: str, forget: bool) -> None:
-        """Set (or renew) the resume cookie, scoped to this link's path; delete it once the answers are deleted."""
-        path = self._action(request)
-        if forget:
-            response.del_cookie(COOKIE, path=path, secure=self._secure(request), httponly=True, samesite="Strict")
-            return
-        response.set_cookie(COOKIE, token, path=path, max_age=self.cookie_days * 86_400, httponly=True,
-                            samesite="Strict", secure=self._secure(request))
+        self.sessions.keep(request, response, token, forget, self._action(request))
 
-    def _assets(self) -> dict[str, str]:
+    def assets(self) -> dict[str, str]:
         return {name: f"/web/{name}?v={version}" for name, version in self.versions.items()}
 
     # --- errors -----------------------------------------------------------------------------------------------------
-    def _guarded(self, handler: Handler, *, api: bool) -> Handler:
+    def guarded(self, handler: Handler, *, api: bool) -> Handler:
         """Every refusal as a short message (JSON for the API, a page otherwise), and never a traceback."""
 
         async def guarded(request: web.Request) -> web.StreamResponse:
@@ -605,7 +325,7 @@ class WebChannel:
             return web.json_response({"error": refused.message}, status=refused.status, headers=headers)
         heading = words.NOT_FOUND_TITLE if refused.status == 404 else words.SORRY
         text = words.BAD_REQUEST if refused.status == 400 else refused.message  # not the API's technical wording
-        html = webpage.message_page(heading, text, assets=self._assets())
+        html = webpage.message_page(heading, text, assets=self.assets())
         return web.Response(text=html, status=refused.status, content_type="text/html", headers=headers)
 
 

@@ -120,9 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def one_line_errors() -> tuple[type[Exception], ...]:
     """The mistakes a user can make that end in one line. Their classes live with the commands, whose modules are
     imported here, when one was raised, rather than on every start."""
-    from bot.cli.admin import AdminError
-    from bot.cli.campaign import CampaignError
-    from bot.cli.reporting import ReportingError
+    from bot.reporting.outputs import ReportingError
+    from bot.services.contact_book import CampaignError
+    from bot.services.round_keys import AdminError
     from bot.services.yousaid import YouSaidError
 
     return (SettingsError, database.DatabaseError, UsageError, AdminError, CampaignError, ReportingError,
@@ -145,7 +145,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.cli.reporting import export_survey
         from bot.reading import open_reader
 
-        reader = open_reader(settings)
+        reader = open_reader(settings, publish_surveys)
         for note in reader.notes:
             print(note, file=sys.stderr)
         return export_survey(reader, args.survey_id, args.format, args.wave, args.out)
@@ -167,6 +167,13 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command in GROUP_OF:
         return import_module(GROUP_OF[args.command]).run(app, args)
     raise UsageError(f"unknown command {args.command}")
+
+
+def publish_surveys(settings: Settings) -> None:
+    """Publish new or changed survey files for `export`: the full start (bot.app), imported only when it is needed."""
+    from bot.app import build
+
+    build(settings, migrate=False).engine.dispose()
 
 
 def check_surveys(paths: list[Path], settings: Settings | None = None, verbose: bool = False) -> int:
@@ -247,7 +254,7 @@ def run(app: App, survey_id: str | None) -> int:
 
 def poster(app: App, code: str, out: str, base: str | None) -> int:
     """A printable poster for a survey's web link (see bot.channels.poster)."""
-    from bot.cli.reporting import output
+    from bot.reporting.outputs import output
     from storage import campaigns as store_campaigns
 
     found = app.service.link(code)

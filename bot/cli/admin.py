@@ -1,30 +1,26 @@
 """The operator's privacy and evidence commands on the server: status, keys, purge, audit, roles.
 
 Kept apart from bot/cli/__init__.py (which only registers and dispatches them) so the command line stays a list of
-verbs and
-the channels' commands do not collide with these. Every bad argument ends in one `AdminError` line naming the field,
-and every change is audited by the function it calls.
+verbs and the channels' commands do not collide with these. Every bad argument ends in one `AdminError` line naming
+the field, and every change is audited by the use case it calls (bot.services.round_keys, retention, audit, roles).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from typing import TYPE_CHECKING
 
-from bot.app import App
-from bot.engine.survey import Survey
 from bot.reporting.signing import signing_new
-from bot.reporting.status import render, round_status
+from bot.services import round_keys
 from bot.services.audit import head, verify
 from bot.services.notices import long_date
-from bot.services.retention import RoundNotFound, destroy_key, purge
+from bot.services.retention import purge
 from bot.services.roles import Role, Roles, parse_who, show_who
-from storage import rounds
+from bot.services.round_keys import AdminError
 
-
-class AdminError(Exception):
-    """A command was given something it cannot use; the message names the field."""
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -85,53 +81,18 @@ def run(app: App, args: argparse.Namespace) -> int:
 
 # --- status and keys -------------------------------------------------------------------------------------------------
 
-def survey_of(app: App, survey_id: str) -> Survey:
-    """The newest definition of a survey: the loaded file, or the text as published when the file has gone."""
-    if app.catalogue.has(survey_id):
-        return app.catalogue.latest(survey_id)
-    versions = app.published_versions(survey_id)
-    if not versions:
-        raise AdminError(f"SURVEY: no survey `{survey_id}`; known surveys: {', '.join(app.catalogue.ids())}")
-    return max(versions, key=lambda s: s.version)
-
-
-def pick_wave(app: App, survey_id: str, wave: int | None, *, may_be_new: bool = False) -> int:
-    survey_of(app, survey_id)
-    with app.store.unit() as uow:
-        waves = [row.wave for row in rounds.all_rounds(uow, survey_id)]
-    if wave is not None:
-        if wave < 1:
-            raise AdminError("--wave should be a whole number of at least 1")
-        if wave not in waves and not may_be_new:
-            raise AdminError(f"--wave: `{survey_id}` has no wave {wave} (it has {_list(waves)})")
-        return wave
-    if len(waves) == 1:
-        return waves[0]
-    if not waves:
-        if may_be_new:
-            return 1
-        raise AdminError(f"SURVEY: `{survey_id}` has no rounds yet (nobody has started it)")
-    raise AdminError(f"--wave: `{survey_id}` has waves {_list(waves)}; name one with --wave")
-
-
 def status(app: App, survey_id: str, wave: int | None) -> int:
-    survey = survey_of(app, survey_id)
-    chosen = pick_wave(app, survey_id, wave) if wave is not None else None
-    with app.store.unit() as uow:
-        keys = [row for row in rounds.all_rounds(uow, survey_id) if chosen is None or row.wave == chosen]
-    if not keys:
+    shown = round_keys.status(app, survey_id, wave)
+    if not shown:
         print(f"{survey_id}: no rounds yet (nobody has started it).")
-        return 0
-    for key in keys:
-        header, counts = round_status(app.store, app.settings.privacy, survey, key)
-        print("\n".join([*header, *render(counts)]))
+    for lines in shown:
+        print("\n".join(lines))
     return 0
 
 
 def list_keys(app: App) -> int:
     policy = app.settings.privacy
-    with app.store.unit() as uow:
-        rows = rounds.all_rounds(uow)
+    rows = round_keys.all_rounds(app)
     if not rows:
         print("No survey rounds yet.")
         return 0
@@ -147,17 +108,7 @@ def list_keys(app: App) -> int:
 
 
 def close_round(app: App, survey_id: str, wave: int | None, closes_on_text: str) -> int:
-    try:
-        closes_on = date.fromisoformat(closes_on_text)
-    except ValueError:
-        raise AdminError(f"--on `{closes_on_text}` should be a date like 2026-04-30") from None
-    chosen = pick_wave(app, survey_id, wave, may_be_new=True)
-    today = app.service.clock().date()
-    with app.store.unit() as uow:
-        row = rounds.set_closes_on(uow, survey_id, chosen, closes_on, today)
-        if row.salt is None:
-            raise AdminError(f"SURVEY: the key of `{survey_id}` wave {chosen} is already destroyed")
-        uow.audit("round.closes", {"survey": survey_id, "wave": chosen, "closes_on": closes_on.isoformat()}, today)
+    chosen, closes_on = round_keys.close_round(app, survey_id, wave, closes_on_text)
     policy = app.settings.privacy
     print(f"`{survey_id}` wave {chosen} takes answers until {long_date(closes_on)}. /delete works until "
           f"{long_date(policy.last_delete_day(closes_on))}; `surveybot purge` destroys the key on "
@@ -167,11 +118,7 @@ def close_round(app: App, survey_id: str, wave: int | None, closes_on_text: str)
 
 
 def destroy(app: App, survey_id: str, wave: int | None) -> int:
-    chosen = pick_wave(app, survey_id, wave)
-    try:
-        ended = destroy_key(app.store, survey_id, chosen, app.service.clock().date())
-    except RoundNotFound as exc:
-        raise AdminError(f"SURVEY: {exc}") from None
+    chosen, ended = round_keys.destroy(app, survey_id, wave)
     print(f"Destroyed the key of `{survey_id}` wave {chosen}: its answers can no longer be linked to anyone, and "
           f"its contacts were renumbered in a random order so no row order can pair them up either (docs/privacy.md "
           f"says what is left: the channel). {ended} open conversation(s) of it were ended.")
@@ -230,7 +177,3 @@ def _role(text: str) -> Role:
         return Role(text.strip().lower().replace("_", "-"))
     except ValueError:
         raise AdminError(f"ROLE `{text}` should be one of {', '.join(Role)}") from None
-
-
-def _list(waves: list[int]) -> str:
-    return ", ".join(map(str, waves)) if waves else "none"

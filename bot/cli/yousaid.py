@@ -11,20 +11,18 @@ line naming the argument, with a non-zero exit.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
+from typing import TYPE_CHECKING
 
-from bot.app import App
-from bot.cli.reporting import output
 from bot.domain.address import Address
 from bot.reporting import board as pages
-from bot.services.roles import Action, Forbidden, parse_who
-from bot.services.yousaid import STATUSES, Item, ThemeView, YouSaid, YouSaidError, parse_ids
+from bot.reporting.outputs import output
+from bot.services.roles import Forbidden, parse_who
+from bot.services.yousaid import STATUSES, YouSaid, YouSaidError, parse_ids
+from bot.services.yousaid_chat import item_lines, make, number, theme_lines
 
-BLANKED = "(words removed: the round's retention period has passed)"
-CHAT_USAGE = ("You said, we did: yousaid list, yousaid themes, yousaid theme ITEMS NAME (like: yousaid theme 1,3-4 "
-              "Bus passes), yousaid reply THEME STATUS TEXT (status: heard, planned, in-progress or done), "
-              "yousaid approve REPLY, yousaid send REPLY.")
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -55,19 +53,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     board.add_argument("--wave", help="one round only")
     board.add_argument("--out", required=True, help="the file to write: board.html or board.md (- for the screen)")
     board.add_argument("--format", choices=("html", "md"), help="default: from the file's ending, else html")
-
-
-def number(text: str | None, what: str) -> int | None:
-    if text is None:
-        return None
-    digits = text.strip()
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 12 or int(digits) < 1:
-        raise YouSaidError(f"{what}: `{' '.join(text.split())[:20]}` should be a whole number from 1")
-    return int(digits)
-
-
-def make(app: App) -> YouSaid:
-    return YouSaid(app.store, app.keys, app.catalogue, app.service.clock, app.settings.privacy)
 
 
 def run(app: App, args: argparse.Namespace) -> int:
@@ -114,76 +99,12 @@ def act(yousaid: YouSaid, who: Address, verb: str, args: argparse.Namespace) -> 
             "(the running bot sends it, outside quiet hours).")
 
 
-def item_lines(items: list[Item]) -> list[str]:
-    return [f"{i.id:>5}  {i.received_on.isoformat()}  {i.survey_id} wave {i.wave}  {i.source:<7}  "
-            f"{('[' + i.theme + '] ') if i.theme else ''}{' '.join(i.text.split()) or BLANKED}" for i in items]
-
-
-def theme_lines(themes: list[ThemeView]) -> list[str]:
-    lines = []
-    for t in themes:
-        lines.append(f"theme {t.id}: {t.name} ({t.survey_id} wave {t.wave}), {t.items} item(s)")
-        for r in t.replies:
-            state = ("sent to " + str(r.sent) if r.sent else "sending" if r.sending
-                     else "approved" if r.approved else "waiting for approval")
-            counts = ", ".join(f"{kind} {r.reactions.get(kind, 0)}" for kind in ("helps", "not-really", "more"))
-            lines.append(f"  reply {r.id} [{r.status}, {state}; {counts}]: {r.text}")
-    return lines
-
-
 def write_board(app: App, yousaid: YouSaid, survey_id: str | None, wave: int | None, out: str,
                 fmt: str | None) -> int:
-    if survey_id is not None and not app.catalogue.has(survey_id):
-        raise YouSaidError(f"--survey: no survey `{survey_id}`; known surveys: {', '.join(app.catalogue.ids())}")
-    chosen = fmt or ("md" if out.lower().endswith((".md", ".markdown")) else "html")
-    made = yousaid.board(survey_id, wave)
-    text = pages.markdown(made) if chosen == "md" else pages.html(made)
+    text, chosen = pages.page(app, yousaid, survey_id, wave, out, fmt)
     with output(out) as handle:
         handle.write(text)
-    with app.store.unit() as uow:
-        uow.audit("yousaid.board", {"survey": survey_id, "wave": wave, "format": chosen,
-                                    "sha256": hashlib.sha256(text.encode()).hexdigest()}, app.service.clock().date())
+    pages.record(app, survey_id, wave, chosen, text)
     if out != "-":
         print(f"Wrote the “You said, we did” board to {out}.", file=sys.stderr)
     return 0
-
-
-def chat(yousaid: YouSaid, who: Address, words: list[str]) -> str:
-    """`yousaid VERB ...` typed in chat by the business unit; returns the reply (to them only). Roles are checked
-    by each use case (refusals audited); reading needs either role."""
-    verb = words[0].lower() if words else ""
-    rest = words[1:]
-    try:
-        if verb in ("list", "themes"):
-            if not (yousaid.roles.may(Action.WRITE_YOUTH_REPLIES, who)
-                    or yousaid.roles.may(Action.APPROVE_YOUTH_REPLIES, who)):
-                yousaid.refused(who, verb)
-                return "Sorry, this needs the admin or youth-participation-lead role."
-            if verb == "list":
-                lines = item_lines(yousaid.items())
-                return "\n".join(lines) if lines else "No new feedback."
-            lines = theme_lines(yousaid.themes())
-            return "\n".join(lines) if lines else "No themes yet."
-        if verb == "theme" and len(rest) >= 2:
-            theme_id, count = yousaid.theme(who, " ".join(rest[1:]), parse_ids(rest[0]))
-            return f"Theme {theme_id} “{' '.join(rest[1:])}” now has {count} item(s)."
-        if verb == "reply" and len(rest) >= 3:
-            theme = number(rest[0], "THEME")
-            assert theme is not None
-            reply_id = yousaid.reply(who, theme, rest[1], " ".join(rest[2:]))
-            return (f"Reply {reply_id} written. The youth participation lead approves it with: "
-                    f"yousaid approve {reply_id}")
-        if verb in ("approve", "send") and len(rest) == 1:
-            reply = number(rest[0], "REPLY")
-            assert reply is not None
-            if verb == "approve":
-                yousaid.approve(who, reply)
-                return f"Reply {reply} approved. Send it with: yousaid send {reply}"
-            start = yousaid.send(who, reply)
-            return f"Reply {reply} will go out from {start:%d %B %H:%M}, outside quiet hours."
-    except Forbidden as refusal:
-        return f"Sorry, {refusal}."
-    except YouSaidError as exc:
-        return str(exc)
-    return CHAT_USAGE
-

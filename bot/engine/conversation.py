@@ -11,239 +11,66 @@ on an old message (stale turn) changes nothing and records nothing.
 A knowledge check is evidence of what someone knew before the survey taught them: once its explanation has been shown
 the question is `settled`. Back passes over it (saying so), moving forward again steps over it, and its answer is
 never recorded again nor discarded, so the stored, exported and reported answer is the first one, in every channel.
+
+This module holds the step rules and is the engine's public face: other code imports every name from here. The rest
+lives beside it, one concern each: the saved state (bot.engine.state), the events and effects (bot.engine.events),
+drawing a question (bot.engine.prompts) and reading typed answers (bot.engine.answers).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from enum import StrEnum
-from typing import Any
+from dataclasses import replace
+from datetime import datetime
 
 from bot.engine import messages as msg
-from bot.engine.survey import NO, OTHER_LABEL, YES, Kind, Question, Survey
+from bot.engine.answers import (
+    Parsed,
+    Problem,
+    clean_text,
+    match_label,
+    match_yes_no,
+    parse_answer,
+    show_answer,
+)
+from bot.engine.events import (
+    Answered,
+    Ask,
+    Back,
+    Discard,
+    Done,
+    Effect,
+    Event,
+    Finish,
+    Notice,
+    Pick,
+    Prompt,
+    Record,
+    Reply,
+    Resume,
+    Say,
+    Skip,
+    Step,
+    Stop,
+    Toggle,
+    Update,
+    Withhold,
+)
+from bot.engine.prompts import applies, consent_prompt, next_question, other_prompt, prompt_for
+from bot.engine.state import CONSENT, State, Status, Value
+from bot.engine.survey import OTHER_LABEL, Kind, Question, Survey
 
-CONSENT = "_consent"
-Value = str | int | float | list[str] | None
-
-
-class Status(StrEnum):
-    CONSENT = "consent"
-    ASKING = "asking"
-    PAUSED = "paused"
-    DONE = "done"
-    DECLINED = "declined"
-
-
-@dataclass(frozen=True)
-class State:
-    survey_id: str
-    version: int
-    status: Status = Status.CONSENT
-    current: str | None = None
-    path: tuple[str, ...] = ()
-    answers: dict[str, Value] = field(default_factory=dict)
-    turn: int = 0
-    selection: tuple[int, ...] = ()
-    awaiting_other: bool = False
-    settled: tuple[str, ...] = ()  # knowledge checks whose explanation was shown: their first answer stands
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "survey_id": self.survey_id,
-            "version": self.version,
-            "status": self.status.value,
-            "current": self.current,
-            "path": list(self.path),
-            "answers": dict(self.answers),
-            "turn": self.turn,
-            "selection": list(self.selection),
-            "awaiting_other": self.awaiting_other,
-            "settled": list(self.settled),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> State:
-        return cls(
-            survey_id=data["survey_id"],
-            version=int(data["version"]),
-            status=Status(data["status"]),
-            current=data.get("current"),
-            path=tuple(data.get("path", ())),
-            answers=dict(data.get("answers", {})),
-            turn=int(data.get("turn", 0)),
-            selection=tuple(data.get("selection", ())),
-            awaiting_other=bool(data.get("awaiting_other", False)),
-            settled=tuple(data.get("settled", ())),
-        )
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (Status.DONE, Status.DECLINED)
-
-
-# Events: what a respondent did. `turn` is the turn a button was drawn for; typed text applies to the current turn
-# unless it carries one.
-@dataclass(frozen=True)
-class Pick:
-    turn: int
-    index: int
-
-
-@dataclass(frozen=True)
-class Toggle:
-    turn: int
-    index: int
-
-
-@dataclass(frozen=True)
-class Done:
-    turn: int
-
-
-@dataclass(frozen=True)
-class Reply:
-    """Typed words. They answer the current question, unless the channel knows which question they were typed for
-    (a form on a button, ticked boxes sent with Submit): then `turn` makes a late one stale, like a button."""
-
-    text: str
-    turn: int | None = None
-
-
-@dataclass(frozen=True)
-class Skip:
-    turn: int | None = None
-
-
-@dataclass(frozen=True)
-class Back:
-    turn: int | None = None
-
-
-@dataclass(frozen=True)
-class Stop:
-    pass
-
-
-@dataclass(frozen=True)
-class Resume:
-    pass
-
-
-@dataclass(frozen=True)
-class Withhold:
-    """A young person's words were held back by the safeguarding check (bot.services.safeguarding) and never reach the
-    engine.
-    On a free-text question (or "Other, please say") the answer is recorded as "[removed for safety] CATEGORY" and
-    the survey moves on; on any other question nothing changes, so the question is simply asked again later."""
-
-    category: str
-
-
-Event = Pick | Toggle | Done | Reply | Skip | Back | Stop | Resume | Withhold
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """A question as a channel should draw it: text, options and the controls it needs."""
-
-    question_id: str
-    turn: int
-    kind: str
-    text: str
-    number: int
-    total: int
-    options: tuple[str, ...] = ()
-    selected: tuple[int, ...] = ()
-    hint: str | None = None
-    optional: bool = False
-    can_go_back: bool = False
-    previous: str | None = None
-    low_label: str | None = None
-    high_label: str | None = None
-    max_length: int | None = None  # typed words: the most characters taken, so a page can count and stop there
-
-    @property
-    def progress(self) -> str:
-        return f"{self.number} of {self.total}" if self.total else ""
-
-    @property
-    def multiple(self) -> bool:
-        return self.kind == Kind.MULTI.value
-
-    @property
-    def typed(self) -> bool:
-        """Answered by typing a message rather than by a button."""
-        return not self.options
-
-
-# Effects: what should happen. The service stores the first three in one transaction; channels render the rest.
-@dataclass(frozen=True)
-class Record:
-    question_id: str
-    value: Value
-    on: date
-
-
-@dataclass(frozen=True)
-class Discard:
-    question_id: str
-
-
-@dataclass(frozen=True)
-class Finish:
-    completed: bool
-
-
-@dataclass(frozen=True)
-class Say:
-    text: str
-
-
-@dataclass(frozen=True)
-class Ask:
-    prompt: Prompt
-
-
-@dataclass(frozen=True)
-class Update:
-    """Redraw a question in place (a multiple-choice tick)."""
-
-    prompt: Prompt
-
-
-@dataclass(frozen=True)
-class Answered:
-    """The question drawn for `turn` is answered: show `answer` on it and take its buttons away."""
-
-    turn: int
-    question: str
-    answer: str
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A passing note that needs no message of its own (a toast on a button press)."""
-
-    text: str
-
-
-Effect = Record | Discard | Finish | Say | Ask | Update | Answered | Notice
-
-
-@dataclass(frozen=True)
-class Step:
-    state: State
-    effects: tuple[Effect, ...]
+# What other code imports from here: this module is the engine's public face, whichever module a name lives in.
+__all__ = [
+    "CONSENT", "Answered", "Ask", "Back", "Discard", "Done", "Effect", "Event", "Finish", "Notice", "Parsed", "Pick",
+    "Problem", "Prompt", "Record", "Reply", "Resume", "Say", "Skip", "State", "Status", "Step", "Stop", "Toggle",
+    "Update", "Value", "Withhold", "advance", "applies", "clean_text", "parse_answer", "replace", "start",
+]
 
 
 def start(survey: Survey, now: datetime) -> Step:
     """A new conversation: the privacy notice, then a request for agreement before any question."""
     state = State(survey_id=survey.id, version=survey.version, status=Status.CONSENT, turn=1)
-    return Step(state, (Say(survey.intro), Ask(_consent_prompt(state))))
+    return Step(state, (Say(survey.intro), Ask(consent_prompt(state))))
 
 
 def advance(survey: Survey, state: State, event: Event, now: datetime) -> Step:
@@ -295,26 +122,22 @@ def _settle_earlier(survey: Survey, state: State) -> State:
 
 # --- consent, stop and resume -------------------------------------------------------------------------------------
 
-def _consent_prompt(state: State) -> Prompt:
-    return Prompt(CONSENT, state.turn, "consent", msg.CONSENT_QUESTION, 0, 0, options=(msg.CONSENT_YES, msg.CONSENT_NO))
-
-
 def _consent(survey: Survey, state: State, event: Event) -> Step:
     choice: int | None = None
     if isinstance(event, Pick):
         choice = event.index
     elif isinstance(event, Reply):
-        choice = _match_yes_no(event.text)
+        choice = match_yes_no(event.text)
         if choice is None:
-            choice = _match_label(event.text, (msg.CONSENT_YES, msg.CONSENT_NO))
+            choice = match_label(event.text, (msg.CONSENT_YES, msg.CONSENT_NO))
     if choice == 0:
         answered = Answered(state.turn, msg.CONSENT_QUESTION, msg.CONSENT_YES)
-        first = _next_question(survey, state.answers, -1)
+        first = next_question(survey, state.answers, -1)
         return _ask(survey, replace(state, status=Status.ASKING), first, (answered,))
     if choice == 1 or isinstance(event, Skip):
         answered = Answered(state.turn, msg.CONSENT_QUESTION, msg.CONSENT_NO)
         return Step(replace(state, status=Status.DECLINED), (answered, Say(msg.DECLINED), Finish(completed=False)))
-    return Step(state, (Say(msg.YES_OR_NO), Ask(_consent_prompt(state))))
+    return Step(state, (Say(msg.YES_OR_NO), Ask(consent_prompt(state))))
 
 
 def _stop(state: State) -> Step:
@@ -326,101 +149,27 @@ def _stop(state: State) -> Step:
 def _resume(survey: Survey, state: State) -> Step:
     state = replace(state, turn=state.turn + 1)
     if state.status is Status.CONSENT:
-        return Step(state, (Ask(_consent_prompt(state)),))
+        return Step(state, (Ask(consent_prompt(state)),))
     state = replace(state, status=Status.ASKING)
     assert state.current is not None
     question = survey.question(state.current)
     if state.awaiting_other:
-        return Step(state, (Ask(_other_prompt(survey, state, question)),))
-    return Step(state, (Ask(_prompt(survey, state, question)),))
+        return Step(state, (Ask(other_prompt(survey, state, question)),))
+    return Step(state, (Ask(prompt_for(survey, state, question)),))
 
 
 # --- asking ---------------------------------------------------------------------------------------------------------
-
-def applies(question: Question, answers: Mapping[str, object]) -> bool:
-    """Whether `question` is for this person: its `ask_if` met by their earlier answers (reports use it too)."""
-    condition = question.ask_if
-    if condition is None:
-        return True
-    given = answers.get(condition.question)
-    if isinstance(given, list):
-        return any(value in condition.answers for value in given)
-    return given is not None and str(given) in condition.answers
-
-
-def _next_question(survey: Survey, answers: dict[str, Value], after: int) -> Question | None:
-    for question in survey.questions[after + 1:]:
-        if applies(question, answers):
-            return question
-    return None
-
-
-def _total(survey: Survey, state: State, current: Question) -> int:
-    """Questions this person will see, as far as we can tell yet (later conditions not yet decided count)."""
-    position = survey.position(current.id)
-    remaining = 0
-    for question in survey.questions[position + 1:]:
-        condition = question.ask_if
-        undecided = condition is not None and (
-            condition.question == current.id or survey.position(condition.question) > position
-        )
-        if undecided or applies(question, state.answers):
-            remaining += 1
-    return len(state.path) + 1 + remaining
-
-
-def _prompt(survey: Survey, state: State, question: Question, selected: tuple[int, ...] | None = None) -> Prompt:
-    """Draw a question; ticks are `selected`, or when not given, those of the answer given before."""
-    previous = state.answers.get(question.id, _MISSING)
-    options = question.options()
-    if selected is None:
-        selected = ()
-        if question.kind is Kind.MULTI and isinstance(previous, list):
-            selected = tuple(i for i, option in enumerate(options) if option in previous)
-    return Prompt(
-        question_id=question.id,
-        turn=state.turn,
-        kind=question.kind.value,
-        text=question.text,
-        number=len(state.path) + 1,
-        total=_total(survey, state, question),
-        options=options,
-        selected=selected,
-        hint=question.hint or _input_hint(question),
-        optional=question.optional,
-        can_go_back=any(qid not in state.settled for qid in state.path),
-        previous=None if previous is _MISSING else msg.PREVIOUS_ANSWER.format(answer=_show(previous)),
-        low_label=question.low_label,
-        high_label=question.high_label,
-        max_length=question.max_length if question.kind is Kind.TEXT else None,
-    )
-
-
-def _input_hint(question: Question) -> str | None:
-    if question.kind is Kind.NUMBER:
-        return _number_rule(question)
-    if question.kind is Kind.TEXT:
-        return msg.UP_TO.format(limit=question.max_length)
-    return None
-
-
-def _other_prompt(survey: Survey, state: State, question: Question) -> Prompt:
-    base = _prompt(survey, state, question)
-    return replace(base, question_id=question.other_id, kind=Kind.TEXT.value, text=msg.OTHER_PROMPT, options=(),
-                   selected=(), hint=msg.UP_TO.format(limit=question.max_length), optional=True, can_go_back=True,
-                   previous=None, max_length=question.max_length)
-
 
 def _ask(survey: Survey, state: State, question: Question | None, before: tuple[Effect, ...]) -> Step:
     """Move on to `question`, or finish when there is none left. A settled knowledge check is stepped over: it keeps
     its first answer and joins the path again, so it is kept at the end."""
     while question is not None and question.id in state.settled:
         state = replace(state, path=(*state.path, question.id))
-        question = _next_question(survey, state.answers, survey.position(question.id))
+        question = next_question(survey, state.answers, survey.position(question.id))
     if question is None:
         return _complete(survey, state, before)
     state = replace(state, current=question.id, turn=state.turn + 1, selection=(), awaiting_other=False)
-    return Step(state, (*before, Ask(_prompt(survey, state, question))))
+    return Step(state, (*before, Ask(prompt_for(survey, state, question))))
 
 
 def _complete(survey: Survey, state: State, before: tuple[Effect, ...]) -> Step:
@@ -441,7 +190,8 @@ def _accept(survey: Survey, state: State, question: Question, value: Value, now:
             extra: tuple[Effect, ...] = ()) -> Step:
     """A valid answer: record it, explain a knowledge check, and move on (or ask for the "other" words)."""
     answers = {**state.answers, question.id: value}
-    effects: list[Effect] = [Answered(state.turn, question.text, _show(value)), Record(question.id, value, now.date())]
+    effects: list[Effect] = [Answered(state.turn, question.text, show_answer(value)),
+                             Record(question.id, value, now.date())]
     effects.extend(extra)
     if question.kind is Kind.KNOWLEDGE and value is not None:
         verdict = msg.RIGHT if value == question.correct else msg.NOT_QUITE.format(correct=question.correct)
@@ -449,12 +199,12 @@ def _accept(survey: Survey, state: State, question: Question, value: Value, now:
         state = replace(state, settled=(*state.settled, question.id))
     if _chose_other(question, value):
         state = replace(state, answers=answers, turn=state.turn + 1, selection=(), awaiting_other=True)
-        return Step(state, (*effects, Ask(_other_prompt(survey, state, question))))
+        return Step(state, (*effects, Ask(other_prompt(survey, state, question))))
     if question.other and question.other_id in answers:
         del answers[question.other_id]
         effects.append(Discard(question.other_id))
     state = replace(state, answers=answers, path=(*state.path, question.id))
-    following = _next_question(survey, answers, survey.position(question.id))
+    following = next_question(survey, answers, survey.position(question.id))
     return _ask(survey, state, following, tuple(effects))
 
 
@@ -464,7 +214,7 @@ def _chose_other(question: Question, value: Value) -> bool:
 
 
 def _reask(survey: Survey, state: State, question: Question, problem: str) -> Step:
-    return Step(state, (Say(problem), Ask(_prompt(survey, state, question, state.selection))))
+    return Step(state, (Say(problem), Ask(prompt_for(survey, state, question, state.selection))))
 
 
 def _skip(survey: Survey, state: State, question: Question, now: datetime) -> Step:
@@ -491,7 +241,7 @@ def _back(survey: Survey, state: State) -> Step:
 def _reopen(survey: Survey, state: State, question: Question) -> Step:
     """Ask an answered question again, showing the answer given and (for multiple choice) its ticks."""
     state = replace(state, current=question.id, turn=state.turn + 1, selection=(), awaiting_other=False)
-    prompt = _prompt(survey, state, question)
+    prompt = prompt_for(survey, state, question)
     return Step(replace(state, selection=prompt.selected), (Ask(prompt),))
 
 
@@ -502,7 +252,7 @@ def _toggle(survey: Survey, state: State, question: Question, index: int) -> Ste
     current = set(state.selection)
     current.symmetric_difference_update({index})
     state = replace(state, selection=tuple(sorted(current)))
-    return Step(state, (Update(_prompt(survey, state, question, state.selection)),))
+    return Step(state, (Update(prompt_for(survey, state, question, state.selection)),))
 
 
 def _done(survey: Survey, state: State, question: Question, now: datetime) -> Step:
@@ -536,7 +286,7 @@ def _other(survey: Survey, state: State, question: Question, event: Event, now: 
         cleaned = clean_text(event.text)
         if len(cleaned) > question.max_length:
             problem = msg.TOO_LONG.format(length=len(cleaned), limit=question.max_length)
-            return Step(state, (Say(problem), Ask(_other_prompt(survey, state, question))))
+            return Step(state, (Say(problem), Ask(other_prompt(survey, state, question))))
         words = cleaned or None
     elif not isinstance(event, Skip):
         return Step(state, (Notice(msg.NOT_A_BUTTON_QUESTION),))
@@ -546,7 +296,7 @@ def _other(survey: Survey, state: State, question: Question, event: Event, now: 
     )
     answers = {**state.answers, question.other_id: words}
     state = replace(state, answers=answers, path=(*state.path, question.id), awaiting_other=False)
-    return _ask(survey, state, _next_question(survey, answers, survey.position(question.id)), effects)
+    return _ask(survey, state, next_question(survey, answers, survey.position(question.id)), effects)
 
 
 def _withhold(survey: Survey, state: State, category: str, now: datetime) -> Step:
@@ -560,7 +310,7 @@ def _withhold(survey: Survey, state: State, category: str, now: datetime) -> Ste
                                        Record(question.other_id, placeholder, now.date()))
         answers = {**state.answers, question.other_id: placeholder}
         state = replace(state, answers=answers, path=(*state.path, question.id), awaiting_other=False)
-        return _ask(survey, state, _next_question(survey, answers, survey.position(question.id)), effects)
+        return _ask(survey, state, next_question(survey, answers, survey.position(question.id)), effects)
     if question.kind is not Kind.TEXT:
         return Step(state, ())
     step = _accept(survey, state, question, placeholder, now)
@@ -570,137 +320,8 @@ def _withhold(survey: Survey, state: State, category: str, now: datetime) -> Ste
 
 # --- typed answers --------------------------------------------------------------------------------------------------
 
-# control and invisible direction characters, and lone surrogates (JSON may carry "\ud800", which no database or
-# UTF-8 file can store)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
-
-
-def clean_text(text: str) -> str:
-    """Typed text as we keep it: normalised, without control or invisible direction characters, trimmed."""
-    return _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
-
-
 def _reply(survey: Survey, state: State, question: Question, text: str, now: datetime) -> Step:
     parsed = parse_answer(question, text)
     if isinstance(parsed, Problem):
         return _reask(survey, state, question, parsed.message)
     return _accept(survey, state, question, parsed.value, now)
-
-
-@dataclass(frozen=True)
-class Parsed:
-    value: Value
-
-
-@dataclass(frozen=True)
-class Problem:
-    message: str
-
-
-def parse_answer(question: Question, text: str) -> Parsed | Problem:
-    """What a typed message means for this question, or the kind re-ask to send instead."""
-    cleaned = clean_text(text)
-    options = question.options()
-    if question.kind is Kind.TEXT:
-        if not cleaned:
-            return Problem(msg.EMPTY_TEXT)
-        if len(cleaned) > question.max_length:
-            return Problem(msg.TOO_LONG.format(length=len(cleaned), limit=question.max_length))
-        return Parsed(cleaned)
-    if question.kind is Kind.NUMBER:
-        return _parse_number(question, cleaned)
-    if question.kind is Kind.SCALE:
-        assert question.low is not None and question.high is not None
-        number = _parse_number(question, cleaned)
-        if isinstance(number, Problem) or not isinstance(number.value, int):
-            return Problem(msg.SCALE_RANGE.format(low=int(question.low), high=int(question.high)))
-        return number
-    if question.kind is Kind.YESNO:
-        choice = _match_yes_no(cleaned)
-        return Problem(msg.YES_OR_NO) if choice is None else Parsed((YES, NO)[choice])
-    if question.kind is Kind.MULTI:
-        picks = _match_many(cleaned, options)
-        if picks is None:
-            return Problem(msg.CHOOSE_SOME)
-        return Parsed([options[i] for i in picks])
-    index = _match_label(cleaned, options)
-    return Problem(msg.CHOOSE_ONE) if index is None else Parsed(options[index])
-
-
-def _number_rule(question: Question) -> str:
-    template = msg.WHOLE_NUMBER if question.integer else msg.ANY_NUMBER
-    return template.format(low=_show(question.low), high=_show(question.high))
-
-
-_NUMBER = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d{1,12})(\.\d{1,6})?$")
-
-
-def _parse_number(question: Question, text: str) -> Parsed | Problem:
-    assert question.low is not None and question.high is not None
-    raw = text.replace(" ", "")
-    if not _NUMBER.match(raw) or (question.integer and "." in raw):
-        return Problem(_number_rule(question))
-    number: int | float = float(raw.replace(",", "")) if "." in raw else int(raw.replace(",", ""))
-    if not question.low <= number <= question.high:
-        return Problem(_number_rule(question))
-    return Parsed(number)
-
-
-_YES_WORDS = frozenset({"y", "yes", "yeah", "yep", "yup", "ok", "okay", "sure", "1"})
-_NO_WORDS = frozenset({"n", "no", "nope", "nah", "2"})
-
-
-def _match_yes_no(text: str) -> int | None:
-    word = text.strip().casefold().rstrip(".!")
-    if word in _YES_WORDS:
-        return 0
-    if word in _NO_WORDS:
-        return 1
-    return None
-
-
-def _match_label(text: str, options: tuple[str, ...]) -> int | None:
-    """An option by its number (1-based) or by its exact words, ignoring case."""
-    word = text.strip().casefold().rstrip(".")
-    if word.isdigit() and word.isascii():
-        number = int(word)
-        return number - 1 if 1 <= number <= len(options) else None
-    for index, option in enumerate(options):
-        if option.casefold() == word:
-            return index
-    return None
-
-
-def _match_many(text: str, options: tuple[str, ...]) -> list[int] | None:
-    whole = _match_label(text, options)
-    if whole is not None:
-        return [whole]
-    parts = [part for part in re.split(r"[,;\s]+" if re.fullmatch(r"[\d,;\s]+", text) else r"[,;]", text)
-             if part.strip()]
-    picks = [_match_label(part, options) for part in parts]
-    if not picks or any(p is None for p in picks):
-        return None
-    return sorted({p for p in picks if p is not None})
-
-
-def _show(value: object) -> str:
-    if value is None:
-        return msg.SKIPPED
-    if isinstance(value, list):
-        return _listed([msg.SOMETHING_ELSE if v == OTHER_LABEL else str(v) for v in value])
-    if value == OTHER_LABEL:
-        return msg.SOMETHING_ELSE
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _listed(items: list[str]) -> str:
-    """Ticked options as a person would say them back: "A, B and something else". The options' own commas would
-    make a plain comma list ambiguous, so the last one is joined with "and"."""
-    if len(items) < 2:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-_MISSING: Any = object()

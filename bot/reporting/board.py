@@ -10,10 +10,13 @@ published), and the reactions young people gave (suppressed the same way). No da
 
 from __future__ import annotations
 
+import hashlib
+
 from bot import templates
 from bot.engine import messages as msg
+from bot.services.core import Core
 from bot.services.notices import long_date
-from bot.services.yousaid import Board, ReplyView, ThemeView, reactions_shown, shown
+from bot.services.yousaid import Board, ReplyView, ThemeView, YouSaid, YouSaidError, reactions_shown, shown
 
 STATUS_LABEL = {"heard": "Heard", "planned": "Planned", "in-progress": "In progress", "done": "Done"}
 def _approved(theme: ThemeView) -> list[ReplyView]:
@@ -80,3 +83,20 @@ def markdown(board: Board) -> str:
                       "| What young people thought | How many |", "|---|---|",
                       *[f"| {label} | {n} |" for label, n in _reactions(reply, k.group)], ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def page(core: Core, yousaid: YouSaid, survey_id: str | None, wave: int | None, out: str,
+         fmt: str | None) -> tuple[str, str]:
+    """`surveybot yousaid board`: the page's text and its format (`fmt`, else from the file's ending, else html)."""
+    if survey_id is not None and not core.catalogue.has(survey_id):
+        raise YouSaidError(f"--survey: no survey `{survey_id}`; known surveys: {', '.join(core.catalogue.ids())}")
+    chosen = fmt or ("md" if out.lower().endswith((".md", ".markdown")) else "html")
+    made = yousaid.board(survey_id, wave)
+    return (markdown(made) if chosen == "md" else html(made)), chosen
+
+
+def record(core: Core, survey_id: str | None, wave: int | None, fmt: str, text: str) -> None:
+    """Audit a board once it is written: what it covered, and a fingerprint of exactly what was published."""
+    with core.store.unit() as uow:
+        uow.audit("yousaid.board", {"survey": survey_id, "wave": wave, "format": fmt,
+                                    "sha256": hashlib.sha256(text.encode()).hexdigest()}, core.service.clock().date())

@@ -1,6 +1,6 @@
 """The codebook that travels with every export: what each column holds, in the exact words that were asked.
 
-One row per column per survey version, taken from the text as published (bot.app.App.published_versions), so a
+One row per column per survey version, taken from the text as published (bot.reading.published_versions), so a
 scrutineer can read a cell and know which question, which wording and which options produced it, even when the
 wording changed between versions. The fixed columns (survey_id, version, wave, completed_on) come first.
 """

@@ -17,10 +17,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bot.engine.survey import YES, Kind, Question
-from bot.reporting.disclosure import MIN_PERCENT_BASE
 from bot.reporting.figures import QuestionResult, WaveResult
 from bot.reporting.stats import TestResult, chi_square, mann_whitney, two_proportions
 from bot.reporting.tally import UNANSWERED, RoundTally
+from bot.services.disclosure import MIN_PERCENT_BASE
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,15 @@ import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from bot.app import App
-from bot.config import SettingsError
+from bot.config import Settings, SettingsError
 from bot.domain.address import Address
 from bot.engine.survey import Survey
 from bot.reporting import export, html, pack
 from bot.reporting.report import ReportRequestError, make_report
 from bot.reporting.signing import signing_key
+from bot.services.core import Core
 from bot.services.roles import Action, Forbidden, Roles
 from storage import results
 
@@ -41,6 +42,14 @@ HELP = (
     "/evidence SURVEY [WAVE]: the signed evidence pack (zip)\n"
     "The file arrives here. Exports are record-level: keep them safe and never publish them."
 )
+
+
+class ReportingParts(Core, Protocol):
+    """What a chat request needs: the core parts, and the settings the evidence pack's signing key is read from.
+    bot.app hands its `App` (which has both); nothing here imports it."""
+
+    @property
+    def settings(self) -> Settings: ...
 
 
 class RequestError(Exception):
@@ -96,7 +105,7 @@ def _wave(words: list[str], limit: int, missing: str | None = None) -> int | Non
     return int(words[0])
 
 
-def deliverable(app: App, requester: Address, request: Request) -> Deliverable:
+def deliverable(app: ReportingParts, requester: Address, request: Request) -> Deliverable:
     """The file for a chat request, after checking the requester may export results; audited.
 
     Raises Forbidden (the person lacks the role) or RequestError (no such survey or wave)."""
@@ -122,8 +131,8 @@ def deliverable(app: App, requester: Address, request: Request) -> Deliverable:
         raise RequestError(str(exc).split(": ", 1)[-1]) from None
 
 
-def _report(app: App, request: Request, via: str, who: str) -> Deliverable:
-    made = make_report(app.store, app.settings.privacy, app.published_versions(request.survey_id), request.survey_id,
+def _report(app: ReportingParts, request: Request, via: str, who: str) -> Deliverable:
+    made = make_report(app.store, app.policy, app.published_versions(request.survey_id), request.survey_id,
                        request.wave, request.compare, app.keys.secret("report-comments").encode(),
                        app.service.clock().date())
     data = html.render(made).encode()
@@ -138,7 +147,7 @@ def _report(app: App, request: Request, via: str, who: str) -> Deliverable:
                        f"Report: {made.current.survey.title}, wave {made.current.wave}{compared}.")
 
 
-def _export(app: App, request: Request, versions: list[Survey], via: str, who: str) -> Deliverable:
+def _export(app: ReportingParts, request: Request, versions: list[Survey], via: str, who: str) -> Deliverable:
     header = export.columns(versions)
     day = app.service.clock().date()
     suffix = f"-wave{request.wave}" if request.wave is not None else ""
@@ -161,7 +170,7 @@ def _export(app: App, request: Request, versions: list[Survey], via: str, who: s
                        f"it. {codebook}")
 
 
-def _evidence(app: App, request: Request, versions: list[Survey], via: str, who: str) -> Deliverable:
+def _evidence(app: ReportingParts, request: Request, versions: list[Survey], via: str, who: str) -> Deliverable:
     try:
         key, _ = signing_key(app.settings)
     except SettingsError:
@@ -169,7 +178,7 @@ def _evidence(app: App, request: Request, versions: list[Survey], via: str, who:
     with tempfile.TemporaryDirectory(prefix="surveybot-pack-") as folder:
         out = Path(folder) / f"{request.survey_id}-evidence.zip"
         try:
-            made = pack.build(app.store, app.settings.privacy, app.keys, versions, request.survey_id, request.wave,
+            made = pack.build(app.store, app.policy, app.keys, versions, request.survey_id, request.wave,
                               out, app.service.clock().date(), key)
         except pack.PackError as exc:
             raise RequestError(str(exc)) from None
@@ -182,7 +191,7 @@ def _evidence(app: App, request: Request, versions: list[Survey], via: str, who:
                        "with the verify_pack.py inside.")
 
 
-def respond(app: App, requester: Address, text: str) -> Deliverable | str:
+def respond(app: ReportingParts, requester: Address, text: str) -> Deliverable | str:
     """What a channel does with a typed /report, /export or /evidence: the file to send, or what to say instead.
 
     Runs on the service's database thread (SurveyService.call). The channel needs nothing else from here."""

@@ -1,7 +1,7 @@
 """A survey round's figures, as numbers that are safe to publish: every count suppressed, every rule applied.
 
 This module turns the true counts (bot.reporting.tally) into what a report may show. Every count goes through
-bot.reporting.disclosure with the round's locked thresholds (bot.services.policy.round_thresholds); rendering
+bot.services.disclosure with the round's locked thresholds (bot.services.policy.round_thresholds); rendering
 (bot.reporting.html, bot.reporting.method) only prints what is here.
 
 The tables of one report are linked: a question's table adds up to the completed responses, and its table by a
@@ -9,7 +9,7 @@ breakdown (agency, role band...) has the question's table as its column totals a
 as its row totals. A reader holding all of them could combine them, so:
 
 * Responses: completed and not completed, each suppressed on its own, their total (started) shown only when both
-  are (as `surveybot status` does: bot.reporting.status.suppress_parts); completed by each breakdown, shown only
+  are (as `surveybot status` does: bot.services.round_status.suppress_parts); completed by each breakdown, shown only
   when the completed count is shown, and withheld if its own total had to be hidden.
 * A question's table counts every completed response: one row per option (multiple choice: per tick), and "(no
   answer)" for people who skipped it or were not asked it. Its total is the completed count, so it is withheld when
@@ -32,7 +32,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bot.engine.survey import OTHER_LABEL, YES, Audience, Kind, Question, Survey
-from bot.reporting.disclosure import (
+from bot.reporting.tally import ANSWERED, UNANSWERED, QuestionTally, RoundTally
+from bot.services.disclosure import (
     MIN_PERCENT_BASE,
     WITHHELD,
     Cell,
@@ -42,13 +43,11 @@ from bot.reporting.disclosure import (
     suppress_counts,
     suppress_table,
 )
-from bot.reporting.status import suppress_parts
-from bot.reporting.tally import ANSWERED, UNANSWERED, QuestionTally, RoundTally
 from bot.services.policy import Thresholds
+from bot.services.round_status import NOT_RESPONDED, RESPONDED, suppress_parts
 from storage.results import RoundFacts
 
 COMPLETED, NOT_COMPLETED = "completed", "started but not completed"
-RESPONDED, NOT_RESPONDED = "responded", "did not respond"
 WITHHELD_SMALL = "withheld: too few answers to show this table safely"
 WITHHELD_LINKED = "withheld: showing it would reveal a number hidden elsewhere in this report"
 WITHHELD_NO_TOTAL = "withheld: too few completed responses to report on"

@@ -15,7 +15,6 @@ from bot.engine import messages as msg
 from bot.engine.survey import Kind, Question, Survey
 from bot.reporting.charts import Bar, bars
 from bot.reporting.compare import AVERAGE, Comparison, mean_text, p_text, percent
-from bot.reporting.disclosure import Cell, percentage
 from bot.reporting.figures import QuestionResult, WaveResult, people
 from bot.reporting.method import method
 from bot.reporting.report import Report
@@ -29,6 +28,7 @@ from bot.reporting.summary import (
 )
 from bot.reporting.tally import UNANSWERED
 from bot.services import yousaid
+from bot.services.disclosure import Cell, percentage
 from bot.services.notices import long_date
 from bot.services.yousaid import Board
 

@@ -12,12 +12,12 @@ import textwrap
 from collections.abc import Iterable
 
 from bot.engine.survey import Audience
-from bot.reporting.disclosure import MIN_PERCENT_BASE, SECONDARY, Cell, small_reason
 from bot.reporting.figures import QuestionResult, WaveResult, people
 from bot.reporting.report import Report
 from bot.reporting.stats import ALPHA
 from bot.reporting.summary import Part, label, period, response_rate, shown
 from bot.reporting.tally import COMMENTS_SHOWN
+from bot.services.disclosure import MIN_PERCENT_BASE, SECONDARY, Cell, small_reason
 from bot.services.notices import long_date
 
 

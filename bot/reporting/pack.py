@@ -39,7 +39,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bot.engine.survey import Survey
 from bot.reporting import export, html
-from bot.reporting.files import create_owner_only
 from bot.reporting.method import method, render_text
 from bot.reporting.progress import Progress, Terminal
 from bot.reporting.report import make_report, pick_waves
@@ -49,6 +48,7 @@ from bot.services.audit import head, verify
 from bot.services.policy import Policy
 from bot.services.privacy import Keys
 from storage import results
+from storage.files import create_owner_only
 from storage.unit_of_work import Store
 
 

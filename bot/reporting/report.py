@@ -2,7 +2,7 @@
 
 `make_report` reads the store (one streamed pass per wave) and returns a `Report`, which bot.reporting.html renders
 as one self-contained HTML file and bot.reporting.method as the evidence pack's method note. It takes the survey's
-published versions (bot.app.App.published_versions: the exact text as stored) rather than the files on disk, so a
+published versions (bot.reading.published_versions: the exact text as stored) rather than the files on disk, so a
 report always describes what was really asked.
 """
 

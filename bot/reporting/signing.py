@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
-import os
-from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from bot.config import Settings, SettingsError
+from storage.files import create_owner_only
 
 SETTING = "SURVEYBOT_SIGNING_KEY"
 KEY_FILE = "signing-key.pem"
@@ -91,18 +91,10 @@ def signing_key(settings: Settings) -> tuple[Ed25519PrivateKey, str | None]:
             key = Ed25519PrivateKey.generate()
             pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
-            _write_private(path, pem)
+            with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+                create_owner_only(path, pem, exclusive=True)
             note = (f"Created a signing key for evidence packs at {path} (fingerprint {fingerprint(key.public_key())})."
                     f" Publish the fingerprint, and keep the key with the pepper; set {SETTING} in production.")
         return parse_private(path.read_text(), str(path)), note
     except OSError as exc:
         raise SettingsError(f"cannot create or read the signing key file {path}: {exc.strerror}") from None
-
-
-def _write_private(path: Path, pem: bytes) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)

@@ -12,9 +12,9 @@ from datetime import date
 
 from bot.engine.survey import YES, Kind
 from bot.reporting.compare import mean_text, percent
-from bot.reporting.disclosure import Cell
 from bot.reporting.figures import QuestionResult, WaveResult, people
 from bot.reporting.report import Report
+from bot.services.disclosure import Cell
 from bot.services.notices import long_date
 
 

@@ -1,5 +1,5 @@
 """Campaign commands typed in chat by the business unit and scrutineers: list, status, remind, close; and
-`yousaid ...` for "you said, we did" (bot.cli.yousaid).
+`yousaid ...` for "you said, we did" (bot.services.yousaid_chat).
 
 Channel-independent: the Telegram and Slack adapters pass the words typed and who typed them, and send back the text
 this returns. Every command checks its role (bot.services.roles) first; a refusal is audited and says which role is
@@ -9,11 +9,10 @@ never anything about the campaign.
 
 from __future__ import annotations
 
-from bot.app import App
-from bot.cli import campaign as campaign_commands
-from bot.cli import yousaid as yousaid_commands
 from bot.domain.address import Address
-from bot.services.broadcast import Broadcaster
+from bot.services import campaign_admin, yousaid_chat
+from bot.services.contact_book import CampaignError
+from bot.services.core import Core
 from bot.services.roles import Action, Forbidden, Roles
 from storage import campaigns as store_campaigns
 
@@ -29,10 +28,12 @@ USAGE = ("Campaign commands: campaigns (list them), status CODE, remind CODE (a 
 
 
 class ChatAdmin:
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.roles = Roles(app.store, app.keys, app.service.clock)
-        self.yousaid = yousaid_commands.make(app)
+    """Built once by bot.app for the channels that take typed admin commands, on the core parts (never `App`)."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.roles = Roles(core.store, core.keys, core.service.clock)
+        self.yousaid = yousaid_chat.make(core)
 
     def handles(self, verb: str) -> bool:
         return verb in VERBS or verb == YOUSAID
@@ -41,44 +42,41 @@ class ChatAdmin:
         """Runs on the database thread; returns the reply to send (to the person only)."""
         verb = words[0].lower() if words else ""
         if verb == YOUSAID:  # "you said, we did": each use case checks its own role and audits refusals
-            return yousaid_commands.chat(self.yousaid, address, words[1:])
+            return yousaid_chat.chat(self.yousaid, address, words[1:])
         if verb not in VERBS:
             return USAGE
-        today = self.app.service.clock().date()
+        today = self.core.service.clock().date()
         try:
             self.roles.require_to(VERBS[verb], address)
         except Forbidden as refusal:
-            with self.app.store.unit() as uow:
+            with self.core.store.unit() as uow:
                 self.roles.audit_refusal(uow, "admin.refused", {"command": verb, "channel": address.channel}, address,
                                          today, kind=("command", "channel"))
             return f"Sorry, {refusal}."
-        with self.app.store.unit() as uow:
+        with self.core.store.unit() as uow:
             uow.audit("admin.command", {"command": verb, "channel": address.channel}, today)
         try:
             return self._do(verb, words[1:])
-        except campaign_commands.CampaignError as exc:
+        except CampaignError as exc:
             return str(exc)
 
     def _do(self, verb: str, rest: list[str]) -> str:
         if verb == "campaigns":
-            with self.app.store.unit() as uow:
-                codes = [c.code for c in store_campaigns.all_campaigns(uow)]
+            codes = campaign_admin.campaign_codes(self.core)
             if not codes:
                 return "There are no campaigns yet."
-            return "\n".join(campaign_commands.render(campaign_commands.describe(self.app, code))[0] for code in codes)
+            return "\n".join(campaign_admin.render(campaign_admin.describe(self.core, code))[0] for code in codes)
         if not rest:
             return f"Which campaign? For example: {verb} {self._example()}"
         code = rest[0].lower()
         if verb == "status":
-            return "\n".join(campaign_commands.render(campaign_commands.describe(self.app, code)))
+            return "\n".join(campaign_admin.render(campaign_admin.describe(self.core, code)))
         if verb == "close":
-            return campaign_commands.close_campaign(self.app, code)
-        campaign_commands.find_campaign(self.app, code)  # names an unknown code clearly
-        app = self.app
-        planned, why = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock).remind(code)
+            return campaign_admin.close_campaign(self.core, code)
+        planned, why = campaign_admin.remind(self.core, code)  # names an unknown code clearly
         return f"A reminder is on its way to {planned} people." if planned else f"No reminder sent: {why}."
 
     def _example(self) -> str:
-        with self.app.store.unit() as uow:
+        with self.core.store.unit() as uow:
             campaigns = store_campaigns.all_campaigns(uow)
         return campaigns[-1].code if campaigns else "CODE"

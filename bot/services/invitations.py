@@ -32,7 +32,7 @@ from bot.services.campaigns import current_wave, rules_of, window
 from bot.services.privacy import Keys
 from bot.services.surveyfiles import SurveyCatalogue
 from storage import campaigns as store_campaigns
-from storage import personal_links, rounds
+from storage import contacts, personal_links, rounds
 from storage.models import Campaign
 from storage.unit_of_work import Store
 
@@ -92,7 +92,7 @@ class PersonalLinks:
                 raise ChannelError("no such campaign")
             rules = rules_of(campaign, now.tzinfo or UTC)
             wave = current_wave(rules, now) or 1
-            salt = uow.salt(campaign.survey_id, wave, today)
+            salt = rounds.salt(uow, campaign.survey_id, wave, today)
             if salt is None:
                 raise ChannelError("the round has closed")
             survey = self.catalogue.get(campaign.survey_id, campaign.version)
@@ -116,7 +116,7 @@ class PersonalLinks:
                 return None
             campaign = uow.session.get(Campaign, link.campaign_id)
             key = rounds.get(uow, link.survey_id, link.wave)
-            contact = uow.contact(link.lookup)
+            contact = contacts.find(uow, link.lookup)
             if campaign is None or key is None or key.salt is None or contact is None:
                 return None
             if not self.catalogue.has(campaign.survey_id, campaign.version):

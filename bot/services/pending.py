@@ -24,10 +24,10 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from bot.domain.address import Address
 from bot.domain.errors import Unreachable
@@ -36,24 +36,28 @@ from bot.engine.conversation import Ask, Prompt, Say
 from bot.services.safeguarding.checkin import CheckIn, Choice
 from storage.replies import CLAIM_LIMIT
 
-if TYPE_CHECKING:
-    from bot.services.service import Outcome, Shown, SurveyService
-
 log = logging.getLogger(__name__)
 PUSHED = frozenset({"telegram", "slack"})  # channels whose replies we send ourselves
 LEASE = timedelta(seconds=60)  # a pending reply is its sending process's for this long; then anyone may send it
 SWEEP_SECONDS = 20.0  # how often a running process looks for replies whose lease ran out
 FLUSH_SECONDS = 1.0  # sent replies' rows wait this long for a batch to take their deletion along
+OutcomeT = TypeVar("OutcomeT")  # the service's Outcome (bot.services.service), which this module does not import
+Sent = TypeVar("Sent", contravariant=True)  # the same, as a channel takes it
+T = TypeVar("T")
+Owable = Say | Ask | CheckIn  # what a pending reply keeps of a step's effects
+# A prompt's fields are flat (text, numbers, tuples of them), so it is packed field by field: dataclasses.asdict
+# deep-copies every value and cost more than the rest of a Slack press's pending row (BENCHMARKS.md, 6 December)
+PROMPT_FIELDS = tuple(field.name for field in fields(Prompt))
 
 
-def pack(keys: Any, address: Address, effects: tuple[Shown, ...]) -> str | None:
+def pack(keys: Any, address: Address, effects: Iterable[object]) -> str | None:
     """The messages among a step's effects, with the address, sealed; None when the step sends no message."""
     kept: list[dict[str, Any]] = []
     for effect in effects:
         if isinstance(effect, Say):
             kept.append({"say": effect.text})
         elif isinstance(effect, Ask):
-            kept.append({"ask": asdict(effect.prompt)})
+            kept.append({"ask": {name: getattr(effect.prompt, name) for name in PROMPT_FIELDS}})
         elif isinstance(effect, CheckIn):
             kept.append({"check": effect.text, "choices": [[c.label, c.data] for c in effect.choices],
                          "box": effect.contact_box})
@@ -63,11 +67,11 @@ def pack(keys: Any, address: Address, effects: tuple[Shown, ...]) -> str | None:
     return str(keys.seal_reply(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()))
 
 
-def unpack(keys: Any, payload: str) -> tuple[Address, tuple[Shown, ...]]:
+def unpack(keys: Any, payload: str) -> tuple[Address, tuple[Owable, ...]]:
     """A sealed pending reply back as an address and effects. Raises ValueError (or cryptography's InvalidTag) for
     one sealed with another pepper or damaged."""
     body = json.loads(keys.unseal_reply(payload))
-    effects: list[Shown] = []
+    effects: list[Owable] = []
     for item in body["effects"]:
         if "say" in item:
             effects.append(Say(item["say"]))
@@ -82,19 +86,31 @@ def unpack(keys: Any, payload: str) -> tuple[Address, tuple[Shown, ...]]:
 
 
 @runtime_checkable
-class Resending(Named, Protocol):
+class Resending(Named, Protocol[Sent]):
     """A channel that can send a step's messages again to the person it owed them to."""
 
-    async def resend(self, address: Address, outcome: Outcome) -> None:
+    async def resend(self, address: Address, outcome: Sent) -> None:
         """Send `outcome` (it carries the pending row's key: the channel marks it delivered once sent)."""
         ...
 
 
-class Resender:
+class Replies(Protocol[OutcomeT]):
+    """What the Resender needs of the service (bot.services.service.SurveyService, which imports this module)."""
+
+    async def call(self, use_case: Callable[..., T], *args: Any) -> T: ...
+
+    def owed(self, channel: str, every: bool = False) -> Sequence[tuple[Address, OutcomeT]]: ...
+
+    def delivered(self, outcome: OutcomeT) -> None: ...
+
+    def settle_replies(self) -> None: ...
+
+
+class Resender(Generic[OutcomeT]):
     """Sends what committed steps still owed when a process stopped: at start, then now and then for rows whose
     sending process's lease ran out (another process died, on PostgreSQL)."""
 
-    def __init__(self, service: SurveyService, channels: Iterable[Named], alone: bool) -> None:
+    def __init__(self, service: Replies[OutcomeT], channels: Iterable[Named], alone: bool) -> None:
         """`alone`: no other process can be sending (SQLite has one), so at start every row left is ours."""
         self.service = service
         self.channels = [channel for channel in channels if isinstance(channel, Resending)]

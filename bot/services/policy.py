@@ -20,7 +20,7 @@ EVENT_DAYS = 7
 """Redelivered platform updates arrive within minutes; their keyed ids are kept a week, then forgotten."""
 
 MIN_THRESHOLD = 3
-"""Below 3, "fewer than k" would say "exactly 1" (bot.reporting.disclosure refuses it too)."""
+"""Below 3, "fewer than k" would say "exactly 1" (bot.services.disclosure refuses it too)."""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from bot.engine.survey import Survey
 from bot.services.policy import EVENT_DAYS, Policy
 from bot.services.surveyfiles import parse_survey
-from storage import personal_links, rounds, web_starts
+from storage import personal_links, rounds, survey_versions, web_starts
 from storage import yousaid as store_yousaid
 from storage.unit_of_work import Store, UnitOfWork
 
@@ -146,7 +146,7 @@ def _instant(moment: datetime) -> datetime:
 def _free_text_questions(uow: UnitOfWork, survey_id: str) -> tuple[str, ...]:
     """Free-text columns of every published version (as published, so a removed file still counts)."""
     ids: set[str] = set()
-    for stored in uow.published_versions(survey_id):
+    for stored in survey_versions.published_versions(uow, survey_id):
         survey: Survey = parse_survey(stored.source, f"{survey_id} v{stored.version} (as published)")
         ids.update(survey.free_text())
     return tuple(sorted(ids))

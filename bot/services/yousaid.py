@@ -25,13 +25,13 @@ from datetime import UTC, date, datetime
 from bot.domain.address import Address
 from bot.engine import messages as msg
 from bot.engine.survey import Audience
-from bot.reporting.disclosure import suppress_counts
 from bot.services.campaigns import out_of_quiet_hours, rules_of
+from bot.services.disclosure import suppress_counts
 from bot.services.policy import Policy, Thresholds, round_thresholds
 from bot.services.privacy import Keys
 from bot.services.roles import Action, Forbidden, Roles
 from bot.services.surveyfiles import SurveyCatalogue
-from storage import rounds
+from storage import conversations, rounds
 from storage import yousaid as table
 from storage.models import WeDid
 from storage.unit_of_work import Store, UnitOfWork
@@ -267,7 +267,8 @@ class YouSaid:
         replaces the old one). Returns the words to show them, or None for a redelivered press."""
         now = self.clock()
         with self.store.unit() as uow:
-            if event_key is not None and not uow.claim_event(self.keys.event(address.channel, event_key), now.date()):
+            if event_key is not None and not conversations.claim_event(
+                    uow, self.keys.event(address.channel, event_key), now.date()):
                 return None
             if not table.was_sent(uow, reply_id, self.keys.contact_lookup(address)):
                 return msg.YOUSAID_NOT_FOR_YOU

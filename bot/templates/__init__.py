@@ -7,7 +7,8 @@ and a template has to say `|safe` to skip it; that is kept for markup we built a
 charts, fragments of the chat page), each use commented in the template. `StrictUndefined` makes a misspelt or
 missing value fail loudly (in the tests) instead of printing nothing.
 
-The templates are package data in this folder: `report.html`, `board.html`, and `web/` for the chat page.
+The templates are package data in this folder: `report.html` and `board.html` (standalone documents, sharing
+`_document.html`), and `web/` for the chat page (sharing `web/_base.html`).
 """
 
 from __future__ import annotations

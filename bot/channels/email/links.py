@@ -26,18 +26,11 @@ from bot import templates
 from bot.bounded import BoundedMap
 from bot.channels import web_words, webpage
 from bot.channels.email import words
-from bot.channels.web import (
-    PRIVATE,
-    RESUME,
-    Confirm,
-    Link,
-    Refused,
-    Result,
-    client_of,
-    draw,
-    form_event,
-    read_body,
-)
+from bot.channels.web import PRIVATE, client_of
+from bot.channels.web_drawing import Confirm, Result, draw
+from bot.channels.web_events import RESUME, Action, Refused, form_event, read_body
+from bot.channels.web_session import Link
+from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Ask, Notice, Update
 from bot.engine.survey import Audience
@@ -85,26 +78,26 @@ class PersonalPages:
 
     def add_routes(self, server: HttpServer) -> None:
         chat = self.chat
-        server.add_route("GET", "/i/{token}", chat._guarded(self.page, api=False))
-        server.add_route("POST", "/i/{token}", chat._guarded(self.form, api=False))
-        server.add_route("POST", "/i/{token}/api", chat._guarded(self.api, api=True))
-        server.add_route("GET", "/u/{token}", chat._guarded(self.ask_to_stop, api=False))
-        server.add_route("POST", "/u/{token}", chat._guarded(self.stop, api=False))
+        server.add_route("GET", "/i/{token}", chat.guarded(self.page, api=False))
+        server.add_route("POST", "/i/{token}", chat.guarded(self.form, api=False))
+        server.add_route("POST", "/i/{token}/api", chat.guarded(self.api, api=True))
+        server.add_route("GET", "/u/{token}", chat.guarded(self.ask_to_stop, api=False))
+        server.add_route("POST", "/u/{token}", chat.guarded(self.stop, api=False))
 
     # --- the survey -------------------------------------------------------------------------------------------------
     async def page(self, request: web.Request) -> web.StreamResponse:
         opened = await self._opened(request)
         action = request.path
-        html = webpage.page(opened.title, action, webpage.start_form(action), open_=False, assets=self.chat._assets(),
+        html = webpage.page(opened.title, action, webpage.start_form(action), open_=False, assets=self.chat.assets(),
                             get_help=opened.audience is Audience.YOUNG_PEOPLE)
         return web.Response(text=html, content_type="text/html", headers=PRIVATE)
 
     async def api(self, request: web.Request) -> web.StreamResponse:
         opened = await self._opened(request)
-        self.chat._same_site(request)
+        self.chat.same_site(request)
         digest = self.links.digest(request.match_info["token"])
-        self.chat._limit(request, digest)
-        body = await self.chat._body(request)
+        self.chat.limit(request, digest)
+        body = await self.chat.request_body(request)
         if request.content_type != "application/json":
             raise Refused(415, "send the event as application/json")
         link = _link(opened)
@@ -118,24 +111,26 @@ class PersonalPages:
 
     async def form(self, request: web.Request) -> web.StreamResponse:
         opened = await self._opened(request)
-        self.chat._same_site(request)
+        self.chat.same_site(request)
         digest = self.links.digest(request.match_info["token"])
-        self.chat._limit(request, digest)
-        fields = _fields(await self.chat._body(request))
+        self.chat.limit(request, digest)
+        fields = _fields(await self.chat.request_body(request))
         link, action = _link(opened), form_event(fields)
         result = await self._act(link, digest, action, opened)
         effects = result.effects
         if result.open and not any(isinstance(e, (Ask, Update, Confirm, CheckIn)) for e in effects):
             effects = (*effects, *(await self._act(link, digest, RESUME, opened)).effects)
-        drawn = draw(effects, request.path, summary=notices.summary(opened.audience))
+        drawn = draw(effects, request.path, summary=notices.summary(opened.audience),
+                     kept=action if isinstance(action, engine.Reply) else None)
         chat = "".join(d["html"] for d in drawn if "html" in d)
         status = " ".join(d["text"] for d in drawn if d["type"] == "notice")
         html = webpage.page(opened.title, request.path, chat, status=status, started=True, open_=result.open,
-                            assets=self.chat._assets(), get_help=opened.audience is Audience.YOUNG_PEOPLE)
+                            assets=self.chat.assets(), get_help=opened.audience is Audience.YOUNG_PEOPLE)
         return web.Response(text=html, content_type="text/html", headers=PRIVATE)
 
-    async def _act(self, link: Link, digest: str, action: Any, opened: Opened) -> Result:
-        return (await self.chat._act(link, digest, action, who=opened.address))[1]
+    async def _act(self, link: Link, digest: str, action: Action, opened: Opened) -> Result:
+        """The web chat's own actions (web_session.Sessions.act), for the person the link names."""
+        return (await self.chat.sessions.act(link, digest, action, who=opened.address))[1]
 
     async def _opened(self, request: web.Request) -> Opened:
         """The person and round the token names, or a kind page (and one more miss counted for this client)."""
@@ -155,14 +150,14 @@ class PersonalPages:
     async def stop(self, request: web.Request) -> web.StreamResponse:
         client = self._client(request)
         self._not_blocked(client)
-        await self.chat._body(request)  # "List-Unsubscribe=One-Click" (RFC 8058) or our own button: either will do
+        await self.chat.request_body(request)  # "List-Unsubscribe=One-Click" (RFC 8058) or our button: either will do
         if not await self.call(self.links.stop, request.match_info["token"]):
             self.misses.missed(client)
             raise Refused(404, words.LINK_GONE)
         return self._stop_page(request, words.STOPPED_TITLE, words.STOPPED, done=True)
 
     def _stop_page(self, request: web.Request, heading: str, text: str, *, done: bool) -> web.StreamResponse:
-        html = stop_page(heading, text, request.path, done=done, assets=self.chat._assets())
+        html = stop_page(heading, text, request.path, done=done, assets=self.chat.assets())
         return web.Response(text=html, content_type="text/html", headers=PRIVATE)
 
     # --- checks -----------------------------------------------------------------------------------------------------

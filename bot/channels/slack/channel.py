@@ -29,7 +29,7 @@ from bot.channels.slack.people import PEOPLE_KEPT, Person
 from bot.channels.slack.render import Renderer
 from bot.channels.slack.work import Work
 from bot.config import SettingsError
-from bot.services.service import Outcome, SurveyService
+from bot.services.port import ChatService, Outcome
 from bot.services.surveyfiles import SurveyCatalogue
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class SlackChannel:
 
     name = "slack"
 
-    def __init__(self, service: SurveyService, catalogue: SurveyCatalogue, *, bot_token: str,
+    def __init__(self, service: ChatService, catalogue: SurveyCatalogue, *, bot_token: str,
                  app_token: str | None = None, signing_secret: str | None = None,
                  api_url: str = "https://slack.com/api/") -> None:
         self.service = service

@@ -28,10 +28,13 @@ from bot.channels.slack.payloads import STAMP, TURNED, action_key, address, subm
 from bot.channels.slack.people import Drawn
 from bot.channels.slack.words import COMMAND, DM_HINT, EDIT_HINT, FILE_HINT, HELP, START_WHICH
 from bot.channels.slack.work import Work
+from bot.engine import commands
 from bot.engine import conversation as engine
+from bot.engine.commands import Means
 from bot.services.safeguarding import alerts, checkin
 
 EVENTS_KEPT = 10_000  # recent event ids, to drop redeliveries without touching the database
+SLASH_OFFERED = frozenset({"start", "stop", "resume", "delete", "unsubscribe", "join", "help"})  # after /survey
 
 log = logging.getLogger(__name__)
 
@@ -227,17 +230,19 @@ class Listeners:
         self.work.spawn("a submitted form", self.work.act(who, event, f"view:{view.get('id')}"))
 
     async def on_command(self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
+        """`/survey VERB ...`: a row of the one table of typed commands (bot.engine.commands), a report, or an admin
+        verb; anything else gets the help."""
         work = self.work
         words = str(command.get("text") or "").split()
         verb = words[0].lower() if words else "help"
         who = address(context)
-        if verb == "stop" and len(words) > 1 and words[1].lower() == "all":
-            verb = "unsubscribe"
+        typed = commands.find(verb, words[1] if len(words) > 1 else "", SLASH_OFFERED)  # "stop all" included
+        means = typed.command.means if typed is not None else None
         if who is not None and work.reports is not None and verb in work.report_commands:
             await ack()
             work.spawn(f"/survey {verb}", work.deliver(who, " ".join(words)))
             return
-        if who is not None and verb == "join":
+        if who is not None and means is Means.JOIN:
             await ack()
             work.spawn("/survey join", work.join(who, words[1:]))
             return
@@ -245,10 +250,10 @@ class Listeners:
             await ack()
             work.spawn(f"/survey {verb}", work.run_admin(who, words))
             return
-        if who is None or verb not in ("start", "stop", "resume", "delete", "unsubscribe"):
+        if who is None or typed is None or means is Means.HELP:
             await ack(HELP)
             return
-        if verb == "start" and len(words) < 2:
+        if means is Means.BEGIN and len(words) < 2:
             await ack(START_WHICH.format(codes=", ".join(work.catalogue.ids())))
             return
         if str(command.get("channel_id") or "").startswith("D"):
@@ -256,7 +261,7 @@ class Listeners:
         else:
             await ack(DM_HINT)  # typed in a channel: only this person sees the hint
         key = f"command:{command.get('trigger_id')}"
-        if verb == "start":
+        if means is Means.BEGIN:
             work.spawn("/survey start", work.begin(who, words[1].lower(), key))
         else:
-            work.spawn(f"/survey {verb}", work.command(who, verb, key))
+            work.spawn(f"/survey {verb}", work.command(who, typed, key))

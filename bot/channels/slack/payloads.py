@@ -17,7 +17,8 @@ from bot.engine import conversation as engine
 
 TURNED = re.compile(r"^(answer|tick):(\d{1,9})(?::\d{1,3})?$")  # our action ids that carry a question's turn
 STAMP = re.compile(r"^a:(\d{1,9})$")  # the answer form's private_metadata
-TYPED_COMMAND = re.compile(r"^/(?:survey\b\s*)?(\w*)\s*(\S*)$", re.IGNORECASE)  # "/survey stop" typed as a message
+# the shape of a command typed as a message ("/survey stop", "/start CODE"); which command: bot.engine.commands
+TYPED_COMMAND = re.compile(r"^/(?:survey\b\s*)?(\w*)\s*(\S*)$", re.IGNORECASE)
 
 _MARKUP = re.compile(r"<([@#!])?([^<>|]*)(?:\|([^<>]*))?>")
 

@@ -33,8 +33,8 @@ from bot.channels.text import prompt_text
 from bot.engine.conversation import Answered, Ask, Finish, Notice, Say, Update
 from bot.engine.survey import Survey
 from bot.metrics import METRICS
+from bot.services.port import Outcome, Shown
 from bot.services.safeguarding.checkin import CheckIn
-from bot.services.service import Outcome, Shown
 
 UNREACHABLE = frozenset({"user_disabled", "account_inactive", "channel_not_found", "user_not_found", "cannot_dm_bot",
                          "is_archived", "not_in_channel", "user_not_in_channel", "messages_tab_disabled"})

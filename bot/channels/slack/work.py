@@ -19,11 +19,13 @@ from bot.channels.slack.payloads import TYPED_COMMAND
 from bot.channels.slack.people import Drawn, Person
 from bot.channels.slack.render import Renderer
 from bot.channels.slack.words import HELP
+from bot.engine import commands
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
+from bot.engine.commands import Means, Typed
 from bot.engine.conversation import Prompt
+from bot.services.port import ChatService, Outcome
 from bot.services.safeguarding import checkin
-from bot.services.service import Outcome, SurveyService
 from bot.services.surveyfiles import SurveyCatalogue
 
 if TYPE_CHECKING:
@@ -34,12 +36,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+TYPED_OFFERED = frozenset({"start", "stop", "resume", "delete"})  # of bot.engine.commands, typed as a message
 
 
 class Work:
     """What the Slack channel does for people, each piece started by a listener (bot.channels.slack.listeners)."""
 
-    def __init__(self, service: SurveyService, catalogue: SurveyCatalogue, renderer: Renderer) -> None:
+    def __init__(self, service: ChatService, catalogue: SurveyCatalogue, renderer: Renderer) -> None:
         self.service = service
         self.catalogue = catalogue
         self.renderer = renderer
@@ -91,10 +94,11 @@ class Work:
             await self.act(address, engine.Reply(text), key)
             return
         verb, code = match[1].lower(), match[2].lower()
-        if verb == "start" and code:
+        typed = commands.find(verb, code, TYPED_OFFERED)
+        if typed is not None and typed.command.means is Means.BEGIN and code:
             await self.begin(address, code, key)
-        elif verb in ("stop", "resume", "delete") and not code:
-            await self.command(address, verb, key)
+        elif typed is not None and typed.bare and typed.command.means is not Means.BEGIN:
+            await self.command(address, typed, key)
         else:
             await self.renderer.post(address, HELP, sections(HELP))
 
@@ -119,14 +123,15 @@ class Work:
         if refresh_home:
             await self.publish_home(address)
 
-    async def command(self, address: Address, verb: str, key: str) -> None:
-        if verb in ("delete", "unsubscribe"):
-            use_case = self.service.erase if verb == "delete" else self.service.opt_out
+    async def command(self, address: Address, typed: Typed, key: str) -> None:
+        """A step (/stop, /resume), or erasing answers or invitations, typed or through /survey."""
+        means = typed.command.means
+        if means in (Means.ERASE, Means.OPT_OUT):
+            use_case = self.service.erase if means is Means.ERASE else self.service.opt_out
             async with self.person(address).lock:
                 await self.renderer.render(address, await self.call(use_case, address))
             return
-        event: engine.Event = engine.Stop() if verb == "stop" else engine.Resume()
-        await self.act(address, event, key)
+        await self.act(address, typed.event(), key)
 
     async def resend(self, address: Address, outcome: Outcome) -> None:
         """What a step committed before a stop still owed this person (bot.services.pending)."""

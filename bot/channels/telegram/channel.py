@@ -46,7 +46,7 @@ from bot.channels.telegram.render import (
 from bot.channels.telegram.words import COMMANDS
 from bot.config import SettingsError
 from bot.metrics import METRICS
-from bot.services.service import Outcome, SurveyService
+from bot.services.port import ChatService, Outcome
 
 if TYPE_CHECKING:
     from bot.reporting.delivery import Deliverable
@@ -65,7 +65,7 @@ MAX_RETRY_AFTER = 60.0
 class TelegramChannel:
     name = "telegram"
 
-    def __init__(self, service: SurveyService, token: str, api_url: str, default_survey: str,
+    def __init__(self, service: ChatService, token: str, api_url: str, default_survey: str,
                  webhook_url: str | None = None, webhook_secret: str | None = None, pacer: Pacer | None = None) -> None:
         self.service = service
         self.default_survey = default_survey

@@ -1,42 +1,44 @@
 """The channel's aiogram router: which handler each update reaches, chosen by filters, and the apology on failure.
 
-Messages are told apart by filters (a person's typed answer first, as it is the commonest update; then each slash
-command with `Command`); button presses by the `CallbackData` kind of their data (bot.channels.telegram.callbacks),
-and every press is answered (with its toast, if any). Every handler runs under its chat's lock
-(bot.channels.telegram.middleware); an exception in any of them reaches `router.errors`, which logs it once without
-ids and sends the person a kind apology, never a traceback. `build_router` makes a fresh router per channel, never at
-import (aiogram lets a router join only one dispatcher).
+Messages are told apart by filters (a person's typed answer first, as it is the commonest update; then a `Command`
+filter for each row of the one table of typed commands, bot.engine.commands); button presses by the `CallbackData`
+kind of their data (bot.channels.telegram.callbacks), and every press is answered (with its toast, if any). Every
+handler runs under its chat's lock (bot.channels.telegram.middleware); an exception in any of them reaches
+`router.errors`, which logs it once without ids and sends the person a kind apology, never a traceback.
+`build_router` makes a fresh router per channel, never at import (aiogram lets a router join only one dispatcher).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.command import CommandPatternType
 from aiogram.types import BufferedInputFile, CallbackQuery, Chat, ErrorEvent, Message, Update
 
-from bot.channels.port import RateLimited, Unreachable
+from bot.channels.port import Address, RateLimited, Unreachable
 from bot.channels.telegram import words
 from bot.channels.telegram.callbacks import AckButton, AnswerButton, CareButton, ReactionButton, StartButton
-from bot.channels.telegram.render import TEXT_LIMIT, reaction_keyboard
-from bot.engine import conversation as engine
+from bot.channels.telegram.middleware import ChatLocks
+from bot.channels.telegram.render import TEXT_LIMIT, Renderer, Sender, reaction_keyboard
+from bot.engine import commands
 from bot.engine import messages as msg
+from bot.engine.commands import Means
 from bot.engine.conversation import Notice
-from bot.services.service import Outcome
+from bot.services.port import Outcome
 
 if TYPE_CHECKING:
-    from bot.channels.telegram.channel import TelegramChannel
+    from bot.reporting.delivery import Deliverable
+    from bot.services.chat_admin import ChatAdmin
+    from bot.services.yousaid import YouSaid
 
 log = logging.getLogger("bot.channels.telegram")
 
-EVENTS: dict[str, Callable[[], engine.Event]] = {
-    "stop": engine.Stop, "resume": engine.Resume, "skip": engine.Skip, "back": engine.Back}
 ANY_COMMAND = re.compile(r"\w+")
 CAPTION_LIMIT = 1024
 
@@ -90,10 +92,51 @@ async def not_ours_to_explain(event: ErrorEvent) -> bool:
     return not isinstance(event.exception, (Unreachable, RateLimited))
 
 
+class Parts(Sender, Protocol):
+    """What the handlers use of their channel (bot.channels.telegram.channel, which sets these up from bot.app).
+    A protocol, so this module does not import the channel that imports it."""
+
+    @property
+    def bot(self) -> Bot: ...
+
+    @property
+    def renderer(self) -> Renderer: ...
+
+    @property
+    def locks(self) -> ChatLocks: ...
+
+    @property
+    def default_survey(self) -> str: ...
+
+    @property
+    def join_tags(self) -> tuple[str, ...]: ...
+
+    @property
+    def admin(self) -> ChatAdmin | None: ...
+
+    @property
+    def reports(self) -> Callable[[Address, str], Deliverable | str] | None: ...
+
+    @property
+    def report_commands(self) -> frozenset[str]: ...
+
+    @property
+    def yousaid(self) -> YouSaid | None: ...
+
+    @property
+    def alert_chat(self) -> int | None: ...
+
+    def address(self, user_id: int) -> Address: ...
+
+    async def answer(self, query: CallbackQuery, text: str | None) -> None: ...
+
+    async def quietly(self, method: str, params: dict[str, object], note: str) -> None: ...
+
+
 class Handlers:
     """The handlers of one channel: each turns an update into a service call and renders what comes back."""
 
-    def __init__(self, channel: TelegramChannel) -> None:
+    def __init__(self, channel: Parts) -> None:
         self.channel = channel
         self.service = channel.service
 
@@ -167,8 +210,10 @@ class Handlers:
         await self._run(message, self.service.opt_out)
 
     async def step(self, message: Message, command: CommandObject, event_update: Update) -> None:
-        """/stop, /resume, /skip, /back: the same as the buttons."""
-        event = EVENTS[command.command.lower()]()
+        """/stop, /resume, /skip, /back: the same as the buttons (bot.engine.commands)."""
+        typed = commands.find(command.command)
+        assert typed is not None
+        event = typed.event()
         await self._run(message, self.service.handle, event, str(event_update.update_id))
 
     async def _run(self, message: Message, use_case: Any, *args: Any) -> None:
@@ -257,7 +302,7 @@ class Handlers:
             log.info("the apology could not be sent either")
 
 
-def build_router(channel: TelegramChannel) -> Router:
+def build_router(channel: Parts) -> Router:
     """The channel's router, its handlers registered in the order they are tried."""
     on = Handlers(channel)
     router = Router(name="surveybot")
@@ -273,20 +318,19 @@ def build_router(channel: TelegramChannel) -> Router:
     messages.register(on.typed, typed_words)  # the commonest update: four cheap filters away
     if channel.reports is not None:
         messages.register(on.report, command(*channel.report_commands))
-    messages.register(on.start, command("start"))
-    messages.register(on.help, command("help"))
-    messages.register(on.delete, command("delete"))
-    if channel.admin is not None:
+    meant: dict[Means, Callable[..., Awaitable[None]]] = {
+        Means.BEGIN: on.start, Means.HELP: on.help, Means.ERASE: on.delete, Means.JOIN: on.join,
+        Means.OPT_OUT: on.opt_out, Means.STEP: on.step}
+    for row in commands.COMMANDS:  # the one table of typed commands, in its order ("/stop all" before "/stop")
+        only = None if row.only is None else F.args.lower() == row.only
+        messages.register(meant[row.means], command(row.word, magic=only))
+    if channel.admin is not None:  # no admin verb is a word of the table (bot.services.chat_admin.VERBS)
         admin = channel.admin
 
         async def an_admin_verb(message: Message, command: CommandObject) -> bool:
             return admin.handles(command.command.lower())
 
         messages.register(on.admin, command(ANY_COMMAND), an_admin_verb)
-    messages.register(on.join, command("join"))
-    messages.register(on.opt_out, command("unsubscribe"))
-    messages.register(on.opt_out, command("stop", magic=F.args.lower() == "all"))
-    messages.register(on.step, command(*EVENTS))
     messages.register(on.typed)  # an unknown command reads as typed words, as before
     router.edited_message.register(on.edited, in_private_chat)
 

@@ -8,8 +8,9 @@ them (bot.channels.telegram.bot_api).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, TypeVar
 
 from aiogram.types import Message
 
@@ -23,11 +24,8 @@ from bot.channels.text import prompt_text
 from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Ask, Notice, Prompt, Say
 from bot.engine.conversation import Update as Redraw
+from bot.services.port import ChatService, Outcome
 from bot.services.safeguarding.checkin import CheckIn
-from bot.services.service import Outcome
-
-if TYPE_CHECKING:
-    from bot.channels.telegram.channel import TelegramChannel
 
 log = logging.getLogger("bot.channels.telegram")
 
@@ -36,6 +34,7 @@ ANSWER_MARK = "✓"
 LONG_OPTION = 40
 MEMORY = 20_000  # chats whose last question we remember, to take its buttons away after a typed answer
 TEXT_LIMIT = 4096  # Telegram's limit per message
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -84,10 +83,26 @@ def toasts_of(outcome: Outcome) -> set[str]:
     return {e.text for e in outcome.effects if isinstance(e, Notice)}
 
 
+class Sender(Protocol):
+    """What drawing needs of the channel (bot.channels.telegram.channel): its service and its calls to Telegram.
+    A protocol, so this module does not import the channel that imports it."""
+
+    @property
+    def service(self) -> ChatService: ...
+
+    @property
+    def post(self) -> Callable[..., Awaitable[Any]]: ...
+
+    async def send(self, chat_id: int, text: str, markup: Markup | None = None) -> None: ...
+
+    async def call(self, chat_id: int, request: Callable[[], Awaitable[T]], new_message: bool = False) -> T | None:
+        ...
+
+
 class Renderer:
     """Sends one outcome's effects to one chat, in order, and remembers each chat's last question."""
 
-    def __init__(self, channel: TelegramChannel) -> None:
+    def __init__(self, channel: Sender) -> None:
         self.channel = channel
         self.shown: BoundedMap[int, Shown] = BoundedMap(MEMORY)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from aiogram.types import BotCommand
 
+from bot.engine import commands
+
 HELP = (
     "I run short surveys for the safeguarding partnership. Tap the buttons or type your answer.\n"
     "/resume carries on where you left off\n"
@@ -22,9 +24,4 @@ HINT_EDITED = "I keep the first version of each answer. To change an answer, tap
 HINT_PRIVATE = "Surveys happen in a private chat. Please send me a direct message."
 STALE_BUTTON = "That button no longer works."
 SORRY = "Sorry, something went wrong on our side. Your answers so far are safe. Please try again in a moment."
-COMMANDS = [
-    BotCommand(command="resume", description="Carry on with your survey"),
-    BotCommand(command="stop", description="Pause the survey"),
-    BotCommand(command="delete", description="Delete your answers"),
-    BotCommand(command="help", description="How this works"),
-]
+COMMANDS = [BotCommand(command=c.word, description=c.help) for c in commands.menu()]  # the "/" menu

@@ -1,7 +1,7 @@
 """`surveybot status`: how a survey round is going, as counts that keep to the round's threshold.
 
 The one aggregate output so far, so it follows the reporting rules (docs/privacy.md) like every later report will:
-every number goes through bot.reporting.disclosure with the round's locked k (bot.services.policy.round_thresholds).
+every number goes through bot.services.disclosure with the round's locked k (bot.services.policy.round_thresholds).
 
 * Responses: completed and not completed, each suppressed on its own, and their total (started = answered at least
   one question) shown only when both are, so a small "not completed" cannot be worked out from the other two. The
@@ -12,6 +12,9 @@ every number goes through bot.reporting.disclosure with the round's locked k (bo
   listed (0 stays 0), "(no answer)" for those who skipped it, totalling the completed count above.
 * The tables are linked by that total. A breakdown is shown only when the completed count is shown above, and is
   withheld whole if its own suppression had to hide its total (because the reader would get it from above).
+
+A use case, not a report (so it sits in bot/services): the campaign status shown on the command line and in chat
+is built on it, and bot/reporting builds on the services, never the other way.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.engine.survey import Survey
-from bot.reporting.disclosure import SECONDARY, Cell, SuppressedCounts, small_reason, suppress_counts
+from bot.services.disclosure import SECONDARY, Cell, SuppressedCounts, small_reason, suppress_counts
 from bot.services.policy import Policy, round_thresholds
 from storage import rounds
 from storage.models import SurveyKey
@@ -27,6 +30,7 @@ from storage.unit_of_work import Store
 
 NO_ANSWER = "(no answer)"
 COMPLETED, NOT_COMPLETED = "completed", "not completed"
+RESPONDED, NOT_RESPONDED = "responded", "did not respond"  # of those invited (campaign status and reports)
 
 
 @dataclass(frozen=True)

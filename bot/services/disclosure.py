@@ -45,6 +45,9 @@ The rules, and the choices made on the subtle cases:
 
 k is 5 for practitioner and partner surveys and 10 for young people's surveys and free text; it must be at least 3
 (with k = 2, "fewer than 2" would mean exactly 1).
+
+It lives with the services, below bot/reporting, because use cases suppress counts too (the "you said" board,
+a campaign's status in chat): the reports build on these rules, and the rules depend on nothing above them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,133 @@
+"""The service's database thread(s), and group commit: survey steps that arrive together share one transaction.
+
+Every use case runs off the event loop, on a thread shared by every channel (`DatabaseThread.run`). A use case marked
+`@joins_group_commit` (a survey step) runs with whatever other steps are waiting, in one transaction (Store.batch):
+on SQLite that is one commit for everyone who answered meanwhile, and on PostgreSQL one turn on the audit chain's
+lock. The choice is explicit, on the use case itself; everything else commits alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
+from storage.database import DatabaseError
+from storage.unit_of_work import BATCH_LIMIT, BatchSpoilt, Store
+
+POSTGRES_THREADS = 4
+T = TypeVar("T")
+U = TypeVar("U", bound=Callable[..., Any])
+
+Settled = tuple[asyncio.Future[Any], Any, BaseException | None]  # a step's caller, and its result or error
+
+
+def joins_group_commit(use_case: U) -> U:
+    """Mark a use case as a survey step: DatabaseThread.run runs it with the other steps waiting, in one commit
+    (Store.batch). Only short steps whose caller waits for the commit belong here; everything else commits alone."""
+    use_case.group_commit = True  # type: ignore[attr-defined]
+    return use_case
+
+
+def _alone(job: Callable[[], Any], future: asyncio.Future[Any]) -> Settled:
+    """A step run in a transaction of its own (retried on Conflict like any unit), after its batch was spoilt."""
+    try:
+        return future, job(), None
+    except Exception as exc:
+        return future, None, exc
+
+
+def _settle(done: list[Settled]) -> None:
+    """Hand each caller of a committed batch its result (on the event loop; a caller may have gone meanwhile)."""
+    for future, result, error in done:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
+class DatabaseThread:
+    """The thread(s) every use case runs on, shared by every channel, and the batch of survey steps waiting.
+
+    SQLite has one writer, so one thread (no contention, fewer GIL hand-offs). PostgreSQL runs transactions side by
+    side, so a few threads overlap their round trips; only the audit append is taken in turn."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._executor: ThreadPoolExecutor | None = None  # started by the first `run`
+        self._batch: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []  # steps waiting for a group commit
+        self._batch_lock = threading.Lock()  # guards _batch and _draining between the event loop and the thread
+        self._draining = False
+
+    @property
+    def started(self) -> bool:
+        return self._executor is not None
+
+    async def run(self, use_case: Callable[..., T], *args: Any) -> T:
+        """Run a use case from the event loop on the database thread(s): a survey step (joins_group_commit) with
+        the others waiting, committed together; anything else on its own."""
+        if self._executor is None:
+            threads = 1 if self.store.engine.dialect.name == "sqlite" else POSTGRES_THREADS
+            self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="surveybot-database")
+        loop = asyncio.get_running_loop()
+        if getattr(use_case, "group_commit", False):
+            return await self._grouped(loop, partial(use_case, *args))
+        return await loop.run_in_executor(self._executor, partial(use_case, *args))
+
+    def submit(self, job: Callable[[], Any]) -> None:
+        """Queue work on the thread (behind any other), without waiting for it. RuntimeError once closing."""
+        assert self._executor is not None
+        self._executor.submit(job)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def _grouped(self, loop: asyncio.AbstractEventLoop, job: Callable[[], T]) -> T:
+        """Run a survey step with whatever other steps are waiting, committed together (Store.batch): on SQLite,
+        one commit for the answers of everyone who answered meanwhile. The caller hears back only once the batch is
+        committed, so nothing is acknowledged before it is stored."""
+        future: asyncio.Future[T] = loop.create_future()
+        with self._batch_lock:
+            self._batch.append((job, future))
+            start, self._draining = not self._draining, True
+        if start:
+            assert self._executor is not None
+            self._executor.submit(self._drain, loop)
+        return await future
+
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the database thread: commit one batch of the steps waiting, then queue again behind any other work
+        handed to the thread meanwhile (on SQLite there is one thread, and a steady stream of answers must not keep
+        an erase or an admin command waiting)."""
+        with self._batch_lock:
+            jobs, self._batch = self._batch[:BATCH_LIMIT], self._batch[BATCH_LIMIT:]
+        done: list[Settled] = []
+        try:
+            with self.store.batch():
+                try:
+                    done = [(future, job(), None) for job, future in jobs]
+                except Exception as exc:  # whatever the step had written shares the batch's transaction
+                    raise BatchSpoilt() from exc
+        except BatchSpoilt:  # one step failed and took the batch with it: each step again, on its own
+            done = [_alone(job, future) for job, future in jobs]
+        except Exception as exc:  # the commit failed: nothing of this batch was stored
+            done = [(future, None, exc) for _, future in jobs]
+        finally:
+            with self._batch_lock:
+                again = self._draining = bool(self._batch)
+            if again:
+                assert self._executor is not None
+                try:
+                    self._executor.submit(self._drain, loop)
+                except RuntimeError:  # the service is closing: those still waiting hear so
+                    with self._batch_lock:
+                        left, self._batch, self._draining = self._batch, [], False
+                    done += [(future, None, DatabaseError("the service is shutting down")) for _, future in left]
+        loop.call_soon_threadsafe(_settle, done)
