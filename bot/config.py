@@ -271,6 +271,8 @@ class SmtpServer:
     implicit_tls: bool
     user: str | None = None
     password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None  # SURVEYBOT_SMTP_CA_FILE: the CA certificates to trust for this server instead of the
+    # system's (a partnership's own relay with an internal CA; the tests' self-signed server)
 
     @property
     def local(self) -> bool:
@@ -319,10 +321,14 @@ def _email(get: Callable[[str], str | None], public_url: str | None) -> _Email:
     if public_url is None:
         raise SettingsError("SURVEYBOT_PUBLIC_URL is needed with SURVEYBOT_SMTP_URL: each invitation's link and "
                             "unsubscribe link start with it")
+    ca_file = get("SURVEYBOT_SMTP_CA_FILE")
+    if ca_file is not None and not os.path.isfile(ca_file):
+        raise SettingsError(f"SURVEYBOT_SMTP_CA_FILE: no file {ca_file}; it should be the PEM file of the certificate "
+                            "authority that signed the SMTP server's certificate")
     implicit = parts.scheme == "smtps"
     settings["smtp"] = SmtpServer(parts.hostname, port or (465 if implicit else 587), implicit,
                                   unquote(parts.username) if parts.username else None,
-                                  unquote(parts.password) if parts.password else None)
+                                  unquote(parts.password) if parts.password else None, ca_file)
     return settings
 
 

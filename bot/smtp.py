@@ -17,8 +17,9 @@ TIMEOUT = 30.0  # seconds for any one SMTP command; a server slower than this is
 
 def smtp_client(server: SmtpServer, timeout: float = TIMEOUT) -> aiosmtplib.SMTP:
     """A client for the server: TLS from the start (smtps://), or STARTTLS, required unless the server is on this
-    machine (a local relay or a test sink may offer none)."""
-    context = ssl.create_default_context()
+    machine (a local relay or a test sink may offer none). The server's certificate is always checked, against the
+    system's certificate authorities or, when SURVEYBOT_SMTP_CA_FILE is set, against that file's alone."""
+    context = ssl.create_default_context(cafile=server.ca_file)
     if server.implicit_tls:
         return aiosmtplib.SMTP(hostname=server.host, port=server.port, use_tls=True, tls_context=context,
                                timeout=timeout)

@@ -2,7 +2,9 @@
 
 Scripted answers, as a real server gives them: `later[address] = n` answers the next n RCPT TOs for that address
 with 421 (busy, try later); `refuse` answers 550 (no such mailbox) for good. It runs on its own thread (aiosmtpd's
-Controller), so the test's event loop and the bot's client talk to it over a real socket.
+Controller), so the test's event loop and the bot's client talk to it over a real socket. With a TLS context
+(tests/fakes/certificates.py) it offers STARTTLS and refuses mail until the client has used it, or (`implicit`) speaks
+TLS from the first byte, as an smtps:// server on port 465 does.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import email
 import email.policy
 import functools
 import logging
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,6 +45,7 @@ class Recorder:
     received: list[Received] = field(default_factory=list)
     arrived: list[float] = field(default_factory=list)  # time.monotonic() of each message, for rates
     answered: list[tuple[str, int]] = field(default_factory=list)  # (recipient, code) of every RCPT TO
+    secured: list[bool] = field(default_factory=list)  # whether each message came over TLS
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -62,6 +66,7 @@ class Recorder:
         with self.lock:
             self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos),
                                           envelope.original_content or b""))
+            self.secured.append(server.transport.get_extra_info("ssl_object") is not None)  # STARTTLS or smtps
             self.arrived.append(time.monotonic())
         return "250 Message accepted"
 
@@ -83,14 +88,20 @@ class FakeSmtp:
     which quotes every command and line it receives) is quietened: it is the far side's log, not ours, and the tests
     that check our logs hold no address must not read it."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, tls: ssl.SSLContext | None = None, implicit: bool = False) -> None:
         logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.recorder = Recorder()
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=port or _free_port())
+        self.implicit = implicit
+        options: dict[str, Any] = {}
+        if tls is not None and implicit:
+            options = {"ssl_context": tls}
+        elif tls is not None:
+            options = {"tls_context": tls, "require_starttls": True}
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=port or _free_port(), **options)
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.controller.port}"
+        return f"{'smtps' if self.implicit else 'smtp'}://127.0.0.1:{self.controller.port}"
 
     def __enter__(self) -> FakeSmtp:
         self.controller.start()
