@@ -6,9 +6,13 @@ services and never back. Checked with isinstance: a channel that lacks a method 
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from bot.domain.address import Address
+
+Kind = Literal["invitation", "reminder"]  # which of a campaign's messages `invite` sends (its outbox step)
+INVITATION: Kind = "invitation"
+REMINDER: Kind = "reminder"
 
 
 @runtime_checkable
@@ -22,8 +26,9 @@ class Named(Protocol):
 class Inviting(Named, Protocol):
     """A channel that can message people first (Telegram, Slack), so campaigns can invite and remind through it."""
 
-    async def invite(self, address: Address, text: str, code: str) -> None:
-        """Send a campaign's invitation or reminder with a way to start (`code`). Raises Unreachable or RateLimited."""
+    async def invite(self, address: Address, text: str, code: str, *, kind: Kind = INVITATION) -> None:
+        """Send a campaign's invitation or reminder (`kind`: a chat sends both alike; an email's subject differs) with
+        a way to start (`code`). Raises Unreachable or RateLimited."""
         ...
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.errors import RateLimited, Unreachable
-from bot.domain.reaching import Announcing, Inviting, Named
+from bot.domain.reaching import INVITATION, REMINDER, Announcing, Inviting, Named
 from bot.engine import messages as msg
 from bot.metrics import METRICS
 from bot.retrying import jittered, retry
@@ -190,7 +190,8 @@ class Broadcaster:
                     assert isinstance(channel, Announcing)
                     await channel.announce(address, taken.reply[1], taken.reply[0])
                 else:
-                    await channel.invite(address, self.message(campaign, lease), campaign.code)
+                    await channel.invite(address, self.message(campaign, lease), campaign.code,
+                                         kind=INVITATION if lease.step == INVITE else REMINDER)
             except Unreachable:
                 done = (lease, "unreachable", campaign.survey_id)
                 METRICS.broadcasts.labels(channel.name, "unreachable").inc()

@@ -33,7 +33,7 @@ from bot.channels.pacing import Pacer
 from bot.config import SmtpServer
 from bot.domain.address import Address
 from bot.domain.errors import ChannelError, RateLimited, Unreachable
-from bot.engine import messages as msg
+from bot.domain.reaching import INVITATION, REMINDER, Kind
 from bot.services.invitations import Issued, PersonalLinks
 from bot.smtp import smtp_client
 
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from bot.server import HttpServer
 
 log = logging.getLogger(__name__)
-REMINDER_START = msg.REMINDER.split("{", 1)[0]  # the campaign's reminder text starts so; its invitation does not
 
 
 class EmailChannel:
@@ -74,12 +73,12 @@ class EmailChannel:
             await self._drop()
 
     # --- Inviting ------------------------------------------------------------------------------------------------
-    async def invite(self, address: Address, text: str, code: str) -> None:
-        """One invitation (or reminder) to one person. Their links are stored before the email goes."""
+    async def invite(self, address: Address, text: str, code: str, *, kind: Kind = INVITATION) -> None:
+        """One invitation (or reminder: its own subject) to one person. Their links are stored before the email goes."""
         issued: Issued = await self.call(self.links.issue, address, code)
         letter = Letter(address, self.sender, self._lead(text), issued.title, issued.minutes, issued.closes,
                         f"{self.public_url}/i/{issued.token}", f"{self.public_url}/u/{issued.stop_token}",
-                        reminder=text.startswith(REMINDER_START))
+                        reminder=kind == REMINDER)
         await self.pacer.wait(None)
         await self.send(build(letter, self.clock()), mailbox(address))
 

@@ -29,6 +29,7 @@ from bot.channels.slack.people import PEOPLE_KEPT, Person
 from bot.channels.slack.render import Renderer
 from bot.channels.slack.work import Work
 from bot.config import SettingsError
+from bot.domain.reaching import INVITATION, Kind
 from bot.services.port import ChatService, Outcome
 from bot.services.surveyfiles import SurveyCatalogue
 
@@ -171,8 +172,8 @@ class SlackChannel:
 
     # --- what the rest of the bot asks of a channel (bot.channels.port, bot.services.safeguarding.alerts,
     # bot.services.pending) ---------
-    async def invite(self, address: Address, text: str, code: str) -> None:
-        """An invitation or reminder in the person's DM, with the Start button the Home tab uses."""
+    async def invite(self, address: Address, text: str, code: str, *, kind: Kind = INVITATION) -> None:
+        """An invitation or reminder (both alike) in the person's DM, with the Start button the Home tab uses."""
         await self.renderer.post(address, text, invite_blocks(text, code))
 
     async def announce(self, address: Address, text: str, reply_id: int) -> None:

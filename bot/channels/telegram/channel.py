@@ -45,6 +45,7 @@ from bot.channels.telegram.render import (
 )
 from bot.channels.telegram.words import COMMANDS
 from bot.config import SettingsError
+from bot.domain.reaching import INVITATION, Kind
 from bot.metrics import METRICS
 from bot.services.port import ChatService, Outcome
 
@@ -156,8 +157,8 @@ class TelegramChannel:
             if await self.service.call(self.service.still_owed, outcome):
                 await self.renderer.render(chat_id, address, outcome, None)
 
-    async def invite(self, address: Address, text: str, code: str) -> None:
-        """An invitation or reminder with a Start button (the campaign's code rides in the button's data)."""
+    async def invite(self, address: Address, text: str, code: str, *, kind: Kind = INVITATION) -> None:
+        """An invitation or reminder (sent alike) with a Start button (the campaign's code in the button's data)."""
         await self._send_with_buttons(_chat_of(address), text, start_keyboard(code), "Telegram refused the invitation")
 
     async def announce(self, address: Address, text: str, reply_id: int) -> None:
