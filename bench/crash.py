@@ -27,17 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.conftest import drop_postgres, postgres_url  # noqa: E402
+from tests.conftest import bench_database, drop_postgres  # noqa: E402
 from tests.crashes import answers_under_crashes, broadcast_under_crashes  # noqa: E402
-
-
-def database(kind: str, folder: Path) -> tuple[str, str | None]:
-    if kind == "sqlite":
-        return f"sqlite:///{folder / 'surveybot.db'}", None
-    url = postgres_url()
-    if url is None:
-        sys.exit("no PostgreSQL server reachable (set SURVEYBOT_TEST_PG_URL)")
-    return url, url
 
 
 async def main() -> None:
@@ -52,7 +43,7 @@ async def main() -> None:
     print(f"surveybot under SIGKILL: {args.kills} kills, seed {args.seed}, {args.database}, {os.cpu_count()} CPU(s)",
           flush=True)
     with tempfile.TemporaryDirectory() as folder:
-        url, drop = database(args.database, Path(folder))
+        url, drop = bench_database(args.database, Path(folder))
         try:
             run = await answers_under_crashes(Path(folder), url, args.respondents, args.kills, args.seed,
                                               timeout=3600, stall=6.0)
@@ -70,7 +61,7 @@ async def main() -> None:
     if args.skip_broadcast:
         return
     with tempfile.TemporaryDirectory() as folder:
-        url, drop = database(args.database, Path(folder))
+        url, drop = bench_database(args.database, Path(folder))
         try:
             sent = await broadcast_under_crashes(Path(folder), url, args.contacts, args.kills, args.seed,
                                                  wait_for_leases=True, timeout=3600)

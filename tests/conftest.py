@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -79,6 +80,17 @@ def drop_postgres(url: str) -> None:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def bench_database(kind: str, folder: Path) -> tuple[str, str | None]:
+    """For the bench scripts: the database URL of `kind` ("sqlite" in `folder`, or a fresh PostgreSQL database), and
+    the URL to drop afterwards (None for SQLite). Exits with a one-line reason when PostgreSQL is unreachable."""
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'surveybot.db'}", None
+    url = postgres_url()
+    if url is None:
+        sys.exit("no PostgreSQL server reachable (set SURVEYBOT_TEST_PG_URL)")
+    return url, url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

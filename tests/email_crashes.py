@@ -1,5 +1,5 @@
 """Email invitations from a real `surveybot run` killed with SIGKILL mid-send (issue 21): used by tests/test_email.py
-(a short run in CI) and bench/email.py (10,000 invitations at 30 a second).
+(a short run in CI) and bench/email_bench.py (10,000 invitations at 30 a second).
 
 One process sends a campaign's invitations to a local SMTP server (aiosmtpd, tests/fakes/smtp_server.py), paced to
 SURVEYBOT_SMTP_RATE. It is killed at seeded random moments while the outbox still has work and started again each

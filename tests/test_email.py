@@ -323,7 +323,7 @@ async def test_a_wrong_or_expired_link_gets_a_kind_page_and_guessing_is_slowed(t
 
 async def test_kill_9_mid_send_loses_no_invitation_and_repeats_at_most_one_per_kill(tmp_path: Path) -> None:
     """A real `surveybot run` sending to the SMTP server, killed twice with SIGKILL while it sends
-    (tests/email_crashes.py; bench/email.py runs 10,000)."""
+    (tests/email_crashes.py; bench/email_bench.py runs 10,000)."""
     run = await invitations_under_crashes(tmp_path, f"sqlite:///{tmp_path / 'surveybot.db'}", contacts=150, rate=30,
                                           kills=2, seed=21, timeout=300)
     assert run.kills >= 1, "the sending finished before any kill: nothing was tested"

@@ -5,43 +5,31 @@ Checked: the undisturbed run keeps at least 0.95 of the configured rate with 0 d
 under kills misses nobody and repeats at most one invitation per kill. The harness is tests/email_crashes.py;
 tests/test_email.py runs a short version (150 contacts, 2 kills) in CI.
 
-Run from the repository root:  .venv/bin/python bench/email.py [--contacts 10000] [--rate 30] [--kills 5]
+Run from the repository root:  .venv/bin/python bench/email_bench.py [--contacts 10000] [--rate 30] [--kills 5]
     [--seed 20261206] [--database sqlite|postgresql]        (--kills 0: the undisturbed run only)
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import os
 import sys
+import tempfile
 from pathlib import Path
 
-# This file's name is the standard library's `email`: run as a script, its folder comes first on the path, so take
-# it off before anything imports the real one.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-REPO = HERE.parent
+# Not named email.py: a script's folder comes first on the path, and a bench/email.py stood in for the standard
+# library's `email` in every bench script (bench/crash.py stopped at its first import that way).
+REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import os  # noqa: E402
-import tempfile  # noqa: E402
-
-from tests.conftest import drop_postgres, postgres_url  # noqa: E402
+from tests.conftest import bench_database, drop_postgres  # noqa: E402
 from tests.email_crashes import EmailRun, invitations_under_crashes  # noqa: E402
-
-
-def database(kind: str, folder: Path) -> tuple[str, str | None]:
-    if kind == "sqlite":
-        return f"sqlite:///{folder / 'surveybot.db'}", None
-    url = postgres_url()
-    if url is None:
-        sys.exit("no PostgreSQL server reachable (set SURVEYBOT_TEST_PG_URL)")
-    return url, url
 
 
 async def one(kind: str, contacts: int, rate: float, kills: int, seed: int) -> EmailRun:
     with tempfile.TemporaryDirectory() as folder:
-        url, drop = database(kind, Path(folder))
+        url, drop = bench_database(kind, Path(folder))
         try:
             return await invitations_under_crashes(Path(folder), url, contacts, rate, kills, seed, timeout=7200)
         finally:
