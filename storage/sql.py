@@ -74,7 +74,19 @@ def joined(runs: list[tuple[Sql, dict[str, Any]]]) -> tuple[Sql, dict[str, Any]]
 
 
 class Conflict(Exception):
-    """Someone else wrote the same rows first; the caller retries the whole unit from fresh state."""
+    """Someone else wrote the same rows first, or PostgreSQL chose this transaction to undo a deadlock or a
+    serialisation failure; either way the caller retries the whole unit from fresh state."""
+
+
+# SQLSTATEs after which the same work, started again, succeeds: serialization_failure and deadlock_detected.
+# Two processes behind a balancer can each hold one update's claim and want the other's (a batch claims several).
+TRANSIENT = frozenset({"40001", "40P01"})
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether a driver's (or SQLAlchemy's) operational error only means "start the transaction again"."""
+    original = getattr(exc, "orig", None) or exc
+    return getattr(original, "sqlstate", None) in TRANSIENT
 
 
 def for_sqlite(value: Any) -> Any:
@@ -221,6 +233,8 @@ class SqlUnit:
         except self._dbapi.IntegrityError:
             raise Conflict() from None
         except self._dbapi.OperationalError as exc:
+            if transient(exc):
+                raise Conflict() from None
             raise database_error(self._url, exc) from None
 
     def audit(self, action: str, subject: dict[str, Any], today: date) -> str:

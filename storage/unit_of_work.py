@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from storage.replies import Owed, Replies
-from storage.sql import Conflict, Learnt, SqlUnit, database_error
+from storage.sql import Conflict, Learnt, SqlUnit, database_error, transient
 
 BATCH_LIMIT = 24  # survey steps committed together at most (see Store.batch)
 
@@ -147,6 +147,8 @@ class Store:
                     self._shared.session = None
                 _run_all(transaction.committed)
         except OperationalError as exc:
+            if transient(exc):  # PostgreSQL undid this transaction to break a deadlock: start it again
+                raise Conflict() from None
             raise database_error(str(self.engine.url), exc) from None
 
     def flush_replies(self) -> None:
@@ -201,6 +203,8 @@ class Store:
                     self.replies.undo(taken)
                     raise
         except OperationalError as exc:
+            if transient(exc):  # PostgreSQL undid this transaction to break a deadlock: start it again
+                raise Conflict() from None
             raise database_error(str(self.engine.url), exc) from None
         _run_all(work.learnt.committed)
 

@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from storage.database import DatabaseError
+from storage.sql import Conflict
 from storage.unit_of_work import BATCH_LIMIT, BatchSpoilt, Store
 
 POSTGRES_THREADS = 4
@@ -115,7 +116,8 @@ class DatabaseThread:
                     done = [(future, job(), None) for job, future in jobs]
                 except Exception as exc:  # whatever the step had written shares the batch's transaction
                     raise BatchSpoilt() from exc
-        except BatchSpoilt:  # one step failed and took the batch with it: each step again, on its own
+        except (BatchSpoilt, Conflict):  # a step failed and took the batch with it, or PostgreSQL undid the batch
+            # to break a deadlock with another process: each step again, on its own (retried on Conflict)
             done = [_alone(job, future) for job, future in jobs]
         except Exception as exc:  # the commit failed: nothing of this batch was stored
             done = [(future, None, exc) for _, future in jobs]
