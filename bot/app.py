@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the running bot's parts, imported when it runs so every oth
     from bot.channels.slack import SlackChannel
     from bot.channels.telegram import TelegramChannel
     from bot.channels.web import WebChannel
+    from bot.console.site import Console
     from bot.server import HttpServer
     from bot.services.scheduling import CampaignScheduler
 
@@ -59,6 +60,7 @@ class App:
     service: SurveyService
     keys: Keys
     notes: list[str] = field(default_factory=list)
+    console: Console | None = None  # the web console, made once by `web_console` when first needed
 
     def published_versions(self, survey_id: str) -> list[Survey]:
         """Every version of a survey that was ever published, parsed from the exact stored text."""
@@ -122,6 +124,17 @@ def make_channels(app: App) -> list[Channel]:
     return channels
 
 
+def web_console(app: App) -> Console:
+    """The web console at /admin (always on, like the web chat: it needs no tokens), made once: the chat channels'
+    `signin` command and the running server share it."""
+    if app.console is None:
+        from bot.console import make_console
+
+        settings = app.settings
+        app.console = make_console(app, public_url=settings.public_url, trust_proxy=settings.trust_proxy)
+    return app.console
+
+
 def web_channel(app: App) -> WebChannel:
     from bot.channels.web import WebChannel
 
@@ -156,6 +169,7 @@ def telegram_channel(app: App) -> TelegramChannel:
     channel = TelegramChannel(app.service, settings.telegram_token, settings.telegram_api_url,
                               settings.default_survey, settings.telegram_webhook_url, secret)
     channel.admin = ChatAdmin(app)
+    channel.admin.signin = web_console(app).offer_link
     channel.yousaid = channel.admin.yousaid
     channel.join_tags = settings.join_tags
     channel.reports, channel.report_commands = partial(respond, app), COMMANDS
@@ -185,6 +199,7 @@ def slack_channel(app: App) -> SlackChannel:
                            api_url=settings.slack_api_url)
     work = channel.work
     work.admin = ChatAdmin(app)
+    work.admin.signin = web_console(app).offer_link
     work.yousaid = work.admin.yousaid
     work.join_tags = settings.join_tags
     work.reports, work.report_commands = partial(respond, app), COMMANDS
@@ -223,6 +238,7 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
         for channel in channels:
             await channel.start(server)
             started.append(channel)
+        web_console(app).mount(server)
         await server.start()
         await resender.start()  # what a stopped process still owed people (persist, then send)
         if not app.service.alerts.configured:

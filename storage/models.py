@@ -313,3 +313,18 @@ class PersonalLink(SQLModel, table=True):
     survey_id: str | None = Field(default=None, max_length=64)
     wave: int | None = None
     made_on: date
+
+
+class ConsolePass(SQLModel, table=True):
+    """A way into the web console (storage.console_passes): a sign-in `link` (single use, ten minutes) or a signed-in
+    `session` (idle for eight hours at most). Only a keyed hash of the token is kept, with the sealed address of the
+    role holder it belongs to and their keyed lookup; nothing here leads to an answer."""
+
+    __tablename__ = "console_pass"
+
+    digest: str = Field(max_length=64, primary_key=True)
+    kind: str = Field(max_length=8)
+    lookup: str = Field(max_length=64, index=True)
+    address: str = Field(sa_column=Column(Text, nullable=False))
+    made_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    seen_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -29,27 +29,24 @@ is drawn is bot.channels.web_drawing.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import math
 import re
-import time
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from bot.bounded import BoundedMap
 from bot.channels import web_words as words
 from bot.channels import webpage
 from bot.channels.poster import poster_svg
 from bot.channels.web_drawing import Confirm, Result, draw
 from bot.channels.web_events import MAX_TICKS, RESUME, Refused, form_event, read_body, read_event
-from bot.channels.web_session import COOKIE, PEOPLE_KEPT, Link, Sessions
+from bot.channels.web_session import COOKIE, Link, Sessions
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Ask, Notice, Update
@@ -58,6 +55,7 @@ from bot.services import notices
 from bot.services.port import ChatService
 from bot.services.safeguarding.checkin import CheckIn
 from bot.services.surveyfiles import SurveyCatalogue
+from bot.throttle import Buckets, client_of
 
 if TYPE_CHECKING:
     from bot.server import HttpServer
@@ -93,34 +91,6 @@ class Limits:
     person_burst: float = 20.0
     client_rate: float = 20.0
     client_burst: float = 200.0
-
-
-@dataclass
-class Buckets:
-    """One token bucket per key, forgetting the longest-idle keys beyond `kept`."""
-
-    rate: float
-    burst: float
-    clock: Callable[[], float] = time.monotonic
-    kept: int = PEOPLE_KEPT
-    _levels: BoundedMap[str, tuple[float, float]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._levels = BoundedMap(self.kept)
-
-    def take(self, key: str) -> float:
-        """Take one token: 0 when there was one, else the seconds until there will be."""
-        now = self.clock()
-        level, since = self._levels.get(key) or (self.burst, now)
-        level = min(self.burst, level + (now - since) * self.rate)
-        wait = 0.0
-        if level >= 1:
-            level -= 1
-        else:
-            wait = (1 - level) / self.rate
-        self._levels.put(key, (level, now))
-        return wait
-
 
 
 # --- the channel ------------------------------------------------------------------------------------------------------
@@ -331,22 +301,3 @@ class WebChannel:
 
 def link_code(request: web.Request) -> str:
     return request.match_info.get("code", "")
-
-
-
-def client_of(remote: str | None, forwarded: str | None = None) -> str:
-    """The client a request's rate limit is charged to: the address that connected, or, behind a trusted proxy
-    (pass its X-Forwarded-For only then), the address the proxy saw, which it added last. Earlier entries are
-    whatever the client claimed, so they are never used. An IPv6 client counts by its /64, which one household
-    or phone holds whole. Anything unreadable falls back to the connecting address."""
-    for text in (forwarded.rsplit(",", 1)[-1] if forwarded else None, remote):
-        try:
-            address = ipaddress.ip_address((text or "").strip())
-        except ValueError:
-            continue
-        if isinstance(address, ipaddress.IPv6Address):
-            if address.ipv4_mapped is not None:
-                return str(address.ipv4_mapped)
-            return str(ipaddress.IPv6Network((address, 64), strict=False))
-        return str(address)
-    return "unknown"

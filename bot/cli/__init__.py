@@ -44,7 +44,7 @@ class UsageError(Exception):
 # The modules that define and run the other commands (each has `add_commands` and `run`), with their commands.
 GROUPS = {
     "bot.cli.reporting": ("export", "report", "evidence-pack"),
-    "bot.cli.admin": ("status", "keys", "purge", "audit", "roles"),
+    "bot.cli.admin": ("status", "keys", "purge", "audit", "roles", "console"),
     "bot.cli.campaign": ("contacts", "campaign"),
     "bot.cli.yousaid": ("yousaid",),
 }

@@ -1,4 +1,4 @@
-"""The operator's privacy and evidence commands on the server: status, keys, purge, audit, roles.
+"""The operator's privacy and evidence commands on the server: status, keys, purge, audit, roles, console.
 
 Kept apart from bot/cli/__init__.py (which only registers and dispatches them) so the command line stays a list of
 verbs and the channels' commands do not collide with these. Every bad argument ends in one `AdminError` line naming
@@ -57,6 +57,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     listing = role_commands.add_parser("list", help="everyone holding a role")
     listing.add_argument("role", nargs="?")
 
+    console = commands.add_parser("console", help="the web console at /admin: print a one-time sign-in link")
+    console_commands = console.add_subparsers(dest="console_command", required=True, metavar="ACTION")
+    link = console_commands.add_parser("link", help="a sign-in link for someone who holds a role (works once, for "
+                                       "ten minutes)")
+    link.add_argument("who", help="console:NAME, email:NAME@EXAMPLE.ORG, telegram:USER_ID, slack:TEAM_ID:USER_ID")
+
 
 def run(app: App, args: argparse.Namespace) -> int:
     if args.command == "status":
@@ -76,6 +82,8 @@ def run(app: App, args: argparse.Namespace) -> int:
         return 0
     if args.command == "audit":
         return audit(app, args.audit_command, args.head if args.audit_command == "verify" else None)
+    if args.command == "console":
+        return console_link(app, args.who)
     return roles(app, args.roles_command, args.role, getattr(args, "who", None))
 
 
@@ -177,3 +185,28 @@ def _role(text: str) -> Role:
         return Role(text.strip().lower().replace("_", "-"))
     except ValueError:
         raise AdminError(f"ROLE `{text}` should be one of {', '.join(Role)}") from None
+
+
+# --- the web console -------------------------------------------------------------------------------------------------
+
+def console_link(app: App, who: str) -> int:
+    """Print a sign-in link for a role holder: the operator hands it on (or opens it on this machine)."""
+    from bot.cli import base_url
+    from bot.console.site import PREFIX
+    from bot.services.console_access import ConsoleAccess, TooMany
+    from bot.services.roles import Forbidden
+
+    try:
+        address = parse_who(who, app.bot_id)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from None
+    try:
+        token = ConsoleAccess(app.store, app.keys, app.service.clock).link_for(address, "server")
+    except Forbidden:
+        raise AdminError(f"{show_who(address)} holds no role; grant one first, e.g. "
+                         f"surveybot roles grant admin {who.strip()}") from None
+    except TooMany as exc:
+        raise AdminError(str(exc)) from None
+    print(f"{base_url(app.settings).rstrip('/')}{PREFIX}/signin/{token}")
+    print("It works once, for the next ten minutes. Open it in a browser and press Sign in.", file=sys.stderr)
+    return 0

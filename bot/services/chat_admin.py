@@ -9,6 +9,8 @@ never anything about the campaign.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.domain.address import Address
 from bot.services import campaign_admin, yousaid_chat
 from bot.services.contact_book import CampaignError
@@ -23,6 +25,7 @@ VERBS: dict[str, Action] = {
     "close": Action.CHANGE_SURVEYS,
 }
 YOUSAID = "yousaid"
+SIGNIN = "signin"  # a one-time link into the web console (bot.services.console_access); any role may ask
 USAGE = ("Campaign commands: campaigns (list them), status CODE, remind CODE (a reminder now to those who have not "
          "finished), close CODE (stop it now).")
 
@@ -34,15 +37,21 @@ class ChatAdmin:
         self.core = core
         self.roles = Roles(core.store, core.keys, core.service.clock)
         self.yousaid = yousaid_chat.make(core)
+        # the web console's sign-in link for a person, or a sentence saying why not (set by bot.app with the console)
+        self.signin: Callable[[Address, str], str] | None = None
 
     def handles(self, verb: str) -> bool:
-        return verb in VERBS or verb == YOUSAID
+        return verb in VERBS or verb in (YOUSAID, SIGNIN)
 
     def run(self, address: Address, words: list[str]) -> str:
         """Runs on the database thread; returns the reply to send (to the person only)."""
         verb = words[0].lower() if words else ""
         if verb == YOUSAID:  # "you said, we did": each use case checks its own role and audits refusals
             return yousaid_chat.chat(self.yousaid, address, words[1:])
+        if verb == SIGNIN:  # the console checks the role, audits a refusal and limits how many links are made
+            if self.signin is None:
+                return "The web console is not running here."
+            return self.signin(address, address.channel)
         if verb not in VERBS:
             return USAGE
         today = self.core.service.clock().date()

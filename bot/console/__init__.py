@@ -1,0 +1,25 @@
+"""The web console at /admin: the business unit and the scrutineer run campaigns and read results in a browser.
+
+`site` is the frame (sign-in, sessions, role and CSRF checks, drawing); each other module is one section of the
+navigation and registers its pages on the frame. `make_console` is what the composition root (bot.app) calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.console.site import Console
+from bot.services.console_access import ConsoleAccess
+from bot.services.core import Core
+
+# Each section's `register(console)`, added as the sections land.
+SECTIONS: list[Callable[[Console], None]] = []
+
+
+def make_console(core: Core, *, public_url: str | None = None, trust_proxy: bool = False,
+                 mailer: Callable[[str, str], Awaitable[None]] | None = None) -> Console:
+    access = ConsoleAccess(core.store, core.keys, core.service.clock)
+    console = Console(core, access, public_url=public_url, trust_proxy=trust_proxy, mailer=mailer)
+    for register in SECTIONS:
+        register(console)
+    return console
