@@ -200,7 +200,10 @@ def test_every_template_is_drawn_by_its_renderer_with_nothing_missing(hostile_su
     """StrictUndefined turns a value a template expects but was not given into an error, so drawing each one with
     all its parts present proves the renderers give everything the templates use."""
     drawers = draw_every_template(hostile_survey)
-    assert sorted(drawers) == templates.names(), "a new template needs a line here"
+    # the console's pages need a signed-in person and a running console: its own tests (tests/test_console_*.py)
+    # open every one of them over HTTP, under the same environment and StrictUndefined
+    drawn_here = [name for name in templates.names() if not name.startswith("console/")]
+    assert sorted(drawers) == drawn_here, "a new template needs a line here"
     for name, draw in drawers.items():
         page = draw()
         assert page.strip(), name

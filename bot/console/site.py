@@ -119,6 +119,7 @@ class Console:
         server.add_route("GET", PREFIX + "/static/{name}", self._guard(self._asset))
         for method, path, handler in self._routes:
             server.add_route(method, path, handler)
+        server.add_route("*", PREFIX + "/{anything:.*}", self._guard(self._nowhere))  # last: what nothing else took
 
     def link_url(self, token: str) -> str:
         """The sign-in link to hand someone: on the public address when there is one."""
@@ -313,6 +314,9 @@ class Console:
                                 back=PREFIX)
         response.del_cookie(COOKIE, path=PREFIX)
         return response
+
+    async def _nowhere(self, request: web.Request) -> web.StreamResponse:
+        raise Refusal(404, "There is no such page in the console. The links at the top go to every section.")
 
     async def _asset(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
