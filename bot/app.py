@@ -116,7 +116,9 @@ def make_channels(app: App) -> list[Channel]:
     web = web_channel(app)
     channels: list[Channel] = [web]
     if app.settings.smtp is not None:
-        channels.append(email_channel(app, web))
+        mail = email_channel(app, web)
+        channels.append(mail)
+        web_console(app).mailer = mail.sign_in_link  # the console's front page can email a sign-in link
     if app.settings.telegram_token:
         channels.append(telegram_channel(app))
     if app.settings.slack_bot_token:

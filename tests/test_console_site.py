@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -238,3 +239,31 @@ async def test_survey_signin_in_slack_gives_a_role_holder_a_working_link(http_bo
 def test_browser_helper_reads_the_form_token() -> None:
     page = '<form><input type="hidden" name="csrf" value="abc123"></form>'
     assert Browser("", None).csrf(page) == "abc123"  # type: ignore[arg-type]
+
+
+async def test_an_email_contact_with_a_role_gets_a_link_by_email_and_nobody_learns_who_may(tmp_path: Path,
+                                                                                          clock: Clock) -> None:
+    from .fakes.smtp_server import FakeSmtp
+
+    with FakeSmtp() as smtp:
+        async with running_console(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}", clock,
+                                   SURVEYBOT_SMTP_URL=smtp.url, SURVEYBOT_MAIL_FROM="surveys@lscp.example.org",
+                                   SURVEYBOT_PUBLIC_URL="http://127.0.0.1:1") as site:
+            site.grant(Role.ADMIN, "email:Officer@LSCP.example.org")
+            async with jar() as http:
+                async with http.get(f"{site.base}/admin") as front:
+                    assert 'name="email"' in await front.text()
+                answers = []
+                for typed in ("officer@lscp.example.org", "stranger@lscp.example.org"):
+                    async with http.post(f"{site.base}/admin/signin", data={"email": typed}) as sent:
+                        answers.append((sent.status, await sent.text()))
+                assert answers[0] == answers[1], "the same answer whether or not the address may sign in"
+                async with http.post(f"{site.base}/admin/signin", data={"email": "not an address"}) as bad:
+                    assert bad.status == 400
+            await asyncio.to_thread(smtp.wait_for, 1)
+            (letter,) = smtp.recorder.to("officer@lscp.example.org")
+            assert smtp.recorder.to("stranger@lscp.example.org") == []
+            token = LINK.search(letter.get_content())[1]  # type: ignore[index, union-attr]
+            async with jar() as http, http.post(f"{site.base}/admin/signin", data={"token": token}) as home:
+                assert "signed in as admin" in await home.text()
+            assert not any("officer" in json.dumps(r) for r in audited(site, "console.link"))

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import aiosmtplib
 
 from bot.channels.email.links import PersonalPages
-from bot.channels.email.message import Letter, build, mailbox
+from bot.channels.email.message import Letter, build, mailbox, sign_in_message
 from bot.channels.pacing import Pacer
 from bot.config import SmtpServer
 from bot.domain.address import Address
@@ -81,6 +81,11 @@ class EmailChannel:
                         reminder=kind == REMINDER)
         await self.pacer.wait(None)
         await self.send(build(letter, self.clock()), mailbox(address))
+
+    async def sign_in_link(self, to: str, link: str) -> None:
+        """The web console's one-time sign-in link, sent at once (not through the outbox: it is asked for now and
+        lives ten minutes)."""
+        await self.send(sign_in_message(self.sender, to, link, self.clock()), to)
 
     @staticmethod
     def _lead(text: str) -> str:

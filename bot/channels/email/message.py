@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.headerregistry import Address as MailAddress
 from email.message import EmailMessage
+from email.utils import parseaddr
 
 from bot import templates
 from bot.channels.email import words
@@ -78,4 +79,24 @@ def build(letter: Letter, now: datetime, message_id: str | None = None) -> Email
     message["Auto-Submitted"] = "auto-generated"  # no out-of-office replies, please
     message.set_content(templates.render("email/invitation.txt", **values))
     message.add_alternative(templates.render("email/invitation.html", **values), subtype="html")
+    return message
+
+
+def sign_in_message(sender: str, to: str, link: str, now: datetime) -> EmailMessage:
+    """The web console's sign-in link (bot.console), asked for on its front page: plain text, one link, nothing else.
+    Transactional, so no unsubscribe header: it goes only to someone who just asked for it."""
+    message = EmailMessage()
+    message["Subject"] = "Your sign-in link for the surveybot console"
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = email.utils.format_datetime(now)
+    message["Message-ID"] = email.utils.make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(
+        "Hello,\n\n"
+        "Someone (we hope you) asked to sign in to the surveybot console with this address. Open this link and "
+        "press Sign in:\n\n"
+        f"{link}\n\n"
+        "It works once, for ten minutes. If you did not ask for it, you can ignore this email: nobody can sign in "
+        "without the link.\n")
     return message
