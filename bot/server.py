@@ -23,6 +23,16 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_BODY = 1024 * 1024  # no platform update or form we accept is larger
 CHECK_SECONDS = 5.0  # a check that takes longer (a database that does not answer) has failed
+# What every page this server draws (the web chat, an email's link pages, the console) sends besides its own
+# Content-Security-Policy: no sniffing, no referrer, never in a frame, no powerful browser features.
+PAGE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
 
 
 class HttpServer:

@@ -35,7 +35,6 @@ import re
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
@@ -51,14 +50,12 @@ from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Ask, Notice, Update
 from bot.engine.survey import Audience
+from bot.server import PAGE_HEADERS, HttpServer
 from bot.services import notices
 from bot.services.port import ChatService
 from bot.services.safeguarding.checkin import CheckIn
 from bot.services.surveyfiles import SurveyCatalogue
 from bot.throttle import Buckets, client_of
-
-if TYPE_CHECKING:
-    from bot.server import HttpServer
 
 __all__ = ["COOKIE", "CSP", "Limits", "Refused", "WebChannel", "client_of", "read_body", "read_event"]
 
@@ -69,15 +66,7 @@ BODY_LIMIT = 32 * 1024  # the longest typed answer a survey may take (4,000 char
 STATIC = {"chat.css": "text/css", "chat.js": "text/javascript", "icon.svg": "image/svg+xml"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-}
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, **PAGE_HEADERS}
 PRIVATE = {**SECURITY_HEADERS, "Cache-Control": "no-store"}  # answers must not linger in a shared device's cache
 
 

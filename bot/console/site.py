@@ -30,6 +30,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from bot import templates
 from bot.domain.address import Address
+from bot.server import PAGE_HEADERS
 from bot.services.console_access import ConsoleAccess, Person, TooMany
 from bot.services.core import Core
 from bot.services.roles import PERMISSIONS, Action, Forbidden, Role, parse_who
@@ -44,16 +45,7 @@ CSRF_FIELD = "csrf"
 STATIC = {"console.css": "text/css"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")
-HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-    "Cache-Control": "no-store",
-}
+HEADERS = {"Content-Security-Policy": CSP, **PAGE_HEADERS, "Cache-Control": "no-store"}
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 UPLOAD_LIMIT = 1024 * 1024  # a survey file or a contacts list; the server refuses larger bodies anyway
 
