@@ -269,6 +269,12 @@ def test_any_filename_is_plain(name: str) -> None:
 
 @pytest.fixture
 async def chromium() -> AsyncIterator[Any]:
+    async for launched in debian_chromium():
+        yield launched
+
+
+async def debian_chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, through Playwright (as tests/test_web_browser.py launches it)."""
     need(CHROMIUM.exists(), "Chromium is not installed at /usr/bin/chromium (sudo apt-get install chromium)")
     try:
         from playwright.async_api import async_playwright

@@ -213,19 +213,19 @@ def attachment(name: str, data: bytes, content_type: str) -> web.Response:
 # --- the pages --------------------------------------------------------------------------------------------------
 
 def register(console: Console) -> None:
-    parts = reporting_parts(console.core)
+    core = console.core
 
     @console.page(HOME, Action.READ_RESULTS)
     async def index(request: web.Request, person: Person) -> web.StreamResponse:
-        rows = await console.work(surveys, parts)
+        rows = await console.work(surveys, core)
         return console.render(person, "results/index.html", current=HOME, surveys=rows)
 
     @console.page(HOME + "/{survey}", Action.READ_RESULTS)
     async def survey(request: web.Request, person: Person) -> web.StreamResponse:
         survey_id = survey_of(request.match_info["survey"])
-        shown = await console.work(summary, parts, survey_id, request.query.get("wave"),
+        shown = await console.work(summary, core, survey_id, request.query.get("wave"),
                                    request.query.get("compare"))
-        key = await console.work(signing, parts.settings)
+        key = await console.work(signing, reporting_parts(core).settings)
         return console.render(person, "results/survey.html", current=HOME, summary=shown, signing=key,
                               may_export=person.may(Action.EXPORT), setting=SETTING)
 
@@ -233,7 +233,7 @@ def register(console: Console) -> None:
     async def send_file(request: web.Request, person: Person) -> web.StreamResponse:
         survey_id = survey_of(request.match_info["survey"])
         try:
-            made = await console.work(download, parts, person, survey_id, request["fields"])
+            made = await console.work(download, reporting_parts(core), person, survey_id, request["fields"])
         except Forbidden:  # the role was taken away since the page was checked: refused and audited
             await console.work(console.access.refused, person, HOME + "/{survey}/download", Action.EXPORT)
             return console.message(person, "Not for your role", "Downloads need the admin or scrutineer role.",
@@ -246,5 +246,5 @@ def register(console: Console) -> None:
     @console.page(HOME + "/{survey}/codebook.csv", Action.EXPORT)
     async def send_codebook(request: web.Request, person: Person) -> web.StreamResponse:
         survey_id = survey_of(request.match_info["survey"])
-        data = await console.work(codebook, parts, survey_id)
+        data = await console.work(codebook, core, survey_id)
         return attachment(f"{survey_id}.codebook.csv", data, "text/csv")
