@@ -31,6 +31,7 @@ from bot.reporting.signing import signing_key
 from bot.services.core import Core
 from bot.services.roles import Action, Forbidden, Roles
 from storage import results
+from storage.files import create_owner_only
 
 KINDS = ("report", "csv", "xlsx", "json", "evidence")
 COMMANDS = frozenset({"report", "export", "evidence"})
@@ -156,6 +157,7 @@ def _export(app: ReportingParts, request: Request, versions: list[Survey], via: 
     if request.kind == "xlsx":
         with tempfile.TemporaryDirectory(prefix="surveybot-export-") as folder:
             path = Path(folder) / "export.xlsx"
+            create_owner_only(path)  # in a folder only we can open, and owner-only itself, like every export
             rows = export.write_xlsx(app.store, request.survey_id, header, versions, path, day, request.wave)
             data = path.read_bytes()
         codebook = "The codebook is the second sheet."
