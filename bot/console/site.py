@@ -79,6 +79,7 @@ SECTIONS = (
     Section(f"{PREFIX}/contacts", "Contacts", Action.CHANGE_CONTACTS),
     Section(f"{PREFIX}/results", "Results", Action.READ_RESULTS),
     Section(f"{PREFIX}/yousaid", "You said, we did", Action.WRITE_YOUTH_REPLIES),
+    Section(f"{PREFIX}/yousaid/approve", "Approve replies", Action.APPROVE_YOUTH_REPLIES),  # the second person
     Section(f"{PREFIX}/safeguarding", "Safeguarding", Action.RECEIVE_ALERTS),
     Section(f"{PREFIX}/audit", "Audit", Action.READ_RESULTS),
 )

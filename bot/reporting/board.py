@@ -11,6 +11,7 @@ published), and the reactions young people gave (suppressed the same way). No da
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from bot import templates
 from bot.engine import messages as msg
@@ -44,15 +45,22 @@ def _where(board: Board) -> str:
     return f" in wave {board.wave}" if board.wave is not None else " in every wave so far"
 
 
-def html(board: Board) -> str:
-    """The board as a page, drawn from templates/board.html (autoescaped: themes, quotes and replies are text)."""
+def view(board: Board) -> dict[str, Any]:
+    """What the published page shows, as values for a template: the title, which rounds, the date, the thresholds,
+    and per theme what was said (suppressed), the quotes allowed and the approved replies with their reactions
+    (suppressed). The page below and the web console's preview (bot.console.yousaid) both draw this."""
     k = board.thresholds
     themes = [{"name": theme.name, "said": _said(theme, k.group), "quotes": theme.quotes,
                "replies": [{"status": STATUS_LABEL[reply.status], "text": reply.text,
                             "reactions": _reactions(reply, k.group)} for reply in _approved(theme)]}
               for theme in board.themes]
-    return templates.render("board.html", title=_title(board), where=_where(board), made_on=long_date(board.made_on),
-                            k=k, themes=themes)
+    return {"title": _title(board), "where": _where(board), "made_on": long_date(board.made_on), "k": k,
+            "themes": themes}
+
+
+def html(board: Board) -> str:
+    """The board as a page, drawn from templates/board.html (autoescaped: themes, quotes and replies are text)."""
+    return templates.render("board.html", **view(board))
 
 
 def _md(text: str) -> str:

@@ -31,6 +31,7 @@ from bot.reporting.signing import signing_key
 from bot.services.core import Core
 from bot.services.roles import Action, Forbidden, Roles
 from storage import results
+from storage.files import create_owner_only
 
 KINDS = ("report", "csv", "xlsx", "json", "evidence")
 COMMANDS = frozenset({"report", "export", "evidence"})
@@ -105,8 +106,9 @@ def _wave(words: list[str], limit: int, missing: str | None = None) -> int | Non
     return int(words[0])
 
 
-def deliverable(app: ReportingParts, requester: Address, request: Request) -> Deliverable:
-    """The file for a chat request, after checking the requester may export results; audited.
+def deliverable(app: ReportingParts, requester: Address, request: Request, via: str | None = None) -> Deliverable:
+    """The file for a chat request (or a web console download: `via` "console"), after checking the requester may
+    export results; audited with `via` (default: the requester's channel) and a keyed fingerprint of who asked.
 
     Raises Forbidden (the person lacks the role) or RequestError (no such survey or wave)."""
     Roles(app.store, app.keys, app.service.clock).require_to(Action.EXPORT, requester)
@@ -121,12 +123,13 @@ def deliverable(app: ReportingParts, requester: Address, request: Request) -> De
             raise RequestError(f"“{request.survey_id}” has no wave {request.wave} (it has "
                                f"{', '.join(map(str, known)) or 'none yet'}).")
     who = app.keys.audit(b"role|" + requester.identity())
+    via = via or requester.channel
     try:
         if request.kind == "report":
-            return _report(app, request, requester.channel, who)
+            return _report(app, request, via, who)
         if request.kind == "evidence":
-            return _evidence(app, request, versions, requester.channel, who)
-        return _export(app, request, versions, requester.channel, who)
+            return _evidence(app, request, versions, via, who)
+        return _export(app, request, versions, via, who)
     except ReportRequestError as exc:
         raise RequestError(str(exc).split(": ", 1)[-1]) from None
 
@@ -154,6 +157,7 @@ def _export(app: ReportingParts, request: Request, versions: list[Survey], via: 
     if request.kind == "xlsx":
         with tempfile.TemporaryDirectory(prefix="surveybot-export-") as folder:
             path = Path(folder) / "export.xlsx"
+            create_owner_only(path)  # in a folder only we can open, and owner-only itself, like every export
             rows = export.write_xlsx(app.store, request.survey_id, header, versions, path, day, request.wave)
             data = path.read_bytes()
         codebook = "The codebook is the second sheet."
