@@ -22,6 +22,7 @@ from bot.services.round_status import (
     NOT_COMPLETED,
     NOT_RESPONDED,
     RESPONDED,
+    Breakdown,
     round_status,
     suppress_parts,
 )
@@ -168,9 +169,11 @@ def describe(core: Core, code: str) -> dict[str, Any]:
     if round_key is not None:
         status = round_status(core.store, core.policy, survey, round_key)[1]
         k, responses, by_breakdown = status.k, status.responses, status_lines(status)
+        breakdowns = [_breakdown(b) for b in status.breakdowns]
     else:
         k = core.policy.thresholds(survey.audience, survey.min_group).group
         responses, by_breakdown = suppress_parts({COMPLETED: 0, NOT_COMPLETED: 0}, k), []
+        breakdowns = []
     invitations = suppress_parts({RESPONDED: facts.invited_completed,
                                   NOT_RESPONDED: facts.invited - facts.invited_completed}, k)
     invited, responded = invitations.total, invitations.cells[RESPONDED]
@@ -194,7 +197,18 @@ def describe(core: Core, code: str) -> dict[str, Any]:
         "started": _published(responses.total), "completed": _published(responses.cells[COMPLETED]),
         "response_rate": None if rate is None else round(rate, 1),
         "by_breakdown": by_breakdown,
+        "breakdowns": breakdowns,
     }
+
+
+def _breakdown(breakdown: Breakdown) -> dict[str, Any]:
+    """One "completed by ..." table of `by_breakdown` as data (for the web console): each option's count or why it
+    is not shown, and the total; `withheld` when the whole table is, as the text says."""
+    if breakdown.counts is None:
+        return {"name": breakdown.name, "withheld": True, "options": [], "total": None}
+    return {"name": breakdown.name, "withheld": False,
+            "options": [[option, _published(cell)] for option, cell in breakdown.counts.cells.items()],
+            "total": _published(breakdown.counts.total)}
 
 
 def _published(cell: Cell) -> int | str:
