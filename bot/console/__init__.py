@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.console import audit, safeguarding
+from bot.console import audit, contacts, safeguarding
 from bot.console.site import Console
 from bot.services.console_access import ConsoleAccess
 from bot.services.core import Core
 
 # Each section's `register(console)`, added as the sections land.
-SECTIONS: list[Callable[[Console], None]] = [safeguarding.register, audit.register]
+SECTIONS: list[Callable[[Console], None]] = [contacts.register, safeguarding.register, audit.register]
 
 
 def make_console(core: Core, *, public_url: str | None = None, trust_proxy: bool = False,
