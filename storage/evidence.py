@@ -7,7 +7,7 @@ replayed state. Read-only; bot.services.audit does the checking.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -102,3 +102,32 @@ def audited_today(uow: UnitOfWork, action: str, today: date) -> list[dict[str, A
     query = (select(AuditRecord.subject).where(AuditRecord.action == action, AuditRecord.on == today)
              .order_by(col(AuditRecord.seq)))
     return [json.loads(subject) for subject in uow.session.exec(query)]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One audit record as stored: its place in the chain, day, action and subject (JSON text, as hashed)."""
+
+    seq: int
+    on: date
+    action: str
+    subject: str
+
+
+def _records(query: Any, uow: UnitOfWork) -> list[Record]:
+    return [Record(row.seq or 0, row.on, row.action, row.subject) for row in uow.session.exec(query)]
+
+
+def latest_records(uow: UnitOfWork, limit: int, before: int | None = None) -> list[Record]:
+    """The newest `limit` records (before record `before`, when given), newest first: a page of the log."""
+    query = select(AuditRecord).order_by(col(AuditRecord.seq).desc()).limit(limit)
+    if before is not None:
+        query = query.where(col(AuditRecord.seq) < before)
+    return _records(query, uow)
+
+
+def records_of(uow: UnitOfWork, actions: Sequence[str]) -> list[Record]:
+    """Every record of these actions, oldest first (for example the safeguarding alerts and their
+    acknowledgements, which are few)."""
+    return _records(select(AuditRecord).where(col(AuditRecord.action).in_(list(actions)))
+                    .order_by(col(AuditRecord.seq)), uow)

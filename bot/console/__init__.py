@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.console import campaigns, results, yousaid
+from bot.console import audit, campaigns, contacts, results, safeguarding, yousaid
 from bot.console.site import Console
 from bot.services.console_access import ConsoleAccess
 from bot.services.core import Core
 
 # Each section's `register(console)`, added as the sections land.
-SECTIONS: list[Callable[[Console], None]] = [campaigns.register, results.register, yousaid.register]
+SECTIONS: list[Callable[[Console], None]] = [campaigns.register, contacts.register, results.register,
+                                             yousaid.register, safeguarding.register, audit.register]
 
 
 def make_console(core: Core, *, public_url: str | None = None, trust_proxy: bool = False,

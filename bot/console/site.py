@@ -172,6 +172,9 @@ class Console:
         """A form's fields (url-encoded or multipart, an uploaded file as aiohttp's FileField)."""
         try:
             return dict(await request.post())
+        except web.HTTPRequestEntityTooLarge:  # an HTTPException, which would otherwise end as a 500 page
+            raise Refusal(413, f"That is more than the console takes at once ({UPLOAD_LIMIT // (1024 * 1024)} MB). "
+                               "Please send a smaller file: a long contacts list can be split in two.") from None
         except (ValueError, UnicodeDecodeError, RequestPayloadError):
             raise Refusal(400, "The form could not be read. Please go back and try again.") from None
 

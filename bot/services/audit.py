@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.services.privacy import Keys
 from storage import evidence
-from storage.evidence import ChainHead
+from storage.evidence import ChainHead, Record
 from storage.rounds import NULL
 from storage.sql import GENESIS, chain_hash
 from storage.unit_of_work import Store, UnitOfWork
@@ -132,6 +132,13 @@ def head(store: Store) -> ChainHead:
     """The chain's newest link, for an evidence pack to quote (and `verify(expect_head=...)` to check later)."""
     with store.unit() as uow:
         return evidence.chain_head(uow)
+
+
+def latest(store: Store, limit: int, before: int | None = None) -> list[Record]:
+    """A page of the log, newest first, as the console's audit page shows it (subjects hold fingerprints and row
+    numbers, never a platform id: each use case audits only those)."""
+    with store.unit() as uow:
+        return evidence.latest_records(uow, limit, before)
 
 
 def _check_answers(uow: UnitOfWork, keys: Keys, replay: _Replay, problems: list[str]) -> None:
