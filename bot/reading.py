@@ -26,7 +26,17 @@ from storage.sql import SqlStore, Units
 
 
 def survey_dirs(settings: Settings) -> tuple[Path, ...]:
-    return settings.surveys_dirs or (builtin_survey_dir(),)
+    """The folders survey files are read from: SURVEYBOT_SURVEYS_DIR when it is set; otherwise the built-in surveys,
+    and the data folder's surveys/ once the web console has published a survey there (bot.console.surveys)."""
+    if settings.surveys_dirs:
+        return settings.surveys_dirs
+    own = own_survey_dir(settings)
+    return (builtin_survey_dir(), own) if own.is_dir() else (builtin_survey_dir(),)
+
+
+def own_survey_dir(settings: Settings) -> Path:
+    """Where the web console publishes survey files when SURVEYBOT_SURVEYS_DIR is not set."""
+    return settings.data_dir / "surveys"
 
 
 def make_clock(settings: Settings) -> Callable[[], datetime]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from storage import results
@@ -49,3 +50,14 @@ def has_answers(uow: UnitOfWork, survey_id: str, version: int) -> bool:
         select(Response.id).where(Response.survey_id == survey_id, Response.version == version).limit(1)
     ).first()
     return found is not None
+
+
+def listed(uow: UnitOfWork) -> list[tuple[str, int, str, str, date, bool]]:
+    """Every published version of every survey, without its text: (survey id, version, title, audience, published
+    on, whether it has answers), by id then version. A few rows per survey, each answer check one indexed row."""
+    query = (sa_select(col(SurveyVersion.survey_id), col(SurveyVersion.version), col(SurveyVersion.title),
+                       col(SurveyVersion.audience), col(SurveyVersion.published_on))
+             .order_by(col(SurveyVersion.survey_id), col(SurveyVersion.version)))
+    rows = uow.session.execute(query).all()
+    return [(sid, int(version), title, audience, on, has_answers(uow, sid, int(version)))
+            for sid, version, title, audience, on in rows]

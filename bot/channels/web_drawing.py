@@ -57,17 +57,18 @@ def for_this_page(notice: str) -> str:
 
 
 def draw(effects: tuple[Shown | Confirm | Chose, ...], action: str, *, summary: str | None = None,
-         kept: engine.Reply | None = None) -> list[dict[str, Any]]:
+         kept: engine.Reply | None = None, hidden: webpage.Hidden = ()) -> list[dict[str, Any]]:
     """The effects as the page gets them: what each is, and its HTML. Stored-only effects are left out, and a
     passing note that repeats a message is dropped. With a `summary`, the privacy notice shows just that and folds
-    the rest away; `kept` is a typed answer just refused, put back in the box of the question asked again."""
+    the rest away; `kept` is a typed answer just refused, put back in the box of the question asked again. `hidden`:
+    fields every form carries besides its own (the web console's survey preview, bot.console.surveys)."""
     said = {e.text for e in effects if isinstance(e, Say)}
     drawn: list[dict[str, Any]] = []
     for position, effect in enumerate(effects):
         following = effects[position + 1] if position + 1 < len(effects) else None
         if isinstance(effect, Say):
             text = SAID_HERE.get(effect.text, effect.text)
-            extra = webpage.carry_on(action) if effect.text in SAID_HERE else ""
+            extra = webpage.carry_on(action, hidden) if effect.text in SAID_HERE else ""
             if (isinstance(following, Ask) and following.prompt.kind == "consent"
                     and effect.text not in (msg.YES_OR_NO, words.WELCOME_BACK)):  # the privacy notice
                 if summary is not None:  # the few words that matter first, the whole notice one tap away
@@ -83,7 +84,7 @@ def draw(effects: tuple[Shown | Confirm | Chose, ...], action: str, *, summary: 
                                      "number": prompt.number, "total": prompt.total,
                                      "options": list(prompt.options), "selected": list(prompt.selected),
                                      "optional": prompt.optional, "can_go_back": prompt.can_go_back},
-                          "html": webpage.question(action, prompt, _kept(kept, prompt.turn))})
+                          "html": webpage.question(action, prompt, _kept(kept, prompt.turn), hidden)})
         elif isinstance(effect, Answered):
             drawn.append({"type": "answered", "turn": effect.turn, "question": effect.question,
                           "answer": effect.answer, "html": webpage.answered(effect)})
@@ -94,11 +95,11 @@ def draw(effects: tuple[Shown | Confirm | Chose, ...], action: str, *, summary: 
         elif isinstance(effect, Chose):
             drawn.append({"type": "chose", "label": effect.label, "html": webpage.chose(effect.label)})
         elif isinstance(effect, Confirm):
-            drawn.append({"type": "confirm", "html": webpage.confirm_delete(action)})
+            drawn.append({"type": "confirm", "html": webpage.confirm_delete(action, hidden)})
         elif isinstance(effect, CheckIn):
             drawn.append({"type": "check", "text": effect.text, "contact_box": effect.contact_box,
                           "choices": [{"label": c.label, "data": c.data} for c in effect.choices],
-                          "html": webpage.check_in(action, effect)})
+                          "html": webpage.check_in(action, effect, hidden)})
     return drawn
 
 

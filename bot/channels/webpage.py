@@ -14,6 +14,7 @@ typed answers have a visible label and their hint as a description; the progress
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 
 from bot import templates
@@ -25,6 +26,7 @@ from bot.services.safeguarding.checkin import CheckIn
 STATIC = "webstatic"
 LONG_OPTION = 24  # options longer than this go one to a row, whatever the kind
 BULLETS = ("• ", "- ", "* ")
+Hidden = Sequence[tuple[str, str]]  # (name, value) of fields a form carries besides its own (see chat.html)
 
 
 def static_file(name: str) -> bytes:
@@ -83,24 +85,24 @@ def chose(label: str) -> str:
     return _draw("chose", label)
 
 
-def buttons_form(action: str, choices: list[tuple[str, str, str]]) -> str:
+def buttons_form(action: str, choices: list[tuple[str, str, str]], hidden: Hidden = ()) -> str:
     """A small form of buttons (value, label, style) under a message, e.g. Carry on, or the delete confirmation."""
-    return _draw("buttons_form", action, choices)
+    return _draw("buttons_form", action, choices, hidden)
 
 
-def carry_on(action: str) -> str:
-    return buttons_form(action, [("resume", words.CARRY_ON, "primary")])
+def carry_on(action: str, hidden: Hidden = ()) -> str:
+    return buttons_form(action, [("resume", words.CARRY_ON, "primary")], hidden)
 
 
-def confirm_delete(action: str) -> str:
+def confirm_delete(action: str, hidden: Hidden = ()) -> str:
     return say(words.DELETE_SURE, buttons_form(action, [("delete-sure", words.DELETE_YES, "danger"),
-                                                        ("keep", words.DELETE_NO, "secondary")]))
+                                                        ("keep", words.DELETE_NO, "secondary")], hidden))
 
 
-def check_in(action: str, check: CheckIn) -> str:
+def check_in(action: str, check: CheckIn, hidden: Hidden = ()) -> str:
     """The safeguarding check: its question and big buttons (each posts `care:...`), and on the contact step a box
     to type how a trusted adult can reach them. The first button is the calm default."""
-    return _draw("check_in", action, check)
+    return _draw("check_in", action, check, hidden)
 
 
 def _layout(prompt: Prompt) -> str:
@@ -111,9 +113,10 @@ def _layout(prompt: Prompt) -> str:
     return "row" if side_by_side else "column"
 
 
-def question(action: str, prompt: Prompt, kept: str = "") -> str:
+def question(action: str, prompt: Prompt, kept: str = "", hidden: Hidden = ()) -> str:
     """A question as a form: progress, the question as a heading, its hint, then its options and controls. `kept`
-    is the typed answer just refused (too long, say), put back in the box so nothing typed is lost."""
+    is the typed answer just refused (too long, say), put back in the box so nothing typed is lost. `hidden`: fields
+    the form carries besides its own (the console's survey preview)."""
     turn = prompt.turn
     notes = []
     counted = prompt.max_length is not None and prompt.hint == msg.UP_TO.format(limit=prompt.max_length)
@@ -126,7 +129,7 @@ def question(action: str, prompt: Prompt, kept: str = "") -> str:
     described = " ".join(i for i, present in ((f"h{turn}", (prompt.hint and not counted) or prompt.multiple),
                                               (f"p{turn}", prompt.previous),
                                               (f"n{turn}", prompt.typed and prompt.max_length)) if present)
-    return _draw("question", action, prompt, kept, notes, described, _layout(prompt))
+    return _draw("question", action, prompt, kept, notes, described, _layout(prompt), hidden)
 
 
 def answered(effect: Answered) -> str:

@@ -27,7 +27,7 @@ from bot import logs
 from bot.config import Settings, SettingsError
 from bot.domain.address import Address
 from bot.reading import survey_dirs
-from bot.services.surveyfiles import SurveyFileError, check_files
+from bot.services.surveyfiles import SurveyFileError
 from storage import database
 
 if TYPE_CHECKING:
@@ -180,21 +180,11 @@ def check_surveys(paths: list[Path], settings: Settings | None = None, verbose: 
     """Survey files (errors), the safeguarding phrase list and glossary in use (errors), and the plain-language
     check of every survey's words (warnings only: they never change the exit status). Errors come first and the
     warnings are one line unless `verbose`, so a problem that stops the bot is never lost under advice."""
-    from bot.language.glossary import Glossary, load_glossary
-    from bot.language.surveys import survey_warnings
-    from bot.services.safeguarding.phrases import load_phrases
+    from bot.language.checking import check_surveys as check
 
     settings = settings or Settings()
-    surveys, problems = check_files(paths)
-    glossary = None
-    for load, path in ((load_phrases, settings.safeguarding_phrases), (load_glossary, settings.language_glossary)):
-        try:
-            loaded = load(path)
-        except SurveyFileError as exc:
-            problems.extend(exc.problems)
-        else:
-            glossary = loaded if isinstance(loaded, Glossary) else glossary
-    warnings = [w for s in surveys for w in survey_warnings(s, glossary)] if glossary is not None else []
+    checked = check(paths, settings.safeguarding_phrases, settings.language_glossary)
+    surveys, problems, warnings = checked.surveys, checked.problems, checked.warnings
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

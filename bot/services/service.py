@@ -45,6 +45,7 @@ from storage import conversations, rounds, survey_versions
 from storage import responses as store_responses
 from storage import yousaid as store_yousaid
 from storage.database import DatabaseError
+from storage.results import digest
 from storage.sql import Conflict
 from storage.unit_of_work import Store, UnitOfWork
 
@@ -88,16 +89,62 @@ class SurveyService(Care, Contacts):
         frozen: list[Problem] = []
         with self.store.unit() as uow:
             for survey in self.catalogue.all():
-                result = survey_versions.publish(uow, survey.id, survey.version, survey.title,
-                                                 survey.audience.value, survey.source, today)
-                if result == "frozen":
-                    frozen.append(Problem(survey.path, 1, f"version {survey.version} of `{survey.id}` has already "
-                                          "collected answers, so its wording is frozen: give the changed survey a "
-                                          "new version number"))
-                elif result in ("new", "updated"):
-                    uow.audit(f"survey.{result}", {"survey": survey.id, "version": survey.version}, today)
+                problem = self._publish_one(uow, survey, today)[1]
+                if problem is not None:
+                    frozen.append(problem)
             if frozen:
                 raise SurveyFileError(frozen)
+
+    def publish(self, survey: Survey, keep: Callable[[], None], who: str | None = None) -> str:
+        """Publish one survey version while the bot runs (the web console), as start-up publishes each: its exact
+        text recorded and audited (`survey.new`, or `survey.updated` for an edit of a version without answers, with
+        the keyed fingerprint of who did it), refused with a SurveyFileError if that version has answers already.
+        `keep` (writing its file into the survey folder) runs inside the transaction, so a file that cannot be
+        written publishes nothing; then this process's catalogue serves it at once.
+
+        Other processes on the same database have their own catalogue, read from the survey folders when they
+        start: they serve the new version from their next restart (there is no reload while running). Returns
+        "new", "updated" or "same"."""
+        def once() -> str:
+            today = self.clock().date()
+            with self.store.unit() as uow:
+                result, frozen = self._publish_one(uow, survey, today, who)
+                if frozen is not None:
+                    raise SurveyFileError([frozen])
+                keep()
+            return result
+        result = retry(once, RETRIES, jittered(), on=Conflict)
+        self.catalogue.add(survey)
+        return result
+
+    def published_list(self) -> list[tuple[str, int, str, str, date, bool]]:
+        """Every published version of every survey, without its text (storage.survey_versions.listed)."""
+        with self.store.unit() as uow:
+            return survey_versions.listed(uow)
+
+    def frozen(self, survey: Survey) -> Problem | None:
+        """The problem publishing `survey` would meet (nothing is written): its version collected answers under other
+        wording."""
+        with self.store.unit() as uow:
+            row = survey_versions.published(uow, survey.id, survey.version)
+            if row is None or row.digest == digest(survey.source):
+                return None
+            return frozen_problem(survey) if survey_versions.has_answers(uow, survey.id, survey.version) else None
+
+    @staticmethod
+    def _publish_one(uow: UnitOfWork, survey: Survey, today: date, who: str | None = None
+                     ) -> tuple[str, Problem | None]:
+        """One version stored and audited (a change only); the problem to report if its wording is frozen."""
+        result = survey_versions.publish(uow, survey.id, survey.version, survey.title, survey.audience.value,
+                                         survey.source, today)
+        if result == "frozen":
+            return result, frozen_problem(survey)
+        if result in ("new", "updated"):
+            subject: dict[str, object] = {"survey": survey.id, "version": survey.version}
+            if who is not None:
+                subject["who"] = who
+            uow.audit(f"survey.{result}", subject, today)
+        return result, None
 
     # --- use cases -----------------------------------------------------------------------------------------------
     @joins_group_commit
@@ -363,3 +410,8 @@ class SurveyService(Care, Contacts):
 
     def _title(self, survey_id: str) -> str:
         return f"“{self.catalogue.latest(survey_id).title}”" if self.catalogue.has(survey_id) else "a survey"
+
+
+def frozen_problem(survey: Survey) -> Problem:
+    return Problem(survey.path, 1, f"version {survey.version} of `{survey.id}` has already collected answers, so its "
+                   "wording is frozen: give the changed survey a new version number")

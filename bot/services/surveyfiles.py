@@ -7,6 +7,8 @@ are offered here too.
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -15,10 +17,11 @@ from bot.engine.survey import Survey
 from bot.services.problems import Problem, SurveyFileError
 from bot.services.surveyreader import MAX_SURVEY_BYTES, parse_survey, too_big
 from bot.services.surveytext import BULLET, dashed, reflow
+from storage.files import create_owner_only
 
 __all__ = [
-    "BULLET", "MAX_SURVEY_BYTES", "Problem", "SurveyCatalogue", "SurveyFileError", "builtin_survey_dir", "check_files",
-    "dashed", "load_survey_file", "parse_survey", "reflow", "survey_paths",
+    "BULLET", "MAX_SURVEY_BYTES", "FileClash", "Problem", "SurveyCatalogue", "SurveyFileError", "builtin_survey_dir",
+    "check_files", "dashed", "load_survey_file", "parse_survey", "placed", "reflow", "survey_paths", "write_survey",
 ]
 
 
@@ -44,28 +47,76 @@ def survey_paths(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def check_files(paths: Iterable[Path]) -> tuple[list[Survey], list[Problem]]:
-    """Validate files, and ids across them: two files may not claim the same survey id and version."""
+def check_files(paths: Iterable[Path], texts: Iterable[tuple[str, str]] = ()) -> tuple[list[Survey], list[Problem]]:
+    """Validate files, and ids across them: two files may not claim the same survey id and version. `texts` are
+    survey files not yet written (one typed or uploaded in the web console), as (the name they are shown under, their
+    text), checked after the files and against them, exactly as if they were among them."""
     surveys: list[Survey] = []
     problems: list[Problem] = []
     owners: dict[tuple[str, int], str] = {}
+
+    def add(survey: Survey, where: str) -> None:
+        key = (survey.id, survey.version)
+        if key in owners:
+            problems.append(Problem(where, 1, f"survey `{survey.id}` version {survey.version} is already defined "
+                                    f"in {owners[key]}"))
+            return
+        owners[key] = where
+        surveys.append(survey)
+
     for path in survey_paths(paths):
         if not path.exists():
             problems.append(Problem(str(path), 0, "no such file or folder"))
             continue
         try:
-            survey = load_survey_file(path)
+            add(load_survey_file(path), str(path))
         except SurveyFileError as exc:
             problems.extend(exc.problems)
-            continue
-        key = (survey.id, survey.version)
-        if key in owners:
-            problems.append(Problem(str(path), 1, f"survey `{survey.id}` version {survey.version} is already defined "
-                                    f"in {owners[key]}"))
-            continue
-        owners[key] = str(path)
-        surveys.append(survey)
+    for name, text in texts:
+        try:
+            add(parse_survey(text, name), name)
+        except SurveyFileError as exc:
+            problems.extend(exc.problems)
     return surveys, problems
+
+
+class FileClash(Exception):
+    """A survey cannot be written where it would go: the file of that name holds something else."""
+
+
+def placed(survey: Survey, folder: Path) -> Path:
+    """Where a new or edited survey's file goes in `folder`: `<id>.yaml`, or `<id>-v<version>.yaml` when `<id>.yaml`
+    holds another version of the same survey. That older file is kept, because conversations and campaigns still
+    running on its version need it after a restart. A file of either name that holds a different survey (or
+    nothing readable) is never written over: FileClash says which."""
+    plain = folder / f"{survey.id}.yaml"
+    for path in (plain, folder / f"{survey.id}-v{survey.version}.yaml"):
+        if not path.exists():
+            return path
+        try:
+            held = load_survey_file(path)
+        except SurveyFileError:
+            raise FileClash(f"{path.name} is already in the survey folder and is not a survey file we can read, "
+                            "so it was left as it is") from None
+        if held.id != survey.id:
+            raise FileClash(f"{path.name} in the survey folder holds a different survey (`{held.id}`), so it was "
+                            "left as it is")
+        if held.version == survey.version:
+            return path  # an edit of this very version (allowed until it collects answers)
+    raise FileClash(f"{plain.name} holds another version of `{survey.id}`, and so does {survey.id}-v"
+                    f"{survey.version}.yaml")
+
+
+def write_survey(path: Path, text: str) -> None:
+    """Write a survey file readable by the bot's own account only, whole or not at all: a process starting at that
+    moment reads the old file or the new one, never half of one. The temporary name is not a .yaml name, so no
+    survey folder ever lists it."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        create_owner_only(temporary, text.encode("utf-8"), exclusive=True)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def builtin_survey_dir() -> Path:
@@ -88,8 +139,19 @@ class SurveyCatalogue:
             raise SurveyFileError(problems)
         return cls(surveys)
 
+    def add(self, survey: Survey) -> None:
+        """A version published while the bot runs (the web console): served at once by everything holding this
+        catalogue. The maps are replaced, never changed in place, so a reader on another thread never iterates one
+        that is changing."""
+        versions = {**self._versions.get(survey.id, {}), survey.version: survey}
+        self._versions = {**self._versions, survey.id: versions}
+
     def ids(self) -> list[str]:
         return sorted(self._versions)
+
+    def versions(self, survey_id: str) -> list[int]:
+        """The loaded versions of a survey, oldest first."""
+        return sorted(self._versions.get(survey_id, {}))
 
     def latest(self, survey_id: str) -> Survey:
         versions = self._versions.get(survey_id)
