@@ -133,7 +133,8 @@ def web_console(app: App) -> Console:
         from bot.console import make_console
 
         settings = app.settings
-        app.console = make_console(app, public_url=settings.public_url, trust_proxy=settings.trust_proxy)
+        app.console = make_console(app, public_url=settings.public_url, trust_proxy=settings.trust_proxy,
+                                   settings=settings)
     return app.console
 
 

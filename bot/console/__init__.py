@@ -8,20 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.console import audit, campaigns, contacts, results, safeguarding, yousaid
+from bot.config import Settings
+from bot.console import audit, campaigns, contacts, results, safeguarding, surveys, yousaid
 from bot.console.site import Console
 from bot.services.console_access import ConsoleAccess
 from bot.services.core import Core
 
 # Each section's `register(console)`, added as the sections land.
-SECTIONS: list[Callable[[Console], None]] = [campaigns.register, contacts.register, results.register,
-                                             yousaid.register, safeguarding.register, audit.register]
+SECTIONS: list[Callable[[Console], None]] = [campaigns.register, surveys.register, contacts.register,
+                                             results.register, yousaid.register, safeguarding.register,
+                                             audit.register]
 
 
 def make_console(core: Core, *, public_url: str | None = None, trust_proxy: bool = False,
-                 mailer: Callable[[str, str], Awaitable[None]] | None = None) -> Console:
+                 mailer: Callable[[str, str], Awaitable[None]] | None = None,
+                 settings: Settings | None = None) -> Console:
     access = ConsoleAccess(core.store, core.keys, core.service.clock)
     console = Console(core, access, public_url=public_url, trust_proxy=trust_proxy, mailer=mailer)
+    console.settings = settings or Settings()
     for register in SECTIONS:
         register(console)
     return console

@@ -29,6 +29,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
 from bot import templates
+from bot.config import Settings
 from bot.domain.address import Address
 from bot.server import PAGE_HEADERS
 from bot.services.console_access import ConsoleAccess, Person, TooMany
@@ -95,6 +96,7 @@ class Console:
         self.public_url = public_url.rstrip("/") if public_url else None
         self.trust_proxy = trust_proxy
         self.mailer = mailer  # sends a sign-in link to an email address (bot.channels.email), when SMTP is set up
+        self.settings = Settings()  # what the pages read of the settings (survey folders...); make_console sets it
         self.server: Any = None  # the HTTP server it is mounted on; its own address serves when no public one is set
         self.clients = Buckets(rate=1.0, burst=30.0)  # sign-in attempts per client: guessing a link is hopeless
         self.static = {name: resources.files("bot.console").joinpath("static", name).read_bytes() for name in STATIC}
