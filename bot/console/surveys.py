@@ -209,9 +209,11 @@ def read_upload(fields: dict[str, Any], fallback_name: str) -> tuple[str, str, l
     upload = fields.get("file")
     if isinstance(upload, FileField) and (upload.filename or "").strip():
         name = clean_name(upload.filename)
-        data = upload.file.read(MAX_SURVEY_BYTES + 1)
-        if len(data) > MAX_SURVEY_BYTES:
-            return name, text, [too_big(name, len(data))]
+        size = upload.file.seek(0, os.SEEK_END)  # aiohttp has it whole already, within the server's 1 MB
+        if size > MAX_SURVEY_BYTES:  # checked before decoding, as the command line checks a file's size
+            return name, text, [too_big(name, size)]
+        upload.file.seek(0)
+        data = upload.file.read()
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
