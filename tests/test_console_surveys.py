@@ -449,7 +449,7 @@ async def browser() -> AsyncIterator[Any]:
 async def test_a_file_over_the_servers_limit_is_refused_with_a_page(site: RunningConsole, admin: Browser) -> None:
     await admin.get("/admin/surveys/edit")
     await admin.post("/admin/surveys/check", upload(b"# " + b"x" * (1024 * 1024)), status=413)
-    assert "too much to send at once" in admin.last
+    assert "more than the console takes at once" in admin.last
     big = b"id: big\n# " + b"x" * (300 * 1024)  # under the server's limit, over a survey file's
     await admin.post("/admin/surveys/check", upload(big, "big.yaml"), on="/admin/surveys/edit", status=200)
     assert listed(admin.last, "problems")[0].startswith("big.yaml:1: the file is 300 KB; a survey file may be at most "
