@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,14 @@ from bot.services.roles import Role
 
 from .conftest import Clock
 from .consolekit import Browser, RunningConsole, running_console
+
+TODAY = Clock().now.date()  # the injected clock's day (tests/conftest.py), never the calendar's
+YESTERDAY = TODAY - timedelta(days=1)
+
+
+def long(day: date) -> str:
+    """A day as the page shows it: the day, the month in full and the year."""
+    return f"{day.day} {day:%B %Y}"
 
 WHO = "console:scrutineer-q7x"
 ROW = re.compile(r'<td class="number">([0-9]+)</td>\s*<td>([^<]+)</td>\s*<td class="audit-text">([^<]+)</td>')
@@ -54,7 +62,7 @@ async def test_the_chain_is_verified_and_the_latest_records_are_shown_newest_fir
     total = records(site)  # the surveys found at start (`survey.new`), then the sign-in
     assert [action for _, _, action in shown][:3] == ["console.signin", "console.link", "role.granted"]
     assert {action for _, _, action in shown[3:]} == {"survey.new"}
-    assert [seq for seq, _, _ in shown] == list(range(total, 0, -1)) and all(on == "2 March 2026" for _, on, _ in shown)
+    assert [seq for seq, _, _ in shown] == list(range(total, 0, -1)) and all(on == long(TODAY) for _, on, _ in shown)
     assert 'role:</span> <span class="audit-text">scrutineer<' in page
     assert "q7x" not in page  # the person is a keyed fingerprint in every subject, never their name
     assert "Older records" not in page and "Latest records" in page
@@ -63,7 +71,7 @@ async def test_the_chain_is_verified_and_the_latest_records_are_shown_newest_fir
 async def test_fifty_a_page_and_older_pages_by_record_number(site: RunningConsole, scrutineer: Browser) -> None:
     with site.app.store.unit() as uow:
         for n in range(120):
-            uow.audit("test.filler", {"n": n, "ok": n % 2 == 0}, date(2026, 3, 1))
+            uow.audit("test.filler", {"n": n, "ok": n % 2 == 0}, YESTERDAY)
     total = records(site)
     assert total > 120
     seen: list[int] = []
@@ -78,7 +86,7 @@ async def test_fifty_a_page_and_older_pages_by_record_number(site: RunningConsol
         assert "Verified." in page and f"Records before number {older[1]}" in page
         assert '<a href="/admin/audit">Latest records</a>' in page
     assert seen == list(range(total, 0, -1))  # every record once, newest first
-    assert 'ok:</span> <span class="audit-text">yes<' in page and "1 March 2026" in page
+    assert 'ok:</span> <span class="audit-text">yes<' in page and long(YESTERDAY) in page
     await scrutineer.get("/admin/audit?before=1")
     assert "There are no records before number 1." in scrutineer.last
     for bad in ("abc", "0", "-5", "1e3", "9" * 30):
@@ -87,7 +95,7 @@ async def test_fifty_a_page_and_older_pages_by_record_number(site: RunningConsol
 
 async def test_a_record_changed_in_the_database_shows_the_problem(site: RunningConsole, scrutineer: Browser) -> None:
     with site.app.store.unit() as uow:
-        uow.audit("contacts.imported", {"rows": 4, "new": 4}, date(2026, 3, 2))
+        uow.audit("contacts.imported", {"rows": 4, "new": 4}, TODAY)
     assert "Verified." in await scrutineer.get("/admin/audit")
     with site.app.engine.begin() as connection:  # someone with the database edits one record directly
         connection.execute(text("UPDATE audit_record SET subject = :subject WHERE action = 'contacts.imported'"),

@@ -12,6 +12,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,25 @@ from .consolekit import RunningConsole, running_console
 from .fakes.smtp_server import FakeSmtp
 from .test_web import Respondent, complete
 
+# Every date below is counted from the injected clock's moment (tests/conftest.py Clock), never the calendar's.
+NOW = Clock().now
+
+
+def day(days: int) -> date:
+    return (NOW + timedelta(days=days)).date()
+
+
+def typed(days: int, at: str) -> str:
+    """A moment as the form and the command line take it: YYYY-MM-DD HH:MM."""
+    return f"{day(days):%Y-%m-%d} {at}"
+
+
+def said(days: int, at: str) -> str:
+    """A moment as the pages show it: weekday, day, short month and year, then the time."""
+    when = day(days)
+    return f"{when:%a} {when.day} {when:%b %Y}, {at}"
+
+
 SURVEY = "policy-awareness"  # practitioners: counts under 5 are not shown
 ADMIN, SCRUTINEER = "console:bola", "console:sam"
 
@@ -45,10 +65,11 @@ async def site(tmp_path: Path, database_url: str, clock: Clock) -> AsyncIterator
 
 
 def form(**changes: str) -> dict[str, str]:
-    """The create form as a person fills it in: a practitioners' survey by email, opening tomorrow (the fixed clock
-    says Monday 2 March 2026, 09:30)."""
-    fields = {"code": "practice-2026", "survey": SURVEY, "opens_date": "2026-03-03", "opens_time": "09:00",
-              "closes_date": "2026-03-24", "closes_time": "17:00", "tags": "practitioners", "channel_email": "on",
+    """The create form as a person fills it in: a practitioners' survey by email, opening the day after the injected
+    clock's moment (NOW)."""
+    fields = {"code": "practice-2026", "survey": SURVEY, "opens_date": f"{day(1):%Y-%m-%d}", "opens_time": "09:00",
+              "closes_date": f"{day(22):%Y-%m-%d}", "closes_time": "17:00", "tags": "practitioners",
+              "channel_email": "on",
               "reminders": "3,7", "max_reminders": "2", "every_months": "", "quiet_hours": "20-8"}
     return {name: value for name, value in {**fields, **changes}.items() if value is not None}
 
@@ -95,22 +116,23 @@ async def test_a_campaign_made_by_the_form_is_the_one_the_command_line_makes_and
         page = await admin.get("/admin/campaigns")
         assert "There are no campaigns yet" in page and 'href="/admin/campaigns/new"' in page
         new = await admin.get("/admin/campaigns/new")
-        assert value_of(new, "opens_date") == "2026-03-03" and value_of(new, "closes_date") == "2026-03-24"
+        assert value_of(new, "opens_date") == f"{day(1):%Y-%m-%d}"
+        assert value_of(new, "closes_date") == f"{day(22):%Y-%m-%d}"
         assert value_of(new, "reminders") == "3,7" and value_of(new, "quiet_hours") == "20-8"  # the CLI's defaults
         assert f'<option value="{SURVEY}">' in new
         response = await admin.post("/admin/campaigns/new", form())
         assert response.headers["Location"] == "/admin/campaigns/practice-2026?done=created"
-        cli(site.app, "create", "twin", "--survey", SURVEY, "--opens", "2026-03-03 09:00", "--closes",
-            "2026-03-24 17:00", "--tags", "practitioners", "--channels", "email")
+        cli(site.app, "create", "twin", "--survey", SURVEY, "--opens", typed(1, "09:00"), "--closes",
+            typed(22, "17:00"), "--tags", "practitioners", "--channels", "email")
         made = campaign_rows(site.app)
         assert made["practice-2026"] == made["twin"]  # the same strings reached the same use case
 
         page = shown(await admin.get("/admin/campaigns/practice-2026?done=created"))
         assert "The campaign is created" in page and "Status Scheduled" in page
-        assert "Opens Tue 3 Mar 2026, 09:00" in page and "Closes Tue 24 Mar 2026, 17:00" in page
+        assert f"Opens {said(1, '09:00')}" in page and f"Closes {said(22, '17:00')}" in page
         assert "contacts tagged practitioners, on email" in page
-        for step in ("Invitations Tue 3 Mar 2026, 09:00 Not yet", "Reminder 1 Fri 6 Mar 2026, 09:00 Not yet",
-                     "Reminder 2 Tue 10 Mar 2026, 09:00 Not yet", "Closes Tue 24 Mar 2026, 17:00 Not yet"):
+        for step in (f"Invitations {said(1, '09:00')} Not yet", f"Reminder 1 {said(4, '09:00')} Not yet",
+                     f"Reminder 2 {said(8, '09:00')} Not yet", f"Closes {said(22, '17:00')} Not yet"):
             assert step in page
         assert "Invited 0" in page and "Response rate (of those invited) not shown (too few)" in page
 
@@ -128,7 +150,7 @@ async def test_a_campaign_made_by_the_form_is_the_one_the_command_line_makes_and
 
 MISTAKES = [  # (what is changed, the sentence shown, the field it is next to)
     ({"code": "Practice 2026!"}, "Code “Practice 2026!” may use only lower case letters, digits, - and _", "code"),
-    ({"closes_date": "2026-03-01"}, "Closes: a campaign must close after it opens", "closes"),
+    ({"closes_date": f"{day(-1):%Y-%m-%d}"}, "Closes: a campaign must close after it opens", "closes"),
     ({"opens_time": ""}, "Opens: please give both a date and a time", "opens"),
     ({"survey": "nope"}, "Survey: no survey “nope”", "survey"),
     ({"tags": "Practitioners, two words"}, "Tags: “two words” is not a tag", "tags"),
@@ -173,8 +195,8 @@ async def test_open_remind_and_close_change_the_campaign_and_audit_as_the_comman
     admin = await site.signed_in(ADMIN, Role.ADMIN)
     try:
         await admin.post("/admin/campaigns/new", form(code="web-one"), on="/admin/campaigns/new")
-        cli(site.app, "create", "cli-one", "--survey", SURVEY, "--opens", "2026-03-03 09:00", "--closes",
-            "2026-03-24 17:00", "--tags", "practitioners", "--channels", "email")
+        cli(site.app, "create", "cli-one", "--survey", SURVEY, "--opens", typed(1, "09:00"), "--closes",
+            typed(22, "17:00"), "--tags", "practitioners", "--channels", "email")
         page = await admin.get("/admin/campaigns/web-one")
         assert 'action="/admin/campaigns/web-one/open"' in page and "/remind" not in page  # not open yet
 
@@ -194,7 +216,7 @@ async def test_open_remind_and_close_change_the_campaign_and_audit_as_the_comman
         assert [a for a, _ in web] == ["campaign.opened"]
         page = shown(await admin.get("/admin/campaigns/web-one?done=opened"))
         assert "The campaign is open now" in page and "Status Open, wave 1" in page
-        assert "Opens Mon 2 Mar 2026, 09:30" in page
+        assert f"Opens {said(0, '09:30')}" in page
         assert await by_console("open") == "/admin/campaigns/web-one?done=already-open"
         assert "This campaign was already open" in shown(await admin.get("/admin/campaigns/web-one?done=already-open"))
 
@@ -239,8 +261,8 @@ async def test_open_remind_and_close_change_the_campaign_and_audit_as_the_comman
 
 async def test_a_scrutineer_reads_every_campaign_but_each_change_is_refused_and_audited(
         site: RunningConsole) -> None:
-    await asyncio.to_thread(campaign_admin.create, site.app, "practice-2026", SURVEY, "2026-03-03 09:00",
-                            "2026-03-24 17:00")
+    await asyncio.to_thread(campaign_admin.create, site.app, "practice-2026", SURVEY, typed(1, "09:00"),
+                            typed(22, "17:00"))
     before = campaign_rows(site.app)
     scrutineer = await site.signed_in(SCRUTINEER, Role.SCRUTINEER)
     try:
@@ -322,7 +344,7 @@ async def test_the_response_rate_rises_as_invited_people_finish_in_the_web_chat(
                 words = shown(listing)
                 assert "practice-2026: completed by agency Agency Completed Police 10 Health 0" in words
                 page = shown(await admin.get("/admin/campaigns/practice-2026"))
-                assert "Invitations Mon 2 Mar 2026, 09:30 Done" in page  # opened now, and sent
+                assert f"Invitations {said(0, '09:30')} Done" in page  # opened now, and sent
                 assert "Invited 15 Started 10 Completed 10 Response rate (of those invited) 66.7%" in page
                 everything = listing + page
                 for address in practitioners:
@@ -334,7 +356,7 @@ async def test_the_response_rate_rises_as_invited_people_finish_in_the_web_chat(
 # --- reading the form: whatever arrives, the same strings as the command line, or one sentence naming a field ---
 
 typed_text = st.one_of(st.text(max_size=30), st.sampled_from(["", " ", "3,7", "2", "-1", "20-8", "09:00", "09:00:00",
-                                                              "2026-03-03", "0" * 7, "１２"]))
+                                                              f"{day(1):%Y-%m-%d}", "0" * 7, "１２"]))
 
 
 @given(st.dictionaries(st.sampled_from([
@@ -432,8 +454,8 @@ async def test_an_officer_creates_a_campaign_with_the_keyboard_alone_on_a_phone(
 
     async with running_console(tmp_path / "data", f"sqlite:///{tmp_path / 'surveybot.db'}", clock) as site:
         site.grant(Role.ADMIN, ADMIN)
-        await asyncio.to_thread(campaign_admin.create, site.app, "last-year", SURVEY, "2026-03-02 09:00",
-                                "2026-03-20 17:00")  # one to see in the list and the chart
+        await asyncio.to_thread(campaign_admin.create, site.app, "last-year", SURVEY, typed(0, "09:00"),
+                                typed(18, "17:00"))  # one to see in the list and the chart
         context = await chromium.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
         context.set_default_timeout(10_000)
         await context.add_init_script(path=str(AXE))  # by the driver, so the strict policy stays on and is checked

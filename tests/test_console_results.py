@@ -40,6 +40,8 @@ from .conftest import SAMPLE, Clock
 from .consolekit import Browser, RunningConsole, running_console
 from .test_web_browser import ARTIFACTS, AXE, CHROMIUM, FLAGS, PHONE, need
 
+TODAY = Clock().now.date()  # the injected clock's day (tests/conftest.py)
+
 SURVEYS = f"{SAMPLE.parent}{os.pathsep}{builtin_survey_dir()}"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -101,7 +103,7 @@ async def test_the_scrutineer_reads_the_three_question_summary(site: RunningCons
         for part in parts:  # every sentence of the report's summary, as the report words it
             for sentence in (part.heading, *part.paragraphs, *part.bullets):
                 assert escape(sentence, quote=False) in page, sentence
-        assert "20 practitioners completed the survey in wave 1 on 2 March 2026." in page
+        assert f"20 practitioners completed the survey in wave 1 on {TODAY.day} {TODAY:%B %Y}." in page
         assert "Health fewer than 5" in page and "Health 3" not in page  # the group of 3, suppressed
         compared = await browser.get("/admin/results/sample?wave=2&compare=1")
         assert "Compared with wave 1" in compared

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,8 @@ from .conftest import Clock
 from .consolekit import RunningConsole, running_console
 
 DISCLOSURE = "my step dad keeps hurtin me and i dont want 2 go home xq7"
-TODAY = date(2026, 3, 2)
+TODAY = Clock().now.date()  # the injected clock's day (tests/conftest.py)
+SHOWN = f"{TODAY.day} {TODAY:%B %Y}"  # as the page shows it
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ async def test_the_lead_sees_an_alert_from_the_web_chat_and_acknowledges_it(site
         assert raised == {"alert": ref, "category": "abuse", "consent": False}
 
         page = await lead.get("/admin/safeguarding")
-        assert f"<code>{ref}</code>" in page and "<td>abuse</td>" in page and "<td>2 March 2026</td>" in page
+        assert f"<code>{ref}</code>" in page and "<td>abuse</td>" in page and f"<td>{SHOWN}</td>" in page
         assert f'name="alert" value="{ref}"' in page and f'aria-label="Acknowledge alert {ref}"' in page
         assert "1 waiting to be acknowledged, of 1 raised." in page
         for trace in ("hurtin", "step dad", "xq7"):
@@ -73,7 +73,7 @@ async def test_the_lead_sees_an_alert_from_the_web_chat_and_acknowledges_it(site
         assert response.headers["Location"] == f"/admin/safeguarding?done=acknowledged&alert={ref}"
         page = await lead.get(response.headers["Location"])
         assert f"Alert {ref} is acknowledged." in page and 'name="alert"' not in page
-        assert re.search(rf"<code>{ref}</code>.*?<td>\s*2 March 2026\s*</td>\s*</tr>", page, re.S)
+        assert re.search(rf"<code>{ref}</code>.*?<td>\s*{SHOWN}\s*</td>\s*</tr>", page, re.S)
         assert "Every alert is acknowledged." in page
         assert audited(site, "safeguarding.acknowledged") == [{"alert": ref}]
 

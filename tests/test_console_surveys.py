@@ -27,6 +27,9 @@ from bot.services.surveyfiles import builtin_survey_dir
 from .conftest import Clock
 from .consolekit import Browser, RunningConsole, running_console
 
+TODAY = Clock().now.date()  # the injected clock's day (tests/conftest.py)
+PUBLISHED = f"published {TODAY.day} {TODAY:%B %Y}"
+
 GOOD = """# A survey for the console tests
 id: console-check
 version: 1
@@ -125,7 +128,7 @@ async def test_the_list_shows_every_survey_with_its_versions(site: RunningConsol
     for survey in site.app.catalogue.all():
         assert f"<code>{survey.id}</code>" in page and html.escape(survey.title) in page
     row = page[page.index("<code>console-check</code>"):]
-    assert "Version 1 <strong>(in use)</strong>, published 2 March 2026" in row[:row.index("</tr>")]
+    assert f"Version 1 <strong>(in use)</strong>, {PUBLISHED}" in row[:row.index("</tr>")]
     you_said = page[page.index("<code>you-said</code>"):]
     assert "Version 2 <strong>(in use)</strong>" in you_said[:you_said.index("</tr>")]
     assert "Practitioners" in row and 'href="/admin/surveys/edit?survey=console-check"' in row
@@ -229,7 +232,7 @@ async def test_publishing_serves_the_new_version_at_once(site: RunningConsole, a
     assert "Published: version 2 of “How we work together, second round”" in page
     row = page[page.index("<code>console-check</code>"):]
     row = row[:row.index("</tr>")]
-    assert "Version 2 <strong>(in use)</strong>, published 2 March 2026" in row and "Version 1, published" in row
+    assert f"Version 2 <strong>(in use)</strong>, {PUBLISHED}" in row and "Version 1, published" in row
 
     # the file: beside version 1's (kept for conversations and campaigns on it), owner-only
     written = folder / "console-check-v2.yaml"

@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from datetime import date
 
 import pytest
 from sqlalchemy import text
@@ -19,9 +18,9 @@ from storage.database import connect, upgrade
 from storage.sql import Conflict
 from storage.unit_of_work import BatchSpoilt, Store
 
-from .conftest import drop_postgres, postgres_url
+from .conftest import Clock, drop_postgres, postgres_url
 
-TODAY = date(2026, 1, 5)
+TODAY = Clock().now.date()  # the injected clock's day
 
 
 @pytest.fixture
