@@ -132,9 +132,7 @@ def web_console(app: App) -> Console:
     if app.console is None:
         from bot.console import make_console
 
-        settings = app.settings
-        app.console = make_console(app, public_url=settings.public_url, trust_proxy=settings.trust_proxy,
-                                   settings=settings)
+        app.console = make_console(app)
     return app.console
 
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.config import Settings
 from bot.console import audit, campaigns, contacts, results, safeguarding, surveys, yousaid
 from bot.console.site import Console
+from bot.reporting.delivery import ReportingParts
 from bot.services.console_access import ConsoleAccess
-from bot.services.core import Core
 
 # Each section's `register(console)`, added as the sections land.
 SECTIONS: list[Callable[[Console], None]] = [campaigns.register, surveys.register, contacts.register,
@@ -20,12 +19,11 @@ SECTIONS: list[Callable[[Console], None]] = [campaigns.register, surveys.registe
                                              audit.register]
 
 
-def make_console(core: Core, *, public_url: str | None = None, trust_proxy: bool = False,
-                 mailer: Callable[[str, str], Awaitable[None]] | None = None,
-                 settings: Settings | None = None) -> Console:
+def make_console(core: ReportingParts, *, mailer: Callable[[str, str], Awaitable[None]] | None = None) -> Console:
+    """The console on the core parts and their settings (bot.app's App is both)."""
     access = ConsoleAccess(core.store, core.keys, core.service.clock)
-    console = Console(core, access, public_url=public_url, trust_proxy=trust_proxy, mailer=mailer)
-    console.settings = settings or Settings()
+    settings = core.settings
+    console = Console(core, access, public_url=settings.public_url, trust_proxy=settings.trust_proxy, mailer=mailer)
     for register in SECTIONS:
         register(console)
     return console

@@ -18,12 +18,11 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from typing import cast
 
 from aiohttp import web
 
 from bot.config import Settings, SettingsError
-from bot.console.site import HEADERS, PREFIX, Console, Refusal
+from bot.console.site import FORM, HEADERS, PREFIX, Console, Refusal
 from bot.engine.survey import Survey
 from bot.reporting import export
 from bot.reporting.delivery import Deliverable, ReportingParts, Request, RequestError, deliverable
@@ -76,13 +75,6 @@ class Summary:
     wave: int | None  # None: nobody has started it yet
     compare: int | None
     parts: tuple[Part, ...]
-
-
-def reporting_parts(core: Core) -> ReportingParts:
-    """The core parts with the settings the signing key is read from: bot.app's App, which the console is given."""
-    if not isinstance(getattr(core, "settings", None), Settings):
-        raise TypeError("the console needs the core parts with their settings (bot.app's App)")
-    return cast(ReportingParts, core)
 
 
 # --- reading what people send -----------------------------------------------------------------------------------
@@ -225,7 +217,7 @@ def register(console: Console) -> None:
         survey_id = survey_of(request.match_info["survey"])
         shown = await console.work(summary, core, survey_id, request.query.get("wave"),
                                    request.query.get("compare"))
-        key = await console.work(signing, reporting_parts(core).settings)
+        key = await console.work(signing, core.settings)
         return console.render(person, "results/survey.html", current=HOME, summary=shown, signing=key,
                               may_export=person.may(Action.EXPORT), setting=SETTING)
 
@@ -233,14 +225,14 @@ def register(console: Console) -> None:
     async def send_file(request: web.Request, person: Person) -> web.StreamResponse:
         survey_id = survey_of(request.match_info["survey"])
         try:
-            made = await console.work(download, reporting_parts(core), person, survey_id, request["fields"])
+            made = await console.work(download, core, person, survey_id, request[FORM])
         except Forbidden:  # the role was taken away since the page was checked: refused and audited
             await console.work(console.access.refused, person, HOME + "/{survey}/download", Action.EXPORT)
             return console.message(person, "Not for your role", "Downloads need the admin or scrutineer role.",
                                    status=403, back=HOME)
         except RequestError as exc:
             raise Refusal(409, str(exc)) from None
-        kind = str(request["fields"]["kind"])
+        kind = str(request[FORM]["kind"])
         return attachment(made.filename, made.data, TYPES[kind])
 
     @console.page(HOME + "/{survey}/codebook.csv", Action.EXPORT)

@@ -29,11 +29,10 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
 from bot import templates
-from bot.config import Settings
 from bot.domain.address import Address
+from bot.reporting.delivery import ReportingParts
 from bot.server import PAGE_HEADERS
 from bot.services.console_access import ConsoleAccess, Person, TooMany
-from bot.services.core import Core
 from bot.services.roles import PERMISSIONS, Action, Forbidden, Role, parse_who
 from bot.throttle import Buckets, client_of
 
@@ -50,6 +49,8 @@ HEADERS = {"Content-Security-Policy": CSP, **PAGE_HEADERS, "Cache-Control": "no-
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 UPLOAD_LIMIT = 1024 * 1024  # a survey file or a contacts list; the server refuses larger bodies anyway
 
+# A form's fields, read and checked (same site, this session's CSRF token) before the page's handler runs.
+FORM: web.RequestKey[dict[str, Any]] = web.RequestKey("surveybot_console_form", dict)
 PageHandler = Callable[[web.Request, Person], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -89,14 +90,13 @@ SECTIONS = (
 class Console:
     """The console on the bot's HTTP server. Built once by the composition root (bot.app) with the core parts."""
 
-    def __init__(self, core: Core, access: ConsoleAccess, *, public_url: str | None = None,
+    def __init__(self, core: ReportingParts, access: ConsoleAccess, *, public_url: str | None = None,
                  trust_proxy: bool = False, mailer: Callable[[str, str], Awaitable[None]] | None = None) -> None:
         self.core = core
         self.access = access
         self.public_url = public_url.rstrip("/") if public_url else None
         self.trust_proxy = trust_proxy
         self.mailer = mailer  # sends a sign-in link to an email address (bot.channels.email), when SMTP is set up
-        self.settings = Settings()  # what the pages read of the settings (survey folders...); make_console sets it
         self.server: Any = None  # the HTTP server it is mounted on; its own address serves when no public one is set
         self.clients = Buckets(rate=1.0, burst=30.0)  # sign-in attempts per client: guessing a link is hopeless
         self.static = {name: resources.files("bot.console").joinpath("static", name).read_bytes() for name in STATIC}
@@ -198,7 +198,7 @@ class Console:
                 if fields.get(CSRF_FIELD) != self.access.csrf(person.token):
                     raise Refusal(403, "This form is out of date or came from another site. Please reload the "
                                        "page and try again.")
-                request["fields"] = fields
+                request[FORM] = fields
             if not person.may(needs):
                 await self.work(self.access.refused, person, request.match_info.route.resource.canonical
                                 if request.match_info.route.resource else request.path, needs)

@@ -39,7 +39,7 @@ from aiohttp.web_request import FileField
 from bot.channels import web_drawing
 from bot.channels.web_events import Refused, form_event
 from bot.config import Settings
-from bot.console.site import CSRF_FIELD, PREFIX, Console, Refusal
+from bot.console.site import CSRF_FIELD, FORM, PREFIX, Console, Refusal
 from bot.engine import conversation as engine
 from bot.engine.survey import Audience, Survey
 from bot.language.checking import check_surveys
@@ -162,7 +162,7 @@ def check_upload(console: Console, name: str, source: str, early: list[Problem] 
     if early:
         checked.problems = list(early)
         return checked
-    settings = console.settings
+    settings = console.core.settings
     files = list(survey_paths(survey_dirs(settings)))
     folder = publish_folder(settings)
     try:
@@ -305,13 +305,13 @@ def register(console: Console) -> None:
 
     @console.form(CHECK, Action.CHANGE_SURVEYS)
     async def check(request: web.Request, person: Person) -> web.StreamResponse:
-        name, text, early = read_upload(request["fields"], NEW_NAME)
+        name, text, early = read_upload(request[FORM], NEW_NAME)
         checked = await console.work(check_upload, console, name, text, early)
         return editor(person, checked)
 
     @console.form(PUBLISH, Action.CHANGE_SURVEYS)
     async def publish(request: web.Request, person: Person) -> web.StreamResponse:
-        name, text, early = read_upload(request["fields"], NEW_NAME)
+        name, text, early = read_upload(request[FORM], NEW_NAME)
         checked = await console.work(check_upload, console, name, text, early)
         if not checked.ok:
             return editor(person, checked, status=400)
@@ -331,7 +331,7 @@ def register(console: Console) -> None:
 
     @console.form(PREVIEW, Action.CHANGE_SURVEYS)
     async def preview(request: web.Request, person: Person) -> web.StreamResponse:
-        fields = request["fields"]
+        fields = request[FORM]
         sealed = fields.get("seal")
         if not isinstance(sealed, str) or not sealed:  # from the editor: check it, then the first screen
             name, text, early = read_upload(fields, NEW_NAME)
