@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.console.site import PREFIX, Console, Refusal
+from bot.console.site import FORM, PREFIX, Console, Refusal
 from bot.services import campaign_admin
 from bot.services.campaign_admin import CODE
 from bot.services.console_access import Person
@@ -315,7 +315,8 @@ class Pages:
         return self._form(person, Typed.suggested(self.core.service.clock().date()))
 
     async def create(self, request: web.Request, person: Person) -> web.StreamResponse:
-        typed = Typed.of(request["fields"])
+        fields = request[FORM]
+        typed = Typed.of(fields)
         try:
             await self.console.work(campaign_admin.create, self.core, *typed.arguments())
         except Mistake as mistake:
@@ -347,7 +348,7 @@ class Pages:
 
     async def close(self, request: web.Request, person: Person) -> web.StreamResponse:
         code = await self._existing(request)
-        if request["fields"].get("confirm") != "yes":  # only the confirmation page's button closes
+        if request[FORM].get("confirm") != "yes":  # only the confirmation page's button closes
             return self.console.see_other(f"{LIST}/{code}/close")
         await self.console.work(campaign_admin.close_campaign, self.core, code)
         return self.console.see_other(f"{LIST}/{code}?done=closed")

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from bot.console.site import PREFIX, Console, Refusal
+from bot.console.site import FORM, PREFIX, Console, Refusal
 from bot.services import contact_book
 from bot.services.console_access import Person
 from bot.services.contact_book import CampaignError, parse_tags
@@ -44,7 +44,7 @@ def register(console: Console) -> None:
 
     @console.form(f"{HOME}/import", Action.CHANGE_CONTACTS)
     async def import_file(request: web.Request, person: Person) -> web.StreamResponse:
-        upload = request["fields"].get("file")
+        upload = request[FORM].get("file")
         if not isinstance(upload, web.FileField) or not upload.filename:
             return await _listing(console, request, person, status=400,
                                   problem="Contacts file: choose a CSV file to import.")
@@ -66,7 +66,7 @@ def register(console: Console) -> None:
     @console.form(HOME + r"/{contact:[0-9]{1,9}}/tags", Action.CHANGE_CONTACTS)
     async def tag(request: web.Request, person: Person) -> web.StreamResponse:
         number = int(request.match_info["contact"])
-        fields = request["fields"]
+        fields = request[FORM]
         typed = {name: str(fields.get(name, ""))[:200] for name in ("add", "remove")}
         wrong = "add"
         try:

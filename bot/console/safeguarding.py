@@ -18,7 +18,7 @@ from datetime import date
 
 from aiohttp import web
 
-from bot.console.site import PREFIX, Console, Refusal
+from bot.console.site import FORM, PREFIX, Console, Refusal
 from bot.engine import messages as msg
 from bot.services.console_access import Person
 from bot.services.roles import Action
@@ -43,7 +43,7 @@ def register(console: Console) -> None:
 
     @console.form(f"{HOME}/acknowledge", Action.RECEIVE_ALERTS)
     async def acknowledge(request: web.Request, person: Person) -> web.StreamResponse:
-        ref = ack_ref(ack_data(str(request["fields"].get("alert", ""))))  # the chat buttons' own check
+        ref = ack_ref(ack_data(str(request[FORM].get("alert", ""))))  # the chat buttons' own check
         if ref is None:
             raise Refusal(400, "That is not an alert's reference. Please go back and choose Acknowledge again.")
         service = console.core.service

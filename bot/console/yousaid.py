@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.console.results import attachment
-from bot.console.site import PREFIX, Console, Refusal
+from bot.console.site import FORM, PREFIX, Console, Refusal
 from bot.engine import messages as msg
 from bot.engine.survey import Audience
 from bot.reporting import board as pages
@@ -195,7 +195,7 @@ def register(console: Console) -> None:
 
     @console.form(HOME + "/theme", Action.WRITE_YOUTH_REPLIES)
     async def theme(request: web.Request, person: Person) -> web.StreamResponse:
-        fields = request["fields"]
+        fields = request[FORM]
         ticked = [str(v) for v in (await request.post()).getall("item", [])]
         name = str(fields.get("name", ""))
         kept = Kept("theme", name=name, items={int(v) for v in ticked if v.isascii() and v.isdigit()
@@ -209,7 +209,7 @@ def register(console: Console) -> None:
 
     @console.form(HOME + "/reply", Action.WRITE_YOUTH_REPLIES)
     async def reply(request: web.Request, person: Person) -> web.StreamResponse:
-        fields = request["fields"]
+        fields = request[FORM]
         theme_id = number(fields.get("theme"), "Theme")
         status, text = str(fields.get("status", "")), str(fields.get("text", ""))
         kept = Kept("reply", theme=theme_id, status=status, text=text)
@@ -217,7 +217,7 @@ def register(console: Console) -> None:
 
     @console.form(HOME + "/send", Action.WRITE_YOUTH_REPLIES)
     async def send(request: web.Request, person: Person) -> web.StreamResponse:
-        reply_id = number(request["fields"].get("reply"), "Reply")
+        reply_id = number(request[FORM].get("reply"), "Reply")
         return await act(request, person, make(core).send, reply_id, kept=Kept(), done="sent")
 
     async def draw_approvals(request: web.Request, person: Person, *, problems: tuple[Problem, ...] = (),
@@ -232,7 +232,7 @@ def register(console: Console) -> None:
 
     @console.form(APPROVE, Action.APPROVE_YOUTH_REPLIES)
     async def approve(request: web.Request, person: Person) -> web.StreamResponse:
-        reply_id = number(request["fields"].get("reply"), "Reply")
+        reply_id = number(request[FORM].get("reply"), "Reply")
         try:
             await console.work(make(core).approve, person.address, reply_id)
         except Forbidden as refusal:  # their own reply (or the role went): the service's own words, audited there
@@ -250,7 +250,7 @@ def register(console: Console) -> None:
 
     @console.form(BOARD, Action.WRITE_YOUTH_REPLIES)
     async def board_file(request: web.Request, person: Person) -> web.StreamResponse:
-        fields = request["fields"]
+        fields = request[FORM]
         fmt = str(fields.get("format", ""))
         if fmt not in ("html", "md"):
             raise Refusal(400, "Format: choose a web page (HTML) or Markdown.")
