@@ -115,3 +115,24 @@ async def running_console(data: Path, database_url: str, clock: Callable[[], dat
         stop.set()
         await asyncio.wait_for(task, 15)
         app.engine.dispose()
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, through Playwright, launched as tests/test_web_browser.py launches it. Every
+    console browser test runs axe-core too, so a machine without Chromium, Playwright or axe-core skips them, saying
+    which (in CI, where .ci/run installs all three, they fail instead)."""
+    from .test_web_browser import AXE, CHROMIUM, FLAGS, need
+
+    need(CHROMIUM.exists(), "Chromium is not installed at /usr/bin/chromium (sudo apt-get install chromium)")
+    need(AXE.exists(), "axe-core is not installed (npm ci --prefix tests/web)")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        need(False, "Playwright for Python is not installed (pip install -e '.[test]')")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()

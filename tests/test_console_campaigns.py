@@ -32,6 +32,7 @@ from bot.services.roles import Role
 
 from .conftest import Clock
 from .consolekit import RunningConsole, running_console
+from .consolekit import chromium as consolekit_chromium
 from .fakes.smtp_server import FakeSmtp
 from .test_web import Respondent, complete
 
@@ -406,19 +407,8 @@ def test_the_create_errors_are_the_ones_the_form_knows() -> None:
 
 @pytest.fixture
 async def chromium() -> AsyncIterator[Any]:
-    from .test_web_browser import CHROMIUM, FLAGS, need
-
-    need(CHROMIUM.exists(), "Chromium is not installed at /usr/bin/chromium (sudo apt-get install chromium)")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        need(False, "Playwright for Python is not installed (pip install -e '.[test]')")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with consolekit_chromium() as launched:
+        yield launched
 
 
 async def focused(page: Any) -> dict[str, str]:

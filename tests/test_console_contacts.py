@@ -23,6 +23,7 @@ from bot.services.roles import Role
 
 from .conftest import Clock
 from .consolekit import Browser, RunningConsole, running_console
+from .consolekit import chromium as consolekit_chromium
 
 BOT = "5550001112"
 TYPED = ("846213579", "priya.shah", "school-a.example.org", "T0ABCDEF1", "U0XYZ9876", "jo.bloggs", "bad.example.org",
@@ -245,13 +246,8 @@ async def test_any_uploaded_bytes_get_a_page_never_a_failure(admin: Browser, upl
 async def test_contacts_import_by_keyboard_in_chromium_and_axe_finds_nothing(
         site: RunningConsole, tmp_path: Path) -> None:
     from .test_console_safeguarding import young_person_discloses
-    from .test_web_browser import ARTIFACTS, CHROMIUM, FLAGS, PHONE, axe, focused, need, tab_to
+    from .test_web_browser import ARTIFACTS, PHONE, axe, focused, tab_to
 
-    need(CHROMIUM.exists(), "Chromium is not installed at /usr/bin/chromium (sudo apt-get install chromium)")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        need(False, "Playwright for Python is not installed (pip install -e '.[test]')")
     good, bad = tmp_path / "people.csv", tmp_path / "broken.csv"
     good.write_text(GOOD)
     bad.write_text(BAD)
@@ -259,86 +255,82 @@ async def test_contacts_import_by_keyboard_in_chromium_and_axe_finds_nothing(
         site.grant(role, "console:ada")
     await young_person_discloses(site)
 
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            # bypass_csp only lets the test inject axe-core; the same pages are then loaded under the CSP below
-            context = await chromium.new_context(viewport=PHONE, bypass_csp=True)
-            context.set_default_timeout(10_000)
-            page = await context.new_page()
-            problems: list[str] = []
-            page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            # listening from the start turns on Playwright's interception of file pickers before one is opened
-            # (expect_file_chooser turns it on only as the key is pressed, and sometimes misses the picker)
-            choosers: asyncio.Queue[Any] = asyncio.Queue()
-            page.on("filechooser", choosers.put_nowait)
-            found: dict[str, list[str]] = {}
+    async with consolekit_chromium() as chromium:
+        # bypass_csp only lets the test inject axe-core; the same pages are then loaded under the CSP below
+        context = await chromium.new_context(viewport=PHONE, bypass_csp=True)
+        context.set_default_timeout(10_000)
+        page = await context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        # listening from the start turns on Playwright's interception of file pickers before one is opened
+        # (expect_file_chooser turns it on only as the key is pressed, and sometimes misses the picker)
+        choosers: asyncio.Queue[Any] = asyncio.Queue()
+        page.on("filechooser", choosers.put_nowait)
+        found: dict[str, list[str]] = {}
 
-            async def check(name: str) -> None:
-                found[name] = await axe(page)
-                width = await page.evaluate("() => document.documentElement.scrollWidth")
-                assert width <= PHONE["width"], f"{name} is {width}px wide"
-                no_address_in(await page.content())
+        async def check(name: str) -> None:
+            found[name] = await axe(page)
+            width = await page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{name} is {width}px wide"
+            no_address_in(await page.content())
 
-            async def press(wanted: Any) -> None:
-                await tab_to(page, wanted, limit=60)
-                async with page.expect_navigation():
-                    await page.keyboard.press("Enter")
-
-            await page.goto(f"{site.base}/admin/signin/{site.link('console:ada')}")
-            await press(lambda now: now["text"] == "Sign in")
-            await press(lambda now: now["tag"] == "a" and now["text"] == "Contacts")
-            assert await page.get_by_role("heading", name="Contacts", level=1).is_visible()
-            await check("contacts, empty")
-
-            async def choose(path: Path) -> None:
-                await tab_to(page, lambda now: now["id"] == "file", limit=60)
-                await page.keyboard.press("Space")  # opens the file picker, which the test answers
-                chooser = await asyncio.wait_for(choosers.get(), 10)
-                await chooser.set_files(str(path))
-
-            await choose(bad)
-            await press(lambda now: now["text"] == "Import contacts")
-            assert await page.get_by_text("broken.csv:3: the who: the value is not the name part").is_visible()
-            await check("contacts, a bad line")
-            assert contacts_stored(site) == 0
-
-            await choose(good)
-            await press(lambda now: now["text"] == "Import contacts")
-            assert await page.get_by_text("Imported 4 contact(s): 4 new, 0 updated.").is_visible()
-            ARTIFACTS.mkdir(exist_ok=True)
-            await page.screenshot(path=str(ARTIFACTS / "console-contacts-390x844.png"), full_page=True)
-            await check("contacts, imported")
-
-            await press(lambda now: now["tag"] == "a" and now["text"] == "Contact 1")
-            await tab_to(page, lambda now: now["id"] == "add")
-            await page.keyboard.type("year10")
+        async def press(wanted: Any) -> None:
+            await tab_to(page, wanted, limit=60)
             async with page.expect_navigation():
-                await page.keyboard.press("Enter")  # Enter in a field sends its form
-            assert await page.get_by_text("Tags saved.").is_visible()
-            await check("a contact")
-            assert (await focused(page))["tag"] in ("body", "main", "a")
+                await page.keyboard.press("Enter")
 
-            await page.goto(f"{site.base}/admin/safeguarding")
-            await check("safeguarding, an alert waiting")
-            await press(lambda now: now["text"] == "Acknowledge")
-            assert await page.get_by_text("Every alert is acknowledged.").is_visible()
-            await check("safeguarding, acknowledged")
+        await page.goto(f"{site.base}/admin/signin/{site.link('console:ada')}")
+        await press(lambda now: now["text"] == "Sign in")
+        await press(lambda now: now["tag"] == "a" and now["text"] == "Contacts")
+        assert await page.get_by_role("heading", name="Contacts", level=1).is_visible()
+        await check("contacts, empty")
 
-            await page.goto(f"{site.base}/admin/audit")
-            assert await page.get_by_text("Verified.").is_visible()
-            await check("audit")
-            strict = await chromium.new_context(viewport=PHONE, storage_state=await context.storage_state())
-            await context.close()
-            page = await strict.new_page()  # under the real CSP, no page breaks it (no inline script or style)
-            page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-            for path in ("/admin/contacts", "/admin/contacts/1", "/admin/safeguarding", "/admin/audit"):
-                await page.goto(f"{site.base}{path}")
-                assert await page.locator("h1").is_visible()
-            await strict.close()
-        finally:
-            await chromium.close()
+        async def choose(path: Path) -> None:
+            await tab_to(page, lambda now: now["id"] == "file", limit=60)
+            await page.keyboard.press("Space")  # opens the file picker, which the test answers
+            chooser = await asyncio.wait_for(choosers.get(), 10)
+            await chooser.set_files(str(path))
+
+        await choose(bad)
+        await press(lambda now: now["text"] == "Import contacts")
+        assert await page.get_by_text("broken.csv:3: the who: the value is not the name part").is_visible()
+        await check("contacts, a bad line")
+        assert contacts_stored(site) == 0
+
+        await choose(good)
+        await press(lambda now: now["text"] == "Import contacts")
+        assert await page.get_by_text("Imported 4 contact(s): 4 new, 0 updated.").is_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "console-contacts-390x844.png"), full_page=True)
+        await check("contacts, imported")
+
+        await press(lambda now: now["tag"] == "a" and now["text"] == "Contact 1")
+        await tab_to(page, lambda now: now["id"] == "add")
+        await page.keyboard.type("year10")
+        async with page.expect_navigation():
+            await page.keyboard.press("Enter")  # Enter in a field sends its form
+        assert await page.get_by_text("Tags saved.").is_visible()
+        await check("a contact")
+        assert (await focused(page))["tag"] in ("body", "main", "a")
+
+        await page.goto(f"{site.base}/admin/safeguarding")
+        await check("safeguarding, an alert waiting")
+        await press(lambda now: now["text"] == "Acknowledge")
+        assert await page.get_by_text("Every alert is acknowledged.").is_visible()
+        await check("safeguarding, acknowledged")
+
+        await page.goto(f"{site.base}/admin/audit")
+        assert await page.get_by_text("Verified.").is_visible()
+        await check("audit")
+        strict = await chromium.new_context(viewport=PHONE, storage_state=await context.storage_state())
+        await context.close()
+        page = await strict.new_page()  # under the real CSP, no page breaks it (no inline script or style)
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        for path in ("/admin/contacts", "/admin/contacts/1", "/admin/safeguarding", "/admin/audit"):
+            await page.goto(f"{site.base}{path}")
+            assert await page.locator("h1").is_visible()
+        await strict.close()
     assert {name: issues for name, issues in found.items() if issues} == {}
     # the bad import's 400 and the browser's own favicon request are expected; a CSP violation or script error is not
     assert [p for p in problems if not p.startswith("Failed to load resource")] == [], problems

@@ -38,7 +38,8 @@ from bot.services.surveyfiles import builtin_survey_dir
 from . import dataset
 from .conftest import SAMPLE, Clock
 from .consolekit import Browser, RunningConsole, running_console
-from .test_web_browser import ARTIFACTS, AXE, CHROMIUM, FLAGS, PHONE, need
+from .consolekit import chromium as consolekit_chromium
+from .test_web_browser import ARTIFACTS, AXE, PHONE, need
 
 TODAY = Clock().now.date()  # the injected clock's day (tests/conftest.py)
 
@@ -271,23 +272,9 @@ def test_any_filename_is_plain(name: str) -> None:
 
 @pytest.fixture
 async def chromium() -> AsyncIterator[Any]:
-    async for launched in debian_chromium():
+    async with consolekit_chromium() as launched:
         yield launched
 
-
-async def debian_chromium() -> AsyncIterator[Any]:
-    """Debian's Chromium, headless, through Playwright (as tests/test_web_browser.py launches it)."""
-    need(CHROMIUM.exists(), "Chromium is not installed at /usr/bin/chromium (sudo apt-get install chromium)")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        need(False, "Playwright for Python is not installed (pip install -e '.[test]')")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def axe(page: Any) -> list[str]:

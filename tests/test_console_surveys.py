@@ -26,6 +26,7 @@ from bot.services.surveyfiles import builtin_survey_dir
 
 from .conftest import Clock
 from .consolekit import Browser, RunningConsole, running_console
+from .consolekit import chromium as consolekit_chromium
 
 TODAY = Clock().now.date()  # the injected clock's day (tests/conftest.py)
 PUBLISHED = f"published {TODAY.day} {TODAY:%B %Y}"
@@ -434,19 +435,8 @@ async def test_journey_one_in_chromium_upload_with_mistakes_fix_and_preview(
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    from .test_web_browser import CHROMIUM, FLAGS, need
-
-    need(CHROMIUM.exists(), "Chromium is not installed at /usr/bin/chromium (sudo apt-get install chromium)")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        need(False, "Playwright for Python is not installed (pip install -e '.[test]')")
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with consolekit_chromium() as launched:
+        yield launched
 
 
 async def test_a_file_over_the_servers_limit_is_refused_with_a_page(site: RunningConsole, admin: Browser) -> None:

@@ -32,7 +32,8 @@ from storage.models import Campaign
 
 from .conftest import Clock
 from .consolekit import Browser, RunningConsole, running_console
-from .test_console_results import axe, debian_chromium
+from .consolekit import chromium as consolekit_chromium
+from .test_console_results import axe
 from .test_web_browser import ARTIFACTS, AXE, PHONE, need
 
 SAID = ["Cheaper buses to college. Ring me on 07700 900123", "Bus passes cost too much",
@@ -60,7 +61,7 @@ def campaign(app: App, clock: Clock) -> None:
 
 @pytest.fixture
 async def chromium() -> AsyncIterator[Any]:
-    async for launched in debian_chromium():
+    async with consolekit_chromium() as launched:
         yield launched
 
 
