@@ -39,6 +39,7 @@ from storage.unit_of_work import Store
 if TYPE_CHECKING:  # the running bot's parts, imported when it runs so every other command starts quickly
     from bot.channels.email.channel import EmailChannel
     from bot.channels.slack import SlackChannel
+    from bot.channels.teams import TeamsChannel
     from bot.channels.telegram import TelegramChannel
     from bot.channels.web import WebChannel
     from bot.console.site import Console
@@ -123,6 +124,8 @@ def make_channels(app: App) -> list[Channel]:
         channels.append(telegram_channel(app))
     if app.settings.slack_bot_token:
         channels.append(slack_channel(app))
+    if app.settings.teams_app_id:
+        channels.append(teams_channel(app))
     return channels
 
 
@@ -207,6 +210,21 @@ def slack_channel(app: App) -> SlackChannel:
     if settings.safeguarding_slack_channel is not None:
         work.alert_channel = settings.safeguarding_slack_channel
         app.service.alerts.add(channel, settings.safeguarding_slack_channel)
+    return channel
+
+
+def teams_channel(app: App) -> TeamsChannel:
+    """Microsoft Teams, through the Microsoft 365 Agents SDK (imported only here: it is large, and most deployments
+    start other commands far more often than they start the bot)."""
+    from bot.channels.teams import TeamsChannel
+    from bot.services.chat_admin import ChatAdmin
+
+    settings = app.settings
+    assert settings.teams_app_id and settings.teams_app_password and settings.teams_tenant_id  # bot.config checked
+    channel = TeamsChannel(app.service, app_id=settings.teams_app_id, password=settings.teams_app_password,
+                           tenant_id=settings.teams_tenant_id, default_survey=settings.default_survey)
+    channel.turns.yousaid = ChatAdmin(app).yousaid
+    channel.turns.join_tags = settings.join_tags
     return channel
 
 

@@ -56,6 +56,10 @@ class Settings:
     slack_app_token: str | None = _secret_field()
     slack_signing_secret: str | None = _secret_field()
     slack_api_url: str = "https://slack.com/api/"
+    # Microsoft Teams (bot.channels.teams): on when SURVEYBOT_TEAMS_APP_ID is set
+    teams_app_id: str | None = None
+    teams_app_password: str | None = _secret_field()
+    teams_tenant_id: str | None = None
     signing_key: str | None = _secret_field()  # evidence packs (bot.reporting.signing); checked when first used
     # safeguarding (docs/safeguarding.md)
     safeguarding_phrases: Path | None = None  # the lead's edited phrase list; None: the shipped one
@@ -129,6 +133,7 @@ class Settings:
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
             signing_key=get("SURVEYBOT_SIGNING_KEY"),
+            **_teams(get),
             **_safeguarding(get),
             alert_window_seconds=_seconds(get, "SURVEYBOT_ALERT_WINDOW_SECONDS", 180, least=0),
             sweep_seconds=_seconds(get, "SURVEYBOT_SWEEP_SECONDS", 30),
@@ -235,6 +240,38 @@ def _safeguarding(get: Callable[[str], str | None]) -> _Safeguarding:
     }
 
 
+class _Teams(TypedDict):
+    teams_app_id: str | None
+    teams_app_password: str | None
+    teams_tenant_id: str | None
+
+
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _teams(get: Callable[[str], str | None]) -> _Teams:
+    """The Teams channel's settings: the bot's Entra ID app registration. Each mistake named in one line, never with
+    the password."""
+    app_id, password, tenant = (get("SURVEYBOT_TEAMS_APP_ID"), get("SURVEYBOT_TEAMS_APP_PASSWORD"),
+                                get("SURVEYBOT_TEAMS_TENANT_ID"))
+    if app_id is None:
+        if password is not None or tenant is not None:
+            raise SettingsError("SURVEYBOT_TEAMS_APP_ID is needed with SURVEYBOT_TEAMS_APP_PASSWORD and "
+                                "SURVEYBOT_TEAMS_TENANT_ID: the bot's application (client) ID from its Entra ID "
+                                "app registration")
+        return {"teams_app_id": None, "teams_app_password": None, "teams_tenant_id": None}
+    if not GUID.fullmatch(app_id):
+        raise SettingsError("SURVEYBOT_TEAMS_APP_ID should be the bot's application (client) ID, a GUID such as "
+                            "00000000-0000-0000-0000-000000000000")
+    if password is None:
+        raise SettingsError("SURVEYBOT_TEAMS_APP_PASSWORD is needed with SURVEYBOT_TEAMS_APP_ID: a client secret of "
+                            "the bot's Entra ID app registration")
+    if tenant is None or not GUID.fullmatch(tenant):
+        raise SettingsError("SURVEYBOT_TEAMS_TENANT_ID should be your organisation's directory (tenant) ID, a GUID "
+                            "(Entra ID, Overview), where the bot is registered as a single-tenant app")
+    return {"teams_app_id": app_id.lower(), "teams_app_password": password, "teams_tenant_id": tenant.lower()}
+
+
 def _seconds(get: Callable[[str], str | None], name: str, default: int, least: int = 1) -> int:
     """An interval: whole seconds from `least` to an hour."""
     text = get(name)
@@ -253,6 +290,7 @@ def secrets_of(settings: Settings) -> list[str]:
 
     values = [settings.pepper, settings.telegram_token, settings.telegram_webhook_secret, settings.slack_bot_token,
               settings.slack_app_token, settings.slack_signing_secret, settings.signing_key,
+              settings.teams_app_password,
               settings.smtp.password if settings.smtp else None]
     with contextlib.suppress(ArgumentError):
         values.append(make_url(settings.database_url).password)  # type: ignore[arg-type]

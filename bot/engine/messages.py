@@ -139,6 +139,7 @@ YOUTH_FACING_ELSEWHERE = (
     "bot.services.notices:YOUNG_PEOPLE_SUMMARY",
     "bot.channels.telegram:HELP,HINT_TYPED,HINT_EDITED,HINT_PRIVATE,STALE_BUTTON,SORRY",
     "bot.channels.slack:HELP,DM_HINT,EDIT_HINT,FILE_HINT,TYPE_HERE,ANSWER_BUTTON,HOME_TITLE,HOME_NONE",
+    "bot.channels.teams.words:*",
 )
 
 # What the safeguarding lead sees in the alert channel (adults: bot.services.safeguarding.alerts)

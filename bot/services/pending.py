@@ -6,10 +6,10 @@ they wrote again. Now the messages the step must send travel in the same transac
 (storage.replies), deleted once sent; on start-up, and whenever another process's lease on one runs out, what is left
 is sent once.
 
-Which channels: those where we message the person (Telegram, polling or webhook; Slack, HTTP or Socket Mode). The web
-chat is not one: its reply is the HTTP response to the person's own request, and the page draws the conversation's
-current question from the database whenever it loads, so a reply lost in a stop appears at the next load or retry,
-with nothing stored for it.
+Which channels: those where we message the person (Telegram, polling or webhook; Slack, HTTP or Socket Mode;
+Teams). The web chat is not one: its reply is the HTTP response to the person's own request, and the page draws the
+conversation's current question from the database whenever it loads, so a reply lost in a stop appears at the next
+load or retry, with nothing stored for it.
 
 Privacy: a row holds the chat's session key (a keyed hash), a random token, the channel, and a payload sealed with a
 key from the pepper (bot.services.privacy): the platform address and the words to send, never in plain form. The row
@@ -37,7 +37,7 @@ from bot.services.safeguarding.checkin import CheckIn, Choice
 from storage.replies import CLAIM_LIMIT
 
 log = logging.getLogger(__name__)
-PUSHED = frozenset({"telegram", "slack"})  # channels whose replies we send ourselves
+PUSHED = frozenset({"telegram", "slack", "teams"})  # channels whose replies we send ourselves
 LEASE = timedelta(seconds=60)  # a pending reply is its sending process's for this long; then anyone may send it
 SWEEP_SECONDS = 20.0  # how often a running process looks for replies whose lease ran out
 FLUSH_SECONDS = 1.0  # sent replies' rows wait this long for a batch to take their deletion along
@@ -63,7 +63,8 @@ def pack(keys: Any, address: Address, effects: Iterable[object]) -> str | None:
                          "box": effect.contact_box})
     if not kept:
         return None
-    body = {"to": [address.channel, address.workspace, address.user], "effects": kept}
+    to = [address.channel, address.workspace, address.user] + ([address.route] if address.route else [])
+    body = {"to": to, "effects": kept}
     return str(keys.seal_reply(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()))
 
 
@@ -81,8 +82,8 @@ def unpack(keys: Any, payload: str) -> tuple[Address, tuple[Owable, ...]]:
         elif "check" in item:
             effects.append(CheckIn(item["check"], tuple(Choice(label, data) for label, data in item["choices"]),
                                    bool(item["box"])))
-    channel, workspace, user = body["to"]
-    return Address(channel, workspace, user), tuple(effects)
+    channel, workspace, user, *route = body["to"]  # a route (Teams) rides fourth when there is one
+    return Address(channel, workspace, user, route[0] if route else ""), tuple(effects)
 
 
 @runtime_checkable

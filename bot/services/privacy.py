@@ -67,15 +67,18 @@ class Keys:
         return self._derive(f"secret|{label}".encode()).hex()
 
     def seal(self, address: Address) -> str:
-        """Encrypt a contact's address so a database dump holds no platform ids."""
+        """Encrypt a contact's address so a database dump holds no platform ids. Its route (how to reach them, on
+        Teams) follows a line break: no platform id holds one, and an address without a route seals as before."""
         nonce = os.urandom(12)
-        sealed = self._seal.encrypt(nonce, address.identity(), b"contact-address")
+        plain = address.identity() + (b"\n" + address.route.encode() if address.route else b"")
+        sealed = self._seal.encrypt(nonce, plain, b"contact-address")
         return base64.urlsafe_b64encode(nonce + sealed).decode()
 
     def unseal(self, sealed: str) -> Address:
         raw = base64.urlsafe_b64decode(sealed.encode())
-        channel, workspace, user = self._seal.decrypt(raw[:12], raw[12:], b"contact-address").decode().split("|", 2)
-        return Address(channel, workspace, user)
+        who, _, route = self._seal.decrypt(raw[:12], raw[12:], b"contact-address").decode().partition("\n")
+        channel, workspace, user = who.split("|", 2)
+        return Address(channel, workspace, user, route)
 
     def seal_reply(self, data: bytes) -> str:
         """Encrypt a pending reply (an address and the words still to send, bot.services.pending) for the moments it is

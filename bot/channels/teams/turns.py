@@ -1,0 +1,238 @@
+"""What each activity Teams sends does: the handlers the channel registers as the AgentApplication's routes.
+
+A message's words go to `service.reply` (or, when they are a command of bot.engine.commands, to what that row means);
+a press on a card (an Action.Submit: a message whose `value` carries our data) goes to `service.handle`, `begin` or
+`care`. Each runs under the person's lock and inside their own turn, so what it draws goes back through the SDK's
+TurnContext. The app being installed for a person or a team (conversationUpdate, installationUpdate), and anyone
+writing, keep their conversation reference (the route in their Address) sealed in their contact, for invitations.
+
+Every handler catches its own failures: they are logged by kind, never with the activity, and the person gets a kind
+apology; nothing reaches the SDK's own error handling, which would log the exception's words.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from microsoft_agents.activity import Activity
+from microsoft_agents.hosting.core import TurnContext, TurnState
+
+from bot.channels import buttons
+from bot.channels.port import Address, ChannelError, RateLimited, Unreachable
+from bot.channels.reactions import parse_reaction
+from bot.channels.teams import reading, words
+from bot.channels.teams.cards import RESUME
+from bot.channels.teams.render import Renderer
+from bot.engine import commands
+from bot.engine import conversation as engine
+from bot.engine.commands import Means, Typed
+from bot.services.port import ChatService, Outcome
+from bot.services.safeguarding import checkin
+
+if TYPE_CHECKING:
+    from bot.services.yousaid import YouSaid
+
+log = logging.getLogger(__name__)
+OFFERED = frozenset(c.word for c in commands.COMMANDS)  # every row of the table, typed as /word in the chat
+PERSONAL = "personal"
+
+
+class Turns:
+    """The channel's handlers, one per kind of activity (registered by bot.channels.teams.channel)."""
+
+    def __init__(self, service: ChatService, renderer: Renderer, tenant: str, default_survey: str) -> None:
+        self.service = service
+        self.renderer = renderer
+        self.tenant = tenant.lower()
+        self.default_survey = default_survey
+        self.join_tags: tuple[str, ...] = ()  # the groups people may choose with /join (set by bot.app)
+        self.yousaid: YouSaid | None = None  # reactions to "we did" replies (set by bot.app)
+
+    # --- who ----------------------------------------------------------------------------------------------------------
+    def who(self, activity: Activity, account: Any = None) -> Address | None:
+        """The person behind an activity (or `account`, a member added), when they are in our tenant."""
+        account = account or activity.from_property
+        conversation = activity.conversation
+        tenant = (conversation.tenant_id if conversation else None) or _channel_tenant(activity.channel_data)
+        if not isinstance(tenant, str) or tenant.lower() != self.tenant:
+            return None
+        personal = conversation is not None and conversation.conversation_type == PERSONAL
+        return reading.address(tenant, getattr(account, "id", None), activity.service_url,
+                               conversation.id if conversation else "", personal=personal)
+
+    async def keep(self, address: Address, force: bool = False) -> None:
+        """Keep the person as a contact, their route sealed with them: once a process, or whenever told to."""
+        person = self.renderer.person(address)
+        if person.registered and not force:
+            return
+        await self.service.call(self.service.register, address)
+        person.registered = True
+
+    # --- routes -------------------------------------------------------------------------------------------------------
+    async def on_message(self, context: TurnContext, _state: TurnState) -> None:
+        await self._guarded(context, "a message", self._message)
+
+    async def on_edit(self, context: TurnContext, _state: TurnState) -> None:
+        await self._guarded(context, "an edited message", self._edited)
+
+    async def on_members_added(self, context: TurnContext, _state: TurnState) -> None:
+        await self._guarded(context, "the app being added", self._added)
+
+    async def on_installation(self, context: TurnContext, _state: TurnState) -> None:
+        await self._guarded(context, "the app being installed or removed", self._installation)
+
+    async def on_anything_else(self, context: TurnContext, _state: TurnState) -> None:
+        """Typing, reactions, deleted messages...: nothing to do (and nothing for the SDK to log)."""
+
+    async def _guarded(self, context: TurnContext, what: str, work: Callable[[TurnContext], Any]) -> None:
+        try:
+            await work(context)
+        except Unreachable:
+            log.info("could not reach a person on Teams while handling %s", what)
+        except RateLimited as exc:
+            log.warning("Teams kept asking us to slow down (retry after %.0f s) while handling %s", exc.retry_after,
+                        what)
+        except Exception as exc:  # a bug, or the database: logged by kind, and a kind word for the person
+            frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+            where = f" at {frame.filename}:{frame.lineno}" if frame else ""
+            log.error("failed to handle %s on Teams (%s%s)", what, type(exc).__name__, where)
+            with contextlib.suppress(ChannelError):
+                await self.renderer.send(context, None, words.SORRY)
+
+    # --- messages ---------------------------------------------------------------------------------------------------
+    async def _message(self, context: TurnContext) -> None:
+        activity = context.activity
+        conversation = activity.conversation
+        personal = conversation is not None and conversation.conversation_type == PERSONAL
+        text = reading.typed_text(activity.text)
+        if not personal:  # a team's channel or a group chat: surveys happen in the personal chat
+            if text.startswith("/"):
+                await self.renderer.send(context, None, words.PERSONAL_HINT)
+            return
+        who = self.who(activity)
+        if who is None:
+            log.info("ignored a Teams activity from outside the tenant, or without a sender")
+            return
+        await self.keep(who)
+        key = str(activity.id or "") or None
+        if reading.data_of(activity.value) is not None:
+            await self._pressed(context, who, activity.value, key, activity.reply_to_id)
+        elif text:
+            await self._typed(context, who, text, key)
+        elif activity.attachments:
+            await self.renderer.send(context, conversation.id if conversation else None, words.FILE_HINT)
+
+    async def _typed(self, context: TurnContext, who: Address, text: str, key: str | None) -> None:
+        typed = commands.read(text, OFFERED)
+        if typed is None:
+            await self._run(context, who, self.service.reply, text, key)
+            return
+        means = typed.command.means
+        if means is Means.HELP:
+            await self.renderer.send(context, None, words.HELP)
+        elif means is Means.BEGIN:
+            code = typed.args.split()[0].lower() if typed.args else ""
+            if not code:
+                current = await self.service.call(self.service.open_survey, who)
+                code = current.id if current is not None else self.default_survey
+            await self._run(context, who, self.service.begin, code, None, key)
+        elif means is Means.ERASE:
+            await self._run(context, who, self.service.erase)
+        elif means is Means.OPT_OUT:
+            await self._run(context, who, self.service.opt_out)
+        elif means is Means.JOIN:
+            tags = self.join_tags
+            await self._run(context, who, self.service.join, typed.args.split(), tags,
+                            f"/join {tags[0]}" if tags else "/join")
+        else:
+            await self._step(context, who, typed, key)
+
+    async def _step(self, context: TurnContext, who: Address, typed: Typed, key: str | None) -> None:
+        await self._run(context, who, self.service.handle, typed.event(), key)
+
+    async def _pressed(self, context: TurnContext, who: Address, value: Any, key: str | None,
+                       pressed: str | None) -> None:
+        """A button on one of our cards: a question's, Start, Resume, the check's, or a reaction's."""
+        data = reading.data_of(value) or ""
+        event = reading.event_of(value)
+        if isinstance(event, engine.Reply):  # Done with ticks, or Send under a box: stamped with the turn
+            await self._run(context, who, self.service.reply, event.text, key, event.turn, pressed=pressed)
+        elif event is not None:
+            await self._run(context, who, self.service.handle, event, key, pressed=pressed)
+        elif (code := reading.start_code(value)) is not None:
+            await self._run(context, who, self.service.begin, code, None, key)
+        elif data == RESUME:
+            await self._run(context, who, self.service.handle, engine.Resume(), key)
+        elif (press := checkin.decode(data)) is not None:
+            name = getattr(context.activity.from_property, "name", None)
+            reach = f"{name} on Microsoft Teams" if isinstance(name, str) and name else "a person on Microsoft Teams"
+            await self._run(context, who, self.service.care, press, reach, key)
+        elif (reaction := parse_reaction(data)) is not None and self.yousaid is not None:
+            said = await self.service.call(self.yousaid.react, who, reaction[0], reaction[1], key)
+            if said is not None:
+                await self.renderer.send(context, None, said)
+        elif buttons.decode(data) is None:
+            await self.renderer.send(context, None, words.STALE_BUTTON)
+
+    async def _run(self, context: TurnContext, who: Address, use_case: Callable[..., Outcome], *args: Any,
+                   pressed: str | None = None) -> None:
+        """Persist, then send: the use case commits (on the service's database thread) before anything is drawn."""
+        async with self.renderer.person(who).lock:
+            outcome = await self.service.call(use_case, who, *args)
+            await self.renderer.render(context, who, outcome, pressed)
+
+    async def _edited(self, context: TurnContext) -> None:
+        conversation = context.activity.conversation
+        if conversation is not None and conversation.conversation_type == PERSONAL:
+            await self.renderer.send(context, conversation.id, words.EDIT_HINT)
+
+    # --- the app added, installed or removed ------------------------------------------------------------------------
+    async def _added(self, context: TurnContext) -> None:
+        """Added to a person's chat: keep them and say hello. Added to a team: keep whoever added it; members added
+        to a team later are kept too (their personal chat is made when the first invitation goes)."""
+        activity = context.activity
+        bot_id = getattr(activity.recipient, "id", None)
+        added = [m for m in activity.members_added or [] if getattr(m, "id", None)]
+        conversation = activity.conversation
+        personal = conversation is not None and conversation.conversation_type == PERSONAL
+        if any(m.id == bot_id for m in added):
+            who = self.who(activity)
+            if who is not None:
+                await self.keep(who, force=True)
+                if personal:
+                    await self.renderer.send(context, conversation.id if conversation else None, words.WELCOME)
+        for member in added:
+            if member.id != bot_id and (who := self.who(activity, member)) is not None:
+                await self.keep(who, force=True)
+
+    async def _installation(self, context: TurnContext) -> None:
+        """Installed: keep whoever installed it (their route may be new). Removed from a person's chat: they can no
+        longer be reached, so campaigns stop trying."""
+        activity = context.activity
+        who = self.who(activity)
+        if who is None:
+            return
+        action = str(activity.action or "").lower()
+        conversation = activity.conversation
+        if action.startswith("remove") and conversation is not None and conversation.conversation_type == PERSONAL:
+            await self.service.call(self.service.mark_unreachable, who)
+        elif action.startswith("add"):
+            await self.keep(who, force=True)
+
+    # --- what the service asks of the channel --------------------------------------------------------------------
+    async def resend(self, context: TurnContext, who: Address, outcome: Outcome) -> None:
+        async with self.renderer.person(who).lock:  # after any press of theirs being handled: it may have moved on
+            if await self.service.call(self.service.still_owed, outcome):
+                await self.renderer.render(context, who, outcome)
+
+
+def _channel_tenant(channel_data: object) -> str | None:
+    """Teams also says the tenant in the activity's channelData."""
+    tenant = channel_data.get("tenant") if isinstance(channel_data, dict) else getattr(channel_data, "tenant", None)
+    found = tenant.get("id") if isinstance(tenant, dict) else getattr(tenant, "id", None)
+    return found if isinstance(found, str) else None
+
