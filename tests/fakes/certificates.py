@@ -35,8 +35,9 @@ def _name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
-def make_certificates(folder: Path, host: str = "127.0.0.1") -> Certificates:
-    """An authority, and a certificate for `host` (an IP address) it signed, written to `folder`."""
+def make_certificates(folder: Path, host: str = "127.0.0.1", names: tuple[str, ...] = ()) -> Certificates:
+    """An authority, and a certificate for `host` (an IP address) and any host `names` it signed, written to
+    `folder`."""
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_public = ca_key.public_key()
     ca = (x509.CertificateBuilder().subject_name(_name("surveybot test CA")).issuer_name(_name("surveybot test CA"))
@@ -52,7 +53,8 @@ def make_certificates(folder: Path, host: str = "127.0.0.1") -> Certificates:
     server = (x509.CertificateBuilder().subject_name(_name(host)).issuer_name(ca.subject)
               .public_key(key.public_key()).serial_number(x509.random_serial_number())
               .not_valid_before(START).not_valid_after(START + LIFETIME)
-              .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+              .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host)),
+                                                          *(x509.DNSName(name) for name in names)]), critical=False)
               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_public), critical=False)

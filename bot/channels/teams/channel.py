@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -50,6 +51,7 @@ from bot.channels.teams import reading
 from bot.channels.teams.cards import card_text, invite_card, reply_card
 from bot.channels.teams.render import Renderer
 from bot.channels.teams.turns import PERSONAL, Turns
+from bot.config import SettingsError
 from bot.domain.reaching import INVITATION, Kind
 from bot.services.port import ChatService, Outcome
 
@@ -119,6 +121,7 @@ class TeamsChannel:
                                         tenant_id=self.tenant_id, client_secret=self._password,
                                         validate_issuer=True, anonymous_allowed=False)
         connections = MsalConnectionManager(connections_configurations={"SERVICE_CONNECTION": config})
+        await self._check_credentials(connections)
         self.validator = JwtTokenValidator(config)
         self.adapter = CloudAdapter(connection_manager=connections)
         self.adapter.on_turn_error = _raise
@@ -130,6 +133,23 @@ class TeamsChannel:
         server.add_route("POST", MESSAGES_PATH, self._http)
         server.add_check("teams", lambda: self.adapter is not None and not self._closing)
         log.info("Teams channel started (HTTP at %s)", MESSAGES_PATH)
+
+    async def _check_credentials(self, connections: MsalConnectionManager) -> None:
+        """Get the bot's own token once, at start, on a thread of its own: a wrong secret or tenant fails here with
+        one line rather than at the first person's message, and MSAL's first use (which looks the tenant up with
+        blocking HTTP calls, in the SDK on the event loop) is done before any turn needs it."""
+        provider = connections.get_default_connection()
+        scope = AuthenticationConstants.AGENTS_SDK_SCOPE
+
+        def first_token() -> None:
+            asyncio.run(provider.get_access_token(scope, [f"{scope}/.default"]))
+
+        try:
+            await asyncio.to_thread(first_token)
+        except (ValueError, OSError) as exc:
+            raise SettingsError("Entra ID gave no token for SURVEYBOT_TEAMS_APP_ID with SURVEYBOT_TEAMS_APP_PASSWORD "
+                                f"in SURVEYBOT_TEAMS_TENANT_ID ({type(exc).__name__}): check the app registration's "
+                                "client secret and the tenant") from None
 
     def _routes(self, agent: AgentApplication[TurnState]) -> None:
         turns = self.turns
@@ -182,7 +202,9 @@ class TeamsChannel:
         service_url = body.get("serviceUrl") if isinstance(body, dict) else None
         if claimed and (not isinstance(service_url, str) or _host(claimed) != _host(service_url)):
             return self._refuse("service-url")  # a token issued for one service URL, replayed with another
-        request["claims_identity"] = identity
+        with warnings.catch_warnings():  # the SDK's adapter reads the identity under this plain string key
+            warnings.simplefilter("ignore", web.NotAppKeyWarning)
+            request["claims_identity"] = identity
         task = asyncio.current_task()
         if task is not None:
             self._inflight.add(task)  # type: ignore[arg-type]
