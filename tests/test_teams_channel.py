@@ -11,6 +11,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +19,23 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import App, build, make_channels, serve
-from bot.channels.teams import TeamsChannel
-from bot.config import Settings
+from bot.channels.teams import EDIT_HINT, FILE_HINT, HELP, PERSONAL_HINT, STALE_BUTTON, WELCOME, TeamsChannel
+from bot.config import Settings, SettingsError, secrets_of
+from bot.engine import messages as msg
+from bot.reading import Reader
+from bot.reporting.outputs import export_survey
 from bot.server import HttpServer
+from bot.services.broadcast import Broadcaster
 from bot.services.surveyfiles import builtin_survey_dir
 from storage import responses as store_responses
+from storage.models import Campaign
 from tests.conftest import SAMPLE, Clock
-from tests.fakes.teams_api import FakeTeams, fake_teams
+from tests.fakes.teams_api import APP_ID, TENANT_ID, FakeTeams, Message, TeamsUser, fake_teams, signing_key
+from tests.fakes.teams_respondent import Respondent, is_question, turn_of
 
 PEPPER = "test-pepper-" + "t" * 40
+TEMPLATES = ("policy-awareness", "you-said", "wood-partner-survey")
+OK = (200, 202)
 
 
 @dataclass
@@ -49,14 +58,30 @@ class Bot:
         with self.app.store.unit() as uow:
             return store_responses.count(uow, survey_id, completed=True)
 
+    def dump(self) -> str:
+        """Every row of every table, as text."""
+        from sqlalchemy import inspect
+
+        lines = []
+        with self.app.engine.connect() as connection:
+            for table in inspect(self.app.engine).get_table_names():
+                lines.extend(f"{table}: {tuple(row)!r}" for row in connection.execute(text(f'SELECT * FROM "{table}"')))
+        return "\n".join(lines)
+
+    def audited(self, action: str) -> list[dict[str, Any]]:
+        return [json.loads(s) for (s,) in self.rows("SELECT subject FROM audit_record WHERE action = :a ORDER BY seq",
+                                                   a=action)]
+
 
 @asynccontextmanager
 async def running_bot(teams: FakeTeams, tmp_path: Path, database_url: str | None = None,
-                      clock: Clock | None = None) -> AsyncIterator[Bot]:
+                      clock: Clock | None = None, **settings: str) -> AsyncIterator[Bot]:
     env = {"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_PEPPER": PEPPER, **teams.settings(),
+           "SURVEYBOT_SWEEP_SECONDS": "3600",  # campaigns are sent by the tests themselves (Broadcaster.drain)
            "SURVEYBOT_SURVEYS_DIR": os.pathsep.join([str(builtin_survey_dir()), str(SAMPLE.parent)])}
     if database_url:
         env["DATABASE_URL"] = database_url
+    env.update(settings)
     app = build(Settings.from_env(env), clock=clock or Clock())
     channels = make_channels(app)
     (channel,) = [c for c in channels if c.name == "teams"]
@@ -84,15 +109,388 @@ async def teams(tmp_path: Path) -> AsyncIterator[FakeTeams]:
         yield fake
 
 
-async def test_smoke(teams: FakeTeams, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot")
-    async with running_bot(teams, tmp_path) as bot:
-        person = teams.person()
-        assert await person.send(person.installed()) in (200, 202)
-        welcome = await person.next_message()
-        print(welcome.text)
-        assert await person.say("/start sample") in (200, 202)
-        for _ in range(3):
-            m = await person.next_message()
-            print(m.text, m.data())
-    print(caplog.text[-3000:])
+@pytest.fixture
+async def bot(teams: FakeTeams, tmp_path: Path) -> AsyncIterator[Bot]:
+    async with running_bot(teams, tmp_path) as running:
+        yield running
+
+
+async def start_sample(person: TeamsUser) -> Message:
+    """/start sample and agree, up to the first question (Which agency?)."""
+    assert await person.say("/start sample") in OK
+    while "happy to start" not in (consent := await person.next_message()).text:
+        pass
+    assert await person.press(consent, "a:1:p:0") in OK
+    while not is_question(first := await person.next_message()):
+        pass
+    assert "Which agency?" in first.text
+    return first
+
+
+# --- every built-in survey, on SQLite and PostgreSQL ------------------------------------------------------------------
+
+async def test_every_built_in_survey_is_completed_in_a_personal_chat(teams: FakeTeams, tmp_path: Path,
+                                                                     database_url: str,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    for name in ("bot", "microsoft_agents", "msal"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    async with running_bot(teams, tmp_path, database_url) as bot:
+        people = {survey_id: teams.person(name=f"Jo Practitioner{n}") for n, survey_id in enumerate(TEMPLATES)}
+        for person in people.values():
+            assert await person.send(person.installed()) in OK
+            assert (await person.next_message()).text == WELCOME
+        scripted = {s: Respondent(people[s], seed=n) for n, s in enumerate(TEMPLATES)}
+        thanks = {s: bot.app.catalogue.latest(s).thanks for s in TEMPLATES}
+        transcripts = await asyncio.gather(*(scripted[s].complete(s, thanks[s]) for s in TEMPLATES))
+        for survey_id, seen in zip(TEMPLATES, transcripts, strict=True):
+            assert bot.completed(survey_id) == 1, survey_id
+            intro = bot.app.catalogue.latest(survey_id).intro
+            assert intro.strip().splitlines()[0] in seen[0].text, "the survey's welcome comes first"
+            assert "/stop" in seen[0].text, "with the commands under it"
+        for person in people.values():  # every question card was updated with its answer, and lost its buttons
+            shown = teams.connector.posted(person.conversation)
+            assert not [m for m in shown if is_question(m)], "a question was left with its buttons"
+            assert sum("Your answer was: " in m.text for m in shown) >= 5
+        assert not [c for c in teams.connector.calls if c.status >= 400], "no Bot Connector call failed"
+        typed = [w for r in scripted.values() for w in r.typed]
+        assert typed, "some answers were typed"
+        answers = [json.loads(v) for (v,) in bot.rows("SELECT value FROM answer")]
+        assert set(typed) <= {a for a in answers if isinstance(a, str)}, "typed answers stored as the person wrote"
+        out = tmp_path / "answers.csv"
+        reader = Reader(bot.app.settings, bot.app.engine, bot.app.store, bot.app.catalogue, bot.app.service.clock)
+        assert export_survey(reader, bot.app.service.clock, "you-said", "csv", None, str(out)) == 1
+        stored = bot.dump() + out.read_text()
+        contacts = bot.rows("SELECT channel FROM contact")
+        assert sorted(c for (c,) in contacts) == ["teams"] * 3, "each person kept as a contact, to invite later"
+    logs = caplog.text
+    assert "Teams channel started" in logs, "the capture really saw the channel's logs"
+    for person in people.values():
+        for secret in (person.user, person.aad, person.name, person.conversation, person.user[3:]):
+            assert secret not in stored, "no Teams id or name is stored"
+            assert secret not in logs, "no Teams id or name is logged"
+        for words in (w for r in scripted.values() for w in r.typed):
+            assert words not in logs
+    assert TENANT_ID not in stored and TENANT_ID not in logs
+
+
+# --- security: tokens -------------------------------------------------------------------------------------------------
+
+def forged(teams: FakeTeams, kind: str) -> str:
+    identity, service = teams.identity, teams.connector.url
+    if kind == "signature":  # a stranger's key, claiming the issuer's key id
+        return identity.mint(service_url=service, key=signing_key("forger"))
+    if kind == "unknown-key":
+        return identity.mint(service_url=service, key=signing_key("forger"), kid="not-a-published-key")
+    if kind == "expired":
+        return identity.mint(service_url=service, lifetime=-3600)
+    if kind == "audience":
+        return identity.mint(service_url=service, audience="3f1c2b4a-0000-4000-8000-00000000beef")
+    if kind == "issuer":
+        return identity.mint(service_url=service, issuer="https://issuer.example.org")
+    if kind == "service-url":
+        return identity.mint(service_url="https://smba.example.net/emea/")
+    if kind == "garbage":
+        return "not.a.token"
+    return ""
+
+
+@pytest.mark.parametrize("kind", ["signature", "unknown-key", "expired", "audience", "issuer", "service-url",
+                                  "garbage", "missing"])
+async def test_forged_expired_and_wrong_audience_tokens_get_401_and_store_nothing(
+        bot: Bot, teams: FakeTeams, kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    mallory = teams.person(name="Mallory Stranger")
+    before = len(teams.connector.calls)
+    for activity in (mallory.installed(), mallory.message("/start sample"), mallory.message("forged words")):
+        status, _ = await teams.post(activity, token=forged(teams, kind))
+        assert status == 401
+    await asyncio.sleep(0.1)
+    assert teams.connector.calls[before:] == [], "nothing was sent"
+    assert bot.rows("SELECT * FROM conversation") == [] and bot.rows("SELECT * FROM contact") == []
+    refused = bot.audited("request.refused")
+    assert len(refused) == 1 and refused[0]["kind"].startswith("teams-token-"), "the first of its kind a day"
+    assert mallory.user not in caplog.text and "forged words" not in caplog.text
+    assert len([r for r in caplog.records if "refused a Teams request" in r.getMessage()]) == 3
+
+
+async def test_each_kind_of_refusal_is_audited_once_a_day(bot: Bot, teams: FakeTeams) -> None:
+    mallory = teams.person()
+    for kind in ("expired", "audience", "expired", "signature", "audience"):
+        status, _ = await teams.post(mallory.message("hello"), token=forged(teams, kind))
+        assert status == 401
+    assert sorted(r["kind"] for r in bot.audited("request.refused")) == [
+        "teams-token-audience", "teams-token-expired", "teams-token-signature"]
+    bot.app.service.clock.now += timedelta(days=1)  # type: ignore[attr-defined]
+    assert (await teams.post(mallory.message("hello"), token=forged(teams, "expired")))[0] == 401
+    assert len(bot.audited("request.refused")) == 4
+
+
+async def test_a_good_token_from_another_tenant_is_ignored(bot: Bot, teams: FakeTeams) -> None:
+    outsider = teams.person()
+    activity = outsider.message("/start sample")
+    activity["conversation"]["tenantId"] = "99999999-8888-4777-8666-555555555555"
+    activity["channelData"] = {"tenant": {"id": "99999999-8888-4777-8666-555555555555"}}
+    assert await outsider.send(activity) in OK
+    await asyncio.sleep(0.1)
+    assert teams.connector.posted(outsider.conversation) == []
+    assert bot.rows("SELECT * FROM contact") == []
+
+
+# --- redeliveries, double presses, stale buttons ----------------------------------------------------------------------
+
+async def test_a_redelivered_activity_is_stored_once(bot: Bot, teams: FakeTeams, database_url: str) -> None:
+    person = teams.person()
+    first = await start_sample(person)
+    press = person.submit(first, "a:2:p:1")
+    assert await person.send(press) in OK
+    assert "Did you know the policy?" in (await person.next_question()).text
+    posted = len(teams.connector.calls)
+    assert await person.send(press) in OK  # Teams thought we missed it: the same activity, the same id
+    assert await person.send(press) in OK
+    await asyncio.sleep(0.2)
+    assert len(teams.connector.calls) == posted, "a redelivery sends nothing"
+    assert bot.recorded("agency") == 1 and bot.recorded("aware") == 0
+
+
+async def test_a_double_press_records_once_and_an_old_card_says_so_kindly(bot: Bot, teams: FakeTeams) -> None:
+    person = teams.person()
+    first = await start_sample(person)
+    turn = turn_of(first)
+    statuses = await asyncio.gather(*(person.press(first, f"a:{turn}:p:0") for _ in range(3)))
+    assert all(s in OK for s in statuses)
+    next_question = await person.next_question()
+    assert "Did you know the policy?" in next_question.text
+    await teams.connector.wait_for(lambda: sum(m.text == msg.ALREADY_ANSWERED for m in
+                                               teams.connector.posted(person.conversation)) == 2)
+    assert bot.recorded("agency") == 1
+    assert [json.loads(v) for (v,) in bot.rows("SELECT value FROM answer")] == ["Police"]
+    answered = teams.connector.by_id[first.id]
+    assert answered.updates >= 1 and answered.actions == [], "the answered card lost its buttons"
+    assert "Your answer was: Police" in answered.text
+    assert await person.press(first, f"a:{turn}:p:1") in OK  # an old card, pressed again later
+    await teams.connector.wait_for(lambda: sum(m.text == msg.ALREADY_ANSWERED for m in
+                                               teams.connector.posted(person.conversation)) == 3)
+    assert bot.recorded("agency") == 1
+    assert await person.press(first, "x:not-ours") in OK
+    await teams.connector.wait_for(lambda: any(m.text == STALE_BUTTON for m in
+                                               teams.connector.posted(person.conversation)))
+
+
+# --- the respondent's experience --------------------------------------------------------------------------------------
+
+async def test_commands_back_skip_stop_resume_delete_and_help(bot: Bot, teams: FakeTeams) -> None:
+    person = teams.person()
+    assert await person.say("/help") in OK
+    assert (await person.next_message()).text == HELP
+    first = await start_sample(person)
+    assert await person.press(first, f"a:{turn_of(first)}:p:2") in OK
+    aware = await person.next_question()
+    assert await person.press(aware, f"a:{turn_of(aware)}:b") in OK  # Back
+    again = await person.next_question()
+    assert "Which agency?" in again.text and "Your answer was" in again.text
+    assert await person.say("/stop") in OK
+    paused = await person.next_message()
+    assert msg.PAUSED in paused.text and "resume" in paused.data(), "a pause has a Resume button"
+    assert await person.press(paused, "resume") in OK
+    resumed = await person.next_question()
+    assert "Which agency?" in resumed.text
+    assert await person.say("1") in OK  # a typed answer
+    scripted = Respondent(person, skip_share=1.0)  # the rest, skipping what may be skipped
+    seen = []
+    while "Thanks, all done." not in (message := await person.next_message()).text:
+        seen.append(message.text)
+        if message.question:
+            await scripted.answer(message)
+    assert any("Talk it through first." in text for text in seen), "a knowledge check's explanation"
+    assert bot.completed("sample") == 1
+    assert await person.say("/delete") in OK
+    assert (await person.next_message()).text.startswith(msg.ERASED.split("{")[0])
+    assert bot.completed("sample") == 0
+
+
+async def test_multiple_choice_is_a_choice_set_and_done(bot: Bot, teams: FakeTeams) -> None:
+    person = teams.person()
+    assert await person.say("/start wood-partner-survey") in OK
+    scripted = Respondent(person, skip_share=0.0)
+    while True:
+        message = await person.next_message()
+        if message.inputs("Input.ChoiceSet"):
+            break
+        if is_question(message):
+            await scripted.answer(message)
+    turn = turn_of(message)
+    assert await person.press(message, f"a:{turn}:d") in OK  # Done with nothing ticked: asked for one
+    reasked = await person.next_message()
+    assert reasked.text == msg.CHOOSE_AT_LEAST_ONE or msg.CHOOSE_AT_LEAST_ONE in reasked.text
+    assert await person.press(message, f"a:{turn}:d", ticks="0,2") in OK
+    await person.next_question()
+    done = teams.connector.by_id[message.id]
+    assert done.actions == [] and done.inputs("Input.ChoiceSet") == []
+
+
+async def test_files_edits_and_channel_messages_get_hints(bot: Bot, teams: FakeTeams) -> None:
+    person = teams.person()
+    picture = person.activity("message", attachments=[{"contentType": "image/png", "contentUrl": "https://x/y.png"}])
+    assert await person.send(picture) in OK
+    assert (await person.next_message()).text == FILE_HINT
+    edit = person.activity("messageUpdate", text="changed", channelData={"eventType": "editMessage",
+                                                                         "tenant": {"id": TENANT_ID}})
+    assert await person.send(edit) in OK
+    assert (await person.next_message()).text == EDIT_HINT
+    team_channel = "19:general@thread.tacv2"
+    mention = person.activity("message", text="<at>Surveys</at> /start sample", conversation=team_channel,
+                              conversation_type="channel")
+    assert await person.send(mention) in OK
+    await teams.connector.wait_for(lambda: bool(teams.connector.posted(team_channel)))
+    assert teams.connector.posted(team_channel)[0].text == PERSONAL_HINT
+    assert bot.rows("SELECT * FROM conversation") == []
+
+
+async def test_typed_words_have_mentions_taken_out(bot: Bot, teams: FakeTeams) -> None:
+    person = teams.person()
+    await start_sample(person)
+    assert await person.say("<at>Surveys</at> 2") in OK
+    assert "Did you know the policy?" in (await person.next_question()).text
+    assert bot.recorded("agency") == 1
+
+
+# --- reaching people first: invitations through the outbox ------------------------------------------------------------
+
+def add_campaign(bot: Bot, opens: datetime, channels: str = '["teams"]') -> None:
+    with bot.app.store.unit() as uow:
+        uow.session.add(Campaign(code="teams-2026", survey_id="policy-awareness",
+                                 version=bot.app.catalogue.latest("policy-awareness").version, tags="[]",
+                                 channels=channels, opens_at=opens.astimezone(UTC),
+                                 closes_at=(opens + timedelta(days=21)).astimezone(UTC), reminders="[3]",
+                                 created_on=opens.date()))
+
+
+def statuses(bot: Bot) -> dict[tuple[str, str], int]:
+    return {(step, status): int(n) for step, status, n in bot.rows(
+        "SELECT step, status, count(*) FROM outbox GROUP BY step, status")}
+
+
+async def test_invitations_and_reminders_reach_installed_people_through_the_outbox(
+        teams: FakeTeams, tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    clock = Clock()
+    async with running_bot(teams, tmp_path, database_url, clock=clock) as bot:
+        people = [teams.person() for _ in range(6)]
+        for person in people[:3]:  # installed in their personal chat
+            assert await person.send(person.installed()) in OK
+            await person.next_message()
+        team = "19:team@thread.tacv2"  # the others joined a team the app is in: no personal chat yet
+        for person in people[3:]:
+            joined = person.activity("conversationUpdate", conversation=team, conversation_type="channel",
+                                     membersAdded=[{"id": person.user, "aadObjectId": person.aad}])
+            assert await person.send(joined) in OK
+        opens = clock.now + timedelta(hours=1)
+        add_campaign(bot, opens)
+        clock.now = opens
+        broadcaster = Broadcaster(bot.app.store, bot.app.keys, bot.app.catalogue, clock)
+        assert [(r.step, r.planned) for r in broadcaster.run_due()] == [("invite", 6)]
+        teams.connector.fail_next(429, retry_after=1)  # Teams asks us to slow down once: waited out
+        assert await broadcaster.drain(bot.channel, bot.app.service.call) == 6
+        assert statuses(bot) == {("invite", "sent"): 6}
+        for person in people:
+            invitation = [m for m in teams.connector.posted(person.conversation) if "go:teams-2026" in m.data()]
+            assert len(invitation) == 1, "each person invited once"
+        assert len(teams.connector.calls_to("POST", "/v3/conversations")) >= 3
+        assert [c.status for c in teams.connector.calls].count(429) == 1
+        starter = people[4]  # invited in a chat the bot made: Start works there
+        (invitation,) = [m for m in teams.connector.posted(starter.conversation) if m.actions]
+        assert await starter.press(invitation, "go:teams-2026") in OK
+        await starter.next_message()
+        clock.now = opens + timedelta(days=3)
+        assert [(r.step, r.planned) for r in broadcaster.run_due()] == [("remind-1", 6)]
+        teams.connector.gone.add(people[0].conversation)  # removed the app: 403
+        assert await broadcaster.drain(bot.channel, bot.app.service.call) == 5
+        assert statuses(bot)[("remind-1", "unreachable")] == 1
+        assert bot.rows("SELECT count(*) FROM contact WHERE unreachable")[0][0] == 1
+    for person in people:
+        assert person.user not in caplog.text and person.conversation not in caplog.text
+
+
+async def test_opting_out_stops_invitations(bot: Bot, teams: FakeTeams) -> None:
+    person, other = teams.person(), teams.person()
+    for someone in (person, other):
+        assert await someone.send(someone.installed()) in OK
+        await someone.next_message()
+    assert await person.say("/stop all") in OK
+    assert (await person.next_message()).text == msg.OPTED_OUT
+    clock = bot.app.service.clock
+    opens = clock() + timedelta(hours=1)
+    add_campaign(bot, opens)
+    clock.now = opens  # type: ignore[attr-defined]
+    broadcaster = Broadcaster(bot.app.store, bot.app.keys, bot.app.catalogue, clock)
+    planned = sum(r.planned for r in broadcaster.run_due())
+    assert planned == 1
+    assert await broadcaster.drain(bot.channel, bot.app.service.call) == 1
+    assert not [m for m in teams.connector.posted(person.conversation) if m.actions]
+
+
+async def test_a_stubborn_429_is_rate_limited_and_the_rest_goes_later(bot: Bot, teams: FakeTeams) -> None:
+    person = teams.person()
+    assert await person.send(person.installed()) in OK
+    await person.next_message()
+    teams.connector.fail_next(429, retry_after=0, times=4)
+    from bot.channels.port import RateLimited
+
+    with pytest.raises(RateLimited):
+        await bot.channel.invite(bot.app.keys.unseal(bot.rows("SELECT address FROM contact")[0][0]), "Hi", "c")
+    await bot.channel.invite(bot.app.keys.unseal(bot.rows("SELECT address FROM contact")[0][0]), "Hi", "c")
+    assert [m.text for m in teams.connector.posted(person.conversation)][-1].startswith("Hi")
+
+
+# --- persist, then send -----------------------------------------------------------------------------------------------
+
+async def test_what_a_stopped_process_owed_is_sent_after_a_restart(teams: FakeTeams, tmp_path: Path,
+                                                                   database_url: str) -> None:
+    person = teams.person()
+    async with running_bot(teams, tmp_path, database_url) as bot:
+        first = await start_sample(person)
+        teams.connector.fail_next(500)  # the next question cannot be sent: it stays owed
+        assert await person.press(first, f"a:{turn_of(first)}:p:1") in OK
+        await asyncio.sleep(0.2)
+        assert bot.rows("SELECT count(*) FROM pending_reply")[0][0] == 1
+    async with running_bot(teams, tmp_path, database_url) as bot:
+        question = await person.next_question(timeout=30)
+        assert "Did you know the policy?" in question.text
+        for _ in range(50):
+            if bot.rows("SELECT count(*) FROM pending_reply")[0][0] == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert bot.rows("SELECT count(*) FROM pending_reply")[0][0] == 0
+        assert await person.press(question, f"a:{turn_of(question)}:p:0") in OK
+        await person.next_question()
+        assert bot.recorded("agency") == 1 and bot.recorded("aware") == 1
+
+
+# --- settings ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("extra", "problem"), [
+    ({"SURVEYBOT_TEAMS_APP_ID": "not-a-guid"}, "SURVEYBOT_TEAMS_APP_ID should be"),
+    ({"SURVEYBOT_TEAMS_APP_ID": APP_ID}, "SURVEYBOT_TEAMS_APP_PASSWORD is needed"),
+    ({"SURVEYBOT_TEAMS_APP_ID": APP_ID, "SURVEYBOT_TEAMS_APP_PASSWORD": "pw"}, "SURVEYBOT_TEAMS_TENANT_ID should"),
+    ({"SURVEYBOT_TEAMS_APP_PASSWORD": "pw"}, "SURVEYBOT_TEAMS_APP_ID is needed"),
+])
+def test_teams_settings_mistakes_are_one_line_naming_the_setting(extra: dict[str, str], problem: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(extra)
+    assert str(caught.value).startswith(problem) and "\n" not in str(caught.value)
+    assert "pw" not in str(caught.value).split()
+
+
+async def test_a_wrong_secret_stops_the_start_with_one_clear_line(teams: FakeTeams, tmp_path: Path) -> None:
+    teams.identity.password = "the-secret-entra-id-expects"
+    with pytest.raises(SettingsError, match="SURVEYBOT_TEAMS_APP_PASSWORD") as caught:
+        async with running_bot(teams, tmp_path, SURVEYBOT_TEAMS_APP_PASSWORD="a-wrong-secret"):
+            pass
+    assert "\n" not in str(caught.value)
+    assert "the-secret" not in str(caught.value) and "a-wrong-secret" not in str(caught.value)
+
+
+def test_the_password_is_a_secret_never_shown() -> None:
+    settings = Settings.from_env({"SURVEYBOT_TEAMS_APP_ID": APP_ID, "SURVEYBOT_TEAMS_APP_PASSWORD": "s3cret-value",
+                                  "SURVEYBOT_TEAMS_TENANT_ID": TENANT_ID})
+    assert "s3cret-value" in secrets_of(settings) and "s3cret-value" not in repr(settings)

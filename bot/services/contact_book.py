@@ -19,7 +19,7 @@ from bot.services.roles import parse_who
 from storage import campaigns as store_campaigns
 
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-CHANNELS = ("telegram", "slack", "email")
+CHANNELS = ("telegram", "slack", "email", "teams")
 
 
 class CampaignError(Exception):

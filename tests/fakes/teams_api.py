@@ -27,6 +27,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import ssl
 import time
 import uuid
@@ -239,6 +240,10 @@ class Message:
         """Every Action.Submit on the message's cards."""
         return [b for c in self.cards for b in walk(c) if b.get("type") == "Action.Submit"]
 
+    @property
+    def question(self) -> bool:
+        return any(re.match(r"^(a:\d+:[ptdsb](:\d+)?|answer:\d+)$", d) for d in self.data())
+
     def data(self) -> list[str]:
         return [str((a.get("data") or {}).get("surveybot", "")) for a in self.actions]
 
@@ -273,6 +278,7 @@ class Connector:
         self.failures: list[tuple[int, float | None]] = []  # (status, Retry-After) for the next calls
         self.gone: set[str] = set()  # conversations whose person removed the app: 403
         self.members: dict[str, str] = {}  # conversation made -> its member
+        self.delay = 0.0  # seconds each post takes, to give a kill time to land mid-send
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._cursor: dict[str, int] = {}
@@ -331,11 +337,13 @@ class Connector:
         if refused is not None:
             return refused
         self.members[conversation] = user
-        return web.json_response({"id": conversation, "activityId": ""}, status=201)
+        return web.json_response({"id": conversation}, status=201)
 
     async def _post(self, request: web.Request) -> web.Response:
         conversation = request.match_info["conversation"]
         body = await request.json()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         refused = await self._checked(request, conversation)
         activity_id = "" if refused else f"1{next(self._ids):09d}"
         self._record(request, conversation, activity_id, body, refused.status if refused else 201)
@@ -440,6 +448,12 @@ class TeamsUser:
 
     async def next_message(self, timeout: float = 10.0) -> Message:
         return await self.teams.connector.next_message(self.conversation, timeout)
+
+    async def next_question(self, timeout: float = 10.0) -> Message:
+        """The next message that is a question (a card with an answer's buttons)."""
+        while not (message := await self.next_message(timeout)).question:
+            pass
+        return message
 
 
 class FakeTeams:
