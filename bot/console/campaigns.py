@@ -46,7 +46,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "every_months": ("Repeat every", "--every-months"),
     "quiet_hours": ("Quiet hours", "--quiet-hours"),
 }
-CHANNEL_LABELS = {"telegram": "Telegram", "slack": "Slack", "email": "Email"}
+CHANNEL_LABELS = {"telegram": "Telegram", "slack": "Slack", "email": "Email", "teams": "Microsoft Teams"}
 OPTION = re.compile(r"--[a-z]+(?:-[a-z]+)*")
 HOUR = re.compile(r"^\d{2}:\d{2}$")
 

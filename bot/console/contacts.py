@@ -34,7 +34,7 @@ PAGE_SIZE = 100  # contacts a page
 _QUOTED_WHO = re.compile(r"WHO `[^`]*`")
 _QUOTED = re.compile(r"`[^`]*`")
 _NUMBER = re.compile(r"^[0-9]{1,9}$")
-CHANNEL_NAMES = {"telegram": "Telegram", "slack": "Slack", "email": "Email"}
+CHANNEL_NAMES = {"telegram": "Telegram", "slack": "Slack", "email": "Email", "teams": "Microsoft Teams"}
 
 
 def register(console: Console) -> None:

@@ -67,7 +67,7 @@ def create(core: Core, code: str, survey_id: str, opens_at: str, closes_at: str,
     channels = parse_tags(channels_text, "--channels")
     for channel in channels:
         if channel not in CHANNELS:
-            raise CampaignError(f"--channels: `{channel}` should be telegram, slack or email")
+            raise CampaignError(f"--channels: `{channel}` should be telegram, slack, email or teams")
     try:
         reminders = sorted({int(d) for d in reminders_text.split(",") if d.strip()})
     except ValueError:
