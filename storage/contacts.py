@@ -47,6 +47,11 @@ def ensure(uow: UnitOfWork, lookup: str, channel: str, sealed_address: str, toda
     return int(made[0])
 
 
+def readdress(uow: UnitOfWork, lookup: str, sealed_address: str) -> None:
+    """A contact's sealed address written again: how to reach them changed (a Teams route), who they are did not."""
+    uow.session.execute(update(Contact).where(col(Contact.lookup) == lookup).values(address=sealed_address))
+
+
 def mark_unreachable(uow: UnitOfWork, lookup: str) -> None:
     uow.session.execute(update(Contact).where(col(Contact.lookup) == lookup).values(unreachable=True))
 

@@ -365,6 +365,10 @@ def add_campaign(bot: Bot, opens: datetime, channels: str = '["teams"]') -> None
                                  created_on=opens.date()))
 
 
+def conversations_made(teams: FakeTeams) -> int:
+    return sum(1 for c in teams.connector.calls if c.path == "/v3/conversations" and c.status < 300)
+
+
 def statuses(bot: Bot) -> dict[tuple[str, str], int]:
     return {(step, status): int(n) for step, status, n in bot.rows(
         "SELECT step, status, count(*) FROM outbox GROUP BY step, status")}
@@ -395,7 +399,7 @@ async def test_invitations_and_reminders_reach_installed_people_through_the_outb
         for person in people:
             invitation = [m for m in teams.connector.posted(person.conversation) if "go:teams-2026" in m.data()]
             assert len(invitation) == 1, "each person invited once"
-        assert len(teams.connector.calls_to("POST", "/v3/conversations")) >= 3
+        assert conversations_made(teams) == 3, "a personal chat made for each of those seen only in a team"
         assert [c.status for c in teams.connector.calls].count(429) == 1
         starter = people[4]  # invited in a chat the bot made: Start works there
         (invitation,) = [m for m in teams.connector.posted(starter.conversation) if m.actions]
@@ -409,6 +413,26 @@ async def test_invitations_and_reminders_reach_installed_people_through_the_outb
         assert bot.rows("SELECT count(*) FROM contact WHERE unreachable")[0][0] == 1
     for person in people:
         assert person.user not in caplog.text and person.conversation not in caplog.text
+
+
+async def test_a_route_learnt_later_replaces_the_one_kept(bot: Bot, teams: FakeTeams) -> None:
+    """Seen first as a new member of a team (no personal chat yet), then installing the app for themselves: the
+    contact's sealed address now carries the personal chat, so the invitation goes there without making one."""
+    person = teams.person()
+    joined = person.activity("conversationUpdate", conversation="19:team@thread.tacv2", conversation_type="channel",
+                             membersAdded=[{"id": person.user}])
+    assert await person.send(joined) in OK
+    (sealed,) = [a for (a,) in bot.rows("SELECT address FROM contact")]
+    assert '"c":""' in bot.app.keys.unseal(sealed).route
+    assert await person.send(person.installed()) in OK
+    await person.next_message()
+    (sealed,) = [a for (a,) in bot.rows("SELECT address FROM contact")]
+    kept = bot.app.keys.unseal(sealed)
+    assert person.conversation in kept.route and kept.user == person.user
+    made = conversations_made(teams)
+    await bot.channel.invite(kept, "Please take part", "spring")
+    assert conversations_made(teams) == made
+    assert teams.connector.posted(person.conversation)[-1].data() == ["go:spring"]
 
 
 async def test_opting_out_stops_invitations(bot: Bot, teams: FakeTeams) -> None:

@@ -21,10 +21,15 @@ class Contacts(Steps):
     """The contact use cases of SurveyService."""
 
     def register(self, address: Address, tags: tuple[str, ...] = ()) -> bool:
-        """Make someone a contact campaigns can reach (they opened the app, or were imported); True when new."""
+        """Make someone a contact campaigns can reach (they opened the app, or were imported); True when new. An
+        address with a route (Teams) has it sealed again, as the route may have changed since (a new service URL,
+        or their personal chat now known) while who they are has not."""
         with self.store.unit() as uow:
-            _, created = store_campaigns.upsert_contact(uow, self.keys.contact_lookup(address), address.channel,
-                                                        self.keys.seal(address), tags, self.clock().date())
+            lookup, sealed = self.keys.contact_lookup(address), self.keys.seal(address)
+            _, created = store_campaigns.upsert_contact(uow, lookup, address.channel, sealed, tags,
+                                                        self.clock().date())
+            if address.route and not created:
+                store_contacts.readdress(uow, lookup, sealed)
         return created
 
     def join(self, address: Address, words: list[str], allowed: tuple[str, ...], example: str) -> Outcome:
