@@ -129,7 +129,8 @@ def test_psycopg_comes_with_the_postgresql_extra_only_and_the_image_installs_it(
     assert psycopg(project["optional-dependencies"]["postgresql"])
     assert psycopg(project["optional-dependencies"]["test"])
     installs = [" ".join(c.value) for c in instructions() if c.cmd == "RUN" and "pip install" in " ".join(c.value)]
-    extras = [set(m[1].split(",")) for text in installs if (m := re.search(r"""pip install ["']?\.\[([\w,]+)\]""", text))]
+    wanted = re.compile(r"""pip install ["']?\.\[([\w,]+)\]""")
+    extras = [set(m[1].split(",")) for text in installs if (m := wanted.search(text))]
     assert any("postgresql" in found for found in extras), installs
     assert any("teams" in found for found in extras), "the image can run the Teams channel (the Agents SDK)"
 
