@@ -346,6 +346,22 @@ async def test_files_edits_and_channel_messages_get_hints(bot: Bot, teams: FakeT
     assert bot.rows("SELECT * FROM conversation") == []
 
 
+async def test_the_safeguarding_check_is_a_card_whose_press_is_heard(bot: Bot, teams: FakeTeams,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot")
+    person = teams.person()
+    assert await person.say(bot.app.settings.help_word) in OK  # the word that asks for the check, anywhere
+    while not (check := await person.next_message()).data():
+        pass
+    assert msg.CARE_ASK in check.text and all(d.startswith("care:") for d in check.data())
+    assert len(check.data()) >= 2
+    ok = next(d for d in check.data() if d.startswith("care:ok"))
+    assert await person.press(check, ok) in OK
+    heard = msg.CARE_ALL_DONE.format(help=bot.app.settings.help_word)
+    assert (await person.next_message()).text == heard
+    assert person.user not in caplog.text
+
+
 async def test_typed_words_have_mentions_taken_out(bot: Bot, teams: FakeTeams) -> None:
     person = teams.person()
     await start_sample(person)
