@@ -223,8 +223,11 @@ def teams_channel(app: App) -> TeamsChannel:
     assert settings.teams_app_id and settings.teams_app_password and settings.teams_tenant_id  # bot.config checked
     channel = TeamsChannel(app.service, app_id=settings.teams_app_id, password=settings.teams_app_password,
                            tenant_id=settings.teams_tenant_id, default_survey=settings.default_survey)
-    channel.turns.yousaid = ChatAdmin(app).yousaid
-    channel.turns.join_tags = settings.join_tags
+    turns = channel.turns
+    turns.admin = ChatAdmin(app)
+    turns.admin.signin = web_console(app).offer_link
+    turns.yousaid = turns.admin.yousaid
+    turns.join_tags = settings.join_tags
     return channel
 
 

@@ -78,7 +78,9 @@ def test_who_is_typed_as_channel_and_user(typed: str, bot_id: str | None, addres
     ("slack:team:U0SCRUTINY", "Slack workspace id"),
     ("console:" + "k" * 100_000, "100,008 characters long"),
     ("console:kim\x00", "console name"),
-    ("teams:kim@example.org", "is not one of telegram, slack, email, console"),
+    ("teams:kim@example.org", "needs the tenant too"),
+    ("team:kim@example.org", "is not one of telegram, slack, teams, email, console"),
+    ("teams:kim:example.org", "Entra ID GUIDs"),
     ("telegram:1:2:3", "should look like"),
 ])
 def test_who_that_cannot_be_used_is_refused_with_a_reason(typed: str, message: str) -> None:

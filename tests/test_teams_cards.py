@@ -144,15 +144,22 @@ def test_presses_read_as_the_engine_events_they_stand_for() -> None:
     assert event_of({"something": "else"}) is None and data_of("a:4:p:1") is None
 
 
-def test_an_address_keeps_its_route_outside_who_the_person_is() -> None:
-    one = address("TENANT", "29:abc", "https://smba.trafficmanager.net/uk/", "a:1xyz")
-    other = address("tenant", "29:abc", "https://smba.trafficmanager.net/emea/", "a:1xyz")
+OBJECT = "5E0C2A1B-3D4F-4A5B-8C6D-7E8F9A0B1C2D"
+
+
+def test_an_address_is_the_entra_object_id_and_keeps_its_route_outside_who_the_person_is() -> None:
+    one = address("TENANT", "29:abc", "https://smba.trafficmanager.net/uk/", "a:1xyz", aad=OBJECT)
+    other = address("tenant", "29:abc", "https://smba.trafficmanager.net/emea/", "a:1xyz", aad=OBJECT.lower())
     assert one is not None and other is not None
+    assert (one.workspace, one.user) == ("tenant", OBJECT.lower()), "as an administrator names them"
     assert one == other and one.identity() == other.identity(), "a new service URL is the same person"
-    assert unpack_route(one.route) == Route("https://smba.trafficmanager.net/uk/", "a:1xyz")
-    team = address("tenant", "29:abc", "https://smba.trafficmanager.net/uk/", "19:x@thread", personal=False)
-    assert team is not None and unpack_route(team.route) == Route("https://smba.trafficmanager.net/uk/", "")
-    assert "29:abc" not in repr(one) and "smba" not in repr(one)
+    assert unpack_route(one.route) == Route("https://smba.trafficmanager.net/uk/", "a:1xyz", "29:abc")
+    team = address("tenant", "29:abc", "https://smba.trafficmanager.net/uk/", "19:x@thread", personal=False,
+                   aad=OBJECT)
+    assert team is not None and unpack_route(team.route) == Route("https://smba.trafficmanager.net/uk/", "", "29:abc")
+    assert "29:abc" not in repr(one) and "smba" not in repr(one) and OBJECT.lower() not in repr(one)
+    without = address("tenant", "29:abc", "https://smba.trafficmanager.net/uk/", "a:1xyz", aad="not-an-id")
+    assert without is not None and without.user == "29:abc", "the Teams user id stands in without an object id"
     assert address("t", "", "https://x/") is None and address("t", "u", "ftp://x/") is None
 
 
@@ -178,9 +185,10 @@ def test_typed_text_never_raises_and_leaves_no_mention(text: str) -> None:
     assert "</at>" not in typed_text(f"<at>{text.replace('<', '')}</at> hello")
 
 
-@given(anything, anything, anything, anything)
-def test_address_never_raises(tenant: object, user: object, service: object, conversation: object) -> None:
-    found = address(tenant, user, service, conversation)
+@given(anything, anything, anything, anything, anything)
+def test_address_never_raises(tenant: object, user: object, service: object, conversation: object,
+                              aad: object) -> None:
+    found = address(tenant, user, service, conversation, aad=aad)
     if found is not None:
         assert found.channel == "teams" and unpack_route(found.route) is not None
 

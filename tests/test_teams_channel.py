@@ -370,6 +370,27 @@ async def test_typed_words_have_mentions_taken_out(bot: Bot, teams: FakeTeams) -
     assert bot.recorded("agency") == 1
 
 
+async def test_campaign_commands_need_a_role_granted_by_entra_object_id(bot: Bot, teams: FakeTeams) -> None:
+    from bot.services.roles import Role, Roles, parse_who
+
+    app = bot.app
+    now = app.service.clock().astimezone(UTC)
+    with app.store.unit() as uow:
+        uow.session.add(Campaign(code="teams-esc", survey_id="sample", version=1, opens_at=now - timedelta(hours=1),
+                                 closes_at=now + timedelta(days=7), created_on=now.date()))
+    admin, visitor = teams.person(), teams.person()
+    granted = parse_who(f"teams:{TENANT_ID.upper()}:{admin.aad}")  # as an IT officer types it for `roles grant`
+    Roles(app.store, app.keys, app.service.clock).grant(Role.ADMIN, granted)
+    assert await visitor.say("/status teams-esc") in OK
+    assert (await visitor.next_message()).text.startswith("Sorry,")
+    assert await admin.say("/status teams-esc") in OK
+    assert (await admin.next_message()).text.startswith("teams-esc: sample v1, open")
+    assert await admin.say("/campaigns") in OK
+    assert "teams-esc" in (await admin.next_message()).text
+    actions = [a for (a,) in bot.rows("SELECT action FROM audit_record")]
+    assert "admin.refused" in actions and "admin.command" in actions
+
+
 # --- reaching people first: invitations through the outbox ------------------------------------------------------------
 
 def add_campaign(bot: Bot, opens: datetime, channels: str = '["teams"]') -> None:
@@ -436,7 +457,7 @@ async def test_a_route_learnt_later_replaces_the_one_kept(bot: Bot, teams: FakeT
     contact's sealed address now carries the personal chat, so the invitation goes there without making one."""
     person = teams.person()
     joined = person.activity("conversationUpdate", conversation="19:team@thread.tacv2", conversation_type="channel",
-                             membersAdded=[{"id": person.user}])
+                             membersAdded=[{"id": person.user, "aadObjectId": person.aad}])
     assert await person.send(joined) in OK
     (sealed,) = [a for (a,) in bot.rows("SELECT address FROM contact")]
     assert '"c":""' in bot.app.keys.unseal(sealed).route
@@ -444,7 +465,7 @@ async def test_a_route_learnt_later_replaces_the_one_kept(bot: Bot, teams: FakeT
     await person.next_message()
     (sealed,) = [a for (a,) in bot.rows("SELECT address FROM contact")]
     kept = bot.app.keys.unseal(sealed)
-    assert person.conversation in kept.route and kept.user == person.user
+    assert person.conversation in kept.route and kept.user == person.aad
     made = conversations_made(teams)
     await bot.channel.invite(kept, "Please take part", "spring")
     assert conversations_made(teams) == made

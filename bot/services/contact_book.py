@@ -20,6 +20,7 @@ from storage import campaigns as store_campaigns
 
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 CHANNELS = ("telegram", "slack", "email", "teams")
+IMPORTED = ("telegram", "slack", "email")  # a Teams contact needs a conversation reference, which no list has
 
 
 class CampaignError(Exception):
@@ -94,8 +95,9 @@ def contact_rows(path: Path, lines: Iterable[str], bot_id: str | None) -> Iterat
                 raise CampaignError(f"{path}:{number}: not UTF-8 text (save the file as CSV UTF-8)")
             try:
                 address = parse_who(row[who_at] if who_at < len(row) else "", bot_id)
-                if address.channel not in CHANNELS:
-                    raise ValueError(f"channel `{address.channel}` cannot be invited (telegram, slack or email)")
+                if address.channel not in IMPORTED:
+                    raise ValueError(f"channel `{address.channel}` cannot be invited from a list (telegram, slack or "
+                                     "email; Teams contacts are kept when the app is installed)")
                 field = row[tags_at] if tags_at is not None and tags_at < len(row) else ""
                 tags = tag_lists.get(field)
                 if tags is None:

@@ -139,7 +139,9 @@ _TELEGRAM_MAX = 2**52
 _SLACK_TEAM = re.compile(r"[TE][A-Z0-9]{1,20}", re.ASCII)  # a workspace (T...) or an Enterprise Grid org (E...)
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]{1,20}", re.ASCII)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}", re.ASCII)
-_SHAPE = "telegram:USER_ID, slack:TEAM_ID:USER_ID, email:NAME@EXAMPLE.ORG or console:NAME"
+_SHAPE = ("telegram:USER_ID, slack:TEAM_ID:USER_ID, teams:TENANT_ID:OBJECT_ID, email:NAME@EXAMPLE.ORG or "
+          "console:NAME")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # An email address as people actually have them (RFC 5321's dot-atom, ASCII): what a partnership's list holds.
 # Quoted local parts and IP literals are legal but never a practitioner's address, so they are refused, not guessed at.
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*", re.ASCII)
@@ -182,6 +184,19 @@ def _slack(parts: list[str], _bot_id: str | None) -> Address:
     return Address("slack", team, user)
 
 
+def _teams(parts: list[str], _bot_id: str | None) -> Address:
+    """`teams:TENANT_ID:OBJECT_ID`: the organisation's directory (tenant) ID and the person's Object ID, both as
+    Entra ID shows them. For roles only: Teams lets the bot write to someone only once it has seen them (the app
+    installed, or a message), so a Teams contact comes from there, never from a list."""
+    if len(parts) == 1:
+        raise ValueError("it needs the tenant too, like teams:TENANT_ID:OBJECT_ID")
+    tenant, user = parts
+    if not (_GUID.fullmatch(tenant) and _GUID.fullmatch(user)):
+        raise ValueError("the tenant and the person are Entra ID GUIDs: the directory (tenant) ID, then the "
+                         "person's Object ID (Entra ID, Users, their profile)")
+    return Address("teams", tenant.lower(), user.lower())
+
+
 def _console(parts: list[str], _bot_id: str | None) -> Address:
     """`console:NAME`: someone at this server's terminal (`surveybot chat`), by a short name."""
     workspace, name = ("local", parts[0]) if len(parts) == 1 else (parts[0], parts[1])
@@ -211,14 +226,14 @@ def _email(parts: list[str], _bot_id: str | None) -> Address:
 
 # One parser per channel.
 PARSERS: dict[str, Callable[[list[str], str | None], Address]] = {
-    "telegram": _telegram, "slack": _slack, "email": _email, "console": _console}
+    "telegram": _telegram, "slack": _slack, "teams": _teams, "email": _email, "console": _console}
 
 
 def parse_who(text: str, telegram_bot_id: str | None = None) -> Address:
     """A person as the operator types them: `slack:TEAM:USER`, `telegram:USER` (the bot's id taken from its token)
-    or `telegram:BOT_ID:USER`, `console:NAME`. The one place a typed identity is read (`roles grant`, `--as`, the
-    `who` column of `contacts import`), checked per platform so nothing unusable is stored. Raises ValueError with a
-    one-line reason."""
+    or `telegram:BOT_ID:USER`, `teams:TENANT:OBJECT_ID`, `console:NAME`. The one place a typed identity is read
+    (`roles grant`, `--as`, the `who` column of `contacts import`), checked per platform so nothing unusable is
+    stored. Raises ValueError with a one-line reason."""
     typed = text.strip()
     if len(typed) > MAX_WHO:
         raise ValueError(f"WHO `{_shown(typed)}` is {len(typed):,} characters long; a real one is under {MAX_WHO}")

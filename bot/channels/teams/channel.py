@@ -235,7 +235,7 @@ class TeamsChannel:
         person = self.renderer.person(address)
         conversation = route.conversation or person.conversation
         agent = ChannelAccount(id=f"28:{self.app_id}")
-        user = ChannelAccount(id=address.user)
+        user = ChannelAccount(id=route.member or address.user)
         try:
             if conversation:
                 reference = ConversationReference(

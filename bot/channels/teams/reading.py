@@ -24,18 +24,21 @@ TYPED_LIMIT = 20_000  # characters of a typed answer read from a card's box (the
 _MENTION = re.compile(r"<at\b[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?(?:p|div|span|br)\b[^>]*>", re.IGNORECASE)
 _ANSWERED = re.compile(r"^answer:(\d{1,9})$")
+OBJECT_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True)
 class Route:
-    """How to message a person first: the Bot Connector's service URL for their tenant and, once known, their
-    personal conversation with the bot (until then the channel creates it)."""
+    """How to message a person first: the Bot Connector's service URL for their tenant, their Teams user id (what a
+    new conversation names them by) and, once known, their personal conversation with the bot (until then the
+    channel creates it)."""
 
     service_url: str
     conversation: str = ""
+    member: str = ""
 
     def pack(self) -> str:
-        return json.dumps({"s": self.service_url, "c": self.conversation}, separators=(",", ":"))
+        return json.dumps({"s": self.service_url, "c": self.conversation, "u": self.member}, separators=(",", ":"))
 
 
 def unpack_route(text: str) -> Route | None:
@@ -46,23 +49,28 @@ def unpack_route(text: str) -> Route | None:
         return None
     if not isinstance(found, dict):
         return None
-    service, conversation = found.get("s"), found.get("c", "")
-    if not (isinstance(service, str) and service.startswith(("https://", "http://")) and isinstance(conversation, str)):
+    service, conversation, member = found.get("s"), found.get("c", ""), found.get("u", "")
+    if not (isinstance(service, str) and service.startswith(("https://", "http://")) and isinstance(conversation, str)
+            and isinstance(member, str)):
         return None
-    return Route(service, conversation)
+    return Route(service, conversation, member)
 
 
 def address(tenant: object, user: object, service_url: object, conversation: object = "",
-            personal: bool = True) -> Address | None:
-    """The person behind an activity: Address("teams", tenant, their Teams user id), with the route to reach them.
-    Only a personal chat's conversation is kept in the route (a team's channel is not where a survey goes)."""
+            personal: bool = True, aad: object = None) -> Address | None:
+    """The person behind an activity: Address("teams", tenant, their Entra ID object id), with the route to reach
+    them (which holds their Teams user id). The object id is who they are: the same for every bot, and what an
+    administrator can name them by (`teams:TENANT:OBJECT_ID`); the Teams user id stands in only when Teams sends no
+    object id. Only a personal chat's conversation is kept in the route (a team's channel is not where a survey
+    goes)."""
     if not all(isinstance(v, str) and v and len(v) <= 1000 for v in (tenant, user, service_url)):
         return None
     assert isinstance(tenant, str) and isinstance(user, str) and isinstance(service_url, str)
     if not service_url.startswith(("https://", "http://")) or "\n" in user or "|" in tenant:
         return None
+    who = aad.lower() if isinstance(aad, str) and OBJECT_ID.fullmatch(aad) else user
     kept = conversation if personal and isinstance(conversation, str) and len(conversation) <= 1000 else ""
-    return Address(CHANNEL, tenant.lower(), user, Route(service_url, kept).pack())
+    return Address(CHANNEL, tenant.lower(), who, Route(service_url, kept, user).pack())
 
 
 def typed_text(text: object) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -34,10 +35,12 @@ from bot.services.port import ChatService, Outcome
 from bot.services.safeguarding import checkin
 
 if TYPE_CHECKING:
+    from bot.services.chat_admin import ChatAdmin
     from bot.services.yousaid import YouSaid
 
 log = logging.getLogger(__name__)
 OFFERED = frozenset(c.word for c in commands.COMMANDS)  # every row of the table, typed as /word in the chat
+SLASHED = re.compile(r"^/(\w+)(?:\s+(.*))?$", re.DOTALL)  # a command's shape: which one is the table's or the admin's
 PERSONAL = "personal"
 
 
@@ -51,6 +54,7 @@ class Turns:
         self.default_survey = default_survey
         self.join_tags: tuple[str, ...] = ()  # the groups people may choose with /join (set by bot.app)
         self.yousaid: YouSaid | None = None  # reactions to "we did" replies (set by bot.app)
+        self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by bot.app)
 
     # --- who ----------------------------------------------------------------------------------------------------------
     def who(self, activity: Activity, account: Any = None) -> Address | None:
@@ -62,7 +66,8 @@ class Turns:
             return None
         personal = conversation is not None and conversation.conversation_type == PERSONAL
         return reading.address(tenant, getattr(account, "id", None), activity.service_url,
-                               conversation.id if conversation else "", personal=personal)
+                               conversation.id if conversation else "", personal=personal,
+                               aad=getattr(account, "aad_object_id", None))
 
     async def keep(self, address: Address, force: bool = False) -> None:
         """Keep the person as a contact, their route sealed with them: once a process, or whenever told to."""
@@ -129,7 +134,11 @@ class Turns:
     async def _typed(self, context: TurnContext, who: Address, text: str, key: str | None) -> None:
         typed = commands.read(text, OFFERED)
         if typed is None:
-            await self._run(context, who, self.service.reply, text, key)
+            slashed = SLASHED.match(text)
+            if slashed is not None and self.admin is not None and self.admin.handles(slashed[1].lower()):
+                await self._admin(context, who, [slashed[1].lower(), *(slashed[2] or "").split()])
+            else:
+                await self._run(context, who, self.service.reply, text, key)
             return
         means = typed.command.means
         if means is Means.HELP:
@@ -150,6 +159,13 @@ class Turns:
                             f"/join {tags[0]}" if tags else "/join")
         else:
             await self._step(context, who, typed, key)
+
+    async def _admin(self, context: TurnContext, who: Address, words: list[str]) -> None:
+        """A campaign command (bot.services.chat_admin checks the role and audits a refusal); the reply goes to this
+        person's personal chat only."""
+        assert self.admin is not None
+        reply = await self.service.call(self.admin.run, who, words)
+        await self.renderer.send(context, None, reply)
 
     async def _step(self, context: TurnContext, who: Address, typed: Typed, key: str | None) -> None:
         await self._run(context, who, self.service.handle, typed.event(), key)

@@ -16,6 +16,7 @@ HELP = (
     "/join shows the groups you can choose, so the right surveys reach you\n"
     "/stop all stops survey invitations and reminders\n"
     "/help shows this message\n"
+    "/signin, /campaigns, /status CODE (admins and scrutineers) work here too\n"
     "Your answers are stored without your name or Teams account."
 )
 WELCOME = ("Hello! I'm the partnership's survey bot. When a survey is ready for you, it will arrive here. "
