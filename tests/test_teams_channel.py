@@ -359,6 +359,8 @@ async def test_the_safeguarding_check_is_a_card_whose_press_is_heard(bot: Bot, t
     assert await person.press(check, ok) in OK
     heard = msg.CARE_ALL_DONE.format(help=bot.app.settings.help_word)
     assert (await person.next_message()).text == heard
+    pressed = teams.connector.by_id[check.id]
+    assert pressed.actions == [] and msg.CARE_ASK in pressed.text, "one choice only: the check's buttons went"
     assert person.user not in caplog.text
 
 
@@ -470,6 +472,18 @@ async def test_a_route_learnt_later_replaces_the_one_kept(bot: Bot, teams: FakeT
     await bot.channel.invite(kept, "Please take part", "spring")
     assert conversations_made(teams) == made
     assert teams.connector.posted(person.conversation)[-1].data() == ["go:spring"]
+
+
+async def test_a_we_did_reply_has_reaction_buttons_that_reach_the_service(bot: Bot, teams: FakeTeams) -> None:
+    person = teams.person()
+    assert await person.send(person.installed()) in OK
+    await person.next_message()
+    (sealed,) = [a for (a,) in bot.rows("SELECT address FROM contact")]
+    await bot.channel.announce(bot.app.keys.unseal(sealed), "You said the forms were long; we cut them.", 41)
+    reply = await person.next_message()
+    assert reply.data() == ["wd:41:helps", "wd:41:not-really", "wd:41:more"] and "we cut them" in reply.text
+    assert await person.press(reply, "wd:41:helps") in OK  # a reply this person was never sent, as it happens
+    assert (await person.next_message()).text == msg.YOUSAID_NOT_FOR_YOU
 
 
 async def test_opting_out_stops_invitations(bot: Bot, teams: FakeTeams) -> None:

@@ -54,6 +54,7 @@ class Person:
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     drawn: dict[int, str] = field(default_factory=dict)  # turn -> the card's activity id
+    checks: dict[str, str] = field(default_factory=dict)  # a safeguarding check's card id -> its words
     conversation: str = ""  # their personal conversation, once made for a route that had none
     registered: bool = False  # their contact (and its route) was written in this process
 
@@ -107,7 +108,11 @@ class Renderer:
         for effect in outcome.effects:
             if isinstance(effect, CheckIn):
                 content = checkin_card(effect)
-                await self.send(context, chat, card_text(content), content)
+                posted = await self.send(context, chat, card_text(content), content)
+                if posted:  # its buttons go once one is pressed (one choice only)
+                    person.checks[posted] = effect.text
+                    while len(person.checks) > TURNS_KEPT:
+                        del person.checks[next(iter(person.checks))]
             elif isinstance(effect, Ask):
                 posted = await self.send(context, chat, prompt_text(effect.prompt), prompt_card(effect.prompt))
                 if posted:

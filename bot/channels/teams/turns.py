@@ -25,8 +25,9 @@ from microsoft_agents.hosting.core import TurnContext, TurnState
 from bot.channels import buttons
 from bot.channels.port import Address, ChannelError, RateLimited, Unreachable
 from bot.channels.reactions import parse_reaction
-from bot.channels.teams import reading, words
-from bot.channels.teams.cards import RESUME
+from bot.channels.teams import reading
+from bot.channels.teams import words as said
+from bot.channels.teams.cards import RESUME, card, words
 from bot.channels.teams.render import Renderer
 from bot.engine import commands
 from bot.engine import conversation as engine
@@ -106,7 +107,7 @@ class Turns:
             where = f" at {frame.filename}:{frame.lineno}" if frame else ""
             log.error("failed to handle %s on Teams (%s%s)", what, type(exc).__name__, where)
             with contextlib.suppress(ChannelError):
-                await self.renderer.send(context, None, words.SORRY)
+                await self.renderer.send(context, None, said.SORRY)
 
     # --- messages ---------------------------------------------------------------------------------------------------
     async def _message(self, context: TurnContext) -> None:
@@ -116,7 +117,7 @@ class Turns:
         text = reading.typed_text(activity.text)
         if not personal:  # a team's channel or a group chat: surveys happen in the personal chat
             if text.startswith("/"):
-                await self.renderer.send(context, None, words.PERSONAL_HINT)
+                await self.renderer.send(context, None, said.PERSONAL_HINT)
             return
         who = self.who(activity)
         if who is None:
@@ -129,7 +130,7 @@ class Turns:
         elif text:
             await self._typed(context, who, text, key)
         elif activity.attachments:
-            await self.renderer.send(context, conversation.id if conversation else None, words.FILE_HINT)
+            await self.renderer.send(context, conversation.id if conversation else None, said.FILE_HINT)
 
     async def _typed(self, context: TurnContext, who: Address, text: str, key: str | None) -> None:
         typed = commands.read(text, OFFERED)
@@ -142,7 +143,7 @@ class Turns:
             return
         means = typed.command.means
         if means is Means.HELP:
-            await self.renderer.send(context, None, words.HELP)
+            await self.renderer.send(context, None, said.HELP)
         elif means is Means.BEGIN:
             code = typed.args.split()[0].lower() if typed.args else ""
             if not code:
@@ -184,15 +185,18 @@ class Turns:
         elif data == RESUME:
             await self._run(context, who, self.service.handle, engine.Resume(), key)
         elif (press := checkin.decode(data)) is not None:
+            asked = self.renderer.person(who).checks.pop(pressed or "", None)
+            if pressed and asked is not None:  # the check's buttons go once one is pressed (one choice only)
+                await self.renderer.update(context, pressed, asked, card([words(asked)]))
             name = getattr(context.activity.from_property, "name", None)
             reach = f"{name} on Microsoft Teams" if isinstance(name, str) and name else "a person on Microsoft Teams"
             await self._run(context, who, self.service.care, press, reach, key)
         elif (reaction := parse_reaction(data)) is not None and self.yousaid is not None:
-            said = await self.service.call(self.yousaid.react, who, reaction[0], reaction[1], key)
-            if said is not None:
-                await self.renderer.send(context, None, said)
+            thanks = await self.service.call(self.yousaid.react, who, reaction[0], reaction[1], key)
+            if thanks is not None:
+                await self.renderer.send(context, None, thanks)
         elif buttons.decode(data) is None:
-            await self.renderer.send(context, None, words.STALE_BUTTON)
+            await self.renderer.send(context, None, said.STALE_BUTTON)
 
     async def _run(self, context: TurnContext, who: Address, use_case: Callable[..., Outcome], *args: Any,
                    pressed: str | None = None) -> None:
@@ -204,7 +208,7 @@ class Turns:
     async def _edited(self, context: TurnContext) -> None:
         conversation = context.activity.conversation
         if conversation is not None and conversation.conversation_type == PERSONAL:
-            await self.renderer.send(context, conversation.id, words.EDIT_HINT)
+            await self.renderer.send(context, conversation.id, said.EDIT_HINT)
 
     # --- the app added, installed or removed ------------------------------------------------------------------------
     async def _added(self, context: TurnContext) -> None:
@@ -220,7 +224,7 @@ class Turns:
             if who is not None:
                 await self.keep(who, force=True)
                 if personal:
-                    await self.renderer.send(context, conversation.id if conversation else None, words.WELCOME)
+                    await self.renderer.send(context, conversation.id if conversation else None, said.WELCOME)
         for member in added:
             if member.id != bot_id and (who := self.who(activity, member)) is not None:
                 await self.keep(who, force=True)
