@@ -56,6 +56,7 @@ class Settings:
     slack_app_token: str | None = _secret_field()
     slack_signing_secret: str | None = _secret_field()
     slack_api_url: str = "https://slack.com/api/"
+    teams_app_id: str | None = None  # the Teams bot's Microsoft app id (not a secret); `surveybot teams manifest`
     signing_key: str | None = _secret_field()  # evidence packs (bot.reporting.signing); checked when first used
     # safeguarding (docs/safeguarding.md)
     safeguarding_phrases: Path | None = None  # the lead's edited phrase list; None: the shipped one
@@ -128,6 +129,7 @@ class Settings:
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
+            teams_app_id=get("SURVEYBOT_TEAMS_APP_ID"),
             signing_key=get("SURVEYBOT_SIGNING_KEY"),
             **_safeguarding(get),
             alert_window_seconds=_seconds(get, "SURVEYBOT_ALERT_WINDOW_SECONDS", 180, least=0),
