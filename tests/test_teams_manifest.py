@@ -222,13 +222,16 @@ def test_an_app_id_is_a_guid_or_a_line_naming_where_it_came_from(text: str, as_o
 HOSTS = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?){0,3}", fullmatch=True)
 URLS = st.one_of(
     st.text(max_size=60),
+    st.builds(lambda host, rest: f"https://{host}{rest}", HOSTS, st.sampled_from(["", "/", "/surveybot", ":8443"])),
     st.builds(lambda scheme, host, rest: f"{scheme}{host}{rest}", st.sampled_from(["https://", "http://", "https:/"]),
               HOSTS, st.sampled_from(["", "/", "/surveybot", "/a/b/", "?x=1", "#top", ":8443", " x"])),
 )
 
 
-@given(st.one_of(st.none(), URLS), st.integers(0, 10**6), st.integers(0, 99), st.integers(0, 99),
-       st.text(max_size=40))
+NAMES = st.one_of(st.text(max_size=40), st.text(st.sampled_from("Anytown LSCP &'-\t"), min_size=1, max_size=40))
+
+
+@given(st.one_of(st.none(), URLS), st.integers(0, 10**6), st.integers(0, 99), st.integers(0, 99), NAMES)
 def test_whatever_is_accepted_makes_a_manifest_the_schema_accepts(url: str | None, major: int, minor: int,
                                                                    patch: int, developer: str) -> None:
     """The property that matters to an IT officer: if `surveybot teams manifest` writes a package, Teams will take
