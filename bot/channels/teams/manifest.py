@@ -81,7 +81,7 @@ def read_public_url(url: str | None) -> tuple[str, str]:
     except ValueError:  # a malformed address or port
         host, parts = "", urlsplit("")
     plain = not (parts.query or parts.fragment or parts.username is not None or parts.password is not None)
-    if (parts.scheme != "https" or not _HOST.fullmatch(host) or not plain or not url.isprintable() or " " in url
+    if (not url.startswith("https://") or not _HOST.fullmatch(host) or not plain or not url.isprintable() or " " in url
             or len(url) > 1000):
         raise ManifestError("SURVEYBOT_PUBLIC_URL should be a plain https:// address, such as "
                             "https://surveys.example.org, for Teams")
