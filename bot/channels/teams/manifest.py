@@ -77,7 +77,8 @@ def read_public_url(url: str | None) -> tuple[str, str]:
         raise ManifestError("SURVEYBOT_PUBLIC_URL is not set: Teams needs the bot's public https:// address")
     try:
         parts = urlsplit(url)
-        host = parts.hostname or "" if parts.port is None or parts.port > 0 else ""
+        port_ok = parts.port is None or parts.port > 0  # reading the port raises for one that is not a number
+        host = parts.hostname or "" if port_ok else ""
     except ValueError:  # a malformed address or port
         host, parts = "", urlsplit("")
     plain = not (parts.query or parts.fragment or parts.username is not None or parts.password is not None)
