@@ -23,37 +23,24 @@ from bot.app import App, build
 from bot.cli import campaign as campaign_commands
 from bot.cli import parser
 from bot.config import Settings
+from bot.console import results as console_results
 from bot.domain.address import Address
 from bot.engine import conversation as engine
 from bot.services import campaign_admin
 from bot.services.service import Outcome
 from bot.services.surveyfiles import SurveyCatalogue, parse_survey, write_survey
 
-from .conftest import Clock, drop_postgres, postgres_url
+from .conftest import Clock
 from .consolekit import PEPPER as CONSOLE_PEPPER
 from .consolekit import running_console
-from .processes import REPO, BotProcess, free_port
+from .processes import REPO, SURVEY, SURVEY_ID, THANKS, BotProcess, free_port
 
 PEPPER = "published-elsewhere-pepper-0123456789abcdef"
-SURVEY_ID = "shared-check"
-V1 = f"""\
-id: {SURVEY_ID}
-version: 1
-title: Working together
-audience: practitioners
-intro: Two short questions about working together.
-thanks: Thank you. That is all.
-questions:
-  - id: team
-    kind: single
-    text: Which team are you in?
-    choices: [Health, Police, Education]
-  - id: know
-    kind: yesno
-    text: Do you know who to call?
-"""
-V2 = V1.replace("version: 1", "version: 2").replace("title: Working together", "title: Working together, again") \
-    .replace("Do you know who to call?", "Do you know whom to ring first?")
+V1 = SURVEY  # a practitioners' survey of three questions: agency, aware (yes/no), comment (typed)
+V2 = V1.replace("version: 1", "version: 2").replace("title: Operations check", "title: Operations check, again") \
+    .replace("Did you know the policy?", "Have you read the policy this year?")
+TITLE_2 = "Operations check, again"
+ASKED_2 = "Have you read the policy this year?"
 
 
 def settings_for(tmp_path: Path, name: str, database_url: str) -> Settings:
@@ -80,7 +67,8 @@ def two(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[tuple[App, 
 def publish(app: App, source: str) -> None:
     """What the console's Publish does (bot.console.surveys._publish): the file written, the version recorded."""
     assert app.settings.surveys_dirs
-    target = app.settings.surveys_dirs[0] / f"{SURVEY_ID}-v{parse_survey(source, 'x').version}.yaml"
+    read = parse_survey(source, "as typed")
+    target = app.settings.surveys_dirs[0] / f"{read.id}-v{read.version}.yaml"
     app.service.publish(parse_survey(source, str(target)), lambda: write_survey(target, source))
 
 
@@ -99,7 +87,7 @@ def test_a_version_published_in_one_process_is_served_by_the_other_at_once(two: 
     publish(first, V2)
     assert second.catalogue.has(SURVEY_ID, 2)
     found = second.catalogue.get(SURVEY_ID, 2)
-    assert found.source == V2 and found.title == "Working together, again"
+    assert found.source == V2 and found.title == TITLE_2
     # a new conversation started by the survey's id still gets the newest version this process loaded
     assert second.catalogue.latest(SURVEY_ID).version == 1 and second.catalogue.versions(SURVEY_ID) == [1]
 
@@ -110,10 +98,10 @@ def test_a_version_published_in_one_process_is_served_by_the_other_at_once(two: 
     # ... is served by the second: someone starting it there gets version 2's questions
     who = Address("web", "link", "person-one")
     outcome = second.service.begin(who, "spring")
-    assert any(isinstance(e, engine.Say) and "Two short questions" in e.text for e in outcome.effects)
+    assert any(isinstance(e, engine.Say) and "Three quick questions" in e.text for e in outcome.effects)
     outcome = second.service.handle(who, engine.Pick(asked(outcome).turn, 0))  # yes, I'll take part
     outcome = second.service.handle(who, engine.Pick(asked(outcome).turn, 1))
-    assert asked(outcome).text == "Do you know whom to ring first?"
+    assert asked(outcome).text == ASKED_2
 
     # a conversation begun in the first process carries on in the second, through its database thread (the
     # version is read inside the group commit's transaction there)
@@ -124,13 +112,18 @@ def test_a_version_published_in_one_process_is_served_by_the_other_at_once(two: 
     async def carry_on(outcome: Outcome) -> Outcome:
         service = second.service
         outcome = await service.call(service.handle, other, engine.Pick(asked(outcome).turn, 2))
-        return await service.call(service.handle, other, engine.Pick(asked(outcome).turn, 0))
+        outcome = await service.call(service.handle, other, engine.Pick(asked(outcome).turn, 0))
+        return await service.call(service.reply, other, "All clear.", None, asked(outcome).turn)
 
     outcome = asyncio.run(carry_on(outcome))
     assert any(isinstance(e, engine.Finish) and e.completed for e in outcome.effects)
 
     # and the campaign's report reads there too
     assert campaign_admin.describe(second, "spring")["survey"] == f"{SURVEY_ID} v2"
+    # and the console's Results list there names a survey first published in the other process
+    publish(first, V1.replace(f"id: {SURVEY_ID}", "id: ops-late").replace("title: Operations check", "title: Late"))
+    listed = {row.survey_id: row.title for row in console_results.surveys(second)}
+    assert listed[SURVEY_ID] == TITLE_2 and listed["ops-late"] == "Late"
     with second.engine.connect() as connection:
         stored = connection.execute(text("SELECT version, completed FROM response ORDER BY id")).all()
     assert [tuple(row) for row in stored] == [(2, False), (2, True)]
@@ -160,20 +153,13 @@ def test_found_versions_are_kept_within_a_bound_and_an_unreadable_one_is_not_ser
 
 # --- a real second process ------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    url = postgres_url()
-    if url is None:
-        pytest.skip("no PostgreSQL server reachable: two processes need a shared PostgreSQL")
-    try:
-        yield url
-    finally:
-        drop_postgres(url)
-
-
 async def test_a_second_surveybot_run_serves_what_the_first_ones_console_published(tmp_path: Path,
-                                                                                   pg_url: str) -> None:
+                                                                                   database_url: str) -> None:
     from bot.services.roles import Role
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serves one process; several processes share a PostgreSQL database")
+    pg_url = database_url
 
     # the first process: the console, with its own survey folder; it publishes version 2 in the browser's way
     first_folder = tmp_path / "first-surveys"
@@ -200,7 +186,7 @@ async def test_a_second_surveybot_run_serves_what_the_first_ones_console_publish
                 await second.wait_ready(visitor)
                 admin = await site.signed_in("console:bea", Role.ADMIN)
                 try:
-                    await admin.get("/admin/surveys/edit?survey=shared-check")
+                    await admin.get(f"/admin/surveys/edit?survey={SURVEY_ID}")
                     form = aiohttp.FormData()
                     form.add_field("name", f"{SURVEY_ID}.yaml")
                     form.add_field("file", b"", filename="", content_type="application/octet-stream")
@@ -212,15 +198,18 @@ async def test_a_second_surveybot_run_serves_what_the_first_ones_console_publish
                 # a visitor starts it in the first process (which serves version 2 at once) and answers one question
                 chat = f"{site.base}/s/{SURVEY_ID}"
                 async with visitor.post(chat, data={"do": "open"}) as opened:
-                    assert "Working together, again" in await opened.text()
+                    assert TITLE_2 in await opened.text()
                 async with visitor.post(chat, data={"do": "pick:0", "turn": "1"}) as agreed:
-                    assert "Which team are you in?" in await agreed.text()
+                    assert "Which agency do you work for?" in await agreed.text()
                 # then their next answer reaches the second process, which never read version 2's file
                 async with visitor.post(f"{second.url}/s/{SURVEY_ID}", data={"do": "pick:1", "turn": "2"}) as moved:
                     page = await moved.text()
-                assert moved.status == 200 and "Do you know whom to ring first?" in page, page[-1500:]
-                async with visitor.post(f"{second.url}/s/{SURVEY_ID}", data={"do": "pick:0", "turn": "3"}) as done:
-                    assert "Thank you. That is all." in await done.text()
+                assert moved.status == 200 and ASKED_2 in page, page[-1500:]
+                async with visitor.post(f"{second.url}/s/{SURVEY_ID}", data={"do": "pick:0", "turn": "3"}):
+                    pass
+                async with visitor.post(f"{second.url}/s/{SURVEY_ID}",
+                                        data={"do": "send", "turn": "4", "text": "All clear."}) as done:
+                    assert THANKS in await done.text()
         finally:
             code = await asyncio.to_thread(second.stop)
         assert code == 0, second.logs()[-2000:]
