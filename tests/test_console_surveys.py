@@ -452,25 +452,32 @@ async def test_anything_uploaded_or_typed_gives_a_page_or_a_refusal_never_a_fail
 
 # --- Chromium: journey 1's survey part -----------------------------------------------------------------------------
 
-async def test_journey_one_in_chromium_upload_with_mistakes_fix_and_preview(
-        site: RunningConsole, browser: Any, tmp_path: Path) -> None:
-    from .test_web_browser import ARTIFACTS, AXE, PHONE, axe, need, small_targets
+async def admin_at_phone_size(site: RunningConsole, browser: Any) -> tuple[Any, Any, list[str]]:
+    """An admin signed in by a link in Chromium at phone size: the browser context, its page, and every script
+    error and Content-Security-Policy violation it meets (but for the browser's own look for /favicon.ico: the
+    console's pages name no icon)."""
+    from .test_web_browser import PHONE
 
-    need(AXE.exists(), "axe-core is not installed (npm install --prefix tests/web)")
     site.grant(Role.ADMIN, "console:bea")
     context = await browser.new_context(viewport=PHONE, bypass_csp=True)  # bypass_csp only to inject axe-core
     context.set_default_timeout(10_000)
     page = await context.new_page()
     errors: list[str] = []
-    # every script error and Content-Security-Policy violation, but for the browser's own look for /favicon.ico
-    # (the console's pages name no icon: the frame's, not this section's)
     page.on("console", lambda message: errors.append(f"{message.text} {message.location.get('url')}")
             if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico") else None)
-    found: dict[str, list[str]] = {}
-
     await page.goto(f"{site.base}/admin/signin/{site.link('console:bea')}")
     await page.get_by_role("button", name="Sign in").click()
     await page.get_by_role("heading", name="Welcome").wait_for()
+    return context, page, errors
+
+
+async def test_journey_one_in_chromium_upload_with_mistakes_fix_and_preview(
+        site: RunningConsole, browser: Any, tmp_path: Path) -> None:
+    from .test_web_browser import ARTIFACTS, AXE, axe, need, small_targets
+
+    need(AXE.exists(), "axe-core is not installed (npm install --prefix tests/web)")
+    context, page, errors = await admin_at_phone_size(site, browser)
+    found: dict[str, list[str]] = {}
     await page.get_by_role("link", name="Surveys").first.click()
     await page.get_by_role("heading", name="Surveys").wait_for()
     found["list"] = await axe(page)
@@ -530,19 +537,10 @@ async def test_journey_one_in_chromium_upload_with_mistakes_fix_and_preview(
 
 async def test_the_previews_safeguarding_check_in_chromium_by_keyboard_at_phone_size(
         site: RunningConsole, browser: Any) -> None:
-    from .test_web_browser import ARTIFACTS, PHONE, axe, small_targets
+    from .test_web_browser import ARTIFACTS, axe, small_targets
 
-    site.grant(Role.ADMIN, "console:bea")
-    context = await browser.new_context(viewport=PHONE, bypass_csp=True)  # bypass_csp only to inject axe-core
-    context.set_default_timeout(10_000)
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(f"{message.text} {message.location.get('url')}")
-            if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico") else None)
+    context, page, errors = await admin_at_phone_size(site, browser)
     found: dict[str, list[str]] = {}
-    await page.goto(f"{site.base}/admin/signin/{site.link('console:bea')}")
-    await page.get_by_role("button", name="Sign in").click()
-    await page.get_by_role("heading", name="Welcome").wait_for()
     await page.goto(f"{site.base}/admin/surveys/edit")
     await page.get_by_label("Or write or change the survey here").fill(YOUTH)
     before = counts(site)
