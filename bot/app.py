@@ -88,6 +88,7 @@ def build(settings: Settings, clock: Callable[[], datetime] | None = None, migra
     if settings.auto_migrate if migrate is None else migrate:
         database.upgrade(engine)
     store = Store(engine)
+    catalogue.find_published_in(store)  # a version another process publishes while this one runs
     service = SurveyService(store, catalogue, keys, clock or make_clock(settings), policy=settings.privacy,
                             scrubber=scrubber(settings),
                             matcher=Matcher(load_phrases(settings.safeguarding_phrases), settings.help_word),

@@ -64,6 +64,7 @@ ROUND_INVITED = Sql("SELECT count(*) FROM participation WHERE survey_id = :surve
 ROUND_INVITED_COMPLETED = Sql("SELECT count(*) FROM participation WHERE survey_id = :survey_id AND wave = :wave "
                               "AND invited AND completed")
 PUBLISHED = Sql("SELECT version, source FROM survey_version WHERE survey_id = :survey_id ORDER BY version")
+PUBLISHED_ONE = Sql("SELECT source FROM survey_version WHERE survey_id = :survey_id AND version = :version")
 DIGESTS = Sql("SELECT survey_id, version, digest FROM survey_version")
 
 
@@ -156,6 +157,12 @@ def digest(source: str) -> str:
 def published(uow: SqlUnit, survey_id: str) -> list[tuple[int, str]]:
     """Every published version of a survey, oldest first, with its exact text: (version, source)."""
     return [(int(version), source) for version, source in uow.run(PUBLISHED, {"survey_id": survey_id}).fetchall()]
+
+
+def published_source(uow: SqlUnit, survey_id: str, version: int) -> str | None:
+    """The exact text one survey version was published with, or None if it never was (one row, by its unique key)."""
+    found = uow.run(PUBLISHED_ONE, {"survey_id": survey_id, "version": version}).fetchone()
+    return None if found is None else str(found[0])
 
 
 def published_digests(uow: SqlUnit) -> dict[tuple[str, int], str]:

@@ -8,7 +8,9 @@ charts, fragments of the chat page), each use commented in the template. `Strict
 missing value fail loudly (in the tests) instead of printing nothing.
 
 The templates are package data in this folder: `report.html` and `board.html` (standalone documents, sharing
-`_document.html`), and `web/` for the chat page (sharing `web/_base.html`).
+`_document.html`), `web/` for the chat page (sharing `web/_base.html`), and `console/` for the web console (sharing
+`console/_layout.html` and `console/_records.html`). The chat page and the console open their heads alike
+(`_private_head.html`: no referrer, no search engines).
 """
 
 from __future__ import annotations
