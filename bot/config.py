@@ -12,7 +12,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypedDict
 from urllib.parse import unquote, urlsplit
@@ -73,10 +73,15 @@ class Settings:
     mail_from: str | None = None
     smtp_rate: float = 10.0  # messages a second, at most
     smtp_retry_seconds: int = 60  # how long to wait after a 4xx (the server asked us to try later)
+    # SURVEYBOT_ names set but never read: a misspelt setting would otherwise be ignored without a word
+    unread: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        read: set[str] = set()
+
         def get(name: str) -> str | None:
+            read.add(name)
             value = env.get(name, "").strip()
             return value or None
 
@@ -104,7 +109,7 @@ class Settings:
         if log_format not in ("text", "json"):
             raise SettingsError("SURVEYBOT_LOG_FORMAT should be `text` or `json`")
         dirs = tuple(Path(p) for p in (get("SURVEYBOT_SURVEYS_DIR") or "").split(os.pathsep) if p)
-        return cls(
+        settings = cls(
             env=mode,
             data_dir=data_dir,
             database_url=get("DATABASE_URL") or f"sqlite:///{(data_dir / 'surveybot.db').as_posix()}",
@@ -137,6 +142,7 @@ class Settings:
             leader_retry_seconds=_seconds(get, "SURVEYBOT_LEADER_RETRY_SECONDS", 15),
             **_email(get, public_url),
         )
+        return replace(settings, unread=_unread(env, read))
 
     @property
     def production(self) -> bool:
@@ -211,6 +217,20 @@ class _Safeguarding(TypedDict):
     safeguarding_telegram_chat: str | None
     safeguarding_who: str | None
     language_glossary: Path | None
+
+
+def _unread(env: Mapping[str, str], read: set[str]) -> tuple[str, ...]:
+    """The SURVEYBOT_ settings in the environment that nothing read, each with a hint where the name is close.
+
+    Why: a setting set under a wrong name (SURVEYBOT_DATABASE_URL for DATABASE_URL) silently kept the default, such
+    as the embedded SQLite database in place of PostgreSQL. Only names are given, never values.
+    """
+    lines = []
+    for name in sorted(n for n in env if n.startswith("SURVEYBOT_") and n not in read and env[n].strip()):
+        bare = name.removeprefix("SURVEYBOT_")
+        hint = f"; did you mean {bare}?" if bare in read else ""
+        lines.append(f"{name} is set but surveybot does not use it here{hint} (every setting: deploy/.env.example)")
+    return tuple(lines)
 
 
 def _safeguarding(get: Callable[[str], str | None]) -> _Safeguarding:

@@ -118,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ)
         logs.configure(settings)
+        for line in settings.unread:
+            log.warning("%s", line)
         return dispatch(args, settings)
     except KeyboardInterrupt:
         print("\nsurveybot: stopped.", file=sys.stderr)
