@@ -220,6 +220,7 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
     from bot.services.broadcast import Broadcaster, inviting
     from bot.services.pending import Resender
     from bot.services.scheduling import CampaignScheduler, Leadership
+    from bot.services.surveyfiles import follow_published
 
     stop = stop or asyncio.Event()
     server = server or HttpServer(app.settings.host, app.settings.port)
@@ -235,6 +236,7 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
             loop.add_signal_handler(signum, stop.set)
     started: list[Channel] = []
     scheduler: CampaignScheduler | None = None
+    following: asyncio.Task[None] | None = None
     resender = Resender(app.service, channels, alone=app.engine.dialect.name == "sqlite")
     try:
         for channel in channels:
@@ -243,6 +245,7 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
         web_console(app).mount(server)
         await server.start()
         await resender.start()  # what a stopped process still owed people (persist, then send)
+        following = asyncio.create_task(follow_published(app.catalogue, app.settings.sweep_seconds, stop))
         if not app.service.alerts.configured:
             log.warning("no safeguarding alert route is set up (SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL or "
                         "SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT, with that channel's token): young people still get "
@@ -263,6 +266,10 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
             ready(server)
         await stop.wait()
     finally:
+        if following is not None:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
         if scheduler is not None:
             await scheduler.stop()
         await app.service.alerts.flush()  # anonymous alerts held for the window go now, while channels are up

@@ -128,6 +128,11 @@ def test_a_version_published_in_one_process_is_served_by_the_other_at_once(two: 
         stored = connection.execute(text("SELECT version, completed FROM response ORDER BY id")).all()
     assert [tuple(row) for row in stored] == [(2, False), (2, True)]
 
+    # the sweep takes in what is newer: from then on a survey's id starts its newest version here too
+    assert second.catalogue.catch_up() == [(SURVEY_ID, 2), ("ops-late", 1)]
+    assert second.catalogue.latest(SURVEY_ID).title == TITLE_2 and "ops-late" in second.catalogue.ids()
+    assert second.catalogue.catch_up() == []  # nothing twice
+
 
 def test_found_versions_are_kept_within_a_bound_and_an_unreadable_one_is_not_served(
         two: tuple[App, App]) -> None:
@@ -176,6 +181,7 @@ async def test_a_second_surveybot_run_serves_what_the_first_ones_console_publish
         env.update({"SURVEYBOT_DATA_DIR": str(tmp_path / "second"), "SURVEYBOT_PEPPER": CONSOLE_PEPPER,
                     "DATABASE_URL": pg_url, "SURVEYBOT_SURVEYS_DIR": str(second_folder),
                     "SURVEYBOT_AUTO_MIGRATE": "false", "SURVEYBOT_DEFAULT_SURVEY": SURVEY_ID,
+                    "SURVEYBOT_SWEEP_SECONDS": "1",  # how often it looks for versions published elsewhere
                     # this checkout's code, whichever folder the process starts in
                     "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])})
         second = BotProcess("second", env, tmp_path, free_port())
@@ -210,6 +216,15 @@ async def test_a_second_surveybot_run_serves_what_the_first_ones_console_publish
                 async with visitor.post(f"{second.url}/s/{SURVEY_ID}",
                                         data={"do": "send", "turn": "4", "text": "All clear."}) as done:
                     assert THANKS in await done.text()
+                # and within a sweep, someone new opening the survey's link there starts version 2
+                async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as newcomer:
+                    for _ in range(100):
+                        async with newcomer.post(f"{second.url}/s/{SURVEY_ID}", data={"do": "open"}) as opened:
+                            if TITLE_2 in await opened.text():
+                                break
+                        await asyncio.sleep(0.1)
+                    else:
+                        raise AssertionError("the second process never took in version 2: " + second.logs()[-2000:])
         finally:
             code = await asyncio.to_thread(second.stop)
         assert code == 0, second.logs()[-2000:]

@@ -7,6 +7,8 @@ are offered here too.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -142,8 +144,9 @@ class SurveyCatalogue:
     given the database (`find_published_in`), it also finds a version that another process published while this
     one runs: `has` and `get` for an exact version (a campaign's, a conversation's, a report's) read it from
     survey_version when it is not held, parse it with the same reader, and keep it (at most `keep` such
-    versions). Such a version does not change what `latest`, `ids` and `all` say: a new conversation started by a
-    survey's id gets the newest version this process loaded."""
+    versions). A version newer than any this process holds is taken in by `catch_up`, which `serve` runs every
+    sweep (`follow_published`): from then on `latest`, `ids` and `all` name it too, so a conversation started by
+    the survey's id, and the console's lists, follow another process's publishing within one sweep."""
 
     def __init__(self, surveys: Iterable[Survey], *, keep: int = FOUND_CAP) -> None:
         self._versions: dict[str, dict[int, Survey]] = {}
@@ -200,6 +203,23 @@ class SurveyCatalogue:
     def all(self) -> list[Survey]:
         return [self.latest(sid) for sid in self.ids()]
 
+    def catch_up(self) -> list[tuple[str, int]]:
+        """Take in every version published on the database that is newer than the newest this process holds of
+        its survey (or of a survey it has never held): the (id, version) pairs taken in, by id and version. One small
+        query (keys only) when there is nothing new."""
+        if self._store is None:
+            return []
+        with self._store.unit() as uow:
+            keys = results.published_digests(uow)
+        taken = []
+        for survey_id, version in sorted(keys):
+            if version > max(self._versions.get(survey_id, {}), default=0):
+                survey = self._published(survey_id, version)
+                if survey is not None:
+                    self.add(survey)
+                    taken.append((survey_id, version))
+        return taken
+
     def _published(self, survey_id: str, version: int) -> Survey | None:
         """A version published by another process, read from the database once and kept; None when it was never
         published (nothing is kept for that, so a version published a moment later is found next time).
@@ -228,3 +248,22 @@ class SurveyCatalogue:
         with self._found_lock:
             self._found.put(key, survey)
         return survey
+
+
+async def follow_published(catalogue: SurveyCatalogue, every: float, stop: asyncio.Event) -> None:
+    """Until `stop`, every `every` seconds: take in what other processes published (SurveyCatalogue.catch_up).
+
+    Why a sweep and not a query per start: a conversation starts on the event loop, which must not wait for the
+    database; a sweep's delay (30 seconds by default) is what a person publishing in the console can wait."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+        if stop.is_set():
+            return
+        try:
+            taken = await asyncio.to_thread(catalogue.catch_up)
+        except Exception as exc:  # the database away for a moment: the next sweep tries again
+            log.warning("could not look for surveys published by another process (%s)", type(exc).__name__)
+            continue
+        for survey_id, version in taken:
+            log.info("survey %s version %d, published by another process, is now served here too", survey_id, version)
