@@ -11,7 +11,8 @@ throws away (bench/reports_bench.py).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -97,6 +98,27 @@ def pairs(answers: list[str]) -> Iterator[tuple[str, str]]:
     for answer in answers:
         question_id, _, raw = answer.partition(UNIT)
         yield question_id, raw
+
+
+class Decoded(dict[str, Any]):
+    """A stored answer as `completed` gives it (question id and JSON text in one string) -> what `make(question id,
+    decoded value)` makes of it, made the first time the answer is seen. An export or a report of a million answers
+    meets a few hundred different choice answers, so most answers cost one dictionary look-up, done in C when the
+    reader maps `__getitem__` over a response's answers. Emptied when it holds 50,000 (free text does not repeat).
+    A decoded list may be shared by many responses, so the maker must not change it."""
+
+    LIMIT = 50_000
+
+    def __init__(self, make: Callable[[str, Any], Any]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, answer: str) -> Any:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        question_id, _, raw = answer.partition(UNIT)
+        made = self[answer] = self.make(question_id, json.loads(raw))
+        return made
 
 
 def _in(wave: int | None, survey_id: str) -> dict[str, Any]:
