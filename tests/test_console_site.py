@@ -187,8 +187,8 @@ async def test_forms_need_this_sessions_token_and_our_own_origin(site: RunningCo
         await bea.close()
 
 
-async def test_the_cookie_is_secure_behind_an_https_address(tmp_path: Path, clock: Clock) -> None:
-    async with running_console(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}", clock,
+async def test_the_cookie_is_secure_behind_an_https_address(tmp_path: Path, database_url: str, clock: Clock) -> None:
+    async with running_console(tmp_path / "data", database_url, clock,
                                SURVEYBOT_PUBLIC_URL="https://surveys.example.org") as site:
         site.grant(Role.ADMIN, "console:ana")
         offered = site.console.offer_link(Address("console", "local", "ana"), "test")
@@ -241,12 +241,12 @@ def test_browser_helper_reads_the_form_token() -> None:
     assert Browser("", None).csrf(page) == "abc123"  # type: ignore[arg-type]
 
 
-async def test_an_email_contact_with_a_role_gets_a_link_by_email_and_nobody_learns_who_may(tmp_path: Path,
-                                                                                          clock: Clock) -> None:
+async def test_an_email_contact_with_a_role_gets_a_link_by_email_and_nobody_learns_who_may(
+        tmp_path: Path, database_url: str, clock: Clock) -> None:
     from .fakes.smtp_server import FakeSmtp
 
     with FakeSmtp() as smtp:
-        async with running_console(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}", clock,
+        async with running_console(tmp_path / "data", database_url, clock,
                                    SURVEYBOT_SMTP_URL=smtp.url, SURVEYBOT_MAIL_FROM="surveys@lscp.example.org",
                                    SURVEYBOT_PUBLIC_URL="http://127.0.0.1:1") as site:
             site.grant(Role.ADMIN, "email:Officer@LSCP.example.org")
