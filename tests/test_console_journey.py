@@ -189,6 +189,7 @@ async def test_journey_1_an_officer_runs_a_campaign_from_an_edited_survey_to_a_r
                                    SURVEYBOT_SMTP_URL=smtp.url, SURVEYBOT_PUBLIC_URL=PUBLIC,
                                    SURVEYBOT_MAIL_FROM="Partnership <surveys@lscp.example.org>",
                                    SURVEYBOT_SMTP_RATE="1000", SURVEYBOT_SWEEP_SECONDS="1") as site:
+            assert site.app.engine.dialect.name == database_url.split(":")[0].split("+")[0]  # the database asked for
             # whoever runs the server grants the role and prints the link, as the README says
             assert operator(site.app, "roles", "grant", "admin", OFFICER).endswith(" is admin.")
             link = operator(site.app, "console", "link", OFFICER)
