@@ -20,9 +20,10 @@ from bot.services.roles import Role, Roles
 
 from .conftest import Clock
 from .consolekit import Browser, RunningConsole, running_console
+from .fakes.slack_api import FakeSlack
 from .fakes.telegram_api import FakeTelegram
-from .test_slack_channel import TEAM_ID, Bot, fake, section_text  # noqa: F401 (fake: a fixture)
-from .test_slack_channel import http_bot as http_bot
+from .test_slack_channel import TEAM_ID, fake, section_text  # noqa: F401 (fake: a fixture)
+from .test_slack_channel import running_bot as running_slack
 from .test_telegram import running as running_telegram
 
 LINK = re.compile(r"https?://\S+/admin/signin/([A-Za-z0-9_-]+)")
@@ -213,8 +214,10 @@ async def follow(link: str) -> str:
             return await home.text()
 
 
-async def test_signin_in_telegram_gives_a_role_holder_a_working_link(tmp_path: Path) -> None:
-    async with FakeTelegram() as telegram, running_telegram(telegram, tmp_path / "data") as app:
+async def test_signin_in_telegram_gives_a_role_holder_a_working_link(tmp_path: Path, database_url: str) -> None:
+    async with FakeTelegram() as telegram, running_telegram(telegram, tmp_path / "data",
+                                                             DATABASE_URL=database_url) as app:
+        assert app.engine.dialect.name == database_url.split(":")[0].split("+")[0]
         bot_id = telegram.token.split(":")[0]
         Roles(app.store, app.keys, app.service.clock).grant(Role.ADMIN, Address("telegram", bot_id, "41"))
         telegram.user_sends_text(42, "/signin")
@@ -226,14 +229,17 @@ async def test_signin_in_telegram_gives_a_role_holder_a_working_link(tmp_path: P
         assert "Welcome" in await follow(found[0])
 
 
-async def test_survey_signin_in_slack_gives_a_role_holder_a_working_link(http_bot: Bot) -> None:
-    app = http_bot.app
-    Roles(app.store, app.keys, app.service.clock).grant(Role.SCRUTINEER, Address("slack", TEAM_ID, "U0LEAD"))
-    lead = http_bot.person("U0LEAD")
-    assert (await lead.command("signin"))[0] == 200
-    found = LINK.search(section_text(await lead.next_message()))
-    assert found is not None
-    assert "signed in as scrutineer" in await follow(found[0])
+async def test_survey_signin_in_slack_gives_a_role_holder_a_working_link(fake: FakeSlack, tmp_path: Path,  # noqa: F811
+                                                                         database_url: str) -> None:
+    async with running_slack(fake, tmp_path, "http", database_url) as bot:
+        app = bot.app
+        assert app.engine.dialect.name == database_url.split(":")[0].split("+")[0]
+        Roles(app.store, app.keys, app.service.clock).grant(Role.SCRUTINEER, Address("slack", TEAM_ID, "U0LEAD"))
+        lead = bot.person("U0LEAD")
+        assert (await lead.command("signin"))[0] == 200
+        found = LINK.search(section_text(await lead.next_message()))
+        assert found is not None
+        assert "signed in as scrutineer" in await follow(found[0])
 
 
 def test_browser_helper_reads_the_form_token() -> None:
