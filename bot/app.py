@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from bot.channels.port import Channel
-from bot.config import Settings, SettingsError
+from bot.config import Settings, SettingsError, teams_settings
 from bot.engine import messages as msg
 from bot.engine.survey import Survey
 from bot.reading import make_clock, published_versions, survey_dirs
@@ -39,7 +39,7 @@ from storage.unit_of_work import Store
 if TYPE_CHECKING:  # the running bot's parts, imported when it runs so every other command starts quickly
     from bot.channels.email.channel import EmailChannel
     from bot.channels.slack import SlackChannel
-    from bot.channels.teams import TeamsChannel
+    from bot.channels.teams.channel import TeamsChannel
     from bot.channels.telegram import TelegramChannel
     from bot.channels.web import WebChannel
     from bot.console.site import Console
@@ -89,6 +89,7 @@ def build(settings: Settings, clock: Callable[[], datetime] | None = None, migra
     if settings.auto_migrate if migrate is None else migrate:
         database.upgrade(engine)
     store = Store(engine)
+    catalogue.find_published_in(store)  # a version another process publishes while this one runs
     service = SurveyService(store, catalogue, keys, clock or make_clock(settings), policy=settings.privacy,
                             scrubber=scrubber(settings),
                             matcher=Matcher(load_phrases(settings.safeguarding_phrases), settings.help_word),
@@ -216,13 +217,13 @@ def slack_channel(app: App) -> SlackChannel:
 def teams_channel(app: App) -> TeamsChannel:
     """Microsoft Teams, through the Microsoft 365 Agents SDK (imported only here: it is large, and most deployments
     start other commands far more often than they start the bot)."""
-    from bot.channels.teams import TeamsChannel
+    from bot.channels.teams.channel import TeamsChannel
     from bot.services.chat_admin import ChatAdmin
 
     settings = app.settings
-    assert settings.teams_app_id and settings.teams_app_password and settings.teams_tenant_id  # bot.config checked
-    channel = TeamsChannel(app.service, app_id=settings.teams_app_id, password=settings.teams_app_password,
-                           tenant_id=settings.teams_tenant_id, default_survey=settings.default_survey)
+    app_id, password, tenant = teams_settings(settings)
+    channel = TeamsChannel(app.service, app_id=app_id, password=password, tenant_id=tenant,
+                           default_survey=settings.default_survey)
     turns = channel.turns
     turns.admin = ChatAdmin(app)
     turns.admin.signin = web_console(app).offer_link
@@ -240,6 +241,7 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
     from bot.services.broadcast import Broadcaster, inviting
     from bot.services.pending import Resender
     from bot.services.scheduling import CampaignScheduler, Leadership
+    from bot.services.surveyfiles import follow_published
 
     stop = stop or asyncio.Event()
     server = server or HttpServer(app.settings.host, app.settings.port)
@@ -255,6 +257,7 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
             loop.add_signal_handler(signum, stop.set)
     started: list[Channel] = []
     scheduler: CampaignScheduler | None = None
+    following: asyncio.Task[None] | None = None
     resender = Resender(app.service, channels, alone=app.engine.dialect.name == "sqlite")
     try:
         for channel in channels:
@@ -263,6 +266,7 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
         web_console(app).mount(server)
         await server.start()
         await resender.start()  # what a stopped process still owed people (persist, then send)
+        following = asyncio.create_task(follow_published(app.catalogue, app.settings.sweep_seconds, stop))
         if not app.service.alerts.configured:
             log.warning("no safeguarding alert route is set up (SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL or "
                         "SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT, with that channel's token): young people still get "
@@ -283,6 +287,10 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
             ready(server)
         await stop.wait()
     finally:
+        if following is not None:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
         if scheduler is not None:
             await scheduler.stop()
         await app.service.alerts.flush()  # anonymous alerts held for the window go now, while channels are up

@@ -12,7 +12,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypedDict
 from urllib.parse import unquote, urlsplit
@@ -56,7 +56,8 @@ class Settings:
     slack_app_token: str | None = _secret_field()
     slack_signing_secret: str | None = _secret_field()
     slack_api_url: str = "https://slack.com/api/"
-    # Microsoft Teams (bot.channels.teams): on when SURVEYBOT_TEAMS_APP_ID is set
+    # Microsoft Teams (bot.channels.teams): the channel runs when SURVEYBOT_TEAMS_APP_ID is set (bot.app checks the
+    # three together); the app id (not a secret) is also what `surveybot teams manifest` puts in the package
     teams_app_id: str | None = None
     teams_app_password: str | None = _secret_field()
     teams_tenant_id: str | None = None
@@ -76,10 +77,15 @@ class Settings:
     mail_from: str | None = None
     smtp_rate: float = 10.0  # messages a second, at most
     smtp_retry_seconds: int = 60  # how long to wait after a 4xx (the server asked us to try later)
+    # SURVEYBOT_ names set but never read: a misspelt setting would otherwise be ignored without a word
+    unread: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
+        read: set[str] = set()
+
         def get(name: str) -> str | None:
+            read.add(name)
             value = env.get(name, "").strip()
             return value or None
 
@@ -107,7 +113,7 @@ class Settings:
         if log_format not in ("text", "json"):
             raise SettingsError("SURVEYBOT_LOG_FORMAT should be `text` or `json`")
         dirs = tuple(Path(p) for p in (get("SURVEYBOT_SURVEYS_DIR") or "").split(os.pathsep) if p)
-        return cls(
+        settings = cls(
             env=mode,
             data_dir=data_dir,
             database_url=get("DATABASE_URL") or f"sqlite:///{(data_dir / 'surveybot.db').as_posix()}",
@@ -140,6 +146,7 @@ class Settings:
             leader_retry_seconds=_seconds(get, "SURVEYBOT_LEADER_RETRY_SECONDS", 15),
             **_email(get, public_url),
         )
+        return replace(settings, unread=_unread(env, read))
 
     @property
     def production(self) -> bool:
@@ -216,6 +223,20 @@ class _Safeguarding(TypedDict):
     language_glossary: Path | None
 
 
+def _unread(env: Mapping[str, str], read: set[str]) -> tuple[str, ...]:
+    """The SURVEYBOT_ settings in the environment that nothing read, each with a hint where the name is close.
+
+    Why: a setting set under a wrong name (SURVEYBOT_DATABASE_URL for DATABASE_URL) silently kept the default, such
+    as the embedded SQLite database in place of PostgreSQL. Only names are given, never values.
+    """
+    lines = []
+    for name in sorted(n for n in env if n.startswith("SURVEYBOT_") and n not in read and env[n].strip()):
+        bare = name.removeprefix("SURVEYBOT_")
+        hint = f"; did you mean {bare}?" if bare in read else ""
+        lines.append(f"{name} is set but surveybot does not use it here{hint} (every setting: deploy/.env.example)")
+    return tuple(lines)
+
+
 def _safeguarding(get: Callable[[str], str | None]) -> _Safeguarding:
     """Where the phrase list and glossary are, the HELP word, and the alert route to the safeguarding lead."""
     help_word = get("SURVEYBOT_HELP_WORD") or "HELP"
@@ -250,17 +271,18 @@ GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 
 
 def _teams(get: Callable[[str], str | None]) -> _Teams:
-    """The Teams channel's settings: the bot's Entra ID app registration. Each mistake named in one line, never with
-    the password."""
-    app_id, password, tenant = (get("SURVEYBOT_TEAMS_APP_ID"), get("SURVEYBOT_TEAMS_APP_PASSWORD"),
-                                get("SURVEYBOT_TEAMS_TENANT_ID"))
-    if app_id is None:
-        if password is not None or tenant is not None:
-            raise SettingsError("SURVEYBOT_TEAMS_APP_ID is needed with SURVEYBOT_TEAMS_APP_PASSWORD and "
-                                "SURVEYBOT_TEAMS_TENANT_ID: the bot's application (client) ID from its Entra ID "
-                                "app registration")
-        return {"teams_app_id": None, "teams_app_password": None, "teams_tenant_id": None}
-    if not GUID.fullmatch(app_id):
+    """The Teams bot's Entra ID app registration, read as given: `surveybot teams manifest` needs only the app id
+    (and checks it itself), so the three are checked together where the channel is built (bot.app.teams_channel,
+    with `teams_settings` below)."""
+    return {"teams_app_id": get("SURVEYBOT_TEAMS_APP_ID"), "teams_app_password": get("SURVEYBOT_TEAMS_APP_PASSWORD"),
+            "teams_tenant_id": get("SURVEYBOT_TEAMS_TENANT_ID")}
+
+
+def teams_settings(settings: Settings) -> tuple[str, str, str]:
+    """The app id, password and tenant the Teams channel runs with, each checked: one line naming the setting on a
+    mistake, never with the password."""
+    app_id, password, tenant = settings.teams_app_id, settings.teams_app_password, settings.teams_tenant_id
+    if app_id is None or not GUID.fullmatch(app_id):
         raise SettingsError("SURVEYBOT_TEAMS_APP_ID should be the bot's application (client) ID, a GUID such as "
                             "00000000-0000-0000-0000-000000000000")
     if password is None:
@@ -269,7 +291,7 @@ def _teams(get: Callable[[str], str | None]) -> _Teams:
     if tenant is None or not GUID.fullmatch(tenant):
         raise SettingsError("SURVEYBOT_TEAMS_TENANT_ID should be your organisation's directory (tenant) ID, a GUID "
                             "(Entra ID, Overview), where the bot is registered as a single-tenant app")
-    return {"teams_app_id": app_id.lower(), "teams_app_password": password, "teams_tenant_id": tenant.lower()}
+    return app_id.lower(), password, tenant.lower()
 
 
 def _seconds(get: Callable[[str], str | None], name: str, default: int, least: int = 1) -> int:

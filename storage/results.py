@@ -11,7 +11,8 @@ throws away (bench/reports_bench.py).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -64,6 +65,7 @@ ROUND_INVITED = Sql("SELECT count(*) FROM participation WHERE survey_id = :surve
 ROUND_INVITED_COMPLETED = Sql("SELECT count(*) FROM participation WHERE survey_id = :survey_id AND wave = :wave "
                               "AND invited AND completed")
 PUBLISHED = Sql("SELECT version, source FROM survey_version WHERE survey_id = :survey_id ORDER BY version")
+PUBLISHED_ONE = Sql("SELECT source FROM survey_version WHERE survey_id = :survey_id AND version = :version")
 DIGESTS = Sql("SELECT survey_id, version, digest FROM survey_version")
 
 
@@ -96,6 +98,27 @@ def pairs(answers: list[str]) -> Iterator[tuple[str, str]]:
     for answer in answers:
         question_id, _, raw = answer.partition(UNIT)
         yield question_id, raw
+
+
+class Decoded(dict[str, Any]):
+    """A stored answer as `completed` gives it (question id and JSON text in one string) -> what `make(question id,
+    decoded value)` makes of it, made the first time the answer is seen. An export or a report of a million answers
+    meets a few hundred different choice answers, so most answers cost one dictionary look-up, done in C when the
+    reader maps `__getitem__` over a response's answers. Emptied when it holds 50,000 (free text does not repeat).
+    A decoded list may be shared by many responses, so the maker must not change it."""
+
+    LIMIT = 50_000
+
+    def __init__(self, make: Callable[[str, Any], Any]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, answer: str) -> Any:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        question_id, _, raw = answer.partition(UNIT)
+        made = self[answer] = self.make(question_id, json.loads(raw))
+        return made
 
 
 def _in(wave: int | None, survey_id: str) -> dict[str, Any]:
@@ -156,6 +179,12 @@ def digest(source: str) -> str:
 def published(uow: SqlUnit, survey_id: str) -> list[tuple[int, str]]:
     """Every published version of a survey, oldest first, with its exact text: (version, source)."""
     return [(int(version), source) for version, source in uow.run(PUBLISHED, {"survey_id": survey_id}).fetchall()]
+
+
+def published_source(uow: SqlUnit, survey_id: str, version: int) -> str | None:
+    """The exact text one survey version was published with, or None if it never was (one row, by its unique key)."""
+    found = uow.run(PUBLISHED_ONE, {"survey_id": survey_id, "version": version}).fetchone()
+    return None if found is None else str(found[0])
 
 
 def published_digests(uow: SqlUnit) -> dict[tuple[str, int], str]:

@@ -100,7 +100,7 @@ class Browser:
 async def running_console(data: Path, database_url: str, clock: Callable[[], datetime] | None = None,
                           **settings: str) -> AsyncIterator[RunningConsole]:
     """The bot with no chat tokens (the web chat and the console), stopped cleanly afterwards."""
-    env = {"SURVEYBOT_DATA_DIR": str(data), "SURVEYBOT_PEPPER": PEPPER, "SURVEYBOT_DATABASE_URL": database_url,
+    env = {"SURVEYBOT_DATA_DIR": str(data), "SURVEYBOT_PEPPER": PEPPER, "DATABASE_URL": database_url,
            **settings}
     app = await asyncio.to_thread(build, Settings.from_env(env), clock)
     channels = make_channels(app)

@@ -2,8 +2,8 @@
 form is the one `surveybot campaign create` makes from the same choices; a mistake comes back with what was typed;
 Open now, Send a reminder now and Close now change the campaign and write the audit records the command line
 writes; a scrutineer reads but cannot change, and each refusal is audited; and the response rate rises as invited
-people finish in the web chat (part of the issue's journey 1). One test drives Debian's Chromium with the keyboard
-alone at phone size, with axe-core checking every screen."""
+people finish in the web chat (part of the issue's journey 1, which tests/test_console_journey.py runs whole). One
+test drives Debian's Chromium with the keyboard alone at phone size, with axe-core checking every screen."""
 
 from __future__ import annotations
 
@@ -439,10 +439,10 @@ async def checked_screen(page: Any, name: str) -> None:
 
 
 async def test_an_officer_creates_a_campaign_with_the_keyboard_alone_on_a_phone(
-        chromium: Any, tmp_path: Path, clock: Clock) -> None:
+        chromium: Any, tmp_path: Path, database_url: str, clock: Clock) -> None:
     from .test_web_browser import AXE
 
-    async with running_console(tmp_path / "data", f"sqlite:///{tmp_path / 'surveybot.db'}", clock) as site:
+    async with running_console(tmp_path / "data", database_url, clock) as site:
         site.grant(Role.ADMIN, ADMIN)
         await asyncio.to_thread(campaign_admin.create, site.app, "last-year", SURVEY, typed(0, "09:00"),
                                 typed(18, "17:00"))  # one to see in the list and the chart

@@ -20,9 +20,10 @@ from bot.services.roles import Role, Roles
 
 from .conftest import Clock
 from .consolekit import Browser, RunningConsole, running_console
+from .fakes.slack_api import FakeSlack
 from .fakes.telegram_api import FakeTelegram
-from .test_slack_channel import TEAM_ID, Bot, fake, section_text  # noqa: F401 (fake: a fixture)
-from .test_slack_channel import http_bot as http_bot
+from .test_slack_channel import TEAM_ID, fake, section_text  # noqa: F401 (fake: a fixture)
+from .test_slack_channel import running_bot as running_slack
 from .test_telegram import running as running_telegram
 
 LINK = re.compile(r"https?://\S+/admin/signin/([A-Za-z0-9_-]+)")
@@ -187,8 +188,8 @@ async def test_forms_need_this_sessions_token_and_our_own_origin(site: RunningCo
         await bea.close()
 
 
-async def test_the_cookie_is_secure_behind_an_https_address(tmp_path: Path, clock: Clock) -> None:
-    async with running_console(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}", clock,
+async def test_the_cookie_is_secure_behind_an_https_address(tmp_path: Path, database_url: str, clock: Clock) -> None:
+    async with running_console(tmp_path / "data", database_url, clock,
                                SURVEYBOT_PUBLIC_URL="https://surveys.example.org") as site:
         site.grant(Role.ADMIN, "console:ana")
         offered = site.console.offer_link(Address("console", "local", "ana"), "test")
@@ -213,8 +214,10 @@ async def follow(link: str) -> str:
             return await home.text()
 
 
-async def test_signin_in_telegram_gives_a_role_holder_a_working_link(tmp_path: Path) -> None:
-    async with FakeTelegram() as telegram, running_telegram(telegram, tmp_path / "data") as app:
+async def test_signin_in_telegram_gives_a_role_holder_a_working_link(tmp_path: Path, database_url: str) -> None:
+    async with FakeTelegram() as telegram, running_telegram(telegram, tmp_path / "data",
+                                                             DATABASE_URL=database_url) as app:
+        assert app.engine.dialect.name == database_url.split(":")[0].split("+")[0]
         bot_id = telegram.token.split(":")[0]
         Roles(app.store, app.keys, app.service.clock).grant(Role.ADMIN, Address("telegram", bot_id, "41"))
         telegram.user_sends_text(42, "/signin")
@@ -226,14 +229,17 @@ async def test_signin_in_telegram_gives_a_role_holder_a_working_link(tmp_path: P
         assert "Welcome" in await follow(found[0])
 
 
-async def test_survey_signin_in_slack_gives_a_role_holder_a_working_link(http_bot: Bot) -> None:
-    app = http_bot.app
-    Roles(app.store, app.keys, app.service.clock).grant(Role.SCRUTINEER, Address("slack", TEAM_ID, "U0LEAD"))
-    lead = http_bot.person("U0LEAD")
-    assert (await lead.command("signin"))[0] == 200
-    found = LINK.search(section_text(await lead.next_message()))
-    assert found is not None
-    assert "signed in as scrutineer" in await follow(found[0])
+async def test_survey_signin_in_slack_gives_a_role_holder_a_working_link(fake: FakeSlack, tmp_path: Path,  # noqa: F811
+                                                                         database_url: str) -> None:
+    async with running_slack(fake, tmp_path, "http", database_url) as bot:
+        app = bot.app
+        assert app.engine.dialect.name == database_url.split(":")[0].split("+")[0]
+        Roles(app.store, app.keys, app.service.clock).grant(Role.SCRUTINEER, Address("slack", TEAM_ID, "U0LEAD"))
+        lead = bot.person("U0LEAD")
+        assert (await lead.command("signin"))[0] == 200
+        found = LINK.search(section_text(await lead.next_message()))
+        assert found is not None
+        assert "signed in as scrutineer" in await follow(found[0])
 
 
 def test_browser_helper_reads_the_form_token() -> None:
@@ -241,12 +247,12 @@ def test_browser_helper_reads_the_form_token() -> None:
     assert Browser("", None).csrf(page) == "abc123"  # type: ignore[arg-type]
 
 
-async def test_an_email_contact_with_a_role_gets_a_link_by_email_and_nobody_learns_who_may(tmp_path: Path,
-                                                                                          clock: Clock) -> None:
+async def test_an_email_contact_with_a_role_gets_a_link_by_email_and_nobody_learns_who_may(
+        tmp_path: Path, database_url: str, clock: Clock) -> None:
     from .fakes.smtp_server import FakeSmtp
 
     with FakeSmtp() as smtp:
-        async with running_console(tmp_path / "data", f"sqlite:///{tmp_path / 'db.sqlite'}", clock,
+        async with running_console(tmp_path / "data", database_url, clock,
                                    SURVEYBOT_SMTP_URL=smtp.url, SURVEYBOT_MAIL_FROM="surveys@lscp.example.org",
                                    SURVEYBOT_PUBLIC_URL="http://127.0.0.1:1") as site:
             site.grant(Role.ADMIN, "email:Officer@LSCP.example.org")

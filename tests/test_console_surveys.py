@@ -18,8 +18,10 @@ import aiohttp
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 from sqlalchemy import text
 
+from bot.channels import web_words
 from bot.engine import messages as msg
 from bot.services.roles import Role, parse_who
 from bot.services.surveyfiles import builtin_survey_dir
@@ -217,6 +219,99 @@ async def test_a_preview_walks_the_survey_in_the_web_chats_drawing_and_stores_no
     assert sorted(p.name for p in folder.iterdir()) == ["console-check.yaml"]
 
 
+YOUTH = """id: console-youth
+version: 1
+title: What matters to you
+audience: young_people
+intro: Hi! We want to hear what you think.
+thanks: Thank you for telling us.
+questions:
+  - id: matters
+    kind: text
+    text: What matters most to you?
+    max_length: 300
+  - id: club
+    kind: yesno
+    text: Do you go to a youth club?
+"""
+DISCLOSURE = "i want to kill myself"  # on the safeguarding phrase list (bot/services/safeguarding/phrases.yaml)
+
+
+def preview_fields(page: str, do: str, **more: str) -> dict[str, str]:
+    """What a button of the preview posts: the sealed state and the survey's text, with the button pressed."""
+    return {"name": field(page, "name"), "source": field(page, "source"), "seal": field(page, "seal"), "do": do,
+            **more}
+
+
+def shown(words: str) -> str:
+    """Words as the autoescaped page holds them."""
+    return str(escape(words))
+
+
+def care_button(page: str, label: str) -> str:
+    """The `do` value of a button of the safeguarding check, found by its words."""
+    found = re.search(rf'value="(care:[a-z]+:\d+(?::[0-9a-f]+)?)" class="[a-z]+">{re.escape(shown(label))}<',
+                      page)
+    assert found is not None, f"no check button {label!r}"
+    return found[1]
+
+
+async def test_a_preview_runs_the_safeguarding_check_on_typed_words_and_raises_no_alert(
+        site: RunningConsole, admin: Browser) -> None:
+    before = counts(site)
+    await admin.get("/admin/surveys/edit")
+    await admin.post("/admin/surveys/preview", typed(YOUTH, "console-youth.yaml"), status=200)
+    await admin.post("/admin/surveys/preview", preview_fields(admin.last, "pick:0", turn="1"), status=200)
+    assert "What matters most to you?" in admin.last and "Preview only" not in admin.last
+
+    # words on the phrase list: the gentle check a young person sees, the answer held back, no alert but a note
+    await admin.post("/admin/surveys/preview", preview_fields(admin.last, "send", turn="2", text=DISCLOSURE),
+                     status=200)
+    page = admin.last
+    assert shown(msg.CARE_HEARD) in page and shown(msg.CARE_ASK) in page
+    assert shown(msg.REMOVED_SHOWN) in page  # what the chat shows in place of the answer held back
+    assert "kill myself" not in page  # the words are not put back anywhere, not even in a box
+    assert "Preview only." in page and "no alert was raised and nothing was recorded" in page
+    assert "Do you go to a youth club?</h2>" not in page  # the next question waits until they carry on
+    await admin.post("/admin/surveys/preview", preview_fields(page, care_button(page, msg.CARE_OK)), status=200)
+    page = admin.last
+    assert shown(msg.CARE_CARRY_ON) in page and "Do you go to a youth club?</h2>" in page
+    assert "Preview only" not in page
+
+    # the Get help button: the same check as the HELP word, which raises nothing by itself
+    await admin.post("/admin/surveys/preview", preview_fields(page, "get-help"), status=200)
+    page = admin.last
+    assert shown(msg.CARE_HELP_WORD) in page and "It is a preview, so whatever you press" in page
+    await admin.post("/admin/surveys/preview", preview_fields(page, care_button(page, msg.CARE_HELP)), status=200)
+    page = admin.last
+    assert shown(msg.CARE_CONSENT.format(who=msg.CARE_WHO)) in page
+    # "No, thanks" after asking for help: the real chat alerts anonymously; here the page only says so
+    await admin.post("/admin/surveys/preview", preview_fields(page, care_button(page, msg.CARE_NO)), status=200)
+    page = admin.last
+    assert "We have not told anyone who you are." in page and "Do you go to a youth club?</h2>" in page
+    assert "alerted: anonymously, with the kind of worry only" in page
+
+    # typed as an answer to a question with buttons, the words meet the check too
+    await admin.post("/admin/surveys/preview", preview_fields(page, "send", turn="3", text="HELP"), status=200)
+    assert shown(msg.CARE_HELP_WORD) in admin.last
+
+    assert counts(site) == before  # no conversation, answer, contact, round, and no audit record of an alert
+
+
+async def test_an_adults_answers_are_not_checked_in_the_preview_as_in_the_chat(
+        site: RunningConsole, admin: Browser) -> None:
+    adults = GOOD.replace("questions:\n", "questions:\n  - id: notes\n    kind: text\n    text: What happened?\n"
+                          "    max_length: 300\n")
+    await admin.get("/admin/surveys/edit")
+    await admin.post("/admin/surveys/preview", typed(adults), status=200)
+    await admin.post("/admin/surveys/preview", preview_fields(admin.last, "pick:0", turn="1"), status=200)
+    await admin.post("/admin/surveys/preview", preview_fields(admin.last, "send", turn="2", text=DISCLOSURE),
+                     status=200)
+    page = admin.last
+    assert shown(msg.CARE_ASK) not in page and "Which team are you in?</h2>" in page
+    assert "Preview only" not in page
+
+
 async def test_a_preview_of_a_file_with_mistakes_shows_the_mistakes(site: RunningConsole, admin: Browser) -> None:
     await admin.get("/admin/surveys/edit")
     await admin.post("/admin/surveys/preview", typed(TWO_MISTAKES), status=200)
@@ -357,25 +452,32 @@ async def test_anything_uploaded_or_typed_gives_a_page_or_a_refusal_never_a_fail
 
 # --- Chromium: journey 1's survey part -----------------------------------------------------------------------------
 
-async def test_journey_one_in_chromium_upload_with_mistakes_fix_and_preview(
-        site: RunningConsole, browser: Any, tmp_path: Path) -> None:
-    from .test_web_browser import ARTIFACTS, AXE, PHONE, axe, need, small_targets
+async def admin_at_phone_size(site: RunningConsole, browser: Any) -> tuple[Any, Any, list[str]]:
+    """An admin signed in by a link in Chromium at phone size: the browser context, its page, and every script
+    error and Content-Security-Policy violation it meets (but for the browser's own look for /favicon.ico: the
+    console's pages name no icon)."""
+    from .test_web_browser import PHONE
 
-    need(AXE.exists(), "axe-core is not installed (npm install --prefix tests/web)")
     site.grant(Role.ADMIN, "console:bea")
     context = await browser.new_context(viewport=PHONE, bypass_csp=True)  # bypass_csp only to inject axe-core
     context.set_default_timeout(10_000)
     page = await context.new_page()
     errors: list[str] = []
-    # every script error and Content-Security-Policy violation, but for the browser's own look for /favicon.ico
-    # (the console's pages name no icon: the frame's, not this section's)
     page.on("console", lambda message: errors.append(f"{message.text} {message.location.get('url')}")
             if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico") else None)
-    found: dict[str, list[str]] = {}
-
     await page.goto(f"{site.base}/admin/signin/{site.link('console:bea')}")
     await page.get_by_role("button", name="Sign in").click()
     await page.get_by_role("heading", name="Welcome").wait_for()
+    return context, page, errors
+
+
+async def test_journey_one_in_chromium_upload_with_mistakes_fix_and_preview(
+        site: RunningConsole, browser: Any, tmp_path: Path) -> None:
+    from .test_web_browser import ARTIFACTS, AXE, axe, need, small_targets
+
+    need(AXE.exists(), "axe-core is not installed (npm install --prefix tests/web)")
+    context, page, errors = await admin_at_phone_size(site, browser)
+    found: dict[str, list[str]] = {}
     await page.get_by_role("link", name="Surveys").first.click()
     await page.get_by_role("heading", name="Surveys").wait_for()
     found["list"] = await axe(page)
@@ -428,6 +530,49 @@ async def test_journey_one_in_chromium_upload_with_mistakes_fix_and_preview(
     assert counts(site) == before
     await page.get_by_role("button", name="Back to the editor").click()
     assert await page.get_by_label("Or write or change the survey here").input_value() == FIXED
+    await context.close()
+    assert {name: problems for name, problems in found.items() if problems} == {}
+    assert errors == []
+
+
+async def test_the_previews_safeguarding_check_in_chromium_by_keyboard_at_phone_size(
+        site: RunningConsole, browser: Any) -> None:
+    from .test_web_browser import ARTIFACTS, axe, small_targets
+
+    context, page, errors = await admin_at_phone_size(site, browser)
+    found: dict[str, list[str]] = {}
+    await page.goto(f"{site.base}/admin/surveys/edit")
+    await page.get_by_label("Or write or change the survey here").fill(YOUTH)
+    before = counts(site)
+    await page.get_by_role("button", name="Preview").click()
+    await page.get_by_role("heading", name="Preview: What matters to you").wait_for()
+    await page.locator('button[value="pick:0"]').click()
+    await page.get_by_role("heading", name="What matters most to you?").wait_for()
+
+    # typed as a young person would, and sent by keyboard alone
+    await page.get_by_label(web_words.YOUR_ANSWER).focus()
+    await page.keyboard.insert_text(DISCLOSURE)
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == web_words.SEND
+    await page.keyboard.press("Enter")
+    await page.get_by_text(msg.CARE_ASK, exact=True).wait_for()
+    note = page.get_by_role("note")
+    assert "no alert was raised and nothing was recorded" in await note.inner_text()
+    assert await page.get_by_text(msg.CARE_HEARD).is_visible()
+    assert DISCLOSURE not in await page.locator("#chat").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "console-survey-preview-check-390x844.png"), full_page=True)
+    found["check"] = await axe(page)
+    found["check: small targets"] = await small_targets(page)
+
+    # "I'm OK, carry on", by keyboard: the survey carries on, and the note goes
+    await page.get_by_role("button", name=msg.CARE_OK).focus()
+    await page.keyboard.press("Enter")
+    await page.get_by_role("heading", name="Do you go to a youth club?").wait_for()
+    assert await page.get_by_text(msg.CARE_CARRY_ON).is_visible()
+    assert await page.get_by_role("note").count() == 0
+    found["carried on"] = await axe(page)
+    assert counts(site) == before
     await context.close()
     assert {name: problems for name, problems in found.items() if problems} == {}
     assert errors == []

@@ -45,6 +45,37 @@ def one_line(result: object, *needles: str) -> str:
 
 # --- starting the bot ---------------------------------------------------------------------------------------------
 
+
+def test_a_misspelt_setting_is_named_with_a_hint_and_its_value_never_shown(tmp_path: Path) -> None:
+    """SURVEYBOT_DATABASE_URL for DATABASE_URL used to keep the embedded SQLite database without a word."""
+    secret = "postgresql://surveybot:do-not-print-me@db.example/surveybot"
+    result = surveybot(tmp_path, "surveys", "list", SURVEYBOT_DATABASE_URL=secret, SURVEYBOT_SMTP_RAET="5")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "is set but surveybot does not use it" in line]
+    assert len(lines) == 2, result.stderr
+    assert "SURVEYBOT_DATABASE_URL" in lines[0] and "did you mean DATABASE_URL?" in lines[0]
+    assert "SURVEYBOT_SMTP_RAET" in lines[1] and "did you mean" not in lines[1]
+    assert "do-not-print-me" not in result.stderr + result.stdout
+
+
+def test_no_documented_setting_is_reported_as_unused() -> None:
+    """Each name deploy/.env.example documents, set on its own, is read (or refused by name), never called unused."""
+    from bot.config import Settings, SettingsError
+
+    from .test_deploy import settings_documented
+
+    names = sorted(n for n in settings_documented() if n.startswith("SURVEYBOT_"))
+    assert len(names) >= 30
+    with_smtp = {"SURVEYBOT_SMTP_URL": "smtp://mail.example.org:587", "SURVEYBOT_MAIL_FROM": "surveys@lscp.example.org",
+                 "SURVEYBOT_PUBLIC_URL": "https://surveys.example.org"}
+    for name in names:
+        env = {name: "1"} | (with_smtp if name == "SURVEYBOT_SMTP_CA_FILE" else {})  # read only with SMTP_URL
+        try:
+            assert Settings.from_env(env).unread == (), name
+        except SettingsError as exc:
+            assert name in str(exc)
+
+
 def test_a_busy_port_is_one_line_naming_the_address_and_the_setting(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

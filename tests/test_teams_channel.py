@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import App, build, make_channels, serve
-from bot.channels.teams import EDIT_HINT, FILE_HINT, HELP, PERSONAL_HINT, STALE_BUTTON, WELCOME, TeamsChannel
+from bot.channels.teams.channel import TeamsChannel
+from bot.channels.teams.words import EDIT_HINT, FILE_HINT, HELP, PERSONAL_HINT, STALE_BUTTON, WELCOME
 from bot.config import Settings, SettingsError, secrets_of
 from bot.engine import messages as msg
 from bot.reading import Reader
@@ -308,6 +309,26 @@ async def test_commands_back_skip_stop_resume_delete_and_help(bot: Bot, teams: F
     assert bot.completed("sample") == 0
 
 
+async def test_commands_from_teams_menu_come_without_the_slash_but_help_alone_is_the_check(bot: Bot,
+                                                                                            teams: FakeTeams) -> None:
+    person = teams.person()
+    assert await person.say("start sample") in OK  # as the app package's command list sends it
+    assert "A short test survey." in (await person.next_message()).text
+    consent = await person.next_question()
+    assert await person.press(consent, "a:1:p:0") in OK
+    first = await person.next_question()
+    assert await person.say("stop") in OK
+    assert msg.PAUSED in (await person.next_message()).text
+    assert await person.say("resume") in OK
+    assert "Which agency?" in (await person.next_question()).text
+    assert await person.say(bot.app.settings.help_word.lower()) in OK  # the service's to read, never the manual
+    assert (await person.next_message()).text != HELP
+    assert await person.say("/help") in OK
+    while (await person.next_message()).text != HELP:
+        pass
+    assert bot.recorded("agency") == 0 and first.question, "no command was taken for an answer"
+
+
 async def test_multiple_choice_is_a_choice_set_and_done(bot: Bot, teams: FakeTeams) -> None:
     person = teams.person()
     assert await person.say("/start wood-partner-survey") in OK
@@ -544,14 +565,20 @@ async def test_what_a_stopped_process_owed_is_sent_after_a_restart(teams: FakeTe
 # --- settings ---------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("extra", "problem"), [
-    ({"SURVEYBOT_TEAMS_APP_ID": "not-a-guid"}, "SURVEYBOT_TEAMS_APP_ID should be"),
+    ({"SURVEYBOT_TEAMS_APP_ID": "not-a-guid", "SURVEYBOT_TEAMS_APP_PASSWORD": "pw"}, "SURVEYBOT_TEAMS_APP_ID should"),
     ({"SURVEYBOT_TEAMS_APP_ID": APP_ID}, "SURVEYBOT_TEAMS_APP_PASSWORD is needed"),
     ({"SURVEYBOT_TEAMS_APP_ID": APP_ID, "SURVEYBOT_TEAMS_APP_PASSWORD": "pw"}, "SURVEYBOT_TEAMS_TENANT_ID should"),
-    ({"SURVEYBOT_TEAMS_APP_PASSWORD": "pw"}, "SURVEYBOT_TEAMS_APP_ID is needed"),
+    ({"SURVEYBOT_TEAMS_APP_ID": APP_ID, "SURVEYBOT_TEAMS_APP_PASSWORD": "pw", "SURVEYBOT_TEAMS_TENANT_ID": "acme"},
+     "SURVEYBOT_TEAMS_TENANT_ID should"),
 ])
-def test_teams_settings_mistakes_are_one_line_naming_the_setting(extra: dict[str, str], problem: str) -> None:
-    with pytest.raises(SettingsError) as caught:
-        Settings.from_env(extra)
+def test_teams_settings_mistakes_are_one_line_naming_the_setting(tmp_path: Path, extra: dict[str, str],
+                                                                  problem: str) -> None:
+    app = build(Settings.from_env({"SURVEYBOT_DATA_DIR": str(tmp_path), "SURVEYBOT_PEPPER": PEPPER, **extra}))
+    try:
+        with pytest.raises(SettingsError) as caught:
+            make_channels(app)  # the channel is built only when the three settings are right
+    finally:
+        app.engine.dispose()
     assert str(caught.value).startswith(problem) and "\n" not in str(caught.value)
     assert "pw" not in str(caught.value).split()
 

@@ -8,7 +8,11 @@ and the StrictUndefined ones fail if a template may print nothing for a value it
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -242,3 +246,54 @@ def test_any_words_come_back_as_the_same_words_and_never_as_markup(question: str
     reading = read(webpage.answered(Answered(1, question, answer)))
     assert reading.tags == ["div", "h2", "div", "p"]
     assert "".join(reading.text) == question + words.YOU_SAID.format(answer=answer)
+
+
+# Compiled templates kept between processes (bot.templates.KeptCompiled). Each test runs fresh Python processes with
+# their own empty temporary folder (TMPDIR), so what they write is all there is to see.
+
+LOAD = "from bot import templates\nfor name in ('report.html', '_document.html', 'web/chat.html'):\n" \
+       "    templates.ENVIRONMENT.get_template(name)\n"
+
+
+def python(code: str, temporary: Path, cwd: Path) -> None:
+    """`code` in a fresh Python process, with `temporary` as its system temporary folder and umask 0, so any mode
+    a file ends up with is the one the code gave it."""
+    env = {**os.environ, "TMPDIR": str(temporary)}
+    result = subprocess.run([sys.executable, "-c", "import os; os.umask(0)\n" + code], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_importing_what_draws_pages_writes_nothing(tmp_path: Path) -> None:
+    """Loading a template may write its compiled form, so no module may load one on import (webpage used to)."""
+    temporary, cwd = tmp_path / "tmp", tmp_path / "cwd"
+    temporary.mkdir()
+    cwd.mkdir()
+    python("import bot.templates, bot.channels.webpage, bot.channels.email.message, bot.channels.email.links, "
+           "bot.reporting.html, bot.reporting.board, bot.reporting.delivery, bot.app, bot.cli", temporary, cwd)
+    assert list(temporary.iterdir()) == [] and list(cwd.iterdir()) == []
+
+
+def test_compiled_templates_are_kept_owner_only_and_loaded_again_without_compiling(tmp_path: Path) -> None:
+    python(LOAD, tmp_path, tmp_path)
+    (folder,) = tmp_path.iterdir()  # Jinja2's own per-user folder: _jinja2-cache-<uid>
+    assert folder.name == f"_jinja2-cache-{os.getuid()}" and stat.S_IMODE(folder.lstat().st_mode) == 0o700
+    kept = sorted(folder.iterdir())
+    assert len(kept) == 3 and all(p.name.startswith("surveybot-") and p.suffix == ".cache" for p in kept)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in kept} == {0o600}
+    # A second process loads them as they are: compiling a template there would fail.
+    python("from bot import templates\n"
+           "def refuse(*args, **kwargs):\n"
+           "    raise AssertionError('compiled again')\n"
+           "templates.ENVIRONMENT.compile = refuse\n" + LOAD, tmp_path, tmp_path)
+    assert sorted(folder.iterdir()) == kept
+
+
+def test_a_page_is_drawn_all_the_same_when_compiled_templates_cannot_be_kept(tmp_path: Path) -> None:
+    """Where the folder cannot be used (here a file is in its place, so Jinja2 finds it unsafe), templates are
+    compiled in memory as before and the page is drawn."""
+    blocker = tmp_path / f"_jinja2-cache-{os.getuid()}"
+    blocker.write_text("not a folder")
+    python(LOAD + "from bot.channels import webpage\nassert 'Drawn all the same' in webpage.say('Drawn all the same')",
+           tmp_path, tmp_path)
+    assert list(tmp_path.iterdir()) == [blocker] and blocker.read_text() == "not a folder"

@@ -173,7 +173,7 @@ async def test_a_person_completes_a_survey_by_clicking(browser: Any, bot: Bot) -
         await answer_by_clicking(page)
         answered += 1
     assert answered == len(survey.questions)
-    assert await page.get_by_text(survey.thanks.strip().splitlines()[0]).is_visible()
+    assert await page.locator("#chat").get_by_text(survey.thanks.strip().splitlines()[0]).is_visible()
     assert await page.locator("#stop").is_hidden()  # nothing left to stop
     assert count(bot.app, "SELECT count(*) FROM response WHERE completed") == 1
     assert count(bot.app, f"SELECT count(*) FROM answer WHERE value LIKE '%{TYPED}%'") == 1
@@ -210,7 +210,8 @@ async def test_a_person_completes_a_survey_with_the_keyboard_alone(browser: Any,
         await page.keyboard.press("Enter")
         steps += 1
     assert steps >= 8
-    assert await page.get_by_text(bot.app.catalogue.latest(TEMPLATES[0]).thanks.splitlines()[0]).is_visible()
+    thanks = bot.app.catalogue.latest(TEMPLATES[0]).thanks.splitlines()[0]
+    assert await page.locator("#chat").get_by_text(thanks).is_visible()
     assert count(bot.app, "SELECT count(*) FROM response WHERE completed") == 1
     assert problems == []
 
@@ -281,9 +282,9 @@ async def test_without_javascript_the_forms_still_take_answers(browser: Any, bot
     await page.get_by_role("button", name=words.START).click()
     await page.get_by_role("button", name=msg.CONSENT_YES).click()
     await page.get_by_role("button", name="4").click()
-    await page.get_by_text("Question 2 of").wait_for()
+    await page.locator("#chat").get_by_text("Question 2 of").wait_for()
     await page.get_by_role("button", name=words.SKIP).click()
-    await page.get_by_text("Question 3 of").wait_for()
+    await page.locator("#chat").get_by_text("Question 3 of").wait_for()
     assert count(bot.app, "SELECT count(*) FROM answer") == 2
 
 
@@ -313,7 +314,7 @@ async def test_the_safeguarding_check_in_a_browser(browser: Any, bot: Bot) -> No
     await form.locator("textarea").fill("my step dad keeps hurtin me")
     await form.get_by_role("button", name=words.SEND).click()
     await page.get_by_role("button", name=msg.CARE_OK).wait_for()
-    assert await page.get_by_text("Childline: call 0800 1111").is_visible()
+    assert await page.locator("#chat").get_by_text("Childline: call 0800 1111").is_visible()
     assert await live_turn(page) is None  # the next question waits until they choose
     assert await axe(page) == [] and await small_targets(page) == []
     ARTIFACTS.mkdir(exist_ok=True)
@@ -324,7 +325,7 @@ async def test_the_safeguarding_check_in_a_browser(browser: Any, bot: Bot) -> No
     await box.fill("my aunt, 07700 900123")
     assert await axe(page) == []
     await page.get_by_role("button", name=msg.CARE_SEND).click()
-    await page.get_by_text("Thank you. We have told").wait_for()
+    await page.locator("#chat").get_by_text("Thank you. We have told").wait_for()
     assert await live_turn(page) is not None  # carried on to the next question
     assert count(bot.app, "SELECT count(*) FROM answer WHERE value LIKE '%hurtin%' OR value LIKE '%07700%'") == 0
     assert "abuse" in lead.alerts[0] and "07700 900123" in lead.alerts[1]

@@ -134,7 +134,7 @@ async def test_a_long_answer_is_counted_stopped_at_the_limit_and_never_lost(brow
     await box.evaluate("(box, long) => { box.removeAttribute('maxlength'); box.value = long; }", long)
     await card.get_by_role("button", name=words.SEND).click()
     problem = msg.TOO_LONG.format(length=LIMIT + 20, limit=LIMIT)
-    await page.get_by_text(problem).wait_for()
+    await page.locator("#chat").get_by_text(problem).wait_for()
     assert await cards_per_turn(page) == {t: 1 for t in await cards_per_turn(page)}
     assert await live_turn(page) == turn
     assert await page.locator(f'.question[data-turn="{turn}"] textarea').input_value() == long
@@ -165,7 +165,7 @@ async def test_get_help_shows_the_check_with_helplines_to_tap_and_says_back_the_
     turn = await live_turn(page)
     await page.locator("#get-help").click()
     await page.get_by_role("button", name=msg.CARE_OK).wait_for()
-    assert await page.get_by_text(msg.CARE_HELP_WORD, exact=True).is_visible()
+    assert await page.locator("#chat").get_by_text(msg.CARE_HELP_WORD, exact=True).is_visible()
     for href, words_shown in (("tel:08001111", "0800 1111"), ("tel:999", "999"),
                               ("sms:85258?&body=SHOUT", "text SHOUT to 85258")):
         link = page.locator(f'.check, .msg.bot >> a[href="{href}"]').last
@@ -173,7 +173,8 @@ async def test_get_help_shows_the_check_with_helplines_to_tap_and_says_back_the_
         assert await link.is_visible()
     await shot(page, "phone-get-help-390x844.png")
     await page.get_by_role("button", name=msg.CARE_OK).click()
-    await page.get_by_text(words.YOU_CHOSE.format(label=msg.CARE_OK)).wait_for()  # the choice is said back
+    chosen = words.YOU_CHOSE.format(label=msg.CARE_OK)
+    await page.locator("#chat").get_by_text(chosen).wait_for()  # the choice is said back
     assert await live_turn(page) not in (None, turn)  # the question is asked again, under a new turn
     assert count(bot.app, "SELECT count(*) FROM answer") == 0  # asking for help is not an answer
     assert problems == []

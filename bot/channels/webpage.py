@@ -14,8 +14,11 @@ typed answers have a visible label and their hint as a description; the progress
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from importlib import resources
+
+from jinja2 import Template
 
 from bot import templates
 from bot.channels import web_words as words
@@ -61,12 +64,16 @@ def _blocks(text: str) -> list[tuple[str, str | list[str]]]:
     return parts
 
 
-CHAT = templates.ENVIRONMENT.get_template("web/chat.html", globals={"words": words, "msg": msg, "blocks": _blocks})
+@functools.cache
+def _chat() -> Template:
+    """templates/web/chat.html, loaded on first use rather than on import: loading may write its compiled form to
+    disk (bot.templates.KeptCompiled), and importing must write nothing."""
+    return templates.ENVIRONMENT.get_template("web/chat.html", globals={"words": words, "msg": msg, "blocks": _blocks})
 
 
 def _draw(macro: str, *args: object) -> str:
     """One piece of the chat, drawn by its macro in templates/web/chat.html, as a plain string for the JSON."""
-    return str(getattr(CHAT.module, macro)(*args))
+    return str(getattr(_chat().module, macro)(*args))
 
 
 def say(text: str, extra: str = "") -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import os
@@ -29,6 +30,7 @@ from bot.domain.address import Address
 from bot.reading import survey_dirs
 from bot.services.surveyfiles import SurveyFileError
 from storage import database
+from storage.files import create_owner_only
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -86,6 +88,20 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     qr.add_argument("--out", required=True, help="the SVG file to write, e.g. poster.svg")
     qr.add_argument("--base", help="the address people will open (default: SURVEYBOT_PUBLIC_URL, else this machine)")
 
+    teams = commands.add_parser("teams", help="Microsoft Teams: make the app package to upload in the admin centre")
+    teams_commands = teams.add_subparsers(dest="teams_command", required=True, metavar="ACTION")
+    package = teams_commands.add_parser(
+        "manifest", help="write the Teams app package (manifest.json and two icons) as a zip",
+        description="Write the Teams app package, to upload in the Teams admin centre (Manage apps, Upload). It "
+        "needs the bot's app id (SURVEYBOT_TEAMS_APP_ID or --app-id) and its https:// address "
+        "(SURVEYBOT_PUBLIC_URL).")
+    package.add_argument("--out", required=True, help="the zip to write, e.g. surveybot-teams.zip")
+    package.add_argument("--app-id", help="the bot's Application (client) ID (default: SURVEYBOT_TEAMS_APP_ID)")
+    package.add_argument("--app-version", help="the app's version, such as 1.0.1: higher each time you upload an "
+                         "update (default: surveybot's own version)")
+    package.add_argument("--developer", default="Surveybot",
+                         help="the developer's name Teams shows, such as your partnership's (at most 32 characters)")
+
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply migrations up to the newest schema")
@@ -102,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ)
         logs.configure(settings)
+        for line in settings.unread:
+            log.warning("%s", line)
         return dispatch(args, settings)
     except KeyboardInterrupt:
         print("\nsurveybot: stopped.", file=sys.stderr)
@@ -136,6 +154,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.cli import doctor
 
         return doctor.report(settings, Path.cwd() / ".env", print)
+    if args.command == "teams":  # settings only: no database, no surveys
+        return teams_manifest(settings, args.out, args.app_id, args.app_version, args.developer)
     if args.command == "db":
         engine = database.connect(settings.database_url)
         database.upgrade(engine)
@@ -266,6 +286,55 @@ def poster(app: App, code: str, out: str, base: str | None) -> int:
     if out != "-":
         print(f"Wrote a poster for {url} to {out}.", file=sys.stderr)
     return 0
+
+
+def teams_manifest(settings: Settings, out: str, app_id: str | None, version: str | None, developer: str) -> int:
+    """The Teams app package (bot.channels.teams.manifest), written owner-only and whole or not at all."""
+    from bot.channels.teams import manifest as teams  # only this command makes the package
+
+    try:
+        details = teams.Details(teams.read_app_id(app_id, settings.teams_app_id),
+                                *teams.read_public_url(settings.public_url),
+                                teams.read_version(version) if version is not None else own_version(),
+                                teams.read_developer(developer))
+    except teams.ManifestError as exc:
+        raise UsageError(str(exc)) from None
+    write_whole(out, teams.package(details))
+    print(f"Wrote the Teams app package to {out} (version {details.version}). Upload it in the Teams admin centre: "
+          "Teams apps, Manage apps, Upload new app.", file=sys.stderr)
+    return 0
+
+
+def own_version() -> str:
+    """surveybot's installed version, as the Teams app's version when --app-version is not given."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from bot.channels.teams.manifest import ManifestError, read_version
+
+    try:
+        return read_version(version("surveybot"))
+    except (PackageNotFoundError, ManifestError):
+        raise UsageError("--app-version is needed, such as 1.0.0: surveybot's own version is not installed or is "
+                         "not three whole numbers") from None
+
+
+def write_whole(out: str, data: bytes) -> None:
+    """Write `data` to `out`, mode 0600: to a file beside it first, moved into place at the end, so a failure
+    leaves no half file and one line naming --out."""
+    target = Path(out)
+    folder = UsageError(f"--out {out} is a folder; name a file, such as surveybot-teams.zip")
+    if not target.name:  # "", "." or "/"
+        raise folder
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        if target.is_dir():
+            raise folder
+        create_owner_only(partial, data)
+        partial.replace(target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise UsageError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
 
 
 if __name__ == "__main__":

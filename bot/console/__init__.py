@@ -1,7 +1,8 @@
 """The web console at /admin: the business unit and the scrutineer run campaigns and read results in a browser.
 
 `site` is the frame (sign-in, sessions, role and CSRF checks, drawing); each other module is one section of the
-navigation and registers its pages on the frame. `make_console` is what the composition root (bot.app) calls.
+navigation and registers its pages on the frame, but for `survey_preview`, the Surveys section's preview. `make_console`
+is what the composition root (bot.app) calls.
 """
 
 from __future__ import annotations

@@ -109,14 +109,12 @@ def filename(name: str) -> str:
 # --- the work, on a worker thread -------------------------------------------------------------------------------
 
 def surveys(core: Core) -> list[SurveyRow]:
-    rows = []
+    """Every survey ever published on this database, under its newest published title: what its reports read,
+    whichever process published it and whether or not its file is still in a survey folder here."""
+    titles = {survey_id: title for survey_id, _, title, *_ in core.service.published_list()}  # by version: newest last
     with core.store.unit() as uow:
-        for survey_id in core.catalogue.ids():
-            published = results.published(uow, survey_id)
-            if published:
-                rows.append(SurveyRow(survey_id, core.catalogue.latest(survey_id).title,
-                                      tuple(results.waves(uow, survey_id))))
-    return rows
+        return [SurveyRow(survey_id, title, tuple(results.waves(uow, survey_id)))
+                for survey_id, title in sorted(titles.items())]
 
 
 def published(core: Core, survey_id: str) -> list[Survey]:

@@ -6,26 +6,20 @@ stores nothing; and publishing, which writes the file into the survey folder and
   uploaded text in place of the file it would become. Every problem is shown as `file:line: problem`, linked to
   that line of a numbered listing of the text; plain-language warnings are notes that never stop anything. The
   person's text always comes back in the box.
-- Preview: the pure engine (bot.engine.conversation: start, then advance) walks the survey, and the web chat's
-  drawing (bot.channels.web_drawing) draws each step. The engine's state goes back and forth in a hidden field,
-  sealed with an HMAC under a key of the pepper's (Keys.secret), with the survey's text beside it, so nothing is
-  kept on the server and nothing touches the database: no conversation, response, answer or audit record. Typed
-  words are not run through the safeguarding check here (that needs the service, which stores an alert).
+- Preview: bot.console.survey_preview walks the survey with the pure engine, in the web chat's own drawing
+  (bot.channels.web_drawing), its state sealed in a hidden field: nothing is kept on the server and nothing touches
+  the database. Typed words meet the real chat's safeguarding check there, and the page says what the real chat
+  would have done besides (alert the safeguarding lead), which a preview never does.
 - Publish: the file goes into the first survey folder the bot may write (not the built-in one; the data folder's
   surveys/ when SURVEYBOT_SURVEYS_DIR is not set, which start-up then reads too: bot.reading.survey_dirs), owner-only,
   as `<id>.yaml`, never over a different survey's file; then SurveyService.publish records and audits it as
-  start-up does and this process serves it at once. Other processes on the same database keep the catalogue they
-  read at start: they serve the new version after their next restart (there is no reload while running), when they
-  read the same survey folder.
+  start-up does and this process serves it at once. Other processes on the same database find it in survey_version
+  when a campaign, a conversation or a report asks them for it (bot.services.surveyfiles.SurveyCatalogue); a new
+  conversation started there by the survey's id gets it after their next restart.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -40,13 +34,13 @@ from bot.channels import web_drawing
 from bot.channels.web_events import Refused, form_event
 from bot.config import Settings
 from bot.console.site import CSRF_FIELD, FORM, PREFIX, Console, Refusal
+from bot.console.survey_preview import OUT_OF_DATE, first_screen, seal, unseal, walk
 from bot.engine import conversation as engine
 from bot.engine.survey import Audience, Survey
 from bot.language.checking import check_surveys
 from bot.reading import own_survey_dir, survey_dirs
 from bot.services import notices
 from bot.services.console_access import Person
-from bot.services.policy import round_thresholds
 from bot.services.problems import Problem, SurveyFileError
 from bot.services.roles import Action
 from bot.services.surveyfiles import (
@@ -72,10 +66,6 @@ NEW_NAME = "new-survey.yaml"
 SEAL_LABEL = "console-survey-preview"
 AUDIENCES = {Audience.YOUNG_PEOPLE.value: "Young people", Audience.PRACTITIONERS.value: "Practitioners",
              Audience.PARTNERS.value: "Partners"}
-# What the preview says for the chat's buttons that act on stored answers (there are none here).
-NOTHING_STORED = "This is a preview, so nothing is stored: there is nothing to delete."
-NO_CHECK_HERE = ("In the real chat, this opens the safeguarding check. The preview does not run it, because it "
-                 "would alert the safeguarding lead.")
 
 
 # --- the list ------------------------------------------------------------------------------------------------------
@@ -233,34 +223,6 @@ def clean_name(name: str) -> str:
     return cleaned or NEW_NAME
 
 
-# --- the preview's sealed state ------------------------------------------------------------------------------------
-
-def seal(key: bytes, state: engine.State, source: str) -> str:
-    """The engine's state for the next form, with the fingerprint of the survey text it belongs to, signed."""
-    body = json.dumps({"state": state.to_json(), "survey": _digest(source)}, separators=(",", ":"))
-    encoded = base64.urlsafe_b64encode(body.encode()).decode()
-    return f"{encoded}.{hmac.new(key, encoded.encode(), hashlib.sha256).hexdigest()}"
-
-
-def unseal(key: bytes, sealed: str, source: str) -> engine.State:
-    """The state a form carried back; Refusal(400) if it was not ours, or belongs to other text."""
-    encoded, _, mac = sealed.partition(".")
-    expected = hmac.new(key, encoded.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(mac.encode(), expected.encode()):
-        raise Refusal(400, "This preview page is out of date. Please start the preview again.")
-    try:
-        body = json.loads(base64.urlsafe_b64decode(encoded.encode()))
-        if body["survey"] != _digest(source):
-            raise ValueError("another survey's state")
-        return engine.State.from_json(body["state"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise Refusal(400, "This preview page is out of date. Please start the preview again.") from None
-
-
-def _digest(source: str) -> str:
-    return hashlib.sha256(source.encode()).hexdigest()
-
-
 # --- the pages -----------------------------------------------------------------------------------------------------
 
 def register(console: Console) -> None:
@@ -347,7 +309,7 @@ def register(console: Console) -> None:
             try:
                 survey = parse_survey(text, name)
             except SurveyFileError:
-                raise Refusal(400, "This preview page is out of date. Please start the preview again.") from None
+                raise Refusal(400, OUT_OF_DATE) from None
             state = unseal(key, sealed, text)
             pairs = [(k, v) for k, v in (await request.post()).items() if isinstance(v, str)]
             try:
@@ -357,13 +319,14 @@ def register(console: Console) -> None:
             step = walk(console, survey, state, action)
         hidden = [(CSRF_FIELD, console.access.csrf(person.token)), ("name", name), ("source", survey.source),
                   ("seal", seal(key, step.state, survey.source))]
-        drawn = web_drawing.draw(step.effects, PREVIEW, summary=notices.summary(survey.audience),
-                                 kept=action if isinstance(action, engine.Reply) else None, hidden=hidden)
+        kept = action if isinstance(action, engine.Reply) and not step.checked else None  # checked words: never
+        drawn = web_drawing.draw(step.effects, PREVIEW, summary=notices.summary(survey.audience), kept=kept,
+                                 hidden=hidden)
         chat = "".join(d["html"] for d in drawn if "html" in d)
         said = " ".join(d["text"] for d in drawn if d["type"] == "notice")
         return console.render(person, "surveys/preview.html", current=ROOT, survey=survey, chat=chat,
-                              said=said, finished=step.state.finished, name=name, source=survey.source,
-                              actions={"check": CHECK, "preview": PREVIEW})
+                              said=said, note=step.note, finished=step.state.finished, name=name,
+                              source=survey.source, actions={"check": CHECK, "preview": PREVIEW})
 
 
 def _heading(checked: Checked) -> str:
@@ -386,34 +349,3 @@ def _publish(console: Console, person: Person, checked: Checked) -> str:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return console.core.service.publish(survey, lambda: write_survey(target, checked.source),
                                         console.access.who(person.address))
-
-
-def first_screen(console: Console, survey: Survey) -> engine.Step:
-    """What the web chat shows first: the survey's intro, the standard privacy notice (with the thresholds a new
-    round would lock; no closing date yet), then the question asking to start."""
-    core = console.core
-    step = engine.start(survey, core.service.clock())
-    thresholds = round_thresholds(core.policy, survey.audience, None, None, survey.min_group)
-    said = engine.Say(notices.notice(survey.audience, core.policy, thresholds, None, core.service.help_word))
-    at = next((i for i, e in enumerate(step.effects) if isinstance(e, engine.Ask)), len(step.effects))
-    return engine.Step(step.state, (*step.effects[:at], said, *step.effects[at:]))
-
-
-def walk(console: Console, survey: Survey, state: engine.State, action: object) -> engine.Step:
-    """One step of the preview: the engine's, for what the page sent; the page's own buttons (delete, get help)
-    answered with a note. As in the web chat, a step that leaves no question on screen shows the waiting one."""
-    now = console.core.service.clock()
-    if isinstance(action, str):  # the page's own actions (bot.channels.web_events): open, resume, delete, help...
-        note = {"delete": NOTHING_STORED, "delete-sure": NOTHING_STORED, "get-help": NO_CHECK_HERE,
-                "help": NO_CHECK_HERE}.get(action)
-        resumed = engine.advance(survey, state, engine.Resume(), now)
-        return resumed if note is None else engine.Step(resumed.state, (engine.Say(note), *resumed.effects))
-    if not isinstance(action, engine.Event):  # a button of the safeguarding check, which never shows here
-        resumed = engine.advance(survey, state, engine.Resume(), now)
-        return engine.Step(resumed.state, (engine.Say(NO_CHECK_HERE), *resumed.effects))
-    step = engine.advance(survey, state, action, now)
-    waiting = step.state.status in (engine.Status.CONSENT, engine.Status.ASKING)
-    if waiting and not any(isinstance(e, (engine.Ask, engine.Update)) for e in step.effects):
-        resumed = engine.advance(survey, step.state, engine.Resume(), now)  # a stale button: the question waiting
-        return engine.Step(resumed.state, (*step.effects, *resumed.effects))
-    return step

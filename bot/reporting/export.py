@@ -109,31 +109,12 @@ def columns(versions: list[Survey]) -> list[str]:
     return [*FIXED_COLUMNS, *ordered]
 
 
-_CACHE_LIMIT = 50_000  # choice answers repeat endlessly; free text does not, so a memo is emptied when full
-
-
-class _Memo(dict[str, Any]):
-    """Stored answer (question id and JSON text, as one string) -> what it becomes in a row, made by `make` the first
-    time it is seen: an export of a million answers holds a few hundred different choice answers, so most answers
-    cost one dictionary lookup, done in C by `map`."""
-
-    def __init__(self, make: Callable[[str, Any], Any]) -> None:
-        super().__init__()
-        self.make = make
-
-    def __missing__(self, answer: str) -> Any:
-        if len(self) >= _CACHE_LIMIT:
-            self.clear()
-        question_id, _, raw = answer.partition(results.UNIT)
-        made = self[answer] = self.make(question_id, json.loads(raw))
-        return made
-
-
 def _cells(header: list[str]) -> Callable[[results.CompletedResponse, list[str]], list[Any]]:
     """A function turning one response into its row of cells (for XLSX, which writes each cell by its type)."""
     where = {column: index for index, column in enumerate(header) if index >= len(FIXED_COLUMNS)}
     blank = [""] * len(header)
-    memo = _Memo(lambda question_id, value: None if question_id not in where else (where[question_id], cell(value)))
+    memo = results.Decoded(lambda question_id, value: (where[question_id], cell(value)) if question_id in where
+                           else None)
 
     def row(head: results.CompletedResponse, answers: list[str]) -> list[Any]:
         cells: list[Any] = blank.copy()
@@ -166,7 +147,7 @@ def _csv_lines(header: list[str]) -> Callable[[tuple[Any, ...]], str]:
     start = object()  # the row's first four fields, under a key no question id can be
     blank: dict[Any, str] = dict.fromkeys(questions, "")
     pick = itemgetter(start, *questions)  # at least two keys, so always a tuple
-    fields = _Memo(lambda question_id, value: (question_id, _csv_text((cell(value), ""))[:-1]))
+    fields = results.Decoded(lambda question_id, value: (question_id, _csv_text((cell(value), ""))[:-1]))
     answer = fields.__getitem__
     starts: dict[tuple[Any, ...], str] = {}
     ending = csv.excel.lineterminator

@@ -15,12 +15,19 @@ from bot.domain.address import Address
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Finish, Say
-from bot.engine.survey import Audience
+from bot.engine.survey import Audience, Survey
 from bot.services.safeguarding import checkin
 from bot.services.safeguarding.checkin import Alert, Press
 from bot.services.steps import Outcome, Shown, Steps
 from storage import conversations, evidence
 from storage.unit_of_work import UnitOfWork
+
+
+def guarded(survey: Survey | None) -> bool:
+    """Whether the check reads words typed with this survey open (None: none is open). It reads a young people's
+    survey's answers and any message outside a survey (the first screen, before agreeing, included), never an
+    adult's answers to a practitioners' or partners' survey. Shared with the console's survey preview."""
+    return survey is None or survey.audience is Audience.YOUNG_PEOPLE
 
 
 class Care(Steps):
@@ -39,8 +46,7 @@ class Care(Steps):
         match = self.matcher.check(text)
         if match is None:
             return None
-        survey = self.open_survey(address)
-        if survey is not None and survey.audience is not Audience.YOUNG_PEOPLE:
+        if not guarded(self.open_survey(address)):
             return None
 
         def work(uow: UnitOfWork, now: datetime) -> Outcome:

@@ -102,9 +102,9 @@ class SurveyService(Care, Contacts):
         `keep` (writing its file into the survey folder) runs inside the transaction, so a file that cannot be
         written publishes nothing; then this process's catalogue serves it at once.
 
-        Other processes on the same database have their own catalogue, read from the survey folders when they
-        start: they serve the new version from their next restart (there is no reload while running). Returns
-        "new", "updated" or "same"."""
+        Other processes on the same database find it in survey_version when a campaign, a conversation or a report
+        asks them for this version (SurveyCatalogue.get); a conversation started there by the survey's id gets it
+        from their next restart, when they read the survey folder. Returns "new", "updated" or "same"."""
         def once() -> str:
             today = self.clock().date()
             with self.store.unit() as uow:

@@ -132,8 +132,19 @@ class Turns:
         elif activity.attachments:
             await self.renderer.send(context, conversation.id if conversation else None, said.FILE_HINT)
 
-    async def _typed(self, context: TurnContext, who: Address, text: str, key: str | None) -> None:
+    def command(self, text: str) -> commands.Typed | None:
+        """The row of the one table a message is: `/word ...`, or the bare word alone with what follows, as Teams'
+        command menu (the app package's commands) sends it. The help word never reads as a command: typed alone it
+        is someone asking for the safeguarding check, on every channel."""
         typed = commands.read(text, OFFERED)
+        if typed is not None or text.startswith("/"):
+            return typed
+        if text.strip().lower() == self.service.help_word.lower():
+            return None
+        return commands.read(f"/{text.strip()}", OFFERED)
+
+    async def _typed(self, context: TurnContext, who: Address, text: str, key: str | None) -> None:
+        typed = self.command(text)
         if typed is None:
             slashed = SLASHED.match(text)
             if slashed is not None and self.admin is not None and self.admin.handles(slashed[1].lower()):

@@ -17,6 +17,7 @@ HELP = (
     "/stop all stops survey invitations and reminders\n"
     "/help shows this message\n"
     "/signin, /campaigns, /status CODE (admins and scrutineers) work here too\n"
+    "The commands work without the / too, when the message is just the command.\n"
     "Your answers are stored without your name or Teams account."
 )
 WELCOME = ("Hello! I'm the partnership's survey bot. When a survey is ready for you, it will arrive here. "
