@@ -90,7 +90,8 @@ def test_the_package_holds_a_valid_manifest_and_two_icons(tmp_path: Path) -> Non
     bot = manifest["bots"][0]
     assert bot["botId"] == APP_ID and bot["scopes"] == ["personal", "team"]
     assert bot["commandLists"] == [{"scopes": ["personal"], "commands": [
-        {"title": f"{c.word} {c.only}" if c.only else c.word, "description": c.help} for c in COMMANDS]}]
+        {"title": f"{c.word} {c.only}" if c.only else f"/{c.word}" if c.word == "help" else c.word,
+         "description": c.help} for c in COMMANDS]}]
     assert manifest["validDomains"] == ["surveys.example.org"]
     assert manifest["developer"]["privacyUrl"] == f"{PUBLIC_URL}/privacy"
     assert manifest["icons"] == {"color": "color.png", "outline": "outline.png"}

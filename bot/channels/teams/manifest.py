@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.engine.commands import COMMANDS
+from bot.engine.commands import COMMANDS, Means
 
 MANIFEST_VERSION = "1.30"
 SCHEMA = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
@@ -107,8 +107,12 @@ def read_developer(text: str) -> str:
 
 
 def commands() -> list[dict[str, str]]:
-    """The typed commands of the one table, as Teams lists them: the words a person types, and their help line."""
-    return [{"title": c.word if c.only is None else f"{c.word} {c.only}", "description": c.help} for c in COMMANDS]
+    """The typed commands of the one table, as Teams lists them: the words a person types, and their help line.
+
+    Teams sends a menu entry's title as the message. The channel takes a bare word as its command, but "help" alone
+    is the safeguarding help word (SURVEYBOT_HELP_WORD), which opens the gentle check-in, so the manual is "/help"."""
+    return [{"title": f"/{c.word}" if c.means is Means.HELP else c.word if c.only is None else f"{c.word} {c.only}",
+             "description": c.help} for c in COMMANDS]
 
 
 def manifest(details: Details) -> dict[str, Any]:
@@ -128,7 +132,7 @@ def manifest(details: Details) -> dict[str, Any]:
             "full": ("Your safeguarding children partnership sends practitioners short surveys here, in a private "
                      "chat with the bot: one question at a time, mostly answered with buttons. Your answers are "
                      "stored under a code made for that survey, never under your name or your Teams account, and "
-                     "reports only show groups large enough that nobody can be picked out. Type help to see what "
+                     "reports only show groups large enough that nobody can be picked out. Type /help to see what "
                      "you can do, delete to remove your answers, or stop all for no more invitations."),
         },
         "icons": {"color": COLOR_ICON, "outline": OUTLINE_ICON},
