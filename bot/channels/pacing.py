@@ -38,6 +38,7 @@ class Pacer:
         now = self.clock()
         gap = 1.0 / self.overall
         del self._booked[:bisect.bisect_left(self._booked, now - max(1.0, gap))]  # older ones can bar no new slot
+        self._next_chat.drop_oldest_while(lambda next_send: next_send <= now)  # chats free to send again
         at = now if chat is None else max(now, self._next_chat.get(chat, now))
         index = bisect.bisect_left(self._booked, at - gap)
         while index < len(self._booked) and self._booked[index] < at + gap:
