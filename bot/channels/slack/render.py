@@ -93,7 +93,7 @@ class Renderer:
             if isinstance(failed, BaseException):
                 raise failed
         if any(isinstance(e, Finish) for e in outcome.effects):
-            person.drawn.clear()
+            self.people.pop(address)  # nothing of a finished survey is needed: forgotten now, not when crowded out
         self.delivered(outcome)  # all sent: its pending reply can go (bot.services.pending)
 
     async def _draw_all(self, address: Address, person: Person, effects: list[Shown], survey: Survey | None,
