@@ -26,7 +26,9 @@ Memory over time (`--memory-every MINUTES`, default 5): the RSS at each mark, an
 of the run, the figure that says whether memory has levelled off. With `--tracemalloc` the bot also traces Python's
 allocations (tracemalloc, `--trace-frames` frames each) and, at each mark, writes the traced total and the ten
 allocation sites that grew most since its first mark; they are printed with the RSS. Tracing slows the bot (about a
-third more CPU per answer), so leave it off when the rate is what you are measuring.
+third more CPU per answer), so leave it off when the rate is what you are measuring. With `--trim` the bot asks the C
+allocator to hand back what is free (glibc's malloc_trim) at each mark and reports its RSS before and after: memory
+that comes back was no longer in use, only kept by the allocator.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -71,9 +74,9 @@ TOP_SITES = 10  # allocation sites printed at each memory mark
 
 async def serve_bot() -> None:
     """`surveybot run` as bot.app wires it (settings from the environment), without pacing or web rate limits."""
-    traced = os.environ.get("SOAK_TRACE_FILE")
-    if traced:
-        tracemalloc.start(int(os.environ.get("SOAK_TRACE_FRAMES", "1")))
+    marks = os.environ.get("SOAK_MARKS_FILE")
+    if os.environ.get("SOAK_TRACE_FRAMES"):
+        tracemalloc.start(int(os.environ["SOAK_TRACE_FRAMES"]))
     from bot import logs
     from bot.app import build, make_channels, serve
     from bot.channels.pacing import Pacer
@@ -89,30 +92,40 @@ async def serve_bot() -> None:
             channel.set_limits(Limits(person_rate=10**6, person_burst=10**6, client_rate=10**6, client_burst=10**6))
         elif hasattr(channel, "pacer"):
             channel.pacer = Pacer(overall=10**6, per_chat=10**6)  # type: ignore[attr-defined]
-    tracing = None
-    if traced:
-        tracing = asyncio.create_task(trace_marks(Path(traced), float(os.environ["SOAK_TRACE_EVERY"])))
+    marking = None
+    if marks:
+        marking = asyncio.create_task(memory_marks_in_bot(Path(marks), float(os.environ["SOAK_MARKS_EVERY"]),
+                                                          bool(os.environ.get("SOAK_TRIM"))))
     await serve(app, channels)  # until SIGTERM
-    if tracing is not None:
-        tracing.cancel()
+    if marking is not None:
+        marking.cancel()
 
 
-async def trace_marks(path: Path, every: float) -> None:
-    """In the bot: every `every` seconds, one JSON line with the traced total and the sites that grew most since the
-    first mark (taken after the warm-up), so what keeps growing stands out from what filled once."""
+async def memory_marks_in_bot(path: Path, every: float, trim: bool) -> None:
+    """In the bot: every `every` seconds, one JSON line: when tracing, the traced total and the sites that grew most
+    since the first mark (taken after the warm-up), so what keeps growing stands out from what filled once; when
+    trimming, the RSS before and after glibc's malloc_trim."""
     ignored = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<unknown>"),
                tracemalloc.Filter(False, "<frozen importlib._bootstrap*>")]
+    libc = ctypes.CDLL("libc.so.6") if trim else None
     started = time.perf_counter()
     await asyncio.sleep(WARM_UP)
-    first = (await asyncio.to_thread(tracemalloc.take_snapshot)).filter_traces(ignored)
+    tracing = tracemalloc.is_tracing()
+    first = (await asyncio.to_thread(tracemalloc.take_snapshot)).filter_traces(ignored) if tracing else None
     while True:
         await asyncio.sleep(every)
-        snapshot = (await asyncio.to_thread(tracemalloc.take_snapshot)).filter_traces(ignored)
-        grown = snapshot.compare_to(first, "traceback" if tracemalloc.get_traceback_limit() > 1 else "lineno")
-        top = [{"where": " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in stat.traceback),
-                "kb": round(stat.size_diff / 1024, 1), "count": stat.count_diff} for stat in grown[:TOP_SITES]]
-        line = {"t": round(time.perf_counter() - started), "top": top,
-                "traced_mb": round(tracemalloc.get_traced_memory()[0] / 2**20, 2)}
+        line: dict[str, Any] = {"t": round(time.perf_counter() - started)}
+        if first is not None:
+            snapshot = (await asyncio.to_thread(tracemalloc.take_snapshot)).filter_traces(ignored)
+            grown = snapshot.compare_to(first, "traceback" if tracemalloc.get_traceback_limit() > 1 else "lineno")
+            line["top"] = [{"where": " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in stat.traceback),
+                            "kb": round(stat.size_diff / 1024, 1), "count": stat.count_diff}
+                           for stat in grown[:TOP_SITES]]
+            line["traced_mb"] = round(tracemalloc.get_traced_memory()[0] / 2**20, 2)
+        if libc is not None:
+            line["before_trim_mb"] = rss_mb(os.getpid())
+            libc.malloc_trim(0)
+            line["after_trim_mb"] = rss_mb(os.getpid())
         with path.open("a") as out:
             out.write(json.dumps(line) + "\n")
 
@@ -401,8 +414,8 @@ def report(figures: Figures, seconds: float, rate: float, kept: dict[str, int]) 
 
 
 def memory_marks(figures: Figures, every: float, traced: Path | None) -> None:
-    """The RSS at every mark (the 5 s sample nearest it) and, when the bot traced its allocations, what it wrote at
-    each mark: the traced total and the sites that grew most since its first mark."""
+    """The RSS at every mark (the 5 s sample nearest it) and what the bot wrote at each mark: the traced total and
+    the sites that grew most since its first mark (--tracemalloc), its RSS around malloc_trim (--trim)."""
     print(f"\nmemory every {every:g} min (RSS: the bot process; traced: Python's allocations, when --tracemalloc)")
     marks = {}
     if traced is not None and traced.exists():
@@ -411,7 +424,10 @@ def memory_marks(figures: Figures, every: float, traced: Path | None) -> None:
     for mark in range(1, int(end / 60 / every) + 1):
         t, rss = min(figures.rss, key=lambda sample: abs(sample[0] - mark * every * 60))
         line = marks.get(mark)
-        print(f"  {t / 60:5.1f} min: RSS {rss:6.1f} MB" + (f", traced {line['traced_mb']:6.2f} MB" if line else ""))
+        print(f"  {t / 60:5.1f} min: RSS {rss:6.1f} MB" + (f", traced {line['traced_mb']:6.2f} MB" if line and
+                                                          "traced_mb" in line else "")
+              + (f", malloc_trim: {line['before_trim_mb']:.1f} -> {line['after_trim_mb']:.1f} MB" if line and
+                 "after_trim_mb" in line else ""))
         for site in (line or {}).get("top", []):
             print(f"      {site['kb']:+9.1f} KB {site['count']:+8d} blocks  {site['where']}")
 
@@ -426,6 +442,8 @@ def main() -> None:
                         help="print the RSS (and, with --tracemalloc, the growing allocation sites) this often")
     parser.add_argument("--tracemalloc", action="store_true", help="trace the bot's allocations (slows it)")
     parser.add_argument("--trace-frames", type=int, default=1, help="frames kept per traced allocation")
+    parser.add_argument("--trim", action="store_true", help="at each mark, malloc_trim in the bot (what comes back "
+                                                            "was free, kept by the allocator)")
     parser.add_argument("--serve-bot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bot:
@@ -438,9 +456,13 @@ def main() -> None:
             if made is None:
                 raise SystemExit("soak: no PostgreSQL server reachable at 127.0.0.1:5432")
             database_url = made
-        traced = Path(folder) / "memory.jsonl" if args.tracemalloc else None
-        trace = None if traced is None else {"SOAK_TRACE_FILE": str(traced), "SOAK_TRACE_EVERY":
-                                             str(args.memory_every * 60), "SOAK_TRACE_FRAMES": str(args.trace_frames)}
+        traced = Path(folder) / "memory.jsonl" if args.tracemalloc or args.trim else None
+        trace = None if traced is None else {"SOAK_MARKS_FILE": str(traced), "SOAK_MARKS_EVERY":
+                                             str(args.memory_every * 60)}
+        if trace is not None and args.tracemalloc:
+            trace["SOAK_TRACE_FRAMES"] = str(args.trace_frames)
+        if trace is not None and args.trim:
+            trace["SOAK_TRIM"] = "1"
         try:
             figures, seconds = asyncio.run(soak(args.minutes, args.rate, args.people, database_url, Path(folder),
                                                 trace))
