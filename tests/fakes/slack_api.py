@@ -5,9 +5,9 @@ deterministically, including faults (rate limits, deactivated users) that real S
 
 Rate limits: with ``enforce_limits=True`` (``--enforce-limits`` when run as a process) the fake answers 429 with a
 Retry-After header, as Slack does, beyond the limits Slack documents for the methods named in TIERS
-(conversations.open is Tier 3: 50 a minute) and for chat.postMessage (one a second per channel, with a short burst,
-and a workspace-wide limit, `posts_per_minute`, for which Slack gives no figure: 300 unless told). Each limit is
-counted over a sliding window of its own length, and ``throttled`` counts the calls it refused.
+(conversations.open and chat.update are Tier 3: 50 a minute) and for chat.postMessage (one a second per channel,
+with a short burst, and a workspace-wide limit, `posts_per_minute`, for which Slack gives no figure: 300 unless
+told). Each limit is counted over a sliding window of its own length, and ``throttled`` counts the calls it refused.
 
 Point the SDK at it with ``AsyncWebClient(token, base_url=fake.api_url)`` (= ``fake.base_url + "/api/"``):
 slack_sdk builds URLs with ``urljoin(base_url, method)``, so the trailing slash is required. Socket Mode
@@ -46,7 +46,7 @@ HOOK_URL = "https://hooks.slack.invalid/fake"  # never reachable: pass fake.resp
 JSON_FIELDS = frozenset({"blocks", "attachments", "view", "files", "metadata"})
 # Slack's rate-limit tiers: calls a minute for each method of that tier (per app, per workspace)
 TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
-TIERS = {"conversations.open": 3}  # the tier each method's reference page gives, for the methods enforced
+TIERS = {"conversations.open": 3, "chat.update": 3}  # the tier each method's reference page gives, where enforced
 POSTS_PER_MINUTE = 300  # chat.postMessage, workspace-wide
 CHANNEL_BURST = 3  # chat.postMessage, per channel: one a second, and a burst of up to this many within 3 seconds
 Forge = Literal["wrong_secret", "stale"]
