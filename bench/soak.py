@@ -23,10 +23,12 @@ rate against the target, the bot's RSS at the start (after a 15 s warm-up) and e
 stored answers against the answers sent.
 
 Memory over time (`--memory-every MINUTES`, default 5): the RSS at each mark, and how much it grew over the last half
-of the run, the figure that says whether memory has levelled off. With `--tracemalloc` the bot also traces Python's
-allocations (tracemalloc, `--trace-frames` frames each) and, at each mark, writes the traced total and the ten
-allocation sites that grew most since its first mark; they are printed with the RSS. Tracing slows the bot (about a
-third more CPU per answer), so leave it off when the rate is what you are measuring. With `--trim` the bot asks the C
+of the run, the figure that says whether memory has levelled off. The bot runs with glibc's malloc settings as the
+deployment files set them (DEPLOYED_MALLOC); `--glibc-defaults` runs it without them. With `--tracemalloc` the bot
+also traces Python's allocations (tracemalloc, `--trace-frames` frames each) and, at each mark, writes the traced
+total and the ten allocation sites that grew most since its first mark; they are printed with the RSS. Tracing slows
+the bot (two to three times the CPU per answer), so leave it off when the rate is what you are measuring. With
+`--trim` the bot asks the C
 allocator to hand back what is free (glibc's malloc_trim) at each mark and reports its RSS before and after: memory
 that comes back was no longer in use, only kept by the allocator.
 """
@@ -67,6 +69,9 @@ from tests.fakes.slack_api import slash_command_fields  # noqa: E402
 CHANNELS = ("telegram", "slack", "web")
 TELEGRAM_SURVEY, WEB_SURVEY = "policy-awareness", "you-said"
 WARM_UP = 15.0  # seconds before the first memory figure counts
+# As deploy/Dockerfile and deploy/surveybot.service run the bot: glibc's thresholds fixed where they start, so freed
+# memory goes back to the system (with them rising, as they do by default, RSS kept growing; BENCHMARKS.md)
+DEPLOYED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
 TOP_SITES = 10  # allocation sites printed at each memory mark
 
 
@@ -132,6 +137,8 @@ async def memory_marks_in_bot(path: Path, every: float, trim: bool) -> None:
 
 def start_bot(port: int, data: Path, database_url: str, telegram_fake: telegram_webhook.RemoteFake,
               slack_api: str, trace: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """The bot, with `trace` (the memory marks' settings, and DEPLOYED_MALLOC unless told otherwise) added to the
+    environment."""
     env = {**os.environ, "SURVEYBOT_PORT": str(port), "SURVEYBOT_DATA_DIR": str(data), "DATABASE_URL": database_url,
            "SURVEYBOT_PEPPER": "soak-pepper-" + "x" * 40, "SURVEYBOT_LOG_LEVEL": "WARNING",
            "TELEGRAM_BOT_TOKEN": telegram_fake.token, "TELEGRAM_API_URL": telegram_fake.base_url,
@@ -444,6 +451,8 @@ def main() -> None:
     parser.add_argument("--trace-frames", type=int, default=1, help="frames kept per traced allocation")
     parser.add_argument("--trim", action="store_true", help="at each mark, malloc_trim in the bot (what comes back "
                                                             "was free, kept by the allocator)")
+    parser.add_argument("--glibc-defaults", action="store_true",
+                        help="run the bot without the deployment's malloc settings (its memory then keeps growing)")
     parser.add_argument("--serve-bot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bot:
@@ -463,6 +472,8 @@ def main() -> None:
             trace["SOAK_TRACE_FRAMES"] = str(args.trace_frames)
         if trace is not None and args.trim:
             trace["SOAK_TRIM"] = "1"
+        if not args.glibc_defaults:
+            trace = {**(trace or {}), **DEPLOYED_MALLOC}
         try:
             figures, seconds = asyncio.run(soak(args.minutes, args.rate, args.people, database_url, Path(folder),
                                                 trace))
