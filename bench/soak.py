@@ -21,6 +21,16 @@ out `--rate`/3 slots a second, so the offered load is the target unless the bot 
 It prints a line a minute (answers a second per channel, RSS) and then p50/p95/p99 latency per channel, the achieved
 rate against the target, the bot's RSS at the start (after a 15 s warm-up) and end, its growth per minute, and the
 stored answers against the answers sent.
+
+Memory over time (`--memory-every MINUTES`, default 5): the RSS at each mark, and how much it grew over the last half
+of the run, the figure that says whether memory has levelled off. The bot runs with glibc's malloc settings as the
+deployment files set them (DEPLOYED_MALLOC); `--glibc-defaults` runs it without them. With `--tracemalloc` the bot
+also traces Python's allocations (tracemalloc, `--trace-frames` frames each) and, at each mark, writes the traced
+total and the ten allocation sites that grew most since its first mark; they are printed with the RSS. Tracing slows
+the bot (two to three times the CPU per answer), so leave it off when the rate is what you are measuring. With
+`--trim` the bot asks the C
+allocator to hand back what is free (glibc's malloc_trim) at each mark and reports its RSS before and after: memory
+that comes back was no longer in use, only kept by the allocator.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -36,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import count
@@ -57,12 +69,19 @@ from tests.fakes.slack_api import slash_command_fields  # noqa: E402
 CHANNELS = ("telegram", "slack", "web")
 TELEGRAM_SURVEY, WEB_SURVEY = "policy-awareness", "you-said"
 WARM_UP = 15.0  # seconds before the first memory figure counts
+# As deploy/Dockerfile and deploy/surveybot.service run the bot: glibc's thresholds fixed where they start, so freed
+# memory goes back to the system (with them rising, as they do by default, RSS kept growing; BENCHMARKS.md)
+DEPLOYED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
+TOP_SITES = 10  # allocation sites printed at each memory mark
 
 
 # --- the bot, in its own process ---------------------------------------------------------------------------------
 
 async def serve_bot() -> None:
     """`surveybot run` as bot.app wires it (settings from the environment), without pacing or web rate limits."""
+    marks = os.environ.get("SOAK_MARKS_FILE")
+    if os.environ.get("SOAK_TRACE_FRAMES"):
+        tracemalloc.start(int(os.environ["SOAK_TRACE_FRAMES"]))
     from bot import logs
     from bot.app import build, make_channels, serve
     from bot.channels.pacing import Pacer
@@ -78,11 +97,48 @@ async def serve_bot() -> None:
             channel.set_limits(Limits(person_rate=10**6, person_burst=10**6, client_rate=10**6, client_burst=10**6))
         elif hasattr(channel, "pacer"):
             channel.pacer = Pacer(overall=10**6, per_chat=10**6)  # type: ignore[attr-defined]
+    marking = None
+    if marks:
+        marking = asyncio.create_task(memory_marks_in_bot(Path(marks), float(os.environ["SOAK_MARKS_EVERY"]),
+                                                          bool(os.environ.get("SOAK_TRIM"))))
     await serve(app, channels)  # until SIGTERM
+    if marking is not None:
+        marking.cancel()
+
+
+async def memory_marks_in_bot(path: Path, every: float, trim: bool) -> None:
+    """In the bot: every `every` seconds, one JSON line: when tracing, the traced total and the sites that grew most
+    since the first mark (taken after the warm-up), so what keeps growing stands out from what filled once; when
+    trimming, the RSS before and after glibc's malloc_trim."""
+    ignored = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<unknown>"),
+               tracemalloc.Filter(False, "<frozen importlib._bootstrap*>")]
+    libc = ctypes.CDLL("libc.so.6") if trim else None
+    started = time.perf_counter()
+    await asyncio.sleep(WARM_UP)
+    tracing = tracemalloc.is_tracing()
+    first = (await asyncio.to_thread(tracemalloc.take_snapshot)).filter_traces(ignored) if tracing else None
+    while True:
+        await asyncio.sleep(every)
+        line: dict[str, Any] = {"t": round(time.perf_counter() - started)}
+        if first is not None:
+            snapshot = (await asyncio.to_thread(tracemalloc.take_snapshot)).filter_traces(ignored)
+            grown = snapshot.compare_to(first, "traceback" if tracemalloc.get_traceback_limit() > 1 else "lineno")
+            line["top"] = [{"where": " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in stat.traceback),
+                            "kb": round(stat.size_diff / 1024, 1), "count": stat.count_diff}
+                           for stat in grown[:TOP_SITES]]
+            line["traced_mb"] = round(tracemalloc.get_traced_memory()[0] / 2**20, 2)
+        if libc is not None:
+            line["before_trim_mb"] = rss_mb(os.getpid())
+            libc.malloc_trim(0)
+            line["after_trim_mb"] = rss_mb(os.getpid())
+        with path.open("a") as out:
+            out.write(json.dumps(line) + "\n")
 
 
 def start_bot(port: int, data: Path, database_url: str, telegram_fake: telegram_webhook.RemoteFake,
-              slack_api: str) -> subprocess.Popen[str]:
+              slack_api: str, trace: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """The bot, with `trace` (the memory marks' settings, and DEPLOYED_MALLOC unless told otherwise) added to the
+    environment."""
     env = {**os.environ, "SURVEYBOT_PORT": str(port), "SURVEYBOT_DATA_DIR": str(data), "DATABASE_URL": database_url,
            "SURVEYBOT_PEPPER": "soak-pepper-" + "x" * 40, "SURVEYBOT_LOG_LEVEL": "WARNING",
            "TELEGRAM_BOT_TOKEN": telegram_fake.token, "TELEGRAM_API_URL": telegram_fake.base_url,
@@ -90,6 +146,7 @@ def start_bot(port: int, data: Path, database_url: str, telegram_fake: telegram_
            "TELEGRAM_WEBHOOK_SECRET": telegram_webhook.SECRET,
            "SLACK_BOT_TOKEN": slack_bench.TOKEN, "SLACK_SIGNING_SECRET": slack_bench.SECRET, "SLACK_API_URL": slack_api}
     env.pop("SLACK_APP_TOKEN", None)
+    env.update(trace or {})
     return subprocess.Popen([sys.executable, __file__, "--serve-bot"], cwd=data, env=env, text=True)
 
 
@@ -275,7 +332,8 @@ def stored(database_url: str) -> dict[str, int]:
         engine.dispose()
 
 
-async def soak(minutes: float, rate: float, people: int, database_url: str, data: Path) -> tuple[Figures, float]:
+async def soak(minutes: float, rate: float, people: int, database_url: str, data: Path,
+               trace: dict[str, str] | None = None) -> tuple[Figures, float]:
     from bot.services.surveyfiles import SurveyCatalogue, builtin_survey_dir
 
     catalogue = SurveyCatalogue.from_dirs([builtin_survey_dir()])
@@ -287,7 +345,7 @@ async def soak(minutes: float, rate: float, people: int, database_url: str, data
         slack_fake, slack_url = slack_bench.start_fake()
         processes.append(slack_fake)
         port = slack_bench.free_port()
-        bot = start_bot(port, data, database_url, telegram_fake, f"{slack_url}/api/")
+        bot = start_bot(port, data, database_url, telegram_fake, f"{slack_url}/api/", trace)
         processes.append(bot)
         bot_url = f"http://127.0.0.1:{port}"
         connector = aiohttp.TCPConnector(limit=4 * people + 20)
@@ -299,7 +357,8 @@ async def soak(minutes: float, rate: float, people: int, database_url: str, data
             started = time.perf_counter()
             run = Run(session, bot_url, started + minutes * 60, figures, {c: Pacer(rate / 3) for c in CHANNELS},
                       f"{telegram_fake.base_url}/_fake/webhook_reply")
-            print(f"soak: {minutes:g} min at {rate:g} answers/s, {people} people per channel, "
+            print(f"soak: {minutes:g} min at {rate:g} answers/s, {people} people per channel, load average "
+                  f"{os.getloadavg()[0]:.2f}, "
                   f"{'PostgreSQL' if database_url.startswith('postgresql') else 'SQLite'}, bot pid {bot.pid}",
                   flush=True)
             cpu_before = slack_bench.cpu_seconds(bot.pid)
@@ -354,8 +413,30 @@ def report(figures: Figures, seconds: float, rate: float, kept: dict[str, int]) 
             warm) > 2 else (r1 - r0) / (t1 - t0) * 60
         print(f"bot RSS: {r0:.0f} MB at {t0:.0f} s, {r1:.0f} MB at {t1:.0f} s, peak {max(r for _, r in warm):.0f} MB;"
               f" growth {r1 - r0:+.1f} MB ({slope:+.2f} MB/min by least squares)")
+        half = min(warm, key=lambda sample: abs(sample[0] - t1 / 2))
+        print(f"bot RSS over the last half: {half[1]:.1f} MB at {half[0]:.0f} s, {r1:.1f} MB at {t1:.0f} s; "
+              f"growth {r1 - half[1]:+.1f} MB")
     print("stored: answers in the database by channel; each person's consent is an answer here but stores nothing, "
           "so stored < answers")
+
+
+def memory_marks(figures: Figures, every: float, traced: Path | None) -> None:
+    """The RSS at every mark (the 5 s sample nearest it) and what the bot wrote at each mark: the traced total and
+    the sites that grew most since its first mark (--tracemalloc), its RSS around malloc_trim (--trim)."""
+    print(f"\nmemory every {every:g} min (RSS: the bot process; traced: Python's allocations, when --tracemalloc)")
+    marks = {}
+    if traced is not None and traced.exists():
+        marks = {round(line["t"] / 60 / every): line for line in map(json.loads, traced.read_text().splitlines())}
+    end = figures.rss[-1][0] if figures.rss else 0.0
+    for mark in range(1, int(end / 60 / every) + 1):
+        t, rss = min(figures.rss, key=lambda sample: abs(sample[0] - mark * every * 60))
+        line = marks.get(mark)
+        print(f"  {t / 60:5.1f} min: RSS {rss:6.1f} MB" + (f", traced {line['traced_mb']:6.2f} MB" if line and
+                                                          "traced_mb" in line else "")
+              + (f", malloc_trim: {line['before_trim_mb']:.1f} -> {line['after_trim_mb']:.1f} MB" if line and
+                 "after_trim_mb" in line else ""))
+        for site in (line or {}).get("top", []):
+            print(f"      {site['kb']:+9.1f} KB {site['count']:+8d} blocks  {site['where']}")
 
 
 def main() -> None:
@@ -364,6 +445,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200, help="target answers a second, split evenly by channel")
     parser.add_argument("--people", type=int, default=40, help="respondents at once, per channel")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--memory-every", type=float, default=5, metavar="MINUTES",
+                        help="print the RSS (and, with --tracemalloc, the growing allocation sites) this often")
+    parser.add_argument("--tracemalloc", action="store_true", help="trace the bot's allocations (slows it)")
+    parser.add_argument("--trace-frames", type=int, default=1, help="frames kept per traced allocation")
+    parser.add_argument("--trim", action="store_true", help="at each mark, malloc_trim in the bot (what comes back "
+                                                            "was free, kept by the allocator)")
+    parser.add_argument("--glibc-defaults", action="store_true",
+                        help="run the bot without the deployment's malloc settings (its memory then keeps growing)")
     parser.add_argument("--serve-bot", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bot:
@@ -376,15 +465,27 @@ def main() -> None:
             if made is None:
                 raise SystemExit("soak: no PostgreSQL server reachable at 127.0.0.1:5432")
             database_url = made
+        traced = Path(folder) / "memory.jsonl" if args.tracemalloc or args.trim else None
+        trace = None if traced is None else {"SOAK_MARKS_FILE": str(traced), "SOAK_MARKS_EVERY":
+                                             str(args.memory_every * 60)}
+        if trace is not None and args.tracemalloc:
+            trace["SOAK_TRACE_FRAMES"] = str(args.trace_frames)
+        if trace is not None and args.trim:
+            trace["SOAK_TRIM"] = "1"
+        if not args.glibc_defaults:
+            trace = {**(trace or {}), **DEPLOYED_MALLOC}
         try:
-            figures, seconds = asyncio.run(soak(args.minutes, args.rate, args.people, database_url, Path(folder)))
+            figures, seconds = asyncio.run(soak(args.minutes, args.rate, args.people, database_url, Path(folder),
+                                                trace))
             kept = stored(database_url)
+            print(f"\nmachine: {os.cpu_count()} CPUs; {seconds:.0f} s of load; load average at the end "
+                  + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
+            report(figures, seconds, args.rate, kept)
+            memory_marks(figures, args.memory_every, traced)
         finally:
             if args.database == "postgresql":
                 with contextlib.suppress(Exception):
                     telegram_webhook.drop_database(database_url)
-    print(f"\nmachine: {os.cpu_count()} CPUs; {seconds:.0f} s of load")
-    report(figures, seconds, args.rate, kept)
 
 
 if __name__ == "__main__":

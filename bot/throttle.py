@@ -30,6 +30,7 @@ class Buckets:
     def take(self, key: str) -> float:
         """Take one token: 0 when there was one, else the seconds until there will be."""
         now = self.clock()
+        self._levels.drop_oldest_while(lambda kept: kept[0] + (now - kept[1]) * self.rate >= self.burst)  # full again
         level, since = self._levels.get(key) or (self.burst, now)
         level = min(self.burst, level + (now - since) * self.rate)
         wait = 0.0

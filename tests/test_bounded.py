@@ -1,4 +1,4 @@
-"""bot.bounded.BoundedMap: the one LRU map the channels keep per-person state in."""
+"""bot.bounded: the one LRU map the channels keep per-person state in, and the locks kept only while in use."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.bounded import BoundedMap
+from bot.bounded import BoundedMap, KeyedLocks
+from bot.channels.email.links import Misses
+from bot.channels.pacing import Pacer
+from bot.throttle import Buckets
 
 # A run of operations: ("put", key) or ("get", key), keys from a small alphabet so that they repeat.
 OPERATIONS = st.lists(st.tuples(st.sampled_from(["put", "get", "make"]), st.integers(0, 12)), max_size=80)
@@ -55,3 +58,63 @@ def test_a_value_in_use_is_never_forgotten_nor_the_one_just_touched() -> None:
 def test_a_cap_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         BoundedMap(0)
+
+
+@given(st.lists(st.integers(0, 100), max_size=60), st.integers(0, 100))
+def test_drop_oldest_while_forgets_the_stale_old_end_and_stops_at_the_first_that_matters(values: list[int],
+                                                                                          line: int) -> None:
+    kept: BoundedMap[int, int] = BoundedMap(1000)
+    for key, value in enumerate(values):
+        kept.put(key, value)
+    kept.drop_oldest_while(lambda value: value < line)
+    first_kept = next((i for i, value in enumerate(values) if value >= line), len(values))
+    assert list(kept) == list(range(first_kept, len(values)))
+    assert kept.pop(first_kept) == (values[first_kept] if first_kept < len(values) else None)
+
+
+def test_keyed_locks_run_one_at_a_time_per_key_and_keep_nothing_once_nobody_holds_them() -> None:
+    async def run() -> None:
+        locks: KeyedLocks[str] = KeyedLocks()
+        timeline: list[str] = []
+
+        async def act(key: str, name: str) -> None:
+            async with locks.hold(key):
+                timeline.append(f"in {name}")
+                await asyncio.sleep(0.01)
+                timeline.append(f"out {name}")
+
+        first = asyncio.create_task(act("sam", "first"))
+        await asyncio.sleep(0)
+        assert "sam" in locks and len(locks) == 1
+        await asyncio.gather(first, act("sam", "second"), act("alex", "other"))
+        mine = [step for step in timeline if not step.endswith("other")]
+        assert mine == ["in first", "out first", "in second", "out second"]
+        assert timeline.index("in other") < timeline.index("out first")  # another key is never held up
+        assert len(locks) == 0 and "sam" not in locks  # memory follows who is acting, not who came by
+
+        with pytest.raises(RuntimeError):  # a failure inside still lets the lock go
+            async with locks.hold("sam"):
+                raise RuntimeError("boom")
+        assert len(locks) == 0
+
+    asyncio.run(run())
+
+
+def test_rate_limits_and_send_slots_forget_what_no_longer_matters() -> None:
+    """A full bucket, a send slot in the past and a client whose misses are all forgiven say nothing, so none is
+    kept: a stream of new people leaves the maps at the size of those active in the last moments."""
+    now = [0.0]
+    buckets = Buckets(rate=2.0, burst=4.0, clock=lambda: now[0])
+    pacer = Pacer(overall=100, per_chat=1, clock=lambda: now[0])
+    misses = Misses(allowed=5, forgiven=1.0, clock=lambda: now[0])
+    for person in range(1000):
+        now[0] += 0.1
+        assert buckets.take(f"person-{person}") == 0.0
+        pacer.reserve(f"chat-{person}")
+        misses.missed(f"client-{person}")
+    assert len(buckets._levels) <= 6  # refilled after 0.5 s: five people back at most
+    assert len(pacer._next_chat) <= 11  # free to send again after a second
+    assert len(misses._counts) <= 11  # forgiven after a second
+    assert buckets.take("person-999") == 0.0 and buckets.take("person-999") == 0.0  # the recent still count
+    assert pacer.reserve("chat-999") > 0
+    assert misses.blocked("client-999") == 0.0

@@ -42,3 +42,15 @@ def test_scheduled_sends_never_break_the_limits(sends: list[tuple[str, float]]) 
     everything = sorted(t for _, t in scheduled)
     for i, start in enumerate(everything):
         assert sum(1 for t in everything[i:] if t < start + 1 - 1e-9) <= 5
+
+
+@given(st.lists(st.floats(0, 3), min_size=1, max_size=60), st.sampled_from([0.8, 0.5, 50 / 60]))
+def test_a_rate_under_one_a_second_is_kept_too(gaps: list[float], overall: float) -> None:
+    """conversations.open (Tier 3) is paced at under one a second: no two calls closer than 1/overall seconds."""
+    clock = Tick()
+    pacer = Pacer(overall=overall, clock=clock)
+    scheduled = []
+    for gap in gaps:
+        clock.now += gap
+        scheduled.append(clock.now + pacer.reserve(None))
+    assert all(later - earlier >= 1 / overall - 1e-9 for earlier, later in itertools.pairwise(sorted(scheduled)))

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from bot.app import App, build, make_channels, serve
+from bot.channels.port import Address
 from bot.channels.slack import (
     COMMAND,
     DM_HINT,
@@ -189,6 +190,10 @@ async def test_every_template_is_completed_by_scripted_people(fake: FakeSlack, t
         assert typed, "some answers were typed"
         answers = [json.loads(v) for (v,) in bot.rows("SELECT value FROM answer")]
         assert set(typed) <= {a for a in answers if isinstance(a, str)}, "typed answers stored as the person wrote"
+        if bot.channel.work.tasks:  # the thanks is out; the last question's redraw may still be on its way
+            await asyncio.wait(set(bot.channel.work.tasks), timeout=10)
+        kept = [p for p in people.values() if Address("slack", TEAM_ID, p.user) in bot.channel.renderer.people]
+        assert not kept and len(bot.channel.work.locks) == 0, "nothing of a finished survey is kept in memory"
     logs = caplog.text
     assert "Slack channel started" in logs, "the capture really saw the channel's logs"
     for person in people.values():

@@ -144,3 +144,4 @@ async def test_the_chat_lock_runs_one_update_per_chat_at_a_time_and_never_holds_
     mine = [step for step in timeline if step[1] != "elsewhere"]
     assert mine == [("in", "first"), ("out", "first"), ("in", "second"), ("out", "second")]
     assert timeline.index(("in", "elsewhere")) < timeline.index(("out", "first"))  # not held up by chat 1
+    assert len(locks.locks) == 0, "no lock is kept once its chat's updates are done"

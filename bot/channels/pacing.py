@@ -1,6 +1,7 @@
 """Keeping within a platform's sending limits: at most `overall` messages a second, and `per_chat` a second per chat.
 
-Telegram allows about 30 messages a second overall and 1 a second per chat; Slack about 1 a second per channel.
+Telegram allows about 30 messages a second overall and 1 a second per chat; Slack about 1 a second per channel, and
+some of its methods far fewer (conversations.open, Tier 3: about 50 a minute, so `overall` below 1).
 Short bursts are tolerated by the platforms but not promised, so sends are spaced: each is booked at the first moment
 that is a second after its chat's previous send and 1/overall s away from every other booked send. When one
 answer produces two messages (an explanation, then the next question), the second follows a second later.
@@ -35,9 +36,10 @@ class Pacer:
         return how long to wait for it. `chat=None` (an edit, a button answer) counts only against the overall limit.
         A busy chat never holds up the others: slots between its sends are given to other chats."""
         now = self.clock()
-        del self._booked[:bisect.bisect_left(self._booked, now - 1.0)]
-        at = now if chat is None else max(now, self._next_chat.get(chat, now))
         gap = 1.0 / self.overall
+        del self._booked[:bisect.bisect_left(self._booked, now - max(1.0, gap))]  # older ones can bar no new slot
+        self._next_chat.drop_oldest_while(lambda next_send: next_send <= now)  # chats free to send again
+        at = now if chat is None else max(now, self._next_chat.get(chat, now))
         index = bisect.bisect_left(self._booked, at - gap)
         while index < len(self._booked) and self._booked[index] < at + gap:
             at = self._booked[index] + gap

@@ -13,14 +13,14 @@ link's hash, and need no cookie, so the same link carries on from another device
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.bounded import BoundedMap
+from bot.bounded import KeyedLocks
 from bot.channels import web_words as words
 from bot.channels.port import Address
 from bot.channels.web_drawing import Chose, Confirm, Result
@@ -35,7 +35,6 @@ from bot.services.safeguarding.checkin import Press
 
 COOKIE = "resume"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
-PEOPLE_KEPT = 50_000  # tokens and links whose rate-limit buckets and locks we remember
 
 
 @dataclass(frozen=True)
@@ -51,10 +50,10 @@ class Link:
 class Sessions:
     """The web chat's people: their cookies, their one-at-a-time locks, and their actions run through the service."""
 
-    def __init__(self, service: ChatService, cookie_days: int, kept: int = PEOPLE_KEPT) -> None:
+    def __init__(self, service: ChatService, cookie_days: int) -> None:
         self.service = service
         self.cookie_days = cookie_days
-        self.locks: BoundedMap[str, asyncio.Lock] = BoundedMap(kept, in_use=asyncio.Lock.locked)
+        self.locks: KeyedLocks[str] = KeyedLocks()  # a person's lock lives only while they act or wait to
 
     # --- the cookie -----------------------------------------------------------------------------------------------
     @staticmethod
@@ -129,5 +128,5 @@ class Sessions:
     async def is_open(self, who: Address) -> bool:
         return await self.service.call(self.service.open_survey, who) is not None
 
-    def lock(self, token: str) -> asyncio.Lock:
-        return self.locks.get_or_make(token, asyncio.Lock)  # a held lock is never forgotten
+    def lock(self, token: str) -> AbstractAsyncContextManager[None]:
+        return self.locks.hold(token)

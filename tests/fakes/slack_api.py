@@ -3,6 +3,12 @@
 Why: the bot must be exercised through the real slack_bolt / slack_sdk code paths, offline and
 deterministically, including faults (rate limits, deactivated users) that real Slack won't produce on cue.
 
+Rate limits: with ``enforce_limits=True`` (``--enforce-limits`` when run as a process) the fake answers 429 with a
+Retry-After header, as Slack does, beyond the limits Slack documents for the methods named in TIERS
+(conversations.open and chat.update are Tier 3: 50 a minute) and for chat.postMessage (one a second per channel,
+with a short burst, and a workspace-wide limit, `posts_per_minute`, for which Slack gives no figure: 300 unless
+told). Each limit is counted over a sliding window of its own length, and ``throttled`` counts the calls it refused.
+
 Point the SDK at it with ``AsyncWebClient(token, base_url=fake.api_url)`` (= ``fake.base_url + "/api/"``):
 slack_sdk builds URLs with ``urljoin(base_url, method)``, so the trailing slash is required. Socket Mode
 needs no extra setting: the handler calls ``apps.connections.open`` through that same client and connects
@@ -17,6 +23,7 @@ import collections
 import contextlib
 import itertools
 import json
+import math
 import signal
 import threading
 import time
@@ -37,6 +44,11 @@ BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
 HOOK_URL = "https://hooks.slack.invalid/fake"  # never reachable: pass fake.response_url() to capture posts
 JSON_FIELDS = frozenset({"blocks", "attachments", "view", "files", "metadata"})
+# Slack's rate-limit tiers: calls a minute for each method of that tier (per app, per workspace)
+TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
+TIERS = {"conversations.open": 3, "chat.update": 3}  # the tier each method's reference page gives, where enforced
+POSTS_PER_MINUTE = 300  # chat.postMessage, workspace-wide
+CHANNEL_BURST = 3  # chat.postMessage, per channel: one a second, and a burst of up to this many within 3 seconds
 Forge = Literal["wrong_secret", "stale"]
 Payload = dict[str, Any]
 T = TypeVar("T")
@@ -222,6 +234,7 @@ class ApiCall:
     token: str | None
     status: int
     response: Payload
+    at: float = 0.0  # time.monotonic() when answered, for benchmarks of rates
 
     @property
     def ok(self) -> bool:
@@ -278,8 +291,12 @@ class FakeSlack:
     """In-process fake of slack.com: records every call and keeps just enough state to answer like Slack."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, team_id: str = TEAM_ID,
-                 bot_user_id: str = BOT_USER_ID, bot_id: str = BOT_ID) -> None:
+                 bot_user_id: str = BOT_USER_ID, bot_id: str = BOT_ID, enforce_limits: bool = False,
+                 posts_per_minute: int = POSTS_PER_MINUTE) -> None:
         self.host, self.port = host, port
+        self.enforce_limits, self.posts_per_minute = enforce_limits, posts_per_minute
+        self.throttled = 0  # calls refused with 429 for going over a limit (not those scripted with fail_next)
+        self._recent: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
         self.team_id, self.bot_user_id, self.bot_id = team_id, bot_user_id, bot_id
         self.calls: list[ApiCall] = []
         self.uploads: dict[str, UploadedFile] = {}
@@ -319,6 +336,7 @@ class FakeSlack:
         app.router.add_get("/_fake/calls", self._dump_calls)
         app.router.add_get("/_fake/posted", self._posted)
         app.router.add_get("/_fake/counts", self._counts)
+        app.router.add_get("/_fake/sent", self._sent)
         self._runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)  # no user ids in test logs
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
@@ -454,8 +472,31 @@ class FakeSlack:
 
     async def _record(self, method: str, params: Payload, token: str | None, status: int,
                       response: Payload) -> None:
-        self.calls.append(ApiCall(len(self.calls), method, params, token, status, response))
+        self.calls.append(ApiCall(len(self.calls), method, params, token, status, response, time.monotonic()))
         await self._notify()
+
+    def _over_limit(self, method: str, params: Payload) -> int | None:
+        """None when the call is within Slack's limits for it (and is then counted), else the seconds to wait."""
+        windows: list[tuple[str, int, float]] = []  # (what is counted, how many, over how many seconds)
+        if method in TIERS:
+            windows.append((method, TIER_PER_MINUTE[TIERS[method]], 60.0))
+        elif method == "chat.postMessage":
+            windows.append((method, self.posts_per_minute, 60.0))
+            windows.append((f"{method} {self._resolve(str(params.get('channel', '')))}", CHANNEL_BURST,
+                            float(CHANNEL_BURST)))
+        now = time.monotonic()
+        waits = []
+        for key, most, seconds in windows:
+            recent = self._recent[key]
+            while recent and now - recent[0] >= seconds:
+                recent.popleft()
+            if len(recent) >= most:
+                waits.append(math.ceil(recent[0] + seconds - now))
+        if waits:
+            return max(1, *waits)
+        for key, _, _ in windows:
+            self._recent[key].append(now)
+        return None
 
     def _live_socket(self) -> web.WebSocketResponse | None:
         return next((ws for ws in reversed(self._sockets) if not ws.closed), None)
@@ -480,11 +521,15 @@ class FakeSlack:
         token = params.pop("token", None) or (auth[7:] if auth.startswith("Bearer ") else None)
         status, headers = 200, {}
         faults = [f for f in self._faults.get(method, []) if f.remaining > 0]
+        wait = self._over_limit(method, params) if self.enforce_limits else None
         if faults:
             faults[0].remaining -= 1
             status, body = faults[0].status, _err(faults[0].error)
             if faults[0].retry_after is not None:
                 headers["Retry-After"] = str(faults[0].retry_after)
+        elif wait is not None:
+            self.throttled += 1
+            status, body, headers["Retry-After"] = 429, _err("ratelimited"), str(wait)
         elif method in self._handlers:
             body = self._handlers[method](params, token)
             body = body if "ok" in body else {"ok": True, **body}
@@ -532,6 +577,13 @@ class FakeSlack:
     async def _counts(self, request: web.Request) -> web.Response:
         """How many calls to each method succeeded so far, for a benchmark in another process."""
         return web.json_response(collections.Counter(c.method for c in self.calls if c.ok))
+
+    async def _sent(self, request: web.Request) -> web.Response:
+        """When each successful chat.postMessage was answered (time.monotonic(), this process's clock) and to which
+        channel, with the number of calls refused for going over a limit: a broadcast benchmark's figures."""
+        posted = [[c.response["channel"], c.at] for c in self.calls if c.method == "chat.postMessage" and c.ok]
+        return web.json_response({"posted": posted, "throttled": self.throttled,
+                                  "calls": collections.Counter(c.method for c in self.calls)})
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(timeout=1.0)  # autoping answers the SDK's ping/pong liveness checks
@@ -680,12 +732,13 @@ class FakeSlackThread:
         self._thread.join(timeout)
 
 
-async def _serve_forever(host: str, port: int) -> None:
+async def _serve_forever(host: str, port: int, enforce_limits: bool, posts_per_minute: int) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with FakeSlack(host=host, port=port) as fake:
+    async with FakeSlack(host=host, port=port, enforce_limits=enforce_limits,
+                         posts_per_minute=posts_per_minute) as fake:
         print(fake.base_url, flush=True)
         await stop.wait()
 
@@ -695,8 +748,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--enforce-limits", action="store_true", help="answer 429 beyond Slack's documented limits")
+    parser.add_argument("--posts-per-minute", type=int, default=POSTS_PER_MINUTE,
+                        help="chat.postMessage's workspace-wide limit (Slack gives no figure)")
     args = parser.parse_args(argv)
-    asyncio.run(_serve_forever(args.host, args.port))
+    asyncio.run(_serve_forever(args.host, args.port, args.enforce_limits, args.posts_per_minute))
 
 
 if __name__ == "__main__":

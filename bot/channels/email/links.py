@@ -57,7 +57,9 @@ class Misses:
     _counts: BoundedMap[str, tuple[float, float]] = field(default_factory=lambda: BoundedMap(CLIENTS_KEPT))
 
     def _level(self, client: str) -> float:
-        count, since = self._counts.get(client) or (0.0, self.clock())
+        now = self.clock()
+        self._counts.drop_oldest_while(lambda kept: kept[0] - (now - kept[1]) * self.forgiven <= 0)  # all forgiven
+        count, since = self._counts.get(client) or (0.0, now)
         return max(0.0, count - (self.clock() - since) * self.forgiven)
 
     def blocked(self, client: str) -> float:

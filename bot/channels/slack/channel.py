@@ -26,7 +26,7 @@ from bot.channels.port import Address, ChannelError
 from bot.channels.slack.blocks import alert_blocks, alert_text, invite_blocks, reply_blocks
 from bot.channels.slack.listeners import Listeners, bolt_app
 from bot.channels.slack.people import PEOPLE_KEPT, Person
-from bot.channels.slack.render import Renderer
+from bot.channels.slack.render import POSTS_PER_MINUTE, Renderer
 from bot.channels.slack.work import Work
 from bot.config import SettingsError
 from bot.domain.reaching import INVITATION, Kind
@@ -60,7 +60,7 @@ class SlackChannel:
 
     def __init__(self, service: ChatService, catalogue: SurveyCatalogue, *, bot_token: str,
                  app_token: str | None = None, signing_secret: str | None = None,
-                 api_url: str = "https://slack.com/api/") -> None:
+                 api_url: str = "https://slack.com/api/", posts_per_minute: float = POSTS_PER_MINUTE) -> None:
         self.service = service
         self.catalogue = catalogue
         self._bot_token = bot_token
@@ -74,7 +74,7 @@ class SlackChannel:
         self._socket: AsyncSocketModeHandler | None = None
         self._closing = False
         people: BoundedMap[Address, Person] = BoundedMap(PEOPLE_KEPT)
-        self.renderer = Renderer(self.name, self._api, people, service.delivered)
+        self.renderer = Renderer(self.name, self._api, people, service.delivered, posts_per_minute)
         self.work = Work(service, catalogue, self.renderer)  # what people's actions do; bot.app adds the admin side
         self.listeners = Listeners(self.work)
 
@@ -174,11 +174,11 @@ class SlackChannel:
     # bot.services.pending) ---------
     async def invite(self, address: Address, text: str, code: str, *, kind: Kind = INVITATION) -> None:
         """An invitation or reminder (both alike) in the person's DM, with the Start button the Home tab uses."""
-        await self.renderer.post(address, text, invite_blocks(text, code))
+        await self.renderer.post(address, text, invite_blocks(text, code), paced=True)
 
     async def announce(self, address: Address, text: str, reply_id: int) -> None:
         """A "we did" reply in the person's DM, with its three reaction buttons."""
-        await self.renderer.post(address, text, reply_blocks(text, reply_id))
+        await self.renderer.post(address, text, reply_blocks(text, reply_id), paced=True)
 
     async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
         """A safeguarding alert in the lead's private channel, with an Acknowledge button."""

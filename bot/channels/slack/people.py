@@ -1,9 +1,10 @@
-"""What the Slack channel remembers about each person, in memory only: their DM channel, a lock that keeps their
-messages in order, and where their recent questions were posted (so an answer can redraw its question)."""
+"""What the Slack channel remembers about each person, in memory only: their DM channel and where their recent
+questions were posted (so an answer can redraw its question). The lock that keeps their messages in order is kept
+apart (bot.bounded.KeyedLocks in work.py), only while they act, so a person whose survey is finished can be forgotten
+at once: nothing they see depends on it (the next message goes to their user id, and a press says where it was)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from bot.engine.conversation import Prompt
@@ -23,10 +24,9 @@ class Drawn:
 
 @dataclass
 class Person:
-    """One person's DM channel, lock and recent questions. Never stored: a restart forgets it, and a press on an old
+    """One person's DM channel and recent questions. Never stored: a restart forgets it, and a press on an old
     message tells us again where that message lives."""
 
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     dm: str | None = None
     drawn: dict[int, Drawn] = field(default_factory=dict)
 

@@ -3,6 +3,13 @@
 The one place that calls the Slack Web API for a person, and the one place its errors become the port's neutral
 errors (bot.channels.port): Unreachable when the person cannot be reached, RateLimited once slack_sdk's own 429
 retries ran out, ChannelError for anything else, never with a payload or an id in the message.
+
+Reaching people at scale. A message to someone whose DM channel we do not know yet goes to their user id: Slack posts
+it in the app's DM with them and answers with that DM's channel id, which is then remembered (in memory only, with
+the rest of what people.py keeps, and never logged). So a campaign needs no conversations.open (Tier 3, about 50 a
+minute: 40 minutes for 2,000 people) before its invitations; the call is left for what must name the DM itself (an
+ephemeral notice, a file) and is paced under its tier. Campaign messages are paced under chat.postMessage's own
+limits: one a second per person, and a workspace-wide rate (POSTS_PER_MINUTE).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.bounded import BoundedMap
+from bot.channels.pacing import Pacer
 from bot.channels.port import Address, ChannelError, RateLimited, Unreachable
 from bot.channels.slack.blocks import (
     Blocks,
@@ -39,6 +47,13 @@ from bot.services.safeguarding.checkin import CheckIn
 UNREACHABLE = frozenset({"user_disabled", "account_inactive", "channel_not_found", "user_not_found", "cannot_dm_bot",
                          "is_archived", "not_in_channel", "user_not_in_channel", "messages_tab_disabled"})
 
+# chat.postMessage: Slack allows about one message a second per channel, "while also maintaining a workspace-wide
+# limit" for which it publishes no figure; 300 a minute (5 a second) is a cautious one. Campaigns use 98% of it, so a
+# late send can never push a minute over; people's answers are not held back (Slack's 429s on them are waited out).
+POSTS_PER_MINUTE = 300
+CAMPAIGN_SHARE = 0.98
+OPENS_PER_MINUTE = 50  # conversations.open is Tier 3: 50+ a minute
+
 log = logging.getLogger(__name__)
 
 
@@ -46,11 +61,13 @@ class Renderer:
     """Posts and redraws one workspace's messages, remembering (in `people`) where each person's questions are."""
 
     def __init__(self, name: str, api: Callable[[], AsyncWebClient], people: BoundedMap[Address, Person],
-                 delivered: Callable[[Outcome], None]) -> None:
+                 delivered: Callable[[Outcome], None], posts_per_minute: float = POSTS_PER_MINUTE) -> None:
         self.name = name  # the channel's name, for the throttling metric
         self.api = api  # the started channel's Web API client (ChannelError before start)
         self.people = people
         self.delivered = delivered  # told once every effect of an outcome is sent (bot.services.pending)
+        self.campaign_pacer = Pacer(overall=posts_per_minute / 60 * CAMPAIGN_SHARE, per_chat=1.0)
+        self.open_pacer = Pacer(overall=OPENS_PER_MINUTE / 60 * CAMPAIGN_SHARE)
 
     def person(self, address: Address) -> Person:
         return self.people.get_or_make(address, Person)
@@ -76,7 +93,7 @@ class Renderer:
             if isinstance(failed, BaseException):
                 raise failed
         if any(isinstance(e, Finish) for e in outcome.effects):
-            person.drawn.clear()
+            self.people.pop(address)  # nothing of a finished survey is needed: forgotten now, not when crowded out
         self.delivered(outcome)  # all sent: its pending reply can go (bot.services.pending)
 
     async def _draw_all(self, address: Address, person: Person, effects: list[Shown], survey: Survey | None,
@@ -110,21 +127,38 @@ class Renderer:
             await self.call("chat.postEphemeral", self.api().chat_postEphemeral(
                 channel=channel, user=address.user, text=escape(effect.text)))
 
-    async def post(self, address: Address, text: str, blocks: Blocks) -> dict[str, Any]:
-        """A message in the person's DM; where it went, so it can be redrawn."""
-        channel = await self.dm(address)
+    async def post(self, address: Address, text: str, blocks: Blocks, *, paced: bool = False) -> dict[str, Any]:
+        """A message in the person's DM; where it went, so it can be redrawn. `paced`: a campaign's message, kept
+        under chat.postMessage's limits (people's own answers are not held back)."""
+        person = self.person(address)
+        if paced:
+            await self.campaign_pacer.wait(address.user)
+        if person.dm is not None:
+            return await self._post(person, person.dm, text, blocks)
+        try:
+            return await self._post(person, address.user, text, blocks)  # Slack finds the DM and says which it is
+        except Unreachable:
+            # A workspace that would not take the user id: open the DM the long way (paced), and try once more
+            return await self._post(person, await self.dm(address), text, blocks)
+
+    async def _post(self, person: Person, channel: str, text: str, blocks: Blocks) -> dict[str, Any]:
         response = await self.call("chat.postMessage", self.api().chat_postMessage(
             channel=channel, text=escape(text), blocks=blocks, unfurl_links=False, unfurl_media=False))
-        return {"channel": str(response.get("channel") or channel), "ts": str(response.get("ts") or "")}
+        where = str(response.get("channel") or channel)
+        if where.startswith("D"):
+            person.dm = where  # the DM's id, for what needs it (an edit, a notice) without conversations.open
+        return {"channel": where, "ts": str(response.get("ts") or "")}
 
     async def update(self, drawn: Drawn, text: str, blocks: Blocks) -> None:
         await self.call("chat.update", self.api().chat_update(
             channel=drawn.channel, ts=drawn.ts, text=escape(text), blocks=blocks))
 
     async def dm(self, address: Address) -> str:
-        """The person's DM channel with the app, opened once and then remembered (conversations.open is Tier 3)."""
+        """The person's DM channel with the app, opened once and then remembered (conversations.open is Tier 3, so
+        the calls are paced under it)."""
         person = self.person(address)
         if person.dm is None:
+            await self.open_pacer.wait(None)
             response = await self.call("conversations.open", self.api().conversations_open(users=address.user))
             person.dm = str((response.get("channel") or {}).get("id") or "")
             if not person.dm:

@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.bounded import KeyedLocks
 from bot.channels.port import Address, ChannelError, RateLimited, Unreachable
 from bot.channels.slack.blocks import answer_modal, home_view, reply_blocks, sections
 from bot.channels.slack.payloads import TYPED_COMMAND
@@ -46,6 +47,7 @@ class Work:
         self.service = service
         self.catalogue = catalogue
         self.renderer = renderer
+        self.locks: KeyedLocks[Address] = KeyedLocks()  # one person's pieces in order, kept only while they act
         self.tasks: set[asyncio.Task[None]] = set()
         self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by bot.app)
         self.join_tags: tuple[str, ...] = ()  # the groups people may choose with /survey join (set by bot.app)
@@ -103,7 +105,7 @@ class Work:
             await self.renderer.post(address, HELP, sections(HELP))
 
     async def act(self, address: Address, event: engine.Event, key: str | None, refresh_home: bool = False) -> None:
-        async with self.person(address).lock:
+        async with self.locks.hold(address):
             await self.renderer.render(address, await self._outcome(address, event, key))
         if refresh_home:
             await self.publish_home(address)
@@ -117,7 +119,7 @@ class Work:
         return await self.call(self.service.reply, address, event.text, key, event.turn)
 
     async def begin(self, address: Address, survey_id: str, key: str, refresh_home: bool = False) -> None:
-        async with self.person(address).lock:
+        async with self.locks.hold(address):
             outcome = await self.call(self.service.begin, address, survey_id, None, key)
             await self.renderer.render(address, outcome)
         if refresh_home:
@@ -128,14 +130,14 @@ class Work:
         means = typed.command.means
         if means in (Means.ERASE, Means.OPT_OUT):
             use_case = self.service.erase if means is Means.ERASE else self.service.opt_out
-            async with self.person(address).lock:
+            async with self.locks.hold(address):
                 await self.renderer.render(address, await self.call(use_case, address))
             return
         await self.act(address, typed.event(), key)
 
     async def resend(self, address: Address, outcome: Outcome) -> None:
         """What a step committed before a stop still owed this person (bot.services.pending)."""
-        async with self.person(address).lock:  # after any action of theirs being handled: it may have moved on
+        async with self.locks.hold(address):  # after any action of theirs being handled: it may have moved on
             if await self.service.call(self.service.still_owed, outcome):
                 await self.renderer.render(address, outcome)
 
@@ -181,7 +183,7 @@ class Work:
         """A press on the safeguarding check. The Slack mention is what a clear yes passes to the lead."""
         if pressed is not None and asked:  # the check's buttons go once one is pressed
             await self.renderer.update(pressed, asked, sections(asked))
-        async with self.person(address).lock:
+        async with self.locks.hold(address):
             outcome = await self.call(self.service.care, address, press, f"<@{address.user}> on Slack", key)
             await self.renderer.render(address, outcome)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlparse
@@ -146,8 +147,8 @@ class TelegramChannel:
     def address(self, user_id: int) -> Address:
         return Address("telegram", str(self.bot.id), str(user_id))
 
-    def lock(self, chat_id: int) -> asyncio.Lock:
-        """The chat's lock, shared with the handlers' middleware."""
+    def lock(self, chat_id: int) -> AbstractAsyncContextManager[None]:
+        """Hold the chat's lock, shared with the handlers' middleware."""
         return self.locks.lock(chat_id)
 
     async def resend(self, address: Address, outcome: Outcome) -> None:

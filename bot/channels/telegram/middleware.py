@@ -7,14 +7,14 @@ chats never wait for each other.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject
 
-MEMORY = 20_000  # chats whose lock we keep; idle ones are dropped beyond this
+from bot.bounded import KeyedLocks
 
 
 class ChatLocks(BaseMiddleware):
@@ -22,7 +22,7 @@ class ChatLocks(BaseMiddleware):
     and holds the chat's lock while that handler runs. Updates without a chat (none we subscribe to) run unlocked."""
 
     def __init__(self) -> None:
-        self.locks: dict[int, asyncio.Lock] = {}
+        self.locks: KeyedLocks[int] = KeyedLocks()  # a chat's lock lives only while an update of it runs or waits
 
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -32,9 +32,6 @@ class ChatLocks(BaseMiddleware):
         async with self.lock(chat.id):
             return await handler(event, data)
 
-    def lock(self, chat_id: int) -> asyncio.Lock:
-        """The chat's lock, made on first use; idle locks are forgotten once there are too many."""
-        if len(self.locks) > MEMORY:
-            for key in [k for k, v in self.locks.items() if not v.locked()]:
-                del self.locks[key]
-        return self.locks.setdefault(chat_id, asyncio.Lock())
+    def lock(self, chat_id: int) -> AbstractAsyncContextManager[None]:
+        """Hold the chat's lock: `async with locks.lock(chat_id):`."""
+        return self.locks.hold(chat_id)

@@ -165,6 +165,8 @@ class Renderer:
                             held: ReplySlot | None) -> None:
         """Show the answer on the question and take its buttons away, so they cannot be pressed again."""
         shown = self.shown.get(chat_id)
+        if shown is not None and shown.turn == effect.turn:
+            self.shown.pop(chat_id)  # answered: it can never be needed again, so it holds no memory either
         if pressed is not None:
             message_id, text = pressed.message_id, pressed.text or effect.question
         elif shown is not None and shown.turn == effect.turn:
