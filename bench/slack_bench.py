@@ -68,23 +68,12 @@ _FORM = str.maketrans({chr(c): "+" if c == 32 else f"%{c:02X}" for c in range(12
 
 # --- the minimal Bolt app, served in its own process ---------------------------------------------------------------
 
-async def serve_minimal(port: int, api_url: str) -> None:
-    """A Bolt AsyncApp that only acks, on the bot's own HttpServer, exactly as the channel mounts its app."""
+async def serve_bolt(bolt: Any, port: int, session: aiohttp.ClientSession) -> None:
+    """A baseline Bolt app (an AsyncApp) on the bot's own HttpServer at /slack/events, as the bot serves Slack, until
+    killed."""
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-    from slack_bolt.async_app import AsyncApp
-    from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.server import HttpServer
-
-    session = aiohttp.ClientSession()
-    bolt = AsyncApp(client=AsyncWebClient(TOKEN, base_url=api_url, session=session), signing_secret=SECRET,
-                    process_before_response=True)
-
-    async def only_ack(ack: Any) -> None:
-        await ack()
-
-    bolt.action(re.compile(".*"))(only_ack)
-    bolt.command("/survey")(only_ack)
 
     async def endpoint(request: aiohttp.web.Request) -> aiohttp.web.StreamResponse:
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
@@ -99,16 +88,33 @@ async def serve_minimal(port: int, api_url: str) -> None:
         await session.close()
 
 
+async def serve_minimal(port: int, api_url: str) -> None:
+    """A Bolt AsyncApp that only acks, on the bot's own HttpServer, exactly as the channel mounts its app."""
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+
+    session = aiohttp.ClientSession()
+    bolt = AsyncApp(client=AsyncWebClient(TOKEN, base_url=api_url, session=session), signing_secret=SECRET,
+                    process_before_response=True)
+
+    async def only_ack(ack: Any) -> None:
+        await ack()
+
+    bolt.action(re.compile(".*"))(only_ack)
+    bolt.command("/survey")(only_ack)
+
+    await serve_bolt(bolt, port, session)
+
+
 async def serve_fair(port: int, api_url: str, sample_file: Path) -> None:
     """A Bolt AsyncApp that does per press the two Web API calls a survey step makes, and nothing else: ack, then
     chat.update on the pressed message and chat.postMessage of the next, side by side, in a task (as the channel's
     listeners hand their work on). `/survey start` posts the first question: the one in `sample_file`, a real question
     of the survey the driver saw the bot post, so the messages are of the same size as the bot's."""
-    from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from bot.server import HttpServer
 
     session = aiohttp.ClientSession()
     client = AsyncWebClient(TOKEN, base_url=api_url, session=session)
@@ -141,17 +147,7 @@ async def serve_fair(port: int, api_url: str, sample_file: Path) -> None:
     bolt.action(re.compile(".*"))(on_press)
     bolt.command("/survey")(on_start)
 
-    async def endpoint(request: aiohttp.web.Request) -> aiohttp.web.StreamResponse:
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
-
-    server = HttpServer("127.0.0.1", port)
-    server.add_route("POST", "/slack/events", endpoint)
-    await server.start()
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await server.stop()
-        await session.close()
+    await serve_bolt(bolt, port, session)
 
 
 # --- processes -----------------------------------------------------------------------------------------------------
