@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -44,7 +44,9 @@ if TYPE_CHECKING:  # the running bot's parts, imported when it runs so every oth
     from bot.channels.web import WebChannel
     from bot.console.site import Console
     from bot.server import HttpServer
+    from bot.services.chat_admin import ChatAdmin
     from bot.services.scheduling import CampaignScheduler
+    from bot.services.yousaid import YouSaid
 
 log = logging.getLogger(__name__)
 SWITCH_INTERVAL = 0.001  # seconds; see serve()
@@ -163,20 +165,35 @@ def email_channel(app: App, web: WebChannel) -> EmailChannel:
                         web=web)
 
 
+class TakesAdmin(Protocol):
+    """The part of a chat channel that takes admin commands, "we did" reactions and /join."""
+
+    admin: ChatAdmin | None
+    yousaid: YouSaid | None
+    join_tags: tuple[str, ...]
+
+
+def hand_admin(app: App, to: TakesAdmin) -> None:
+    """What every chat channel with admin commands is handed, the same way: the admin side (on Core, never App),
+    console sign-in links, the "you said" use cases and the groups people may join."""
+    from bot.services.chat_admin import ChatAdmin  # the admin side needs the whole app; respondents never do
+
+    to.admin = ChatAdmin(app)
+    to.admin.signin = web_console(app).offer_link
+    to.yousaid = to.admin.yousaid
+    to.join_tags = app.settings.join_tags
+
+
 def telegram_channel(app: App) -> TelegramChannel:
     from bot.channels.telegram import TelegramChannel
     from bot.reporting.delivery import COMMANDS, respond  # reporting reads storage; the channel itself does not
-    from bot.services.chat_admin import ChatAdmin  # the admin side needs the whole app; respondents never do
 
     settings = app.settings
     assert settings.telegram_token is not None
     secret = settings.telegram_webhook_secret or app.keys.secret("telegram-webhook")
     channel = TelegramChannel(app.service, settings.telegram_token, settings.telegram_api_url,
                               settings.default_survey, settings.telegram_webhook_url, secret)
-    channel.admin = ChatAdmin(app)
-    channel.admin.signin = web_console(app).offer_link
-    channel.yousaid = channel.admin.yousaid
-    channel.join_tags = settings.join_tags
+    hand_admin(app, channel)
     channel.reports, channel.report_commands = partial(respond, app), COMMANDS
     if settings.safeguarding_telegram_chat is not None:
         channel.alert_chat = int(settings.safeguarding_telegram_chat)
@@ -187,7 +204,6 @@ def telegram_channel(app: App) -> TelegramChannel:
 def slack_channel(app: App) -> SlackChannel:
     from bot.channels.slack import SlackChannel
     from bot.reporting.delivery import COMMANDS, respond
-    from bot.services.chat_admin import ChatAdmin
 
     settings = app.settings
     if not (settings.slack_app_token or settings.slack_signing_secret):
@@ -203,10 +219,7 @@ def slack_channel(app: App) -> SlackChannel:
                            app_token=settings.slack_app_token, signing_secret=settings.slack_signing_secret,
                            api_url=settings.slack_api_url)
     work = channel.work
-    work.admin = ChatAdmin(app)
-    work.admin.signin = web_console(app).offer_link
-    work.yousaid = work.admin.yousaid
-    work.join_tags = settings.join_tags
+    hand_admin(app, work)
     work.reports, work.report_commands = partial(respond, app), COMMANDS
     if settings.safeguarding_slack_channel is not None:
         work.alert_channel = settings.safeguarding_slack_channel
@@ -218,17 +231,13 @@ def teams_channel(app: App) -> TeamsChannel:
     """Microsoft Teams, through the Microsoft 365 Agents SDK (imported only here: it is large, and most deployments
     start other commands far more often than they start the bot)."""
     from bot.channels.teams.channel import TeamsChannel
-    from bot.services.chat_admin import ChatAdmin
 
     settings = app.settings
     app_id, password, tenant = teams_settings(settings)
     channel = TeamsChannel(app.service, app_id=app_id, password=password, tenant_id=tenant,
                            default_survey=settings.default_survey)
     turns = channel.turns
-    turns.admin = ChatAdmin(app)
-    turns.admin.signin = web_console(app).offer_link
-    turns.yousaid = turns.admin.yousaid
-    turns.join_tags = settings.join_tags
+    hand_admin(app, turns)
     return channel
 
 
