@@ -18,7 +18,6 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
-from sqlalchemy import text
 from sqlmodel import select
 
 from bot.app import App, build, make_channels, serve
@@ -37,7 +36,6 @@ from bot.config import Settings, SettingsError
 from bot.engine import messages as msg
 from bot.server import HttpServer
 from bot.services.surveyfiles import builtin_survey_dir
-from storage import responses as store_responses
 from storage.models import Contact
 from tests.conftest import SAMPLE, Clock
 from tests.fakes.slack_api import (
@@ -63,6 +61,7 @@ from tests.fakes.slack_respondent import (
     is_question,
     section_text,
 )
+from tests.stored import Stored
 
 SECRET = "test-signing-secret"
 PEPPER = "test-pepper-" + "x" * 40
@@ -77,7 +76,7 @@ SCOPE_OF = {"auth.test": None, "apps.connections.open": None, "chat.postMessage"
 
 
 @dataclass
-class Bot:
+class Bot(Stored):
     app: App
     fake: FakeSlack
     server: HttpServer
@@ -97,20 +96,6 @@ class Bot:
 
     def person(self, user: str, seed: int = 0, **options: Any) -> Respondent:
         return Respondent(self.fake, self.transport, user, seed=seed, **options)
-
-    def rows(self, sql: str, **params: Any) -> list[Any]:
-        with self.app.engine.connect() as connection:
-            return list(connection.execute(text(sql), params))
-
-    def recorded(self, question: str) -> int:
-        """How many times an answer to `question` was recorded, from the audit chain."""
-        subjects = [json.loads(s) for (s,) in self.rows("SELECT subject FROM audit_record WHERE action = :a",
-                                                       a="answer.recorded")]
-        return sum(1 for s in subjects if s["question"] == question)
-
-    def completed(self, survey_id: str) -> int:
-        with self.app.store.unit() as uow:
-            return store_responses.count(uow, survey_id, completed=True)
 
 
 @asynccontextmanager

@@ -13,10 +13,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from bot.app import App, build, make_channels, serve
 from bot.channels.teams.channel import TeamsChannel
@@ -28,11 +26,11 @@ from bot.reporting.outputs import export_survey
 from bot.server import HttpServer
 from bot.services.broadcast import Broadcaster
 from bot.services.surveyfiles import builtin_survey_dir
-from storage import responses as store_responses
 from storage.models import Campaign
 from tests.conftest import SAMPLE, Clock
 from tests.fakes.teams_api import APP_ID, TENANT_ID, FakeTeams, Message, TeamsUser, fake_teams, signing_key
 from tests.fakes.teams_respondent import Respondent, is_question, turn_of
+from tests.stored import Stored
 
 PEPPER = "test-pepper-" + "t" * 40
 TEMPLATES = ("policy-awareness", "you-said", "wood-partner-survey")
@@ -40,38 +38,11 @@ OK = (200, 202)
 
 
 @dataclass
-class Bot:
+class Bot(Stored):
     app: App
     teams: FakeTeams
     server: HttpServer
     channel: TeamsChannel
-
-    def rows(self, sql: str, **params: Any) -> list[Any]:
-        with self.app.engine.connect() as connection:
-            return list(connection.execute(text(sql), params))
-
-    def recorded(self, question: str) -> int:
-        subjects = [json.loads(s) for (s,) in self.rows("SELECT subject FROM audit_record WHERE action = :a",
-                                                       a="answer.recorded")]
-        return sum(1 for s in subjects if s["question"] == question)
-
-    def completed(self, survey_id: str) -> int:
-        with self.app.store.unit() as uow:
-            return store_responses.count(uow, survey_id, completed=True)
-
-    def dump(self) -> str:
-        """Every row of every table, as text."""
-        from sqlalchemy import inspect
-
-        lines = []
-        with self.app.engine.connect() as connection:
-            for table in inspect(self.app.engine).get_table_names():
-                lines.extend(f"{table}: {tuple(row)!r}" for row in connection.execute(text(f'SELECT * FROM "{table}"')))
-        return "\n".join(lines)
-
-    def audited(self, action: str) -> list[dict[str, Any]]:
-        return [json.loads(s) for (s,) in self.rows("SELECT subject FROM audit_record WHERE action = :a ORDER BY seq",
-                                                   a=action)]
 
 
 @asynccontextmanager
