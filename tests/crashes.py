@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from bot.app import build
 from bot.channels.port import Address
@@ -299,14 +299,8 @@ async def broadcast_under_crashes(folder: Path, database_url: str, contacts: int
                                     _moment(now - timedelta(minutes=1)), "--closes", _moment(now + timedelta(days=7)),
                                     "--reminders", "", "--quiet-hours", "none")
 
-            def pending() -> int:
-                with app.engine.connect() as connection:
-                    planned = connection.execute(text("SELECT count(*) FROM outbox")).scalar()
-                    left = connection.execute(text("SELECT count(*) FROM outbox WHERE status = 'pending'")).scalar()
-                return int(left or 0) if planned else -1
-
             async def busy_sending() -> bool:
-                return await asyncio.to_thread(pending) != 0
+                return await asyncio.to_thread(outbox_left, app.engine) != 0
 
             for _ in range(kills):
                 await asyncio.sleep(rng.uniform(0.3, 1.5))
@@ -316,7 +310,7 @@ async def broadcast_under_crashes(folder: Path, database_url: str, contacts: int
                 harness.bot.kill()
                 harness.kills += 1
                 if not wait_for_leases:
-                    moved += await asyncio.to_thread(_expire_leases, app)
+                    moved += await asyncio.to_thread(expire_leases, app.engine)
                 await harness.start(http)
             deadline = time.monotonic() + timeout
             while await busy_sending():
@@ -334,9 +328,17 @@ async def broadcast_under_crashes(folder: Path, database_url: str, contacts: int
                             audit.stdout.strip())
 
 
-def _expire_leases(app: Any) -> int:
+def outbox_left(engine: Engine) -> int:
+    """How many outbox messages are still to send; -1 while nothing is planned yet."""
+    with engine.connect() as connection:
+        planned = connection.execute(text("SELECT count(*) FROM outbox")).scalar()
+        left = connection.execute(text("SELECT count(*) FROM outbox WHERE status = 'pending'")).scalar()
+    return int(left or 0) if planned else -1
+
+
+def expire_leases(engine: Engine) -> int:
     """What 60 seconds would do to the dead process's lease: it runs out (the process is dead; nobody else sends)."""
-    with app.engine.begin() as connection:
+    with engine.begin() as connection:
         return int(connection.execute(text("UPDATE outbox SET claimed_until = NULL WHERE status = 'pending' AND "
                                            "claimed_until IS NOT NULL")).rowcount or 0)
 

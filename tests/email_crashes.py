@@ -21,8 +21,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
+from .crashes import expire_leases, outbox_left
 from .fakes.smtp_server import FakeSmtp
 from .processes import PEPPER, BotProcess, free_port, surveybot
 
@@ -89,17 +90,6 @@ async def invitations_under_crashes(folder: Path, database_url: str, contacts: i
         moved = 0
         killed_at: list[float] = []
 
-        def pending() -> int:
-            with engine.connect() as connection:
-                planned = connection.execute(text("SELECT count(*) FROM outbox")).scalar()
-                left = connection.execute(text("SELECT count(*) FROM outbox WHERE status = 'pending'")).scalar()
-            return int(left or 0) if planned else -1
-
-        def expire_leases() -> int:
-            with engine.begin() as connection:
-                return int(connection.execute(text(
-                    "UPDATE outbox SET claimed_until = NULL WHERE status = 'pending' AND claimed_until IS NOT NULL"
-                )).rowcount or 0)
 
         async with aiohttp.ClientSession() as http:
             try:
@@ -107,15 +97,15 @@ async def invitations_under_crashes(folder: Path, database_url: str, contacts: i
                 await bot.wait_ready(http, timeout=120)
                 for _ in range(kills):
                     await asyncio.sleep(rng.uniform(0.5, 2.0))
-                    if await asyncio.to_thread(pending) == 0:
+                    if await asyncio.to_thread(outbox_left, engine) == 0:
                         break
                     bot.kill()
                     killed_at.append(time.monotonic())
-                    moved += await asyncio.to_thread(expire_leases)
+                    moved += await asyncio.to_thread(expire_leases, engine)
                     bot.start()
                     await bot.wait_ready(http, timeout=120)
                 deadline = time.monotonic() + timeout
-                while await asyncio.to_thread(pending) != 0:
+                while await asyncio.to_thread(outbox_left, engine) != 0:
                     assert time.monotonic() < deadline, "the invitations did not all go"
                     await asyncio.sleep(0.5)
             finally:

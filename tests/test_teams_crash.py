@@ -18,8 +18,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
+from tests.crashes import expire_leases, outbox_left
 from tests.fakes.teams_api import fake_teams
 from tests.processes import PEPPER, BotProcess, free_port, surveybot
 
@@ -50,17 +51,6 @@ async def test_a_teams_campaign_killed_mid_send_reaches_everyone_at_most_one_dup
         engine = create_engine(database_url)
         people = [teams.person() for _ in range(PEOPLE)]
 
-        def pending() -> int:
-            with engine.connect() as connection:
-                planned = connection.execute(text("SELECT count(*) FROM outbox")).scalar()
-                left = connection.execute(text("SELECT count(*) FROM outbox WHERE status = 'pending'")).scalar()
-            return int(left or 0) if planned else -1
-
-        def expire_leases() -> int:
-            with engine.begin() as connection:
-                return int(connection.execute(text(
-                    "UPDATE outbox SET claimed_until = NULL WHERE status = 'pending' AND claimed_until IS NOT NULL"
-                )).rowcount or 0)
 
         kills = 0
         async with aiohttp.ClientSession() as http:
@@ -78,21 +68,21 @@ async def test_a_teams_campaign_killed_mid_send_reaches_everyone_at_most_one_dup
                     "--quiet-hours", "none", "--channels", "teams")
                 assert made.returncode == 0, made.stderr
                 for _ in range(KILLS):
-                    while await asyncio.to_thread(pending) < 0:  # planned by the bot's next sweep
+                    while await asyncio.to_thread(outbox_left, engine) < 0:  # planned by the bot's next sweep
                         await asyncio.sleep(0.1)
                     await asyncio.sleep(rng.uniform(0.3, 1.2))
-                    if await asyncio.to_thread(pending) == 0:
+                    if await asyncio.to_thread(outbox_left, engine) == 0:
                         break
                     bot.kill()
                     kills += 1
-                    await asyncio.to_thread(expire_leases)
+                    await asyncio.to_thread(expire_leases, engine)
                     bot.start()
                     await bot.wait_ready(http, timeout=120)
                 for _ in range(1200):
-                    if await asyncio.to_thread(pending) == 0:
+                    if await asyncio.to_thread(outbox_left, engine) == 0:
                         break
                     await asyncio.sleep(0.1)
-                assert await asyncio.to_thread(pending) == 0, "the invitations did not all go"
+                assert await asyncio.to_thread(outbox_left, engine) == 0, "the invitations did not all go"
             finally:
                 code = await asyncio.to_thread(bot.stop)
                 engine.dispose()
