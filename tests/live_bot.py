@@ -13,9 +13,9 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +32,28 @@ from .fakes.telegram_api import FakeTelegram
 from .test_telegram import free_port
 
 T = TypeVar("T")
+
+
+@asynccontextmanager
+async def serving(app: App, channels: list[Any]) -> AsyncIterator[HttpServer]:
+    """`serve` in this event loop on a free port, as `surveybot run` would, for an async test: the server once it
+    listens; stopped cleanly, and the database let go, when the block ends."""
+    server = HttpServer("127.0.0.1", 0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, channels, stop, server))
+    try:
+        async with asyncio.timeout(10):
+            while server._runner is None or server.port == 0:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+        yield server
+    finally:
+        stop.set()
+        await task
+        app.engine.dispose()
+
+
 UNHURRIED = Limits(person_rate=10**6, person_burst=10**6, client_rate=10**6, client_burst=10**6)
 SIGNING_SECRET = "live-slack-signing-secret-5f0e1d2c"
 WEBHOOK_SECRET = "live-telegram-webhook-secret-9a8b7c6d5e4f"

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from sqlmodel import select
 
-from bot.app import App, build, make_channels, serve
+from bot.app import App, build, make_channels
 from bot.channels.port import Address
 from bot.channels.slack import (
     COMMAND,
@@ -61,6 +61,7 @@ from tests.fakes.slack_respondent import (
     is_question,
     section_text,
 )
+from tests.live_bot import serving
 from tests.stored import Stored
 
 SECRET = "test-signing-secret"
@@ -113,25 +114,13 @@ async def running_bot(fake: FakeSlack, tmp_path: Path, mode: str, database_url: 
     channels = make_channels(app)
     (channel,) = [c for c in channels if c.name == "slack"]  # beside the web chat, which is always on
     assert isinstance(channel, SlackChannel) and channel.mode == mode
-    server = HttpServer("127.0.0.1", 0)
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, channels, stop, server))
-    try:
-        async with asyncio.timeout(10):
-            while server._runner is None or server.port == 0:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
+    async with serving(app, channels) as server:
         if mode == "socket":
             await fake.wait_socket_connected()
             transport: Transport = SocketTransport(fake)
         else:
             transport = HttpTransport(f"{server.base_url}/slack/events", SlackSigner(SECRET))
         yield Bot(app, fake, server, channel, transport)
-    finally:
-        stop.set()
-        await task
-        app.engine.dispose()
 
 
 @pytest.fixture

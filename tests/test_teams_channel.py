@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, build, make_channels, serve
+from bot.app import App, build, make_channels
 from bot.channels.teams.channel import TeamsChannel
 from bot.channels.teams.words import EDIT_HINT, FILE_HINT, HELP, PERSONAL_HINT, STALE_BUTTON, WELCOME
 from bot.config import Settings, SettingsError, secrets_of
@@ -30,6 +30,7 @@ from storage.models import Campaign
 from tests.conftest import SAMPLE, Clock
 from tests.fakes.teams_api import APP_ID, TENANT_ID, FakeTeams, Message, TeamsUser, fake_teams, signing_key
 from tests.fakes.teams_respondent import Respondent, is_question, turn_of
+from tests.live_bot import serving
 from tests.stored import Stored
 
 PEPPER = "test-pepper-" + "t" * 40
@@ -58,21 +59,9 @@ async def running_bot(teams: FakeTeams, tmp_path: Path, database_url: str | None
     channels = make_channels(app)
     (channel,) = [c for c in channels if c.name == "teams"]
     assert isinstance(channel, TeamsChannel)
-    server = HttpServer("127.0.0.1", 0)
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, channels, stop, server))
-    try:
-        async with asyncio.timeout(10):
-            while server._runner is None or server.port == 0:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
+    async with serving(app, channels) as server:
         teams.bot_url = f"{server.base_url}/api/messages"
         yield Bot(app, teams, server, channel)
-    finally:
-        stop.set()
-        await task
-        app.engine.dispose()
 
 
 @pytest.fixture
