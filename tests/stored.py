@@ -23,8 +23,7 @@ class Stored:
 
     def audited(self, action: str) -> list[dict[str, Any]]:
         """The subjects of the audit records of one action, oldest first."""
-        return [json.loads(s) for (s,) in self.rows("SELECT subject FROM audit_record WHERE action = :a ORDER BY seq",
-                                                   a=action)]
+        return audited(self.app, action)
 
     def recorded(self, question: str) -> int:
         """How many times an answer to `question` was recorded, from the audit chain."""
@@ -41,3 +40,11 @@ class Stored:
             for table in inspect(self.app.engine).get_table_names():
                 lines.extend(f"{table}: {tuple(row)!r}" for row in connection.execute(text(f'SELECT * FROM "{table}"')))
         return "\n".join(lines)
+
+
+def audited(app: App, action: str) -> list[dict[str, Any]]:
+    """The subjects of the audit records of one action, oldest first."""
+    with app.engine.connect() as connection:
+        rows = connection.execute(text("SELECT subject FROM audit_record WHERE action = :a ORDER BY seq"),
+                                  {"a": action}).all()
+    return [json.loads(row[0]) for row in rows]

@@ -21,7 +21,6 @@ import aiohttp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from bot.app import App
 from bot.console.results import filename, wave_of
@@ -39,6 +38,7 @@ from . import dataset
 from .conftest import SAMPLE, Clock
 from .consolekit import Browser, RunningConsole, running_console
 from .consolekit import chromium as consolekit_chromium
+from .stored import audited
 from .test_web_browser import ARTIFACTS, AXE, PHONE, need
 
 TODAY = Clock().now.date()  # the injected clock's day (tests/conftest.py)
@@ -63,12 +63,6 @@ async def site(tmp_path: Path, database_url: str, clock: Clock) -> AsyncIterator
         await asyncio.to_thread(answered, started.app, clock)
         yield started
 
-
-def audited(app: App, action: str) -> list[dict[str, Any]]:
-    with app.engine.connect() as connection:
-        rows = connection.execute(text("SELECT subject FROM audit_record WHERE action = :a ORDER BY seq"),
-                                  {"a": action}).all()
-    return [json.loads(row[0]) for row in rows]
 
 
 async def fetch(browser: Browser, survey: str, fields: dict[str, str], status: int = 200,

@@ -5,7 +5,6 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,13 +12,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import text
 
 from bot.services.audit import verify
 from bot.services.roles import Role
 
 from .conftest import Clock
 from .consolekit import RunningConsole, running_console
+from .stored import audited
 
 DISCLOSURE = "my step dad keeps hurtin me and i dont want 2 go home xq7"
 TODAY = Clock().now.date()  # the injected clock's day (tests/conftest.py)
@@ -31,11 +30,6 @@ async def site(tmp_path: Path, database_url: str, clock: Clock) -> AsyncIterator
     async with running_console(tmp_path / "data", database_url, clock) as started:
         yield started
 
-
-def audited(site: RunningConsole, action: str) -> list[dict[str, Any]]:
-    with site.app.engine.connect() as connection:
-        return [json.loads(row[0]) for row in connection.execute(
-            text("SELECT subject FROM audit_record WHERE action = :action ORDER BY seq"), {"action": action})]
 
 
 async def young_person_discloses(site: RunningConsole, words: str = DISCLOSURE) -> list[dict[str, Any]]:
@@ -58,7 +52,7 @@ async def test_the_lead_sees_an_alert_from_the_web_chat_and_acknowledges_it(site
         page = await lead.get("/admin/safeguarding")
         assert "No alert has been raised." in page and "Alerts are not reaching a chat" in page
         await young_person_discloses(site)
-        (raised,) = audited(site, "safeguarding.alert")
+        (raised,) = audited(site.app, "safeguarding.alert")
         ref = raised["alert"]
         assert raised == {"alert": ref, "category": "abuse", "consent": False}
 
@@ -75,7 +69,7 @@ async def test_the_lead_sees_an_alert_from_the_web_chat_and_acknowledges_it(site
         assert f"Alert {ref} is acknowledged." in page and 'name="alert"' not in page
         assert re.search(rf"<code>{ref}</code>.*?<td>\s*{SHOWN}\s*</td>\s*</tr>", page, re.S)
         assert "Every alert is acknowledged." in page
-        assert audited(site, "safeguarding.acknowledged") == [{"alert": ref}]
+        assert audited(site.app, "safeguarding.acknowledged") == [{"alert": ref}]
 
         # The same form again (a second tab, or Back then send): nothing more is recorded.
         response = await lead.post("/admin/safeguarding/acknowledge", {"alert": ref}, on="/admin/safeguarding")
@@ -84,7 +78,7 @@ async def test_the_lead_sees_an_alert_from_the_web_chat_and_acknowledges_it(site
         await lead.post("/admin/safeguarding/acknowledge", {"alert": "not-a-ref<b>"}, on="/admin/safeguarding",
                         status=400)
         await lead.post("/admin/safeguarding/acknowledge", {"alert": "0123456789ab"}, on="/admin/safeguarding")
-        assert lead.last == "" and audited(site, "safeguarding.acknowledged") == [{"alert": ref}]
+        assert lead.last == "" and audited(site.app, "safeguarding.acknowledged") == [{"alert": ref}]
     finally:
         await lead.close()
 
@@ -101,7 +95,7 @@ async def test_the_lead_sees_an_alert_from_the_web_chat_and_acknowledges_it(site
 
 async def test_an_admin_without_the_lead_role_is_refused_and_audited(site: RunningConsole) -> None:
     await young_person_discloses(site)
-    (raised,) = audited(site, "safeguarding.alert")
+    (raised,) = audited(site.app, "safeguarding.alert")
     admin = await site.signed_in("console:ada", Role.ADMIN, Role.SCRUTINEER)
     try:
         home = await admin.get("/admin")
@@ -111,11 +105,11 @@ async def test_an_admin_without_the_lead_role_is_refused_and_audited(site: Runni
         await admin.post("/admin/safeguarding/acknowledge", {"alert": raised["alert"]}, on="/admin", status=403)
     finally:
         await admin.close()
-    refused = audited(site, "console.refused")
+    refused = audited(site.app, "console.refused")
     assert [(r["page"], r["needs"]) for r in refused] == [
         ("/admin/safeguarding", "receive safeguarding alerts"),
         ("/admin/safeguarding/acknowledge", "receive safeguarding alerts")]
-    assert audited(site, "safeguarding.acknowledged") == []
+    assert audited(site.app, "safeguarding.acknowledged") == []
 
 
 async def test_grouped_and_named_alerts_follow_the_chat_buttons_rules(site: RunningConsole) -> None:
@@ -141,4 +135,4 @@ async def test_grouped_and_named_alerts_follow_the_chat_buttons_rules(site: Runn
         assert set(re.findall(r'name="alert" value="([0-9a-f]+)"', page)) == {"aaaaaaaaaaa1"}
     finally:
         await lead.close()
-    assert audited(site, "safeguarding.acknowledged")[-1] == {"alert": "ccccccccccc3", "named": True}
+    assert audited(site.app, "safeguarding.acknowledged")[-1] == {"alert": "ccccccccccc3", "named": True}

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import text
 
 from bot.console.site import COOKIE
 from bot.domain.address import Address
@@ -22,6 +21,7 @@ from .conftest import Clock
 from .consolekit import Browser, RunningConsole, running_console
 from .fakes.slack_api import FakeSlack
 from .fakes.telegram_api import FakeTelegram
+from .stored import audited
 from .test_slack_channel import TEAM_ID, fake, section_text  # noqa: F401 (fake: a fixture)
 from .test_slack_channel import running_bot as running_slack
 from .test_telegram import running as running_telegram
@@ -35,11 +35,6 @@ async def site(tmp_path: Path, database_url: str, clock: Clock) -> AsyncIterator
         yield started
 
 
-def audited(site: RunningConsole, action: str) -> list[dict[str, object]]:
-    with site.app.store.unit() as uow:
-        return [json.loads(s) for (s,) in uow.session.execute(
-            text("SELECT subject FROM audit_record WHERE action = :a ORDER BY seq"), {"a": action})]
-
 
 def jar() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
@@ -52,8 +47,8 @@ async def test_a_role_holder_signs_in_with_a_link_and_sees_only_their_sections(s
         assert "You are signed in as scrutineer" in home
         assert 'href="/admin/results"' in home and 'href="/admin/audit"' in home
         assert 'href="/admin/contacts"' not in home and 'href="/admin/surveys"' not in home
-        assert len(audited(site, "console.link")) == 1 and len(audited(site, "console.signin")) == 1
-        assert "sam" not in json.dumps(audited(site, "console.signin")), "a fingerprint, never the name"
+        assert len(audited(site.app, "console.link")) == 1 and len(audited(site.app, "console.signin")) == 1
+        assert "sam" not in json.dumps(audited(site.app, "console.signin")), "a fingerprint, never the name"
     finally:
         await browser.close()
 
@@ -95,7 +90,7 @@ async def test_links_are_rate_limited_per_person_and_refused_to_strangers(site: 
     stranger = site.console.offer_link(Address("console", "local", "eve"), "test")
     assert stranger.startswith("Sorry") and "/admin/signin/" not in stranger
     site.console.offer_link(Address("console", "local", "eve"), "test")
-    assert [r.get("first_of_the_day") for r in audited(site, "console.refused")] == [True], "strangers: once a day"
+    assert [r.get("first_of_the_day") for r in audited(site.app, "console.refused")] == [True], "strangers: once a day"
 
 
 async def test_guessing_links_is_slowed_down(site: RunningConsole) -> None:
@@ -147,7 +142,7 @@ async def test_sessions_end_after_eight_idle_hours_at_sign_out_and_when_the_role
     Roles(site.app.store, site.app.keys, site.app.service.clock).revoke(Role.ADMIN, Address("console", "local", "ana"))
     assert "Sign in to the console" in await demoted.get("/admin")
     await demoted.close()
-    assert len(audited(site, "console.signout")) == 1
+    assert len(audited(site.app, "console.signout")) == 1
 
 
 async def test_every_page_has_a_strict_policy_and_no_third_party_asset(site: RunningConsole) -> None:
@@ -272,4 +267,4 @@ async def test_an_email_contact_with_a_role_gets_a_link_by_email_and_nobody_lear
             token = LINK.search(letter.get_content())[1]  # type: ignore[index, union-attr]
             async with jar() as http, http.post(f"{site.base}/admin/signin", data={"token": token}) as home:
                 assert "signed in as admin" in await home.text()
-            assert not any("officer" in json.dumps(r) for r in audited(site, "console.link"))
+            assert not any("officer" in json.dumps(r) for r in audited(site.app, "console.link"))

@@ -6,7 +6,6 @@ the command line audits it. On SQLite and PostgreSQL, with a look in Chromium (a
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, timedelta
@@ -17,7 +16,6 @@ import aiohttp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from bot.app import App
 from bot.console.site import Refusal
@@ -33,6 +31,7 @@ from storage.models import Campaign
 from .conftest import Clock
 from .consolekit import Browser, RunningConsole, running_console
 from .consolekit import chromium as consolekit_chromium
+from .stored import audited
 from .test_console_results import axe
 from .test_web_browser import ARTIFACTS, AXE, PHONE, need
 
@@ -71,12 +70,6 @@ async def site(tmp_path: Path, database_url: str, clock: Clock) -> AsyncIterator
         await asyncio.to_thread(feedback, started.app)
         yield started
 
-
-def audited(app: App, action: str) -> list[dict[str, Any]]:
-    with app.engine.connect() as connection:
-        rows = connection.execute(text("SELECT subject FROM audit_record WHERE action = :a ORDER BY seq"),
-                                  {"a": action}).all()
-    return [json.loads(row[0]) for row in rows]
 
 
 def flat(page: str) -> str:
