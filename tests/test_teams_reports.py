@@ -40,6 +40,8 @@ from tests.conftest import SAMPLE, Clock
 from tests.fakes.teams_api import TENANT_ID, FakeTeams, Message, TeamsUser, fake_teams, walk
 from tests.test_safeguarding import WebPerson
 from tests.test_teams_channel import OK, PEPPER, Bot, running_bot
+from tests.test_web_browser import AXE, PHONE, axe, need, small_targets
+from tests.test_web_browser import browser as chromium  # noqa: F401 (the fixture, Chromium as the web chat's tests run it)
 
 DELIVERED = ("report", "export", "evidence.sent")
 LEAD_CHANNEL = "19:0a1b2c3d4e5f60718293a4b5c6d7e8f9@thread.tacv2"
@@ -304,3 +306,33 @@ async def test_a_young_persons_words_on_the_web_alert_the_teams_channel_anonymou
         stored = bot.dump()
     assert "zq7" not in stored and "zq7" not in caplog.text
     assert lead.user not in stored and lead.aad not in caplog.text
+
+
+# --- the download page in a real browser: a phone's screen, the keyboard alone, axe-core ------------------------------
+
+async def test_the_download_page_works_on_a_phone_with_the_keyboard(
+        teams: FakeTeams, tmp_path: Path, chromium: Any) -> None:  # noqa: F811
+    need(AXE.exists(), "axe-core is not installed (npm install --prefix tests/web)")
+    async with reporting_bot(teams, tmp_path, f"sqlite:///{tmp_path / 'surveybot.db'}") as bot:
+        person = teams.person()
+        scrutineer(bot, person)
+        link = link_of(await ask(person, "/export sample csv 1"))
+        # bypass_csp only lets the test inject axe-core; the page itself needs no script at all
+        context = await chromium.new_context(viewport=PHONE, bypass_csp=True, accept_downloads=True)
+        page = await context.new_page()
+        assert (await page.goto(link)).status == 200
+        assert await axe(page) == [] and await small_targets(page) == []
+        assert delivered(bot) == [], "opening the link builds nothing"
+        async with page.expect_download() as waiting:
+            for _ in range(10):  # Tab until the Download button has the focus, then Enter
+                await page.keyboard.press("Tab")
+                if await page.evaluate("() => document.activeElement.textContent") == "Download":
+                    break
+            await page.keyboard.press("Enter")
+        download = await waiting.value
+        assert download.suggested_filename == "sample-wave1.csv"
+        assert len(Path(await download.path()).read_text().splitlines()) == 21
+        assert [a for a, _ in delivered(bot)] == ["export"]
+        refused = await page.goto(link[:-3])
+        assert refused.status == 403 and await axe(page) == []
+        await context.close()
