@@ -128,7 +128,7 @@ def make_channels(app: App) -> list[Channel]:
     if app.settings.slack_bot_token:
         channels.append(slack_channel(app))
     if app.settings.teams_app_id:
-        channels.append(teams_channel(app))
+        channels.append(teams_channel(app, web))
     return channels
 
 
@@ -227,17 +227,27 @@ def slack_channel(app: App) -> SlackChannel:
     return channel
 
 
-def teams_channel(app: App) -> TeamsChannel:
+def teams_channel(app: App, web: WebChannel) -> TeamsChannel:
     """Microsoft Teams, through the Microsoft 365 Agents SDK (imported only here: it is large, and most deployments
-    start other commands far more often than they start the bot)."""
+    start other commands far more often than they start the bot). Reports go as download links from this server
+    (bot.reporting.links), never through OneDrive; their pages are drawn like the web chat's, so it is handed that."""
     from bot.channels.teams.channel import TeamsChannel
+    from bot.channels.teams.downloads import Downloads
+    from bot.reporting.delivery import COMMANDS
+    from bot.reporting.links import fetch, look, offer
 
     settings = app.settings
     app_id, password, tenant = teams_settings(settings)
     channel = TeamsChannel(app.service, app_id=app_id, password=password, tenant_id=tenant,
-                           default_survey=settings.default_survey)
+                           default_survey=settings.default_survey, service_url=settings.teams_service_url,
+                           public_url=settings.public_url)
     turns = channel.turns
     hand_admin(app, turns)
+    turns.reports, turns.report_commands = partial(offer, app), COMMANDS
+    channel.downloads = Downloads(app.service.call, partial(look, app), partial(fetch, app), web)
+    if settings.safeguarding_teams_channel is not None:
+        turns.alert_channel = settings.safeguarding_teams_channel
+        app.service.alerts.add(channel, settings.safeguarding_teams_channel)
     return channel
 
 
@@ -277,9 +287,10 @@ async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = 
         await resender.start()  # what a stopped process still owed people (persist, then send)
         following = asyncio.create_task(follow_published(app.catalogue, app.settings.sweep_seconds, stop))
         if not app.service.alerts.configured:
-            log.warning("no safeguarding alert route is set up (SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL or "
-                        "SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT, with that channel's token): young people still get "
-                        "the check and Childline, but the safeguarding lead will not be alerted")
+            log.warning("no safeguarding alert route is set up (SURVEYBOT_SAFEGUARDING_SLACK_CHANNEL, "
+                        "SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT or SURVEYBOT_SAFEGUARDING_TEAMS_CHANNEL, with that "
+                        "channel's token): young people still get the check and Childline, but the safeguarding lead "
+                        "will not be alerted")
         senders = inviting(channels)
         if senders:
             broadcaster = Broadcaster(app.store, app.keys, app.catalogue, app.service.clock)

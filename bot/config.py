@@ -61,12 +61,14 @@ class Settings:
     teams_app_id: str | None = None
     teams_app_password: str | None = _secret_field()
     teams_tenant_id: str | None = None
+    teams_service_url: str = "https://smba.trafficmanager.net/teams/"  # where a safeguarding alert is posted from
     signing_key: str | None = _secret_field()  # evidence packs (bot.reporting.signing); checked when first used
     # safeguarding (docs/safeguarding.md)
     safeguarding_phrases: Path | None = None  # the lead's edited phrase list; None: the shipped one
     help_word: str = "HELP"
     safeguarding_slack_channel: str | None = None
     safeguarding_telegram_chat: str | None = None
+    safeguarding_teams_channel: str | None = None  # a Teams channel's conversation id, 19:...@thread.tacv2
     safeguarding_who: str | None = None  # who will get in touch, as told to a young person who says yes
     alert_window_seconds: int = 180  # anonymous alerts within this after one already sent go as one message
     language_glossary: Path | None = None  # an edited "Language that cares" glossary; None: the shipped one
@@ -219,6 +221,7 @@ class _Safeguarding(TypedDict):
     help_word: str
     safeguarding_slack_channel: str | None
     safeguarding_telegram_chat: str | None
+    safeguarding_teams_channel: str | None
     safeguarding_who: str | None
     language_glossary: Path | None
 
@@ -250,12 +253,18 @@ def _safeguarding(get: Callable[[str], str | None]) -> _Safeguarding:
     if telegram is not None and not re.fullmatch(r"-?\d{1,20}", telegram):
         raise SettingsError("SURVEYBOT_SAFEGUARDING_TELEGRAM_CHAT should be a Telegram chat id, a whole number such "
                             "as -1001234567890")
+    teams = get("SURVEYBOT_SAFEGUARDING_TEAMS_CHANNEL")
+    if teams is not None and not TEAMS_CHANNEL.fullmatch(teams):
+        raise SettingsError("SURVEYBOT_SAFEGUARDING_TEAMS_CHANNEL should be a Teams channel's id, such as "
+                            "19:0a1b2c3d4e5f@thread.tacv2 (in Teams: the channel's ⋯, Get link to channel; the id "
+                            "is the part after /channel/, with %3A as : and %40 as @)")
     phrases, glossary = get("SURVEYBOT_SAFEGUARDING_PHRASES"), get("SURVEYBOT_LANGUAGE_GLOSSARY")
     return {
         "safeguarding_phrases": Path(phrases) if phrases else None,
         "help_word": help_word,
         "safeguarding_slack_channel": slack,
         "safeguarding_telegram_chat": telegram,
+        "safeguarding_teams_channel": teams,
         "safeguarding_who": get("SURVEYBOT_SAFEGUARDING_WHO"),
         "language_glossary": Path(glossary) if glossary else None,
     }
@@ -265,8 +274,12 @@ class _Teams(TypedDict):
     teams_app_id: str | None
     teams_app_password: str | None
     teams_tenant_id: str | None
+    teams_service_url: str
 
 
+# A Teams channel's conversation id: "19:" then Teams' own id of the channel, "@thread.tacv2" (or, for channels made
+# long ago, "@thread.skype").
+TEAMS_CHANNEL = re.compile(r"19:[A-Za-z0-9_.=-]{1,200}@thread\.(?:tacv2|skype)")
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -274,8 +287,12 @@ def _teams(get: Callable[[str], str | None]) -> _Teams:
     """The Teams bot's Entra ID app registration, read as given: `surveybot teams manifest` needs only the app id
     (and checks it itself), so the three are checked together where the channel is built (bot.app.teams_channel,
     with `teams_settings` below)."""
+    service = get("SURVEYBOT_TEAMS_SERVICE_URL") or Settings.teams_service_url
+    if not service.startswith(("https://", "http://")):
+        raise SettingsError("SURVEYBOT_TEAMS_SERVICE_URL should be the Bot Connector's https:// URL for your tenant, "
+                            "such as https://smba.trafficmanager.net/teams/ (the default)")
     return {"teams_app_id": get("SURVEYBOT_TEAMS_APP_ID"), "teams_app_password": get("SURVEYBOT_TEAMS_APP_PASSWORD"),
-            "teams_tenant_id": get("SURVEYBOT_TEAMS_TENANT_ID")}
+            "teams_tenant_id": get("SURVEYBOT_TEAMS_TENANT_ID"), "teams_service_url": service}
 
 
 def teams_settings(settings: Settings) -> tuple[str, str, str]:

@@ -31,6 +31,7 @@ from bot.channels import web_words as words
 from bot.channels import webpage
 from bot.channels.email import message as mail
 from bot.channels.email.links import stop_page
+from bot.channels.teams.downloads import download_page
 from bot.domain.address import Address
 from bot.engine.conversation import Answered, Prompt
 from bot.engine.survey import Survey
@@ -192,6 +193,7 @@ def draw_every_template(survey: Survey) -> dict[str, Callable[[], str]]:
         "email/invitation.html": lambda: hostile_email().get_body(("html",)).get_content(),  # type: ignore[union-attr]
         "email/unsubscribe.html": lambda: stop_page(HOSTILE, HOSTILE, "/u/x", done=False, assets=ASSETS)
         + stop_page(HOSTILE, HOSTILE, "/u/x", done=True, assets=ASSETS),
+        "teams/download.html": lambda: download_page(HOSTILE, "/teams/files/x", assets=ASSETS),
         "web/chat.html": lambda: "".join([
             webpage.say("Hello:\n• one\nTwo"), webpage.notice("short", "full"), webpage.chose("Yes"),
             webpage.confirm_delete("/s/x"), webpage.carry_on("/s/x"), webpage.start_form("/s/x"),

@@ -25,7 +25,15 @@ from bot.config import Settings, SettingsError
 from bot.console.site import FORM, HEADERS, PREFIX, Console, Refusal
 from bot.engine.survey import Survey
 from bot.reporting import export
-from bot.reporting.delivery import Deliverable, ReportingParts, Request, RequestError, deliverable
+from bot.reporting.delivery import (
+    CONTENT_TYPES,
+    TEXT_TYPES,
+    Deliverable,
+    ReportingParts,
+    Request,
+    RequestError,
+    deliverable,
+)
 from bot.reporting.report import make_report
 from bot.reporting.signing import KEY_FILE, SETTING, fingerprint, parse_private
 from bot.reporting.summary import Part, three_questions
@@ -38,15 +46,7 @@ from storage import results
 HOME = f"{PREFIX}/results"
 WAVE_DIGITS = 9
 
-# What each download is: its label on the page and the type it is sent with.
-TYPES = {
-    "report": "text/html",
-    "csv": "text/csv",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "json": "application/json",
-    "evidence": "application/zip",
-}
-TEXT_TYPES = {"text/html", "text/csv", "text/markdown", "application/json"}
+TYPES = CONTENT_TYPES  # what each download is sent as (shared with the Teams download links)
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 

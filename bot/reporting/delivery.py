@@ -34,6 +34,15 @@ from storage import results
 from storage.files import create_owner_only
 
 KINDS = ("report", "csv", "xlsx", "json", "evidence")
+# The type each kind of file is sent as, over HTTP (the console's downloads, Teams' download links).
+CONTENT_TYPES = {
+    "report": "text/html",
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+    "evidence": "application/zip",
+}
+TEXT_TYPES = {"text/html", "text/csv", "text/markdown", "application/json"}  # sent with charset=utf-8
 COMMANDS = frozenset({"report", "export", "evidence"})
 """The command words a channel hands to `respond` instead of the survey (typed as /report, /export, /evidence)."""
 HELP = (
@@ -41,7 +50,8 @@ HELP = (
     "/report SURVEY [WAVE] [compare OTHER_WAVE]: the HTML report, e.g. /report policy-awareness 2 compare 1\n"
     "/export SURVEY csv|xlsx|json [WAVE]: every completed response, e.g. /export policy-awareness xlsx\n"
     "/evidence SURVEY [WAVE]: the signed evidence pack (zip)\n"
-    "The file arrives here. Exports are record-level: keep them safe and never publish them."
+    "The file arrives here (in Microsoft Teams, as a download link). Exports are record-level: keep them safe and "
+    "never publish them."
 )
 
 
@@ -106,11 +116,9 @@ def _wave(words: list[str], limit: int, missing: str | None = None) -> int | Non
     return int(words[0])
 
 
-def deliverable(app: ReportingParts, requester: Address, request: Request, via: str | None = None) -> Deliverable:
-    """The file for a chat request (or a web console download: `via` "console"), after checking the requester may
-    export results; audited with `via` (default: the requester's channel) and a keyed fingerprint of who asked.
-
-    Raises Forbidden (the person lacks the role) or RequestError (no such survey or wave)."""
+def check(app: ReportingParts, requester: Address, request: Request) -> list[Survey]:
+    """What must hold before a file is built: the requester may export, the survey and the wave exist. The survey's
+    published versions, for building it. Raises Forbidden or RequestError, as `deliverable` does."""
     Roles(app.store, app.keys, app.service.clock).require_to(Action.EXPORT, requester)
     versions = app.published_versions(request.survey_id)
     if not versions:
@@ -122,7 +130,21 @@ def deliverable(app: ReportingParts, requester: Address, request: Request, via: 
         if request.wave not in known:
             raise RequestError(f"“{request.survey_id}” has no wave {request.wave} (it has "
                                f"{', '.join(map(str, known)) or 'none yet'}).")
-    who = app.keys.audit(b"role|" + requester.identity())
+    return versions
+
+
+def fingerprint(app: ReportingParts, requester: Address) -> str:
+    """Who asked, as the audit log names them: the keyed fingerprint a role grant is audited with, never an id."""
+    return app.keys.audit(b"role|" + requester.identity())
+
+
+def deliverable(app: ReportingParts, requester: Address, request: Request, via: str | None = None) -> Deliverable:
+    """The file for a chat request (or a web console download: `via` "console"), after checking the requester may
+    export results; audited with `via` (default: the requester's channel) and a keyed fingerprint of who asked.
+
+    Raises Forbidden (the person lacks the role) or RequestError (no such survey or wave)."""
+    versions = check(app, requester, request)
+    who = fingerprint(app, requester)
     via = via or requester.channel
     try:
         if request.kind == "report":
@@ -203,13 +225,18 @@ def respond(app: ReportingParts, requester: Address, text: str) -> Deliverable |
         request = parse_request(text)
         return deliverable(app, requester, request)
     except Forbidden as exc:
-        # audited like a refused admin command (bot.services.chat_admin), with who asked as a keyed fingerprint
-        # (as for a granted role), never their id, and nothing of what they typed beyond the kind
-        subject: dict[str, object] = {"kind": request.kind, "channel": requester.channel,
-                   "who": app.keys.audit(b"role|" + requester.identity())}
-        with app.store.unit() as uow:
-            Roles(app.store, app.keys, app.service.clock).audit_refusal(
-                uow, "export.refused", subject, requester, app.service.clock().date(), kind=("kind", "channel"))
-        return f"Sorry: {exc}."
+        return refused(app, requester, request, exc)
     except RequestError as exc:
         return str(exc)
+
+
+def refused(app: ReportingParts, requester: Address, request: Request, exc: Forbidden) -> str:
+    """Audit a request refused for want of the role, and say so: the same on every channel."""
+    # audited like a refused admin command (bot.services.chat_admin), with who asked as a keyed fingerprint
+    # (as for a granted role), never their id, and nothing of what they typed beyond the kind
+    subject: dict[str, object] = {"kind": request.kind, "channel": requester.channel,
+                                  "who": fingerprint(app, requester)}
+    with app.store.unit() as uow:
+        Roles(app.store, app.keys, app.service.clock).audit_refusal(
+            uow, "export.refused", subject, requester, app.service.clock().date(), kind=("kind", "channel"))
+    return f"Sorry: {exc}."

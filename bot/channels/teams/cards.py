@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.channels import buttons
 from bot.channels.reactions import reaction_buttons, reaction_data
-from bot.channels.teams.words import COMMANDS_HINT, RESUME_BUTTON, TICK_LABEL, TYPE_HERE
+from bot.channels.teams.words import COMMANDS_HINT, DOWNLOAD_BUTTON, RESUME_BUTTON, TICK_LABEL, TYPE_HERE
 from bot.channels.text import prompt_text
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
@@ -135,3 +135,20 @@ def reply_card(text: str, reply_id: int, chosen: str | None = None) -> Card:
 def card_text(content: Card) -> str:
     """The words of a card, for the message's summary (what a notification shows)."""
     return "\n".join(str(b.get("text", "")) for b in content.get("body", []) if b.get("type") == "TextBlock")
+
+
+def download_card(text: str, url: str) -> Card:
+    """A report or export ready to download: what it is, and a button that opens the link in the browser."""
+    return card([words(text), action_set([{"type": "Action.OpenUrl", "title": DOWNLOAD_BUTTON, "url": url}])])
+
+
+ALERT_TEXT = "alert"  # the key under which an alert's Acknowledge button carries the alert's words back
+
+
+def alert_card(text: str, ack_label: str, ack_data: str) -> Card:
+    """A safeguarding alert in the lead's channel, with its Acknowledge button. The button carries the alert's words
+    back, so the card can be redrawn as acknowledged by any process, with nothing kept in memory."""
+    button = submit(ack_label, ack_data)
+    button["data"][ALERT_TEXT] = text
+    return card([words(text), action_set([button])])
+

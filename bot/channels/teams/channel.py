@@ -48,7 +48,9 @@ from microsoft_agents.hosting.core import (
 from bot.channels.pacing import Pacer
 from bot.channels.port import Address, ChannelError, Unreachable
 from bot.channels.teams import reading
-from bot.channels.teams.cards import card_text, invite_card, reply_card
+from bot.channels.teams.cards import alert_card, card_text, invite_card, reply_card
+from bot.channels.teams.downloads import PATH as DOWNLOADS
+from bot.channels.teams.downloads import Downloads
 from bot.channels.teams.render import Renderer
 from bot.channels.teams.turns import PERSONAL, Turns
 from bot.config import SettingsError
@@ -96,10 +98,14 @@ class TeamsChannel:
     name = "teams"
 
     def __init__(self, service: ChatService, *, app_id: str, password: str, tenant_id: str,
-                 default_survey: str, pacer: Pacer | None = None) -> None:
+                 default_survey: str, pacer: Pacer | None = None, service_url: str = "",
+                 public_url: str | None = None) -> None:
         self.service = service
         self.app_id = app_id
         self.tenant_id = tenant_id
+        self.service_url = service_url  # the Bot Connector for our tenant: where alerts to a channel are posted
+        self.public_url = public_url.rstrip("/") if public_url else None  # download links start with it
+        self.downloads: Downloads | None = None  # the download links' pages (set by bot.app with the reports)
         self._password = password
         self.renderer = Renderer(service, pacer or Pacer(overall=OVERALL, per_chat=PER_CHAT))
         self.turns = Turns(service, self.renderer, tenant_id, default_survey)
@@ -131,6 +137,10 @@ class TeamsChannel:
             connection_manager=connections)
         self._routes(self.agent)
         server.add_route("POST", MESSAGES_PATH, self._http)
+        if self.downloads is not None:
+            self.downloads.mount(server)
+            # the public address when set, else this server's own (its port is known only once it listens)
+            self.turns.file_url = lambda token: f"{self.public_url or server.base_url}{DOWNLOADS}/{token}"
         server.add_check("teams", lambda: self.adapter is not None and not self._closing)
         log.info("Teams channel started (HTTP at %s)", MESSAGES_PATH)
 
@@ -277,6 +287,29 @@ class TeamsChannel:
             await self.renderer.send(context, context.activity.conversation.id, card_text(content), content)
 
         await self.reach(address, send)
+
+    async def post_alert(self, target: str, text: str, ack_label: str, ack_data: str) -> bool:
+        """A safeguarding alert posted in the lead's Teams channel (`target`, its conversation id), with an Acknowledge
+        button (bot.services.safeguarding.alerts). Teams lets a bot post in a channel of a team it was added to."""
+        if self.adapter is None:
+            raise ChannelError("the Teams channel is not started")
+        content = alert_card(text, ack_label, ack_data)
+        posted: list[str] = []
+
+        async def send(context: TurnContext) -> None:
+            posted.append(await self.renderer.send(context, target, card_text(content), content))
+
+        reference = ConversationReference(
+            channel_id=ChannelId(TEAMS), service_url=self.service_url, agent=ChannelAccount(id=f"28:{self.app_id}"),
+            conversation=ConversationAccount(id=target, tenant_id=self.tenant_id, conversation_type="channel",
+                                             is_group=True))
+        try:
+            await self.adapter.continue_conversation(self.app_id, reference.get_continuation_activity(), send)
+        except ChannelError:
+            raise
+        except (ValueError, OSError) as exc:
+            raise ChannelError(f"could not start a Teams turn ({type(exc).__name__})") from None
+        return bool(posted and posted[0])
 
     async def resend(self, address: Address, outcome: Outcome) -> None:
         """What a step committed before a stop still owed this person (bot.services.pending)."""

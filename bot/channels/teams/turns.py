@@ -27,15 +27,17 @@ from bot.channels.port import Address, ChannelError, RateLimited, Unreachable
 from bot.channels.reactions import parse_reaction
 from bot.channels.teams import reading
 from bot.channels.teams import words as said
-from bot.channels.teams.cards import RESUME, card, words
+from bot.channels.teams.cards import ALERT_TEXT, RESUME, card, download_card, words
 from bot.channels.teams.render import Renderer
 from bot.engine import commands
 from bot.engine import conversation as engine
+from bot.engine import messages as msg
 from bot.engine.commands import Means, Typed
 from bot.services.port import ChatService, Outcome
-from bot.services.safeguarding import checkin
+from bot.services.safeguarding import alerts, checkin
 
 if TYPE_CHECKING:
+    from bot.reporting.links import Offer
     from bot.services.chat_admin import ChatAdmin
     from bot.services.yousaid import YouSaid
 
@@ -56,6 +58,12 @@ class Turns:
         self.join_tags: tuple[str, ...] = ()  # the groups people may choose with /join (set by bot.app)
         self.yousaid: YouSaid | None = None  # reactions to "we did" replies (set by bot.app)
         self.admin: ChatAdmin | None = None  # campaign commands for admins and scrutineers (set by bot.app)
+        # /report, /export and /evidence answered with a download link (bot.reporting.links.offer, set by bot.app),
+        # and how a link's token becomes its URL (set by the channel once the server is known)
+        self.reports: Callable[[Address, str], Offer | str] | None = None
+        self.report_commands: frozenset[str] = frozenset()
+        self.file_url: Callable[[str], str] = lambda token: token
+        self.alert_channel: str | None = None  # the safeguarding lead's Teams channel (set by bot.app)
 
     # --- who ----------------------------------------------------------------------------------------------------------
     def who(self, activity: Activity, account: Any = None) -> Address | None:
@@ -116,7 +124,10 @@ class Turns:
         personal = conversation is not None and conversation.conversation_type == PERSONAL
         text = reading.typed_text(activity.text)
         if not personal:  # a team's channel or a group chat: surveys happen in the personal chat
-            if text.startswith("/"):
+            ref = alerts.ack_ref(reading.data_of(activity.value))
+            if ref is not None and self._in_alert_channel(activity):
+                await self._acknowledge(context, ref)
+            elif text.startswith("/"):
                 await self.renderer.send(context, None, said.PERSONAL_HINT)
             return
         who = self.who(activity)
@@ -147,7 +158,9 @@ class Turns:
         typed = self.command(text)
         if typed is None:
             slashed = SLASHED.match(text)
-            if slashed is not None and self.admin is not None and self.admin.handles(slashed[1].lower()):
+            if slashed is not None and self.reports is not None and slashed[1].lower() in self.report_commands:
+                await self._report(context, who, text)
+            elif slashed is not None and self.admin is not None and self.admin.handles(slashed[1].lower()):
                 await self._admin(context, who, [slashed[1].lower(), *(slashed[2] or "").split()])
             else:
                 await self._run(context, who, self.service.reply, text, key)
@@ -178,6 +191,37 @@ class Turns:
         assert self.admin is not None
         reply = await self.service.call(self.admin.run, who, words)
         await self.renderer.send(context, None, reply)
+
+    async def _report(self, context: TurnContext, who: Address, text: str) -> None:
+        """A report, export or evidence pack: a card with a short-lived download link (built when it is used), or a
+        plain reply (no role, no such survey...), in this person's personal chat only."""
+        assert self.reports is not None
+        made = await self.service.call(self.reports, who, text)
+        if isinstance(made, str):
+            await self.renderer.send(context, None, made)
+            return
+        ready = said.DOWNLOAD_READY.format(what=made.what, minutes=made.minutes)
+        await self.renderer.send(context, None, ready, download_card(ready, self.file_url(made.token)))
+
+    def _in_alert_channel(self, activity: Activity) -> bool:
+        """A press in the lead's channel, by someone in our tenant (a reply's conversation id names its thread too:
+        `19:...@thread.tacv2;messageid=...`)."""
+        conversation = activity.conversation
+        where = (conversation.id or "").split(";", 1)[0] if conversation is not None else ""
+        return bool(self.alert_channel) and where == self.alert_channel and self.who(activity) is not None
+
+    async def _acknowledge(self, context: TurnContext, ref: str) -> None:
+        """Acknowledge pressed on an alert: audited once; the alert then says so and loses its button."""
+        activity = context.activity
+        day = await self.service.call(self.service.acknowledge, ref)
+        value = activity.value if isinstance(activity.value, dict) else {}
+        shown = value.get(ALERT_TEXT)
+        if day is None or not activity.reply_to_id or not isinstance(shown, str):
+            if day is None:
+                await self.renderer.send(context, None, msg.ALERT_UNKNOWN)
+            return
+        done = f"{shown}\n\n{msg.ALERT_ACKED.format(day=f'{day.day} {day:%B %Y}')}"
+        await self.renderer.update(context, activity.reply_to_id, done, card([words(done)]))
 
     async def _step(self, context: TurnContext, who: Address, typed: Typed, key: str | None) -> None:
         await self._run(context, who, self.service.handle, typed.event(), key)

@@ -31,3 +31,9 @@ FILE_HINT = "I can only read typed words and button presses, so files and pictur
 PERSONAL_HINT = "Surveys happen in a private chat. Please send me a direct message."
 STALE_BUTTON = "That button no longer works. Your answers so far are safe."
 SORRY = "Sorry, something went wrong on our side. Your answers so far are safe. Please try again in a moment."
+DOWNLOAD_READY = ("Here is {what}. Open the link within {minutes} minutes to download it. Please don't forward it: "
+                  "anyone with the link can download the file until then, and every download is recorded.")
+DOWNLOAD_BUTTON = "Download"
+DOWNLOAD_TITLE = "Your download"
+DOWNLOAD_PAGE = ("This is {what}, which you asked for in Microsoft Teams. Press Download to save it. Keep it safe: "
+                 "exports are record-level evidence.")

@@ -25,7 +25,8 @@ from bot.services.safeguarding.matching import ASKED_FOR_HELP
 log = logging.getLogger(__name__)
 ACK_PREFIX = "sgack:"
 _ACK = re.compile(r"^sgack:([0-9a-f]{8,32})$")
-CHANNEL_NAMES = {"telegram": "Telegram", "slack": "Slack", "web": "the web chat", "console": "the terminal"}
+CHANNEL_NAMES = {"telegram": "Telegram", "slack": "Slack", "teams": "Microsoft Teams", "web": "the web chat",
+                 "console": "the terminal"}
 
 
 class AlertPoster(Protocol):
