@@ -16,7 +16,7 @@ HELP = (
     "/join shows the groups you can choose, so the right surveys reach you\n"
     "/stop all stops survey invitations and reminders\n"
     "/help shows this message\n"
-    "/signin, /campaigns, /status CODE (admins and scrutineers) work here too\n"
+    "/signin, /campaigns, /status CODE, /report, /export and /evidence (admins and scrutineers) work here too\n"
     "The commands work without the / too, when the message is just the command.\n"
     "Your answers are stored without your name or Teams account."
 )
