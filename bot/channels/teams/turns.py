@@ -32,6 +32,7 @@ from bot.channels.teams.render import Renderer
 from bot.engine import commands
 from bot.engine import conversation as engine
 from bot.engine.commands import Means, Typed
+from bot.services.contacts import TEAM
 from bot.services.port import ChatService, Outcome
 from bot.services.safeguarding import checkin
 
@@ -90,6 +91,9 @@ class Turns:
 
     async def on_installation(self, context: TurnContext, _state: TurnState) -> None:
         await self._guarded(context, "the app being installed or removed", self._installation)
+
+    async def on_team_changed(self, context: TurnContext, _state: TurnState) -> None:
+        await self._guarded(context, "a change to a team", self._team_changed)
 
     async def on_anything_else(self, context: TurnContext, _state: TurnState) -> None:
         """Typing, reactions, deleted messages...: nothing to do (and nothing for the SDK to log)."""
@@ -236,6 +240,7 @@ class Turns:
                 await self.keep(who, force=True)
                 if personal:
                     await self.renderer.send(context, conversation.id if conversation else None, said.WELCOME)
+            await self._team(activity, kept=True)
         for member in added:
             if member.id != bot_id and (who := self.who(activity, member)) is not None:
                 await self.keep(who, force=True)
@@ -251,8 +256,41 @@ class Turns:
         conversation = activity.conversation
         if action.startswith("remove") and conversation is not None and conversation.conversation_type == PERSONAL:
             await self.service.call(self.service.mark_unreachable, who)
+        elif action.startswith("remove"):
+            await self._team(activity, kept=False)
         elif action.startswith("add"):
             await self.keep(who, force=True)
+            await self._team(activity, kept=True)
+
+    async def _team_changed(self, context: TurnContext) -> None:
+        """A team the app is in was renamed (kept under its new name), or deleted, or the app removed from it."""
+        activity = context.activity
+        kind = reading.event_type(activity.channel_data).lower()
+        bot_id = getattr(activity.recipient, "id", None)
+        removed = any(getattr(m, "id", None) == bot_id for m in activity.members_removed or [])
+        if kind in ("teamrenamed", "teamrestored"):
+            await self._team(activity, kept=True)
+        elif kind in ("teamdeleted", "teamarchived") or removed:
+            await self._team(activity, kept=False)
+
+    async def _team(self, activity: Activity, kept: bool) -> None:
+        """Keep (or forget) the team an activity from our tenant happened in, sealed: its members are imported by
+        `surveybot contacts import-teams`, which finds it by name or id."""
+        team = reading.team_of(activity.channel_data)
+        conversation = activity.conversation
+        tenant = (conversation.tenant_id if conversation else None) or _channel_tenant(activity.channel_data)
+        if team is None or not isinstance(tenant, str) or tenant.lower() != self.tenant:
+            return
+        service_url = activity.service_url
+        if not isinstance(service_url, str) or not service_url.startswith(("https://", "http://")):
+            return
+        reference = Address(TEAM, self.tenant, team[0], service_url)
+        if kept:
+            await self.service.call(self.service.keep_team, reference, team[1])
+            log.info("kept a team the app was added to (or renamed)")
+        else:
+            await self.service.call(self.service.forget_team, reference)
+            log.info("forgot a team the app was removed from")
 
     # --- what the service asks of the channel --------------------------------------------------------------------
     async def resend(self, context: TurnContext, who: Address, outcome: Outcome) -> None:
