@@ -1,0 +1,223 @@
+"""Reaching people in Teams first, end to end: the app added to a team (its reference kept, sealed), `surveybot
+contacts import-teams` reading the team's roster page by page through the REAL Agents SDK connector client and MSAL
+against the fake Bot Connector and Entra ID (tests/fakes/teams_api.py), and a campaign for the tag inviting the
+members through the outbox. On SQLite and PostgreSQL; no Teams id, object id, name, email or UPN stored, printed or
+logged."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import redirect_stderr, redirect_stdout
+from datetime import UTC, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.services.broadcast import Broadcaster
+from bot.services.surveyfiles import builtin_survey_dir
+from storage.models import Campaign
+from tests.conftest import SAMPLE, Clock
+from tests.fakes.teams_api import TENANT_ID, FakeTeams, TeamsUser, fake_teams
+from tests.test_teams_channel import OK, PEPPER, Bot, running_bot
+
+TEAM, TEAM_NAME = "19:Kq3fT0socialcare@thread.tacv2", "Anyshire Social Care"
+TEAM_LINK = ("https://teams.microsoft.com/l/team/19%3AKq3fT0socialcare%40thread.tacv2/conversations?groupId="
+             "0e8f1b2c-3d4e-4f50-9a1b-2c3d4e5f6a7b&tenantId=" + TENANT_ID)
+
+
+@pytest.fixture
+async def teams(tmp_path: Path) -> AsyncIterator[FakeTeams]:
+    async with fake_teams(tmp_path / "fake") as fake:
+        yield fake
+
+
+async def surveybot(monkeypatch: pytest.MonkeyPatch, bot: Bot, *args: str, **env: str | None) -> tuple[int, str]:
+    """`surveybot ARGS` as an IT officer runs it beside the running bot (same database, same settings), in a thread
+    of this process so the fakes in this event loop answer it: (exit status, everything it printed)."""
+    settings = {"SURVEYBOT_DATA_DIR": str(bot.app.settings.data_dir), "SURVEYBOT_PEPPER": PEPPER,
+                **bot.teams.settings(), "SURVEYBOT_SURVEYS_DIR": os.pathsep.join(
+                    [str(builtin_survey_dir()), str(SAMPLE.parent)])}
+    if bot.app.settings.database_url:
+        settings["DATABASE_URL"] = bot.app.settings.database_url
+    for name, value in {**settings, **env}.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+    def run() -> tuple[int, str]:
+        out = io.StringIO()
+        with redirect_stdout(out), redirect_stderr(out):
+            status = main(list(args))
+        return status, out.getvalue()
+
+    return await asyncio.to_thread(run)
+
+
+async def add_to_team(bot: Bot, adder: TeamsUser, members: list[TeamsUser], name: str = TEAM_NAME) -> None:
+    """`adder` adds the app to the team; Teams then lists `members` (and a bot, and a guest from another tenant)."""
+    guest = bot.teams.person(name="Gil Guest").member() | {"tenantId": "5a6b7c8d-0000-4000-8000-000000000001"}
+    other_bot = {"id": "28:another-bot", "name": "Another bot"}
+    bot.teams.connector.rosters[TEAM] = [m.member() for m in members] + [other_bot, guest]
+    assert await adder.send(adder.add_app_to(TEAM, name)) in OK
+
+
+def contacts(bot: Bot) -> dict[str, list[str]]:
+    """Each contact's (unsealed) Entra object id -> its tags."""
+    return {bot.app.keys.unseal(address).user: json.loads(tags)
+            for address, tags in bot.rows("SELECT address, tags FROM contact")}
+
+
+def never_shown(people: list[TeamsUser], *places: str) -> None:
+    for person in people:
+        member = person.member()
+        for secret in (person.user, person.aad, person.name, member["userPrincipalName"], member["email"],
+                       person.user[3:], person.conversation):
+            for place in places:
+                assert secret not in place, "a Teams id, name, email or UPN was stored, printed or logged"
+
+
+# --- contacts import-teams --------------------------------------------------------------------------------------------
+
+async def test_import_teams_pages_through_the_roster_tags_everyone_once_and_keeps_what_the_bot_knew(
+        teams: FakeTeams, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with running_bot(teams, tmp_path, database_url) as bot:
+        members = [teams.person(name=f"Robin Worker{n}") for n in range(7)]
+        installed = members[1]  # has the app in their personal chat already: the bot knows their chat
+        assert await installed.send(installed.installed()) in OK
+        await installed.next_message()
+        await add_to_team(bot, members[0], members)
+        assert len(bot.rows("SELECT id FROM team_ref")) == 1
+        teams.connector.page_limit = 3  # 9 listed: three pages, two continuation tokens
+
+        status, said = await surveybot(monkeypatch, bot, "contacts", "import-teams", "anyshire  SOCIAL care",
+                                       "--tag", "social-care", "--tag", "north")
+        assert status == 0, said
+        assert said.splitlines()[-1] == ("Imported 7 member(s) of the team: 5 added, 2 already known, 7 tagged "
+                                         "social-care, north. 2 left out (bots, or guests from another "
+                                         "organisation).")
+        pages = teams.connector.calls_to("GET", "/pagedmembers")
+        assert [p.body.get("continuationToken") for p in pages] == [None, "3", "6"]
+        assert [p.path for p in pages] == [f"/v3/conversations/{TEAM}/pagedmembers"] * 3
+        kept = contacts(bot)
+        assert set(kept) == {m.aad for m in members}, "one contact per member, found by their Entra object id"
+        assert all(tags == ["north", "social-care"] for tags in kept.values())
+        routes = {bot.app.keys.unseal(a).user: bot.app.keys.unseal(a).route for (a,) in bot.rows(
+            "SELECT address FROM contact")}
+        assert installed.conversation in routes[installed.aad], "the personal chat the bot knew is kept"
+        assert all(f'"u":"{m.user}"' in routes[m.aad] for m in members), "each can be reached: their Teams id kept"
+
+        status, again = await surveybot(monkeypatch, bot, "contacts", "import-teams", TEAM_LINK, "--tag",
+                                        "social-care")
+        assert status == 0, again
+        assert "0 added, 7 already known, 0 tagged" in again, "a second import adds nobody twice"
+        status, more = await surveybot(monkeypatch, bot, "contacts", "import-teams", TEAM, "--tag", "leads")
+        assert "0 added, 7 already known, 7 tagged leads" in more
+        assert len(bot.rows("SELECT id FROM contact")) == 7
+        assert [(s["rows"], s["new"], s["tagged"]) for s in bot.audited("contacts.imported")] == [
+            (7, 5, 7), (7, 0, 0), (7, 0, 7)]
+        assert not [c for c in teams.connector.calls if c.path == "/v3/conversations"], \
+            "no chat made at import: the first invitation makes it"
+        stored = bot.dump()
+    never_shown(members, stored, said + again + more, caplog.text)
+    for team_words in (TEAM, TEAM_NAME, TEAM_NAME.lower()):
+        assert team_words not in stored, "the team's id and name are kept only as keyed hashes and sealed"
+
+
+@pytest.mark.parametrize("refusal", [401, 403, 404])
+async def test_a_connector_refusal_mid_roster_is_one_line_and_imports_nobody(
+        teams: FakeTeams, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusal: int) -> None:
+    async with running_bot(teams, tmp_path) as bot:
+        members = [teams.person(name=f"Sky Member{n}") for n in range(5)]
+        await add_to_team(bot, members[0], members)
+        before = len(bot.rows("SELECT id FROM contact"))
+        teams.connector.page_limit = 2
+        teams.connector.fail_next(refusal, after=1)  # the first page comes; the second is refused
+        status, said = await surveybot(monkeypatch, bot, "contacts", "import-teams", TEAM_NAME, "--tag", "x")
+        assert status == 1 and len(said.strip().splitlines()) == 1, said
+        assert said.startswith("surveybot: Teams ") and f"({refusal})" in said
+        assert len(bot.rows("SELECT id FROM contact")) == before, "nothing half-imported"
+        assert bot.audited("contacts.imported") == []
+        never_shown(members, said)
+
+
+async def test_an_unknown_team_or_no_teams_settings_is_one_clear_line(
+        teams: FakeTeams, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_bot(teams, tmp_path) as bot:
+        members = [teams.person(name="Lee Member")]
+        await add_to_team(bot, members[0], members)
+        for typed, problem in (("Anyshire Police", "no team `Anyshire Police` is known to the bot (1 team(s) known)"),
+                               ("19:someother@thread.tacv2", "no team `19:someother@thread.tacv2` is known")):
+            status, said = await surveybot(monkeypatch, bot, "contacts", "import-teams", typed, "--tag", "x")
+            assert status == 1 and problem in said and len(said.strip().splitlines()) == 1, said
+        status, said = await surveybot(monkeypatch, bot, "contacts", "import-teams", TEAM_NAME, "--tag", "x",
+                                       SURVEYBOT_TEAMS_APP_ID=None)
+        assert status == 1 and said.startswith("surveybot: SURVEYBOT_TEAMS_APP_ID is not set"), said
+        status, said = await surveybot(monkeypatch, bot, "contacts", "import-teams", TEAM_NAME, "--tag", "Not A Tag")
+        assert status == 1 and "--tag: `not a tag` is not a tag" in said, said
+        assert not teams.connector.calls_to("GET", "/pagedmembers"), "Teams was never asked"
+        assert len(bot.rows("SELECT id FROM contact")) == 1  # only the one who added the app
+
+
+async def test_a_renamed_team_is_found_by_its_new_name_and_a_removed_one_is_forgotten(
+        teams: FakeTeams, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_bot(teams, tmp_path) as bot:
+        adder = teams.person(name="Ash Owner")
+        await add_to_team(bot, adder, [adder])
+        renamed = adder.activity("conversationUpdate", conversation=TEAM, conversation_type="channel",
+                                 channelData={"team": {"id": TEAM, "name": "Anyshire Early Help"},
+                                              "eventType": "teamRenamed", "tenant": {"id": TENANT_ID}})
+        assert await adder.send(renamed) in OK
+        status, said = await surveybot(monkeypatch, bot, "contacts", "import-teams", "anyshire early help", "--tag",
+                                       "early-help")
+        assert status == 0 and "1 already known, 1 tagged" in said, said
+        status, said = await surveybot(monkeypatch, bot, "contacts", "import-teams", TEAM_NAME, "--tag", "x")
+        assert status == 1 and "is known to the bot" in said
+        removed = adder.activity("installationUpdate", conversation=TEAM, conversation_type="channel",
+                                 action="remove", channelData={"team": {"id": TEAM}, "tenant": {"id": TENANT_ID}})
+        assert await adder.send(removed) in OK
+        assert bot.rows("SELECT count(*) FROM team_ref")[0][0] == 0
+
+
+# --- a campaign for the tag invites the imported members -------------------------------------------------------------
+
+async def test_a_campaign_for_the_tag_invites_the_imported_members_in_teams(
+        teams: FakeTeams, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    async with running_bot(teams, tmp_path, database_url, clock=clock) as bot:
+        members = [teams.person(name=f"Jo Social{n}") for n in range(4)]
+        outsider = teams.person(name="Oz Other")  # installed the app, but is not in the team: not invited
+        assert await outsider.send(outsider.installed()) in OK
+        await outsider.next_message()
+        await add_to_team(bot, members[0], members)
+        status, said = await surveybot(monkeypatch, bot, "contacts", "import-teams", TEAM_NAME, "--tag",
+                                       "social-care")
+        assert status == 0, said
+        opens = clock.now + timedelta(hours=1)
+        with bot.app.store.unit() as uow:
+            uow.session.add(Campaign(code="spring", survey_id="sample", version=bot.app.catalogue.latest(
+                "sample").version, tags='["social-care"]', channels='["teams"]', opens_at=opens.astimezone(UTC),
+                closes_at=(opens + timedelta(days=14)).astimezone(UTC), reminders="[]", created_on=opens.date()))
+        clock.now = opens
+        broadcaster = Broadcaster(bot.app.store, bot.app.keys, bot.app.catalogue, clock)
+        assert [(r.step, r.planned) for r in broadcaster.run_due()] == [("invite", 4)]
+        assert await broadcaster.drain(bot.channel, bot.app.service.call) == 4
+        made = [c for c in teams.connector.calls if c.path == "/v3/conversations"]
+        assert len(made) == 4 and all(c.body["members"][0]["id"] in {m.user for m in members} for c in made)
+        assert all(c.body["channelData"]["tenant"]["id"] == TENANT_ID and c.body["isGroup"] is False for c in made)
+        for member in members:
+            (invitation,) = [m for m in teams.connector.posted(member.conversation) if "go:spring" in m.data()]
+        assert not teams.connector.posted(outsider.conversation)[1:], "the outsider got only the welcome"
+        starter = members[2]
+        (invitation,) = [m for m in teams.connector.posted(starter.conversation) if "go:spring" in m.data()]
+        assert await starter.press(invitation, "go:spring") in OK
+        while "happy to start" not in (await starter.next_message()).text:
+            pass
