@@ -1,8 +1,8 @@
 """Reaching people in Teams first, end to end: the app added to a team (its reference kept, sealed), `surveybot
 contacts import-teams` reading the team's roster page by page through the REAL Agents SDK connector client and MSAL
-against the fake Bot Connector and Entra ID (tests/fakes/teams_api.py), and a campaign for the tag inviting the
-members through the outbox. On SQLite and PostgreSQL; no Teams id, object id, name, email or UPN stored, printed or
-logged."""
+against the fake Bot Connector and Entra ID (tests/fakes/teams_api.py), a campaign for the tag inviting the members
+through the outbox, and "you said, we did" from a young person's answer to the ticked reaction on the card and in
+the report. On SQLite and PostgreSQL; no Teams id, object id, name, email or UPN stored, printed or logged."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, timedelta
@@ -19,11 +20,15 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.engine import messages as msg
 from bot.services.broadcast import Broadcaster
+from bot.services.roles import Role, Roles
 from bot.services.surveyfiles import builtin_survey_dir
+from bot.services.yousaid import YouSaid, read_board
 from storage.models import Campaign
 from tests.conftest import SAMPLE, Clock
-from tests.fakes.teams_api import TENANT_ID, FakeTeams, TeamsUser, fake_teams
+from tests.fakes.teams_api import TENANT_ID, FakeTeams, Message, TeamsUser, fake_teams
+from tests.fakes.teams_respondent import Respondent
 from tests.test_teams_channel import OK, PEPPER, Bot, running_bot
 
 TEAM, TEAM_NAME = "19:Kq3fT0socialcare@thread.tacv2", "Anyshire Social Care"
@@ -221,3 +226,107 @@ async def test_a_campaign_for_the_tag_invites_the_imported_members_in_teams(
         assert await starter.press(invitation, "go:spring") in OK
         while "happy to start" not in (await starter.next_message()).text:
             pass
+
+
+# --- you said, we did, in Teams ---------------------------------------------------------------------------------------
+
+async def said_to(bot: Bot, person: TeamsUser, words: str) -> str:
+    """What the bot answers `person` typing `words` (the next message in their chat)."""
+    assert await person.say(words) in OK
+    return (await person.next_message()).text
+
+
+def the_card(bot: Bot, person: TeamsUser) -> Message:
+    (card,) = [m for m in bot.teams.connector.posted(person.conversation) if any(
+        d.startswith("wd:") for d in m.data())]
+    return card
+
+
+def labels(card: Message) -> list[str]:
+    return [str(a["title"]) for a in card.actions]
+
+
+async def test_you_said_we_did_goes_round_in_teams_and_the_card_ticks_the_choice(
+        teams: FakeTeams, tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    clock = Clock()
+    async with running_bot(teams, tmp_path, database_url, clock=clock) as bot:
+        app = bot.app
+        with app.store.unit() as uow:  # the youth round is open, so a free message is feedback too
+            uow.session.add(Campaign(code="ambassadors", survey_id="you-said", version=app.catalogue.latest(
+                "you-said").version, tags="[]", channels='["teams"]', opens_at=(clock.now - timedelta(days=1))
+                .astimezone(UTC), closes_at=(clock.now + timedelta(days=7)).astimezone(UTC), reminders="[]",
+                created_on=clock.now.date()))
+        young = [teams.person(name=f"Kai Young{n}") for n in range(2)]
+        for n, person in enumerate(young):
+            assert await person.send(person.installed()) in OK
+            await person.next_message()
+            await Respondent(person, seed=n, skip_share=0).complete("you-said", app.catalogue.latest("you-said").thanks)
+        assert "Thank you for telling us" in await said_to(bot, young[0], "The buses stop too early at night")
+
+        writer, lead = teams.person(name="Wren Writer"), teams.person(name="Lou Lead")
+        roles = Roles(app.store, app.keys, clock)
+        for person, role in ((writer, Role.ADMIN), (lead, Role.YOUTH_LEAD)):
+            assert await person.send(person.installed()) in OK
+            await person.next_message()
+            (kept,) = [a for a in (app.keys.unseal(s) for (s,) in bot.rows("SELECT address FROM contact"))
+                       if a.user == person.aad]
+            roles.grant(role, kept)
+        listing = await said_to(bot, writer, "/yousaid list")
+        items = ",".join(line.split()[0] for line in listing.splitlines())
+        assert "buses stop too early" in listing and items
+        assert "now has" in await said_to(bot, writer, f"/yousaid theme {items} Getting around")
+        theme = re.search(r"Theme (\d+)", "\n".join(m.text for m in teams.connector.posted(writer.conversation)))
+        assert theme is not None
+        written = await said_to(bot, writer, f"/yousaid reply {theme[1]} done Buses now run until 11pm.")
+        reply = re.search(r"Reply (\d+) written", written)
+        assert reply is not None, written
+        number = int(reply[1])
+        assert "approved" in await said_to(bot, lead, f"/yousaid approve {number}")
+        assert "will go out" in await said_to(bot, writer, f"/yousaid send {number}")
+
+        broadcaster = Broadcaster(app.store, app.keys, app.catalogue, clock)
+        broadcaster.run_due()
+        assert await broadcaster.drain(bot.channel, app.service.call) == 2, "both who completed the round"
+        for person in young:
+            card = the_card(bot, person)
+            assert "Buses now run until 11pm." in card.text and "Getting around" in card.text
+            assert labels(card) == ["This helps", "Not really", "Tell me more"]
+        assert not [m for m in teams.connector.posted(writer.conversation) if any(
+            d.startswith("wd:") for d in m.data())], "only those who completed the round get it"
+
+        first, second = young
+        card = the_card(bot, first)
+        await first.next_message()  # (the card itself)
+        assert await first.press(card, f"wd:{number}:helps") in OK
+        assert (await first.next_message()).text == msg.YOUSAID_REACTED
+        card = the_card(bot, first)
+        assert card.updates == 1 and labels(card) == ["✓ This helps", "Not really", "Tell me more"], \
+            "the card is updated in place, their choice ticked"
+        assert "Buses now run until 11pm." in card.text
+        assert await first.press(card, f"wd:{number}:helps") in OK
+        assert (await first.next_message()).text == msg.YOUSAID_ALREADY, "a second press says so kindly"
+        assert the_card(bot, first).updates == 1
+        changed = first.submit(card, f"wd:{number}:more")
+        assert await first.send(changed) in OK
+        assert (await first.next_message()).text == msg.YOUSAID_TELL_ME_MORE
+        assert labels(the_card(bot, first)) == ["This helps", "Not really", "✓ Tell me more"], "a change of mind"
+        assert await first.send(changed) in OK  # Teams delivers the same press again: nothing happens
+        await second.next_message()
+        assert await second.press(the_card(bot, second), f"wd:{number}:more") in OK
+        assert (await second.next_message()).text == msg.YOUSAID_TELL_ME_MORE
+        assert await writer.press(the_card(bot, first), f"wd:{number}:helps") in OK  # a card that is not theirs
+        assert (await writer.next_message()).text == msg.YOUSAID_NOT_FOR_YOU
+        await asyncio.sleep(0.2)
+        assert [m.text for m in teams.connector.posted(first.conversation)].count(msg.YOUSAID_TELL_ME_MORE) == 1
+
+        assert dict(bot.rows("SELECT kind, count(*) FROM we_did_reaction GROUP BY kind")) == {"more": 2}
+        themes = await said_to(bot, writer, "/yousaid themes")
+        assert f"reply {number} [done, sent to 2; helps 0, not-really 0, more 2]" in themes
+        board = read_board(app.store, app.settings.privacy, "you-said", None, clock.now.date())
+        (shown,) = [r for t in board.themes for r in t.replies]
+        assert shown.reactions == {"more": 2} and shown.sent == 2
+        yousaid = YouSaid(app.store, app.keys, app.catalogue, clock, app.settings.privacy)
+        assert yousaid.words(number) is not None and "11pm" in (yousaid.words(number) or "")
+        stored = bot.dump()
+    never_shown([*young, writer, lead], stored, caplog.text)

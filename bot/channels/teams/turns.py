@@ -27,10 +27,11 @@ from bot.channels.port import Address, ChannelError, RateLimited, Unreachable
 from bot.channels.reactions import parse_reaction
 from bot.channels.teams import reading
 from bot.channels.teams import words as said
-from bot.channels.teams.cards import RESUME, card, words
+from bot.channels.teams.cards import RESUME, card, card_text, reply_card, words
 from bot.channels.teams.render import Renderer
 from bot.engine import commands
 from bot.engine import conversation as engine
+from bot.engine import messages as msg
 from bot.engine.commands import Means, Typed
 from bot.services.contacts import TEAM
 from bot.services.port import ChatService, Outcome
@@ -207,11 +208,28 @@ class Turns:
             reach = f"{name} on Microsoft Teams" if isinstance(name, str) and name else "a person on Microsoft Teams"
             await self._run(context, who, self.service.care, press, reach, key)
         elif (reaction := parse_reaction(data)) is not None and self.yousaid is not None:
-            thanks = await self.service.call(self.yousaid.react, who, reaction[0], reaction[1], key)
-            if thanks is not None:
-                await self.renderer.send(context, None, thanks)
+            await self._react(context, who, reaction, key, pressed)
         elif buttons.decode(data) is None:
             await self.renderer.send(context, None, said.STALE_BUTTON)
+
+    async def _react(self, context: TurnContext, who: Address, reaction: tuple[int, str], key: str | None,
+                     pressed: str | None) -> None:
+        """"This helps / not really / tell me more" under a "we did" reply, as on Telegram and Slack: counted once
+        per person (a new choice replaces the old), the card redrawn in place with their choice ticked, and a word
+        back: thanks, the kind reply to "tell me more" once, or that a second press of the same choice changed
+        nothing. A redelivered press does nothing."""
+        assert self.yousaid is not None
+        reply_id, kind = reaction
+        async with self.renderer.person(who).lock:
+            said = await self.service.call(self.yousaid.react, who, reply_id, kind, key)
+            if said is None:
+                return
+            if pressed and said in (msg.YOUSAID_REACTED, msg.YOUSAID_TELL_ME_MORE):
+                text = await self.service.call(self.yousaid.words, reply_id)
+                if text is not None:
+                    content = reply_card(text, reply_id, kind)
+                    await self.renderer.update(context, pressed, card_text(content), content)
+            await self.renderer.send(context, None, said)
 
     async def _run(self, context: TurnContext, who: Address, use_case: Callable[..., Outcome], *args: Any,
                    pressed: str | None = None) -> None:
