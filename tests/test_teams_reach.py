@@ -16,12 +16,16 @@ from collections.abc import AsyncIterator
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.cli import main
 from bot.engine import messages as msg
 from bot.services.broadcast import Broadcaster
+from bot.services.contact_book import team_id_of
 from bot.services.roles import Role, Roles
 from bot.services.surveyfiles import builtin_survey_dir
 from bot.services.yousaid import YouSaid, read_board
@@ -190,6 +194,18 @@ async def test_a_renamed_team_is_found_by_its_new_name_and_a_removed_one_is_forg
                                  action="remove", channelData={"team": {"id": TEAM}, "tenant": {"id": TENANT_ID}})
         assert await adder.send(removed) in OK
         assert bot.rows("SELECT count(*) FROM team_ref")[0][0] == 0
+
+
+@given(st.text(min_size=1, max_size=200).filter(lambda t: t.strip() == t and t.isprintable()))
+def test_a_team_is_named_by_its_id_or_its_link_whatever_the_id_holds(team: str) -> None:
+    link = f"https://teams.microsoft.com/l/team/{quote(team, safe='')}/conversations?groupId=x&tenantId={TENANT_ID}"
+    assert team_id_of(link) == team
+    assert team_id_of(team) == team or team.lower().startswith(("https://", "http://"))
+
+
+@given(st.text(max_size=300))
+def test_whatever_is_typed_as_a_team_reads_without_raising(typed: str) -> None:
+    assert isinstance(team_id_of(typed), str)
 
 
 # --- a campaign for the tag invites the imported members -------------------------------------------------------------

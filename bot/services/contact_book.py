@@ -172,7 +172,7 @@ def find_team(core: Core, tenant: str, text: str) -> Address:
     typed = " ".join(text.split())
     if not typed:
         raise CampaignError("TEAM: give the team's name, or its id or link (Get link to team, in the team's menu)")
-    team_id = _team_id(typed)
+    team_id = team_id_of(typed)
     with core.store.unit() as uow:
         found = [core.keys.unseal(sealed) for sealed in team_refs.found(
             uow, core.keys.team(tenant, "id", team_id), core.keys.team(tenant, "name", team_name(typed)))]
@@ -188,7 +188,7 @@ def find_team(core: Core, tenant: str, text: str) -> Address:
     return found[0]
 
 
-def _team_id(typed: str) -> str:
+def team_id_of(typed: str) -> str:
     """A team's id from what was typed: the id itself, or the team's link (https://teams.microsoft.com/l/team/ID/...)."""
     if typed.lower().startswith(("https://", "http://")):
         parts = urlsplit(typed).path.split("/")
