@@ -103,7 +103,8 @@ def contact_rows(path: Path, lines: Iterable[str], bot_id: str | None) -> Iterat
                 address = parse_who(row[who_at] if who_at < len(row) else "", bot_id)
                 if address.channel not in IMPORTED:
                     raise ValueError(f"channel `{address.channel}` cannot be invited from a list (telegram, slack or "
-                                     "email; Teams contacts are kept when the app is installed)")
+                                     "email; Teams contacts are kept when the app is installed, or imported with "
+                                     "`surveybot contacts import-teams`)")
                 field = row[tags_at] if tags_at is not None and tags_at < len(row) else ""
                 tags = tag_lists.get(field)
                 if tags is None:
