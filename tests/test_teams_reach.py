@@ -237,6 +237,8 @@ async def test_a_campaign_for_the_tag_invites_the_imported_members_in_teams(
         for member in members:
             (invitation,) = [m for m in teams.connector.posted(member.conversation) if "go:spring" in m.data()]
         assert not teams.connector.posted(outsider.conversation)[1:], "the outsider got only the welcome"
+        routes = [bot.app.keys.unseal(a).route for (a,) in bot.rows("SELECT address FROM contact")]
+        assert all(any(m.conversation in r for r in routes) for m in members), "each chat made is kept, sealed"
         starter = members[2]
         (invitation,) = [m for m in teams.connector.posted(starter.conversation) if "go:spring" in m.data()]
         assert await starter.press(invitation, "go:spring") in OK

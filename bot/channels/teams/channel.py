@@ -259,7 +259,12 @@ class TeamsChannel:
                 return
 
             async def made(context: TurnContext) -> None:
+                """The chat Teams made, kept with the person's sealed address before anything is sent in it, so a
+                reminder after a restart goes straight there."""
                 person.conversation = context.activity.conversation.id
+                learnt = reading.Route(route.service_url, person.conversation, route.member).pack()
+                await self.service.call(self.service.register, Address(address.channel, address.workspace,
+                                                                       address.user, learnt))
                 await work(context)
 
             parameters = ConversationParameters(is_group=False, bot=agent, members=[user],
