@@ -14,13 +14,14 @@ from storage.models import TeamRef
 from storage.unit_of_work import UnitOfWork
 
 
-def keep(uow: UnitOfWork, lookup: str, named: str, sealed: str, today: date) -> None:
-    """Add the team, or refresh its name and reference (renamed, or moved to another service URL)."""
+def keep(uow: UnitOfWork, lookup: str, named: str | None, sealed: str, today: date) -> None:
+    """Add the team, or refresh its reference (moved to another service URL) and its name (renamed); `named` is None
+    when the activity said no name, which leaves the one known (a new team is then found by its id alone)."""
     row = uow.session.exec(select(TeamRef).where(TeamRef.lookup == lookup)).first()
     if row is None:
-        row = TeamRef(lookup=lookup, named=named, address=sealed, kept_on=today)
+        row = TeamRef(lookup=lookup, named=named or lookup, address=sealed, kept_on=today)
     else:
-        row.named, row.address, row.kept_on = named, sealed, today
+        row.named, row.address, row.kept_on = named or row.named, sealed, today
     uow.session.add(row)
     uow.session.flush()
 

@@ -181,6 +181,11 @@ async def test_a_renamed_team_is_found_by_its_new_name_and_a_removed_one_is_forg
     async with running_bot(teams, tmp_path) as bot:
         adder = teams.person(name="Ash Owner")
         await add_to_team(bot, adder, [adder])
+        installed = adder.activity("installationUpdate", conversation=TEAM, conversation_type="channel", action="add",
+                                   channelData={"team": {"id": TEAM}, "tenant": {"id": TENANT_ID}})
+        assert await adder.send(installed) in OK  # said without the team's name: the name known stays
+        status, said = await surveybot(monkeypatch, bot, "contacts", "import-teams", TEAM_NAME, "--tag", "owners")
+        assert status == 0 and "1 already known, 1 tagged" in said, said
         renamed = adder.activity("conversationUpdate", conversation=TEAM, conversation_type="channel",
                                  channelData={"team": {"id": TEAM, "name": "Anyshire Early Help"},
                                               "eventType": "teamRenamed", "tenant": {"id": TENANT_ID}})

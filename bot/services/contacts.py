@@ -80,9 +80,9 @@ class Contacts(Steps):
     def keep_team(self, team: Address, name: str) -> None:
         """The app was added to a team (or the team renamed): keep its sealed reference, found by keyed hashes of
         its id and name, so its members can be imported later. The name itself is not kept."""
+        named = self.keys.team(team.workspace, "name", team_name(name)) if name.strip() else None
         with self.store.unit() as uow:
-            team_refs.keep(uow, self.keys.team(team.workspace, "id", team.user),
-                           self.keys.team(team.workspace, "name", team_name(name)), self.keys.seal(team),
+            team_refs.keep(uow, self.keys.team(team.workspace, "id", team.user), named, self.keys.seal(team),
                            self.clock().date())
 
     def forget_team(self, team: Address) -> None:

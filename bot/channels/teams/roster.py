@@ -67,7 +67,7 @@ async def members(app_id: str, password: str, tenant: str, team: Address, page_s
                 break
     finally:
         await client.close()
-    log.info("read a team's roster: %d member(s) in it, %d left out", len(people), left_out)
+    log.debug("read a team's roster: %d member(s) in it, %d left out", len(people), left_out)
     return Roster(tuple(people), left_out)
 
 
