@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 
 from bot.cli import main
 from bot.engine import messages as msg
+from bot.reading import Reader
+from bot.reporting.outputs import export_survey
 from bot.services.broadcast import Broadcaster
 from bot.services.contact_book import team_id_of
 from bot.services.roles import Role, Roles
@@ -135,8 +137,10 @@ async def test_import_teams_pages_through_the_roster_tags_everyone_once_and_keep
             (7, 5, 7), (7, 0, 0), (7, 0, 7)]
         assert not [c for c in teams.connector.calls if c.path == "/v3/conversations"], \
             "no chat made at import: the first invitation makes it"
+        status, listed = await surveybot(monkeypatch, bot, "contacts", "list", "--tag", "social-care", "--json")
+        assert status == 0 and len(json.loads(listed)) == 7, listed
         stored = bot.dump()
-    never_shown(members, stored, said + again + more, caplog.text)
+    never_shown(members, stored, said + again + more + listed, caplog.text)
     for team_words in (TEAM, TEAM_NAME, TEAM_NAME.lower()):
         assert team_words not in stored, "the team's id and name are kept only as keyed hashes and sealed"
 
@@ -351,5 +355,8 @@ async def test_you_said_we_did_goes_round_in_teams_and_the_card_ticks_the_choice
         assert shown.reactions == {"more": 2} and shown.sent == 2
         yousaid = YouSaid(app.store, app.keys, app.catalogue, clock, app.settings.privacy)
         assert yousaid.words(number) is not None and "11pm" in (yousaid.words(number) or "")
+        out = tmp_path / "you-said.csv"
+        reader = Reader(app.settings, app.engine, app.store, app.catalogue, app.service.clock)
+        assert export_survey(reader, app.service.clock, "you-said", "csv", None, str(out)) == 2
         stored = bot.dump()
-    never_shown([*young, writer, lead], stored, caplog.text)
+    never_shown([*young, writer, lead], stored, out.read_text(), caplog.text)
