@@ -279,11 +279,12 @@ async def test_you_said_we_did_goes_round_in_teams_and_the_card_ticks_the_choice
     clock = Clock()
     async with running_bot(teams, tmp_path, database_url, clock=clock) as bot:
         app = bot.app
-        with app.store.unit() as uow:  # the youth round is open, so a free message is feedback too
+        with app.store.unit() as uow:  # the youth round's campaign ("we did" replies go out under it); its tag is
+            # nobody's, so its invitations (planned whenever the bot's scheduler first looks) reach no one here
             uow.session.add(Campaign(code="ambassadors", survey_id="you-said", version=app.catalogue.latest(
-                "you-said").version, tags="[]", channels='["teams"]', opens_at=(clock.now - timedelta(days=1))
-                .astimezone(UTC), closes_at=(clock.now + timedelta(days=7)).astimezone(UTC), reminders="[]",
-                created_on=clock.now.date()))
+                "you-said").version, tags='["ambassadors"]', channels='["teams"]',
+                opens_at=(clock.now - timedelta(days=1)).astimezone(UTC),
+                closes_at=(clock.now + timedelta(days=7)).astimezone(UTC), reminders="[]", created_on=clock.now.date()))
         young = [teams.person(name=f"Kai Young{n}") for n in range(2)]
         for n, person in enumerate(young):
             assert await person.send(person.installed()) in OK
@@ -315,6 +316,7 @@ async def test_you_said_we_did_goes_round_in_teams_and_the_card_ticks_the_choice
         broadcaster = Broadcaster(app.store, app.keys, app.catalogue, clock)
         broadcaster.run_due()
         assert await broadcaster.drain(bot.channel, app.service.call) == 2, "both who completed the round"
+        assert bot.rows(f"SELECT count(*) FROM outbox WHERE step = 'wedid-{number}'")[0][0] == 2
         for person in young:
             card = the_card(bot, person)
             assert "Buses now run until 11pm." in card.text and "Getting around" in card.text
