@@ -162,6 +162,20 @@ async def test_a_connector_refusal_mid_roster_is_one_line_and_imports_nobody(
         never_shown(members, said)
 
 
+async def test_teams_asking_to_slow_down_mid_roster_is_waited_out(
+        teams: FakeTeams, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with running_bot(teams, tmp_path) as bot:
+        members = [teams.person(name=f"Val Member{n}") for n in range(4)]
+        await add_to_team(bot, members[0], members)
+        teams.connector.page_limit = 2
+        teams.connector.fail_next(429, retry_after=1, after=1)
+        status, said = await surveybot(monkeypatch, bot, "contacts", "import-teams", TEAM_NAME, "--tag", "x")
+        assert status == 0 and "4 member(s) of the team: 3 added, 1 already known" in said, said
+        pages = teams.connector.calls_to("GET", "/pagedmembers")
+        assert [p.status for p in pages] == [200, 429, 200, 200]  # six listed (a bot and a guest too): 3 pages
+        assert pages[1].body == pages[2].body, "the refused page asked for again, from the same token"
+
+
 async def test_an_unknown_team_or_no_teams_settings_is_one_clear_line(
         teams: FakeTeams, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async with running_bot(teams, tmp_path) as bot:
