@@ -24,7 +24,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration's revision. Every command starts by making sure the schema is current; when the database already
 # says it is at HEAD, that costs one query instead of loading Alembic and every migration script. A test keeps this
 # equal to Alembic's own head, so a new migration cannot be forgotten here.
-HEAD = "0007_console_pass"
+HEAD = "0008_team_ref"
 MIGRATION_LOCK = 0x5355_524D  # "SURM": processes starting together on PostgreSQL migrate one at a time
 
 

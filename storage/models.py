@@ -328,3 +328,18 @@ class ConsolePass(SQLModel, table=True):
     address: str = Field(sa_column=Column(Text, nullable=False))
     made_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     seen_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class TeamRef(SQLModel, table=True):
+    """A Microsoft Teams team the bot was added to (storage.team_refs), kept so `surveybot contacts import-teams` can
+    ask Teams who is in it. Found by keyed hashes only: of the team's id (`lookup`) and of its name as the IT officer
+    types it (`named`); the id and where to reach it (the Bot Connector's service URL) are sealed in `address`. The
+    name itself is not kept. Nothing here leads to a person or an answer."""
+
+    __tablename__ = "team_ref"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lookup: str = Field(max_length=64, unique=True)
+    named: str = Field(max_length=64, index=True)
+    address: str = Field(sa_column=Column(Text, nullable=False))
+    kept_on: date

@@ -90,6 +90,38 @@ async def test_the_connector_checks_tokens_records_throttles_and_refuses(teams: 
     assert (await teams.connector.next_message(conversation)).id == posted
 
 
+async def test_a_teams_roster_comes_in_pages_with_a_continuation_token(teams: FakeTeams) -> None:
+    team = "19:roster@thread.tacv2"
+    people = [teams.person(name=f"Pat Member{n}") for n in range(5)]
+    teams.connector.rosters[team] = [p.member() for p in people]
+    teams.connector.page_limit = 2
+    url = f"{teams.connector.url}v3/conversations/{team}/pagedmembers"
+    good = {"Authorization": f"Bearer {teams.identity.bot_token()}"}
+    seen: list[str] = []
+    tokens: list[str] = []
+    async with aiohttp.ClientSession() as http:
+        params = {"pageSize": "500"}
+        while True:
+            async with http.get(url, params=params, headers=good) as response:
+                assert response.status == 200
+                page = await response.json()
+            seen.extend(m["aadObjectId"] for m in page["members"])
+            if "continuationToken" not in page:
+                break
+            tokens.append(page["continuationToken"])
+            params["continuationToken"] = page["continuationToken"]
+        async with http.get(url, headers={"Authorization": f"Bearer {teams.identity.mint()}"}) as response:
+            assert response.status == 401
+        async with http.get(f"{teams.connector.url}v3/conversations/19:other@thread.tacv2/pagedmembers",
+                            headers=good) as response:
+            assert response.status == 404
+        teams.connector.fail_next(403)
+        async with http.get(url, headers=good) as response:
+            assert response.status == 403
+    assert seen == [p.aad for p in people] and len(tokens) == 2
+    assert {"id", "aadObjectId", "name", "userPrincipalName", "tenantId"} <= set(people[0].member())
+
+
 async def test_people_post_signed_activities(teams: FakeTeams) -> None:
     received: list[tuple[str, dict[str, object]]] = []
 

@@ -20,7 +20,17 @@ from bot.channels.teams.cards import (
     reply_card,
     say_card,
 )
-from bot.channels.teams.reading import Route, address, data_of, event_of, start_code, typed_text, unpack_route
+from bot.channels.teams.reading import (
+    Route,
+    address,
+    data_of,
+    event_of,
+    event_type,
+    start_code,
+    team_of,
+    typed_text,
+    unpack_route,
+)
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.conversation import Answered, Prompt
@@ -197,3 +207,22 @@ def test_address_never_raises(tenant: object, user: object, service: object, con
 def test_a_damaged_route_reads_as_none(text: str) -> None:
     found = unpack_route(text)
     assert found is None or found.service_url.startswith(("https://", "http://"))
+
+
+def test_a_team_is_read_from_channel_data_with_its_name_and_the_event() -> None:
+    data = {"team": {"id": "19:abc@thread.tacv2", "name": "Anyshire Social Care"}, "eventType": "teamRenamed"}
+    assert team_of(data) == ("19:abc@thread.tacv2", "Anyshire Social Care") and event_type(data) == "teamRenamed"
+    assert team_of({"team": {"id": "19:abc@thread.tacv2"}}) == ("19:abc@thread.tacv2", ""), "a name is optional"
+    assert team_of({"tenant": {"id": "t"}}) is None and event_type({}) == ""
+    assert team_of({"team": {"id": "19:a\nb"}}) is None and team_of({"team": {"id": "1" * 301}}) is None
+
+
+@given(st.one_of(anything, st.fixed_dictionaries({}, optional={
+    "team": st.one_of(anything, st.fixed_dictionaries({}, optional={"id": anything, "name": anything})),
+    "eventType": anything})))
+def test_team_readers_never_raise_whatever_channel_data_carries(data: object) -> None:
+    found = team_of(data)
+    if found is not None:
+        team, name = found
+        assert 0 < len(team) <= reading.TEAM_ID_LIMIT and team.isprintable() and len(name) <= reading.NAME_LIMIT
+    assert isinstance(event_type(data), str)

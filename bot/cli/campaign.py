@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot.services import campaign_admin, contact_book
 from bot.services.campaign_admin import describe, render
-from bot.services.contact_book import parse_tags
+from bot.services.contact_book import CampaignError, parse_tags
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -29,6 +29,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     slack = contact_commands.add_parser("import-slack", help="add a Slack channel's members as contacts")
     slack.add_argument("channel_id", help="the channel's id, like C0123ABCD (channel details, at the bottom)")
     slack.add_argument("--tags", default="", help="tags to give them, separated by commas")
+    teams = contact_commands.add_parser(
+        "import-teams", help="add the members of a Microsoft Teams team the app was added to as contacts",
+        description="Add every member of a team the Teams app was added to as a contact, with the tags given, "
+        "ready to be invited by a campaign. Prints counts only. Running it again adds nobody twice.")
+    teams.add_argument("team", help="the team's name (as it was when the app was added, or since), or its link "
+                       "(Get link to team, in the team's menu)")
+    teams.add_argument("--tag", action="append", required=True, dest="tag",
+                       help="a tag to give them (repeat --tag for more)")
     listing = contact_commands.add_parser("list", help="contacts with their tags (never their platform ids)")
     listing.add_argument("--tag")
     listing.add_argument("--json", action="store_true")
@@ -70,6 +78,8 @@ def run(app: App, args: argparse.Namespace) -> int:
             return import_contacts(app, args.file)
         if args.contacts_command == "import-slack":
             return import_slack_channel(app, args.channel_id, parse_tags(args.tags, "--tags"))
+        if args.contacts_command == "import-teams":
+            return import_teams(app, args.team, [t for text in args.tag for t in parse_tags(text, "--tag")])
         if args.contacts_command == "list":
             return list_contacts(app, args.tag, args.json)
         return tag_contact(app, args.contact_id, parse_tags(args.add, "--add"), parse_tags(args.remove, "--remove"))
@@ -101,6 +111,18 @@ def import_slack_channel(app: App, channel_id: str, tags: list[str]) -> int:
     joined, added = contact_book.import_slack_channel(app, channel_id, tags, app.settings.slack_bot_token,
                                                       app.settings.slack_api_url)
     print(f"Imported {joined} member(s) of {channel_id}: {added} new.")
+    return 0
+
+
+def import_teams(app: App, team: str, tags: list[str]) -> int:
+    from bot.app import import_team
+
+    if not tags:
+        raise CampaignError("--tag: give at least one tag, so a campaign can invite the team's members")
+    done, left_out = import_team(app, team, tags)
+    print(f"Imported {done.added + done.known} member(s) of the team: {done.added} added, {done.known} already "
+          f"known, {done.tagged} tagged {', '.join(tags)}." + (
+              f" {left_out} left out (bots, or guests from another organisation)." if left_out else ""))
     return 0
 
 

@@ -80,9 +80,10 @@ YOUSAID_REACTIONS = {"helps": "This helps", "not-really": "Not really", "more": 
 YOUSAID_REACTED = "Thank you. We have got your answer."
 YOUSAID_TELL_ME_MORE = ("Thank you for asking. We will share more soon. "
                         "You can also send us a message here at any time.")
+YOUSAID_ALREADY = "You chose that one already, so nothing has changed. Thank you!"
 YOUSAID_NOT_FOR_YOU = "Sorry, this button is not for you."
 YOUSAID_MESSAGES = (YOUSAID_THANKS, YOUSAID_REPLY, *YOUSAID_STATUS.values(), *YOUSAID_REACTIONS.values(),
-                    YOUSAID_REACTED, YOUSAID_TELL_ME_MORE, YOUSAID_NOT_FOR_YOU)
+                    YOUSAID_REACTED, YOUSAID_TELL_ME_MORE, YOUSAID_ALREADY, YOUSAID_NOT_FOR_YOU)
 
 # Safeguarding (bot.services.safeguarding): the gentle check when a young person's words suggest they may not be safe,
 # or

@@ -1,4 +1,5 @@
-"""The people campaigns can reach: importing contacts (from a CSV file or a Slack channel), listing and tagging them.
+"""The people campaigns can reach: importing contacts (from a CSV file, a Slack channel or a Teams team), listing and
+tagging them.
 
 The use cases behind `surveybot contacts ...` (bot/cli/campaign.py parses and prints). Every mistake is one
 `CampaignError` line naming the field or file:line; an import is all or nothing. Contacts are stored sealed and
@@ -10,13 +11,18 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from bot.domain.address import Address
+from bot.services.contacts import TEAM, team_name
 from bot.services.core import Core
 from bot.services.roles import parse_who
 from storage import campaigns as store_campaigns
+from storage import contacts as store_contacts
+from storage import team_refs
 
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 CHANNELS = ("telegram", "slack", "email", "teams")
@@ -97,7 +103,8 @@ def contact_rows(path: Path, lines: Iterable[str], bot_id: str | None) -> Iterat
                 address = parse_who(row[who_at] if who_at < len(row) else "", bot_id)
                 if address.channel not in IMPORTED:
                     raise ValueError(f"channel `{address.channel}` cannot be invited from a list (telegram, slack or "
-                                     "email; Teams contacts are kept when the app is installed)")
+                                     "email; Teams contacts are kept when the app is installed, or imported with "
+                                     "`surveybot contacts import-teams`)")
                 field = row[tags_at] if tags_at is not None and tags_at < len(row) else ""
                 tags = tag_lists.get(field)
                 if tags is None:
@@ -148,6 +155,67 @@ def import_slack_channel(core: Core, channel_id: str, tags: list[str], bot_token
         uow.audit("contacts.imported", {"rows": len(members), "new": added, "from": "slack channel"},
                   core.service.clock().date())
     return len(members) - (bot_user in members), added
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import of people did, in counts only: new contacts, those already known, and those given a tag they
+    did not have."""
+
+    added: int
+    known: int
+    tagged: int
+
+
+def find_team(core: Core, tenant: str, text: str) -> Address:
+    """A team the app was added to (its sealed reference, kept by the Teams channel), by the name it had then or
+    since, or by its id (19:...@thread.tacv2), or by the link Teams' "Get link to team" gives."""
+    typed = " ".join(text.split())
+    if not typed:
+        raise CampaignError("TEAM: give the team's name, or its id or link (Get link to team, in the team's menu)")
+    team_id = team_id_of(typed)
+    with core.store.unit() as uow:
+        found = [core.keys.unseal(sealed) for sealed in team_refs.found(
+            uow, core.keys.team(tenant, "id", team_id), core.keys.team(tenant, "name", team_name(typed)))]
+        known = team_refs.count(uow)
+    found = [team for team in found if team.channel == TEAM and team.workspace == tenant]
+    shown = typed[:80] + ("…" if len(typed) > 80 else "")
+    if not found:
+        raise CampaignError(f"TEAM: no team `{shown}` is known to the bot ({known} team(s) known). Add the app to the "
+                            "team in Teams while the bot runs, then try again")
+    if len({team.user for team in found}) > 1:
+        raise CampaignError(f"TEAM: {len(found)} teams are called `{shown}`; give the team's link instead (Get link "
+                            "to team, in the team's menu)")
+    return found[0]
+
+
+def team_id_of(typed: str) -> str:
+    """A team's id from what was typed: the id itself, or the team's link (https://teams.microsoft.com/l/team/ID/...)."""
+    if typed.lower().startswith(("https://", "http://")):
+        parts = urlsplit(typed).path.split("/")
+        if len(parts) > 3 and parts[1] == "l" and parts[2] in ("team", "channel"):
+            return unquote(parts[3])
+    return typed
+
+
+def import_people(core: Core, people: Iterable[Address], tags: list[str], source: str) -> Imported:
+    """People a platform listed (a Teams team's roster), made contacts with `tags`, all in one transaction. Someone
+    already known keeps the address the bot last learnt for them (a Teams route with their personal chat is better
+    than the roster's, which has none) and gains the tags."""
+    today = core.service.clock().date()
+    added = known = tagged = 0
+    with core.store.unit() as uow:
+        for address in people:
+            lookup = core.keys.contact_lookup(address)
+            before = store_contacts.find(uow, lookup)
+            had = set(store_campaigns.tags_of(before)) if before is not None else set()
+            _, created = store_campaigns.upsert_contact(uow, lookup, address.channel, core.keys.seal(address), tags,
+                                                        today)
+            added, known = added + created, known + (not created)
+            tagged += bool(set(tags) - had)
+        uow.audit("contacts.imported", {"rows": added + known, "new": added, "tagged": tagged, "from": source},
+                  today)
+    return Imported(added, known, tagged)
 
 
 def list_contacts(core: Core, tag: str | None) -> list[dict[str, Any]]:

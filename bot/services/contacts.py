@@ -1,4 +1,5 @@
-"""Contacts: people campaigns can reach, the groups (campaign tags) they join, and stopping invitations.
+"""Contacts: people campaigns can reach, the groups (campaign tags) they join, and stopping invitations; and the
+Teams teams the bot was added to, whose members `surveybot contacts import-teams` imports.
 
 A part of SurveyService (bot.services.service): channels call these through it. The person is kept by a keyed lookup
 and a sealed address (bot.services.privacy), never by a platform id.
@@ -14,7 +15,15 @@ from bot.engine.conversation import Say
 from bot.services.steps import Outcome, Steps
 from storage import campaigns as store_campaigns
 from storage import contacts as store_contacts
+from storage import team_refs
 from storage.unit_of_work import UnitOfWork
+
+TEAM = "teams-team"  # the channel of a team's reference: Address(TEAM, tenant, team id, route=its service URL)
+
+
+def team_name(text: str) -> str:
+    """A team's name as it is looked up: case and spacing as the IT officer may type them do not matter."""
+    return " ".join(text.split()).casefold()
 
 
 class Contacts(Steps):
@@ -67,3 +76,16 @@ class Contacts(Steps):
         """The person blocked the bot or left the workspace: stop sending to them."""
         with self.store.unit() as uow:
             store_contacts.mark_unreachable(uow, self.keys.contact_lookup(address))
+
+    def keep_team(self, team: Address, name: str) -> None:
+        """The app was added to a team (or the team renamed): keep its sealed reference, found by keyed hashes of
+        its id and name, so its members can be imported later. The name itself is not kept."""
+        named = self.keys.team(team.workspace, "name", team_name(name)) if name.strip() else None
+        with self.store.unit() as uow:
+            team_refs.keep(uow, self.keys.team(team.workspace, "id", team.user), named, self.keys.seal(team),
+                           self.clock().date())
+
+    def forget_team(self, team: Address) -> None:
+        """The app was removed from a team, or the team deleted: its members can no longer be listed."""
+        with self.store.unit() as uow:
+            team_refs.forget(uow, self.keys.team(team.workspace, "id", team.user))

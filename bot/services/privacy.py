@@ -62,6 +62,10 @@ class Keys:
         """A redelivered platform update is recognised by this, without storing the platform's own ids."""
         return self._mac(b"event", f"{channel}|{event_id}".encode())
 
+    def team(self, tenant: str, kind: str, value: str) -> str:
+        """Finds a Teams team the bot was added to, by its id or its name (`kind`), without storing either."""
+        return self._mac(b"teams-team", f"{tenant}|{kind}|{value}".encode())
+
     def secret(self, label: str) -> str:
         """A stable secret for a purpose (e.g. Telegram's webhook token) when the settings do not give one."""
         return self._derive(f"secret|{label}".encode()).hex()

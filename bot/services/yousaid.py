@@ -276,9 +276,18 @@ class YouSaid:
             result = table.react(uow, reply_id, voter, kind, now.date())
             if result != "same":
                 uow.audit("yousaid.reaction", {"reply": reply_id, "kind": kind, "change": result}, now.date())
-        if kind == "more" and result != "same":  # the kind reply once, not again on a second press
+        if result == "same":  # a second press of the same choice: counted once, and said so
+            return msg.YOUSAID_ALREADY
+        if kind == "more":  # the kind reply once, not again on a second press
             return msg.YOUSAID_TELL_ME_MORE
         return msg.YOUSAID_REACTED
+
+    def words(self, reply_id: int) -> str | None:
+        """A reply's words as young people received them, for a channel that redraws its card whole to tick a
+        choice (Teams: a press carries no card); None once the reply has gone."""
+        with self.store.unit() as uow:
+            found = outgoing(uow, table.reply_step(reply_id))
+        return found[1] if found is not None else None
 
     # --- inside ----------------------------------------------------------------------------------------------------
     def refused(self, who: Address, command: str) -> None:

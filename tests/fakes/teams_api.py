@@ -15,8 +15,10 @@ MSAL's requests). Nothing of the SDK is patched.
 - `Connector`: the Bot Connector service (the serviceUrl in every activity): conversations made, messages posted,
   cards updated, each call checked for a token the Identity gave the bot. Failures can be queued (429 with
   Retry-After, 403 for someone who removed the app).
+  Teams' rosters too: a team's members, page by page (pagedmembers, with a continuation token).
 - `TeamsUser`: a person in Teams: writes, presses Action.Submit buttons (a message whose value is the button's data
-  and the card's inputs), installs the app; each activity posted to the bot with a genuinely signed token.
+  and the card's inputs), installs the app, adds it to a team; each activity posted to the bot with a genuinely
+  signed token.
 """
 
 from __future__ import annotations
@@ -275,10 +277,13 @@ class Connector:
         self.calls: list[Call] = []
         self.messages: dict[str, list[Message]] = {}  # conversation -> messages, in order
         self.by_id: dict[str, Message] = {}
-        self.failures: list[tuple[int, float | None]] = []  # (status, Retry-After) for the next calls
+        self.failures: list[tuple[int, float | None] | None] = []  # (status, Retry-After) for the next calls (None:
+        # that call goes through)
         self.gone: set[str] = set()  # conversations whose person removed the app: 403
         self.members: dict[str, str] = {}  # conversation made -> its member
         self.delay = 0.0  # seconds each post takes, to give a kill time to land mid-send
+        self.rosters: dict[str, list[Payload]] = {}  # team id -> its members, as pagedmembers lists them
+        self.page_limit = 500  # the most members one page holds, whatever pageSize asks (Teams' own cap is 500)
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._cursor: dict[str, int] = {}
@@ -292,6 +297,7 @@ class Connector:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v3/conversations", self._create)
+        app.router.add_get("/v3/conversations/{conversation}/pagedmembers", self._paged_members)
         app.router.add_post("/v3/conversations/{conversation}/activities", self._post)
         app.router.add_post("/v3/conversations/{conversation}/activities/{reply_to}", self._post)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
@@ -305,15 +311,16 @@ class Connector:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def fail_next(self, status: int, retry_after: float | None = None, times: int = 1) -> None:
-        self.failures.extend([(status, retry_after)] * times)
+    def fail_next(self, status: int, retry_after: float | None = None, times: int = 1, after: int = 0) -> None:
+        """The next `times` calls fail with `status`, once `after` more calls have gone through."""
+        self.failures.extend([None] * after + [(status, retry_after)] * times)
 
     async def _checked(self, request: web.Request, conversation: str) -> web.Response | None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme != "Bearer" or token not in self.identity.issued:
             return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
-        if self.failures:
-            status, retry = self.failures.pop(0)
+        if self.failures and (failure := self.failures.pop(0)) is not None:
+            status, retry = failure
             headers = {"Retry-After": f"{retry:g}"} if retry is not None else {}
             return web.json_response({"error": {"code": "Throttled" if status == 429 else "Failed"}},
                                      status=status, headers=headers)
@@ -338,6 +345,27 @@ class Connector:
             return refused
         self.members[conversation] = user
         return web.json_response({"id": conversation}, status=201)
+
+    async def _paged_members(self, request: web.Request) -> web.Response:
+        """A team's roster, as Microsoft documents it: at most pageSize members (and never more than page_limit),
+        and a continuationToken while more are left (none on the last page)."""
+        team = request.match_info["conversation"]
+        refused = await self._checked(request, team)
+        if refused is None and team not in self.rosters:
+            refused = web.json_response({"error": {"code": "ConversationNotFound"}}, status=404)
+        self._record(request, team, "", dict(request.query), refused.status if refused else 200)
+        if refused is not None:
+            return refused
+        try:
+            size = min(int(request.query.get("pageSize", "500")), self.page_limit)
+            start = int(request.query.get("continuationToken") or "0", 16)
+        except ValueError:
+            return web.json_response({"error": {"code": "BadArgument"}}, status=400)
+        roster = self.rosters[team]
+        page: Payload = {"members": roster[start:start + size]}
+        if start + size < len(roster):
+            page["continuationToken"] = f"{start + size:x}"
+        return web.json_response(page)
 
     async def _post(self, request: web.Request) -> web.Response:
         conversation = request.match_info["conversation"]
@@ -432,6 +460,21 @@ class TeamsUser:
     def submit(self, pressed: Message, data: str, **inputs: Any) -> Payload:
         """An Action.Submit press on a card: a message whose value is the button's data and the card's inputs."""
         return self.activity("message", value={"surveybot": data, **inputs}, replyToId=pressed.id)
+
+    def member(self) -> Payload:
+        """This person as a team's roster lists them."""
+        given, _, family = self.name.partition(" ")
+        return {"id": self.user, "aadObjectId": self.aad, "name": self.name, "givenName": given, "surname": family,
+                "email": f"{given.lower()}.{family.lower()}@anyshire.example", "tenantId": self.teams.identity.tenant,
+                "userPrincipalName": f"{given.lower()}.{family.lower()}@anyshire.example", "userRole": "user"}
+
+    def add_app_to(self, team: str, name: str, **fields: Any) -> Payload:
+        """This person adds the app to a team: Teams tells the bot in the team's General channel."""
+        tenant = self.teams.identity.tenant
+        return self.activity("conversationUpdate", conversation=team, conversation_type="channel",
+                             membersAdded=[{"id": f"28:{self.teams.identity.app_id}"}],
+                             channelData={"team": {"id": team, "name": name, "aadGroupId": str(uuid.uuid4())},
+                                          "eventType": "teamMemberAdded", "tenant": {"id": tenant}}, **fields)
 
     def installed(self) -> Payload:
         """The app added to this person's chat."""

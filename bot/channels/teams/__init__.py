@@ -10,7 +10,8 @@ returns are drawn as messages and cards. No survey logic lives here. Where each 
 - words.py: everything the channel itself says. cards.py: Adaptive Card builders, pure. reading.py: reading what
   Teams sends (who, their route, typed words, presses), pure. turns.py: the AgentApplication's route handlers.
   render.py: effects sent (and cards updated) through the SDK's TurnContext, its errors made ours, paced.
-  channel.py: TeamsChannel (the SDK set up, the token check, proactive sends).
+  channel.py: TeamsChannel (the SDK set up, the token check, proactive sends). roster.py: a team's members, read
+  for `surveybot contacts import-teams`.
 - Security: every request's token is validated by the SDK's JwtTokenValidator (signature against the Bot Framework's
   published keys, issuer, audience = our app id, expiry) before anything is read; a refusal is a 401, logged by kind
   and audited once a day per kind.

@@ -86,6 +86,41 @@ class NoStorage(Storage):
         return None
 
 
+def app_connections(app_id: str, password: str, tenant_id: str
+                    ) -> tuple[AgentAuthConfiguration, MsalConnectionManager]:
+    """The bot's Entra ID app registration, as the SDK's validator and MSAL take it."""
+    config = AgentAuthConfiguration(auth_type=AuthTypes.client_secret, client_id=app_id, tenant_id=tenant_id,
+                                    client_secret=password, validate_issuer=True, anonymous_allowed=False)
+    return config, MsalConnectionManager(connections_configurations={"SERVICE_CONNECTION": config})
+
+
+async def bot_token(connections: MsalConnectionManager) -> str:
+    """The bot's own token for the Bot Connector, got on a thread of its own: MSAL's first use looks the tenant up
+    with blocking HTTP calls (in the SDK, on the event loop), which must not hold up turns in progress. A wrong secret
+    or tenant is one line naming the settings."""
+    provider = connections.get_default_connection()
+    scope = AuthenticationConstants.AGENTS_SDK_SCOPE
+
+    def token() -> str:
+        return asyncio.run(provider.get_access_token(scope, [f"{scope}/.default"]))
+
+    try:
+        return await asyncio.to_thread(token)
+    except (ValueError, OSError) as exc:
+        raise SettingsError("Entra ID gave no token for SURVEYBOT_TEAMS_APP_ID with SURVEYBOT_TEAMS_APP_PASSWORD "
+                            f"in SURVEYBOT_TEAMS_TENANT_ID ({type(exc).__name__}): check the app registration's "
+                            "client secret and the tenant") from None
+
+
+def quiet_sdk_logs() -> None:
+    """The SDK's and MSAL's INFO and DEBUG lines name conversations and carry payloads, and the connector's errors
+    name the conversation (render.py and roster.py log the kind instead): held at WARNING and CRITICAL."""
+    for name in SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    logging.getLogger("microsoft_agents.hosting.core.connector").setLevel(logging.CRITICAL)
+
+
 async def _raise(_context: TurnContext, error: Exception) -> None:
     """The adapter's error handler: raise, so a proactive send's failure reaches `invite` (the SDK's default would
     send the exception's words to the person)."""
@@ -117,17 +152,10 @@ class TeamsChannel:
 
     # --- lifecycle ----------------------------------------------------------------------------------------------------
     async def start(self, server: HttpServer) -> None:
-        for name in SDK_LOGGERS:  # their INFO and DEBUG lines name conversations and carry payloads
-            logger = logging.getLogger(name)
-            logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
-        connector = logging.getLogger("microsoft_agents.hosting.core.connector")
-        connector.setLevel(logging.CRITICAL)  # its errors name the conversation; render.py logs the kind instead
+        quiet_sdk_logs()
         self._closing = False
-        config = AgentAuthConfiguration(auth_type=AuthTypes.client_secret, client_id=self.app_id,
-                                        tenant_id=self.tenant_id, client_secret=self._password,
-                                        validate_issuer=True, anonymous_allowed=False)
-        connections = MsalConnectionManager(connections_configurations={"SERVICE_CONNECTION": config})
-        await self._check_credentials(connections)
+        config, connections = app_connections(self.app_id, self._password, self.tenant_id)
+        await bot_token(connections)  # a wrong secret or tenant fails here with one line, not at the first message
         self.validator = JwtTokenValidator(config)
         self.adapter = CloudAdapter(connection_manager=connections)
         self.adapter.on_turn_error = _raise
@@ -144,23 +172,6 @@ class TeamsChannel:
         server.add_check("teams", lambda: self.adapter is not None and not self._closing)
         log.info("Teams channel started (HTTP at %s)", MESSAGES_PATH)
 
-    async def _check_credentials(self, connections: MsalConnectionManager) -> None:
-        """Get the bot's own token once, at start, on a thread of its own: a wrong secret or tenant fails here with
-        one line rather than at the first person's message, and MSAL's first use (which looks the tenant up with
-        blocking HTTP calls, in the SDK on the event loop) is done before any turn needs it."""
-        provider = connections.get_default_connection()
-        scope = AuthenticationConstants.AGENTS_SDK_SCOPE
-
-        def first_token() -> None:
-            asyncio.run(provider.get_access_token(scope, [f"{scope}/.default"]))
-
-        try:
-            await asyncio.to_thread(first_token)
-        except (ValueError, OSError) as exc:
-            raise SettingsError("Entra ID gave no token for SURVEYBOT_TEAMS_APP_ID with SURVEYBOT_TEAMS_APP_PASSWORD "
-                                f"in SURVEYBOT_TEAMS_TENANT_ID ({type(exc).__name__}): check the app registration's "
-                                "client secret and the tenant") from None
-
     def _routes(self, agent: AgentApplication[TurnState]) -> None:
         turns = self.turns
 
@@ -171,6 +182,8 @@ class TeamsChannel:
         agent.add_route(of(ActivityTypes.message_update), turns.on_edit)
         agent.add_route(lambda c: c.activity.type == ActivityTypes.conversation_update and bool(
             c.activity.members_added), turns.on_members_added)
+        agent.add_route(lambda c: c.activity.type == ActivityTypes.conversation_update and not bool(
+            c.activity.members_added), turns.on_team_changed)
         agent.add_route(of(ActivityTypes.installation_update), turns.on_installation)
         agent.add_route(lambda _context: True, turns.on_anything_else, rank=RouteRank.LAST)
 
@@ -256,7 +269,12 @@ class TeamsChannel:
                 return
 
             async def made(context: TurnContext) -> None:
+                """The chat Teams made, kept with the person's sealed address before anything is sent in it, so a
+                reminder after a restart goes straight there."""
                 person.conversation = context.activity.conversation.id
+                learnt = reading.Route(route.service_url, person.conversation, route.member).pack()
+                await self.service.call(self.service.register, Address(address.channel, address.workspace,
+                                                                       address.user, learnt))
                 await work(context)
 
             parameters = ConversationParameters(is_group=False, bot=agent, members=[user],

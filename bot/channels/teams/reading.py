@@ -20,6 +20,8 @@ from bot.engine import conversation as engine
 
 CHANNEL = "teams"
 DATA_LIMIT = 200  # no data of ours is longer; anything longer is not ours
+TEAM_ID_LIMIT = 300  # a team's id (19:...@thread.tacv2) is well under this
+NAME_LIMIT = 256  # Teams allows a team's name 256 characters
 TYPED_LIMIT = 20_000  # characters of a typed answer read from a card's box (the engine has its own, lower limits)
 _MENTION = re.compile(r"<at\b[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"</?(?:p|div|span|br)\b[^>]*>", re.IGNORECASE)
@@ -71,6 +73,24 @@ def address(tenant: object, user: object, service_url: object, conversation: obj
     who = aad.lower() if isinstance(aad, str) and OBJECT_ID.fullmatch(aad) else user
     kept = conversation if personal and isinstance(conversation, str) and len(conversation) <= 1000 else ""
     return Address(CHANNEL, tenant.lower(), who, Route(service_url, kept, user).pack())
+
+
+def team_of(channel_data: object) -> tuple[str, str] | None:
+    """The team an activity happened in, from its channelData: (the team's id, its name, "" when Teams sends none),
+    or None outside a team or for anything of another shape."""
+    team = channel_data.get("team") if isinstance(channel_data, Mapping) else getattr(channel_data, "team", None)
+    found = team.get("id") if isinstance(team, Mapping) else getattr(team, "id", None)
+    name = team.get("name") if isinstance(team, Mapping) else getattr(team, "name", None)
+    if not isinstance(found, str) or not 0 < len(found) <= TEAM_ID_LIMIT or not found.isprintable():
+        return None
+    return found, name[:NAME_LIMIT] if isinstance(name, str) else ""
+
+
+def event_type(channel_data: object) -> str:
+    """What a conversationUpdate is about, as channelData says (teamRenamed, teamDeleted...); "" when unsaid."""
+    found = (channel_data.get("eventType") if isinstance(channel_data, Mapping)
+             else getattr(channel_data, "event_type", None))
+    return found if isinstance(found, str) and len(found) <= 64 else ""
 
 
 def typed_text(text: object) -> str:

@@ -27,12 +27,13 @@ from bot.channels.port import Address, ChannelError, RateLimited, Unreachable
 from bot.channels.reactions import parse_reaction
 from bot.channels.teams import reading
 from bot.channels.teams import words as said
-from bot.channels.teams.cards import ALERT_TEXT, RESUME, card, download_card, words
+from bot.channels.teams.cards import ALERT_TEXT, RESUME, card, card_text, download_card, reply_card, words
 from bot.channels.teams.render import Renderer
 from bot.engine import commands
 from bot.engine import conversation as engine
 from bot.engine import messages as msg
 from bot.engine.commands import Means, Typed
+from bot.services.contacts import TEAM
 from bot.services.port import ChatService, Outcome
 from bot.services.safeguarding import alerts, checkin
 
@@ -98,6 +99,9 @@ class Turns:
 
     async def on_installation(self, context: TurnContext, _state: TurnState) -> None:
         await self._guarded(context, "the app being installed or removed", self._installation)
+
+    async def on_team_changed(self, context: TurnContext, _state: TurnState) -> None:
+        await self._guarded(context, "a change to a team", self._team_changed)
 
     async def on_anything_else(self, context: TurnContext, _state: TurnState) -> None:
         """Typing, reactions, deleted messages...: nothing to do (and nothing for the SDK to log)."""
@@ -247,11 +251,28 @@ class Turns:
             reach = f"{name} on Microsoft Teams" if isinstance(name, str) and name else "a person on Microsoft Teams"
             await self._run(context, who, self.service.care, press, reach, key)
         elif (reaction := parse_reaction(data)) is not None and self.yousaid is not None:
-            thanks = await self.service.call(self.yousaid.react, who, reaction[0], reaction[1], key)
-            if thanks is not None:
-                await self.renderer.send(context, None, thanks)
+            await self._react(context, who, reaction, key, pressed)
         elif buttons.decode(data) is None:
             await self.renderer.send(context, None, said.STALE_BUTTON)
+
+    async def _react(self, context: TurnContext, who: Address, reaction: tuple[int, str], key: str | None,
+                     pressed: str | None) -> None:
+        """"This helps / not really / tell me more" under a "we did" reply, as on Telegram and Slack: counted once
+        per person (a new choice replaces the old), the card redrawn in place with their choice ticked, and a word
+        back: thanks, the kind reply to "tell me more" once, or that a second press of the same choice changed
+        nothing. A redelivered press does nothing."""
+        assert self.yousaid is not None
+        reply_id, kind = reaction
+        async with self.renderer.person(who).lock:
+            said = await self.service.call(self.yousaid.react, who, reply_id, kind, key)
+            if said is None:
+                return
+            if pressed and said in (msg.YOUSAID_REACTED, msg.YOUSAID_TELL_ME_MORE):
+                text = await self.service.call(self.yousaid.words, reply_id)
+                if text is not None:
+                    content = reply_card(text, reply_id, kind)
+                    await self.renderer.update(context, pressed, card_text(content), content)
+            await self.renderer.send(context, None, said)
 
     async def _run(self, context: TurnContext, who: Address, use_case: Callable[..., Outcome], *args: Any,
                    pressed: str | None = None) -> None:
@@ -280,6 +301,7 @@ class Turns:
                 await self.keep(who, force=True)
                 if personal:
                     await self.renderer.send(context, conversation.id if conversation else None, said.WELCOME)
+            await self._team(activity, kept=True)
         for member in added:
             if member.id != bot_id and (who := self.who(activity, member)) is not None:
                 await self.keep(who, force=True)
@@ -295,8 +317,41 @@ class Turns:
         conversation = activity.conversation
         if action.startswith("remove") and conversation is not None and conversation.conversation_type == PERSONAL:
             await self.service.call(self.service.mark_unreachable, who)
+        elif action.startswith("remove"):
+            await self._team(activity, kept=False)
         elif action.startswith("add"):
             await self.keep(who, force=True)
+            await self._team(activity, kept=True)
+
+    async def _team_changed(self, context: TurnContext) -> None:
+        """A team the app is in was renamed (kept under its new name), or deleted, or the app removed from it."""
+        activity = context.activity
+        kind = reading.event_type(activity.channel_data).lower()
+        bot_id = getattr(activity.recipient, "id", None)
+        removed = any(getattr(m, "id", None) == bot_id for m in activity.members_removed or [])
+        if kind in ("teamrenamed", "teamrestored"):
+            await self._team(activity, kept=True)
+        elif kind in ("teamdeleted", "teamarchived") or removed:
+            await self._team(activity, kept=False)
+
+    async def _team(self, activity: Activity, kept: bool) -> None:
+        """Keep (or forget) the team an activity from our tenant happened in, sealed: its members are imported by
+        `surveybot contacts import-teams`, which finds it by name or id."""
+        team = reading.team_of(activity.channel_data)
+        conversation = activity.conversation
+        tenant = (conversation.tenant_id if conversation else None) or _channel_tenant(activity.channel_data)
+        if team is None or not isinstance(tenant, str) or tenant.lower() != self.tenant:
+            return
+        service_url = activity.service_url
+        if not isinstance(service_url, str) or not service_url.startswith(("https://", "http://")):
+            return
+        reference = Address(TEAM, self.tenant, team[0], service_url)
+        if kept:
+            await self.service.call(self.service.keep_team, reference, team[1])
+            log.info("kept a team the app was added to (or renamed)")
+        else:
+            await self.service.call(self.service.forget_team, reference)
+            log.info("forgot a team the app was removed from")
 
     # --- what the service asks of the channel --------------------------------------------------------------------
     async def resend(self, context: TurnContext, who: Address, outcome: Outcome) -> None:
