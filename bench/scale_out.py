@@ -108,6 +108,7 @@ class Curve:
     bot_cpu: list[float] = field(default_factory=list)  # per process
     forwarded: list[int] = field(default_factory=list)  # updates the balancer gave each process
     postgres_cpu: float = 0.0
+    commits: int = 0  # transactions committed in the benchmark's database
     balancer_cpu: float = 0.0
     fake_cpu: float = 0.0
     driver_cpu: float = 0.0
@@ -186,18 +187,22 @@ class Round:
                 process.wait(10)
 
 
-def postgres_backends(database_url: str) -> list[int]:
-    """The server processes serving this benchmark's database (the bots' pooled connections)."""
+def postgres_server(database_url: str) -> tuple[list[int], int]:
+    """The server processes serving this benchmark's database (the bots' pooled connections), and the transactions
+    committed in it so far: fewer commits an answer means the group commit shared more of them."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            return [int(pid) for pid in connection.execute(text(
+            backends = [int(pid) for pid in connection.execute(text(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )).scalars()]
+            commits = int(connection.execute(text(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")).scalar_one())
     finally:
         engine.dispose()
+    return backends, commits
 
 
 def run_round(curve: Curve | None, fake: RemoteFake, fake_pid: int, database_url: str, data: Path,
@@ -207,7 +212,7 @@ def run_round(curve: Curve | None, fake: RemoteFake, fake_pid: int, database_url
     try:
         webhook = round_.start()
         assert round_.balancer is not None
-        backends = postgres_backends(database_url)
+        backends, commits = postgres_server(database_url)
         watched = {"bots": [bot.pid for bot in round_.bots], "balancer": [round_.balancer.pid],
                    "fake": [fake_pid]}
         before = {pid: cpu_seconds(pid) for pids in watched.values() for pid in pids}
@@ -222,7 +227,8 @@ def run_round(curve: Curve | None, fake: RemoteFake, fake_pid: int, database_url
             raise SystemExit(f"the driver failed with {placement.describe()}:\n{driver.stderr[-3000:]}")
         after = {pid: cpu_seconds(pid) for pids in watched.values() for pid in pids}
         # backends opened during the round count from nothing; those of the round's start from where they were
-        backends = sorted(set(backends) | set(postgres_backends(database_url)))
+        backends_after, commits_after = postgres_server(database_url)
+        backends = sorted(set(backends) | set(backends_after))
         postgres = sum(cpu_seconds(pid) - postgres_before.get(pid, 0.0) for pid in backends)
         seconds, latencies, driver_cpu = json.loads(driver.stdout.strip().splitlines()[-1])
         if curve is not None:
@@ -235,6 +241,7 @@ def run_round(curve: Curve | None, fake: RemoteFake, fake_pid: int, database_url
             for index, taken in enumerate(round_.forwarded()):
                 curve.forwarded[index] += taken
             curve.postgres_cpu += postgres
+            curve.commits += commits_after - commits
             curve.balancer_cpu += after[round_.balancer.pid] - before[round_.balancer.pid]
             curve.fake_cpu += after[fake_pid] - before[fake_pid]
             curve.driver_cpu += driver_cpu
@@ -271,14 +278,18 @@ def report(curves: list[Curve], respondents: int, passes: int, rounds: int, cpus
     print(f"Scale-out on PostgreSQL: Telegram webhook path through a round-robin balancer, {respondents} concurrent "
           f"respondents ({passes} passes a round), {rounds} round(s) each, taking turns, {len(cpus)} CPU(s)")
     print(f"load average (1 minute) as the rounds started: {min(loads):.1f} to {max(loads):.1f}")
+    print("CPU ms/ans: CPU time per answer of the bots (all together), PostgreSQL's server processes, the balancer, "
+          "the fake Bot API and the driver; commits/ans: transactions committed per answer")
     print(f"{'processes':>9} {'answers':>8} {'answers/s':>10} {'ratio':>6} {'p50 ms':>7} {'p95 ms':>7} "
-          f"{'bots CPU ms/ans':>15} {'PG ms/ans':>9} {'balancer':>8} {'fake':>6} {'driver':>6}  by round: answers/s")
+          f"{'bots CPU ms/ans':>15} {'PG ms/ans':>9} {'commits/ans':>11} {'balancer':>8} {'fake':>6} {'driver':>6}  "
+          "by round: answers/s")
     for curve in curves:
         ordered = sorted(curve.latencies)
         p50, p95 = statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
         print(f"{curve.processes:>9} {curve.answers:>8} {curve.rate:>10.1f} {curve.rate / base.rate:>6.2f} "
               f"{p50:>7.1f} {p95:>7.1f} {curve.per_answer(sum(curve.bot_cpu)):>15.2f} "
-              f"{curve.per_answer(curve.postgres_cpu):>9.2f} {curve.per_answer(curve.balancer_cpu):>8.2f} "
+              f"{curve.per_answer(curve.postgres_cpu):>9.2f} {curve.commits / curve.answers:>11.2f} "
+              f"{curve.per_answer(curve.balancer_cpu):>8.2f} "
               f"{curve.per_answer(curve.fake_cpu):>6.2f} {curve.per_answer(curve.driver_cpu):>6.2f}  "
               + " ".join(f"{rate:.0f}" for rate in curve.rates))
     print("Each bot process: CPU ms per answer it took, and the share of its CPU it kept busy")
