@@ -19,8 +19,11 @@ pacing to Telegram's limits switched off, since this measures processing capacit
 - at the end, every respondent has exactly one response holding exactly their answers: none lost, none stored twice
   by two processes.
 
+With --per-process, the respondents are that many for each bot process (50, 100 and 150 for 1, 2 and 3), so each
+process has as many answers in flight whatever their number, and its CPU cost of an answer can be compared alone.
+
 Run from the repository root:  .venv/bin/python bench/scale_out.py [--respondents 50] [--passes 3] [--rounds 3]
-                               [--processes 1,2,3]
+                               [--processes 1,2,3] [--per-process]
 """
 
 from __future__ import annotations
@@ -272,11 +275,11 @@ def check_stored(database_url: str, respondents: int, answered: int) -> None:
           f"(none lost, none twice)")
 
 
-def report(curves: list[Curve], respondents: int, passes: int, rounds: int, cpus: list[int]) -> None:
+def report(curves: list[Curve], people: str, passes: int, rounds: int, cpus: list[int]) -> None:
     base = curves[0]
     loads = [load for curve in curves for load in curve.loads]
-    print(f"Scale-out on PostgreSQL: Telegram webhook path through a round-robin balancer, {respondents} concurrent "
-          f"respondents ({passes} passes a round), {rounds} round(s) each, taking turns, {len(cpus)} CPU(s)")
+    print(f"Scale-out on PostgreSQL: Telegram webhook path through a round-robin balancer, {people} ({passes} "
+          f"passes a round), {rounds} round(s) each, taking turns, {len(cpus)} CPU(s)")
     print(f"load average (1 minute) as the rounds started: {min(loads):.1f} to {max(loads):.1f}")
     print("CPU ms/ans: CPU time per answer of the bots (all together), PostgreSQL's server processes, the balancer, "
           "the fake Bot API and the driver; commits/ans: transactions committed per answer")
@@ -325,6 +328,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--passes", type=int, default=3, help="the driver's runs through the respondents, a round")
     parser.add_argument("--processes", default="1,2,3", help="the numbers of bot processes to compare")
+    parser.add_argument("--per-process", action="store_true", help="--respondents for each bot process")
     parser.add_argument("--bot", action="store_true", help=argparse.SUPPRESS)  # a bot process
     parser.add_argument("--drive", help=argparse.SUPPRESS)  # the driver's process, posting to this webhook
     parser.add_argument("--fake-url", help=argparse.SUPPRESS)
@@ -344,10 +348,11 @@ def main() -> None:
     except ValueError:
         raise SystemExit(f"--processes should be numbers separated by commas, such as 1,2,3, not "
                          f"{args.processes}") from None
-    if args.respondents * args.passes > 1_000:  # each round's people are the next thousand user ids
-        raise SystemExit("--respondents times --passes should be 1000 at most")
     if not counts or min(counts) < 1:
         raise SystemExit("--processes should name at least one number of processes, each 1 or more")
+    most = args.respondents * (max(counts) if args.per_process else 1)
+    if most * args.passes > 1_000:  # each round's people are the next thousand user ids
+        raise SystemExit(f"{most} respondents times --passes {args.passes} should be 1000 at most")
     cpus = sorted(os.sched_getaffinity(0))
     fake = RemoteFake()
     assert fake.process is not None
@@ -355,28 +360,29 @@ def main() -> None:
         database_url, drop = bench_database("postgresql", Path(folder))
         try:
             curves = [Curve(n, Placement.of(n, cpus)) for n in counts]
-            turn = 0  # each round's respondents and update ids are new ones
+            turn, people = 0, 0  # each round's respondents and update ids are new ones
 
-            def next_users() -> int:
-                nonlocal turn
+            def one(curve: Curve, counted: bool = True) -> int:
+                nonlocal turn, people
                 turn += 1
-                return 100_000 + 1_000 * turn
+                respondents = args.respondents * (curve.processes if args.per_process else 1)
+                people += respondents * args.passes
+                return run_round(curve if counted else None, fake, fake.process.pid, database_url, Path(folder),
+                                 curve.placement, respondents, args.passes, 100_000 + 1_000 * turn)
 
-            # an uncounted round first: the database is made, the machine's caches warm
-            answered = run_round(None, fake, fake.process.pid, database_url, Path(folder), curves[0].placement,
-                                 args.respondents, args.passes, next_users())
+            answered = one(curves[0], counted=False)  # not counted: the database is made, the caches warm
             started = time.monotonic()
             for number in range(args.rounds):
                 shift = number % len(curves)
                 for curve in curves[shift:] + curves[:shift]:
-                    answered += run_round(curve, fake, fake.process.pid, database_url, Path(folder),
-                                          curve.placement, args.respondents, args.passes, next_users())
-            check_stored(database_url, turn * args.respondents * args.passes, answered)
+                    answered += one(curve)
+            check_stored(database_url, people, answered)
         finally:
             fake.close()
             if drop is not None:
                 drop_postgres(drop)
-    report(curves, args.respondents, args.passes, args.rounds, cpus)
+    report(curves, f"{args.respondents} concurrent respondents{' per bot process' if args.per_process else ''}",
+           args.passes, args.rounds, cpus)
     print(f"({time.monotonic() - started:.0f} s in all)")
 
 
