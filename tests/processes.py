@@ -3,9 +3,7 @@ webhook mode against the fake Bot API, behind a round-robin load balancer of our
 
 - `BotProcess`: one `surveybot run`, its logs captured to a file, its /healthz and /metrics read over HTTP, stopped
   with SIGTERM or killed with SIGKILL.
-- `LoadBalancer`: what a reverse proxy does for several instances: each webhook POST goes to the next live process;
-  a process that refuses the connection is skipped (as a proxy's health checks would). It can also send one update
-  to two processes at once, as Telegram does when it redelivers an update whose first delivery looked lost.
+- the round-robin load balancer in front of them is tests/fakes/balancer.py (the scale-out benchmark runs it too).
 - `Respondent`: a scripted person in Telegram who starts a survey, agrees, and answers every question, waiting each
   time for the bot's next question (so an answer counts as acknowledged only once the bot has moved on).
 
@@ -16,7 +14,6 @@ its events rather than sleeping.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import os
 import re
@@ -32,14 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from bot.engine import messages as msg
 
+from .fakes.balancer import WEBHOOK_PATH as WEBHOOK_PATH  # the bots' webhook, which the balancer fronts
 from .fakes.telegram_api import FakeTelegram
 
 REPO = Path(__file__).resolve().parent.parent
-WEBHOOK_PATH = "/telegram/webhook"
 SECRET_TOKEN = "webhook-secret-" + "s" * 24
 PEPPER = "process-test-pepper-" + "p" * 32
 SURVEY_ID = "ops-check"
@@ -238,69 +234,6 @@ async def metric_sum(bots: Iterable[BotProcess], session: aiohttp.ClientSession,
         if bot.alive:
             total += (await bot.metrics(session)).get(sample, 0.0)
     return total
-
-
-@dataclass
-class LoadBalancer:
-    """Round robin over the bot processes' webhook, skipping those that refuse connections."""
-
-    backends: list[BotProcess]
-    duplicate_every: int = 0  # every Nth update also goes to a second process at the same moment
-    port: int = field(default_factory=free_port)
-    forwarded: dict[str, int] = field(default_factory=dict)
-    duplicated: int = 0
-    _turn: itertools.count[int] = field(default_factory=itertools.count)
-    _runner: web.AppRunner | None = None
-    _session: aiohttp.ClientSession | None = None
-
-    @property
-    def webhook_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{WEBHOOK_PATH}"
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post(WEBHOOK_PATH, self._forward)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _send(self, backend: BotProcess, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, str]:
-        assert self._session is not None
-        async with self._session.post(f"{backend.url}{WEBHOOK_PATH}", data=body, headers=headers) as response:
-            self.forwarded[backend.name] = self.forwarded.get(backend.name, 0) + 1
-            return response.status, await response.read(), response.headers.get("Content-Type", "")
-
-    async def _forward(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        headers = {k: v for k, v in request.headers.items()
-                   if k.lower() in ("content-type", "x-telegram-bot-api-secret-token")}
-        turn = next(self._turn)
-        live = [b for b in self.backends if b.alive]
-        order = [live[(turn + i) % len(live)] for i in range(len(live))] if live else []
-        if self.duplicate_every and turn % self.duplicate_every == self.duplicate_every - 1 and len(order) > 1:
-            self.duplicated += 1
-            results = await asyncio.gather(*(self._send(b, body, headers) for b in order[:2]),
-                                           return_exceptions=True)
-            good = [r for r in results if not isinstance(r, BaseException)]
-            if good:
-                # a proxy passes on one answer: the successful one that did the work (a webhook reply may carry a
-                # method for Telegram to run), not the copy that recognised a duplicate and said nothing
-                status, payload, kind = min(good, key=lambda r: (r[0], -len(r[1])))
-                return web.Response(status=status, body=payload, headers={"Content-Type": kind} if kind else None)
-        for backend in order:
-            try:
-                status, payload, kind = await self._send(backend, body, headers)
-            except aiohttp.ClientConnectionError:
-                continue  # a dead process: the next one takes the update, as behind a real proxy
-            return web.Response(status=status, body=payload, headers={"Content-Type": kind} if kind else None)
-        return web.Response(status=502, text="no bot process is up")
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Scale-out on PostgreSQL: two and three real `surveybot run` processes behind a round-robin load balancer, in
-Telegram webhook mode against the fake Bot API (harness: tests/processes.py).
+Telegram webhook mode against the fake Bot API (harness: tests/processes.py, balancer: tests/fakes/balancer.py).
 
 People answer in parallel, some tapping twice (the two taps reach different processes at once) and some updates are
 delivered to two processes at the same moment; a campaign is opened while they answer and the invited contacts
@@ -30,6 +30,7 @@ from bot.engine import messages as msg
 from bot.services.audit import verify
 
 from .conftest import drop_postgres, postgres_url
+from .fakes.balancer import LoadBalancer
 from .fakes.telegram_api import FakeTelegram
 from .processes import (
     PEPPER,
@@ -37,7 +38,6 @@ from .processes import (
     SECRET_TOKEN,
     SURVEY_ID,
     BotProcess,
-    LoadBalancer,
     Respondent,
     bot_env,
     invitations,
