@@ -24,8 +24,9 @@ with its buttons. For the echo bot, each person sends ANSWERS_EACH messages, eac
 The two take turns, a round of `--users` people each, so both meet the (shared) machine's load alike.
 
 Not a test: it prints answers a second for both, the ratio (target at least 0.5), p50/p95 time to the HTTP reply,
-CPU milliseconds per answer of each process and the machine's load average, checks that every person's response was
-stored as completed, and exits 0.
+the Bot Connector requests each answer cost (surveybot updates the answered card and posts the next question; the
+echo bot posts once), CPU milliseconds per answer of each process and the machine's load average, checks that
+every person's response was stored as completed, and exits 0.
 """
 
 from __future__ import annotations
@@ -193,6 +194,7 @@ class Result:
     processes: dict[str, int] = field(default_factory=dict)  # role -> pid, whose CPU time is counted per answer
     answers: int = 0
     seconds: float = 0.0
+    calls: int = 0  # requests the bot made to the Bot Connector
     replies: list[float] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
     loads: list[float] = field(default_factory=list)
@@ -219,11 +221,13 @@ async def play_round(teams: BenchTeams, result: Result, users: int,
     """`users` people at once, each playing once; the clock stops when all are done and `settled` holds."""
     before = {role: cpu_seconds(pid) for role, pid in result.processes.items()}
     teams.replies = []
+    calls = len(teams.connector.calls)
     started = time.perf_counter()
     done = sum(await asyncio.gather(*(play(n) for n in range(users))))
     await teams.connector.wait_for(settled, timeout=30)
     result.seconds += time.perf_counter() - started
     result.answers += done
+    result.calls += len(teams.connector.calls) - calls
     result.replies.extend(teams.replies)
     for role, pid in result.processes.items():
         result.cpu[role] = result.cpu.get(role, 0.0) + cpu_seconds(pid) - before[role]
@@ -308,16 +312,18 @@ async def run(users: int, rounds: int, database: str) -> None:
 def report(users: int, rounds: int, database: str, echo: Result, bot: Result, stored: int, failed: int) -> None:
     print(f"\nTeams /api/messages, {users} people at once, {rounds} rounds ({database}; {os.cpu_count()} CPUs)")
     roles = ("bot", "driver and fake")
-    print(f"{'':30}{'answers':>8}{'per second':>12}{'p50 ms':>9}{'p95 ms':>9}{'load':>6}   CPU ms/answer:"
-          + "".join(f"{role:>17}" for role in roles))
+    print(f"{'':30}{'answers':>8}{'per second':>12}{'p50 ms':>9}{'p95 ms':>9}{'load':>6}{'calls/answer':>14}"
+          "   CPU ms/answer:" + "".join(f"{role:>17}" for role in roles))
     for result in (echo, bot):
         print(f"{result.name:30}{result.answers:>8}{result.rate:>12.1f}{result.percentile(0.5):>9.1f}"
-              f"{result.percentile(0.95):>9.1f}{statistics.mean(result.loads):>6.1f}{'':17}"
+              f"{result.percentile(0.95):>9.1f}{statistics.mean(result.loads):>6.1f}"
+              f"{result.calls / result.answers:>14.2f}{'':15}"
               + "".join(f"{result.cpu_ms(role):>17.2f}" for role in roles))
     print(f"ratio surveybot / echo bot: {bot.rate / echo.rate:.2f} (target >= 0.5)")
     print(f"completed responses stored: {stored} (people: {users * rounds + 5}); Bot Connector calls refused: {failed}")
     print("The bots take turns, a round each. load: the machine's 1-minute load average after their rounds (mean); "
-          "CPU: each process's user and system time over the bot's rounds, per answer")
+          "calls/answer: requests to the Bot Connector (posts and card updates); CPU: each process's user and system "
+          "time over the bot's rounds, per answer")
 
 
 def main() -> None:
