@@ -49,9 +49,11 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.slack_bench import cpu_seconds, wait_until_up  # noqa: E402
 from tests.conftest import bench_database, drop_postgres  # noqa: E402
 from tests.fakes.teams_api import FakeTeams, Payload, TeamsUser  # noqa: E402
 from tests.fakes.teams_respondent import Respondent  # noqa: E402
+from tests.processes import free_port  # noqa: E402
 
 SURVEY = "policy-awareness"
 ANSWERS_EACH = 12  # the survey's consent and its eleven questions: what a person on surveybot sends at most
@@ -133,31 +135,9 @@ async def serve_echo(port: int) -> None:
 
 # --- processes -------------------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def start(mode: list[str], teams: FakeTeams) -> subprocess.Popen[str]:
     env = {**os.environ, **teams.environment(), **teams.settings()}
     return subprocess.Popen([sys.executable, __file__, *mode], cwd=REPO, env=env, text=True)
-
-
-async def wait_until_up(session: aiohttp.ClientSession, url: str, process: subprocess.Popen[str]) -> None:
-    async with asyncio.timeout(60):
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"{process.args} exited with {process.returncode}")
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
 
 
 # --- the harness -----------------------------------------------------------------------------------------------------
@@ -210,12 +190,6 @@ class Result:
         return self.cpu.get(role, 0.0) / self.answers * 1000
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def play_round(teams: BenchTeams, result: Result, users: int,
                      play: Callable[[int], Awaitable[int]], settled: Callable[[], bool]) -> None:
     """`users` people at once, each playing once; the clock stops when all are done and `settled` holds."""
@@ -230,7 +204,9 @@ async def play_round(teams: BenchTeams, result: Result, users: int,
     result.calls += len(teams.connector.calls) - calls
     result.replies.extend(teams.replies)
     for role, pid in result.processes.items():
-        result.cpu[role] = result.cpu.get(role, 0.0) + cpu_seconds(pid) - before[role]
+        after, earlier = cpu_seconds(pid), before[role]
+        if after is not None and earlier is not None:
+            result.cpu[role] = result.cpu.get(role, 0.0) + after - earlier
     result.loads.append(os.getloadavg()[0])
 
 
