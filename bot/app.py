@@ -144,13 +144,16 @@ def web_console(app: App) -> Console:
 
 
 def web_channel(app: App) -> WebChannel:
+    from bot.channels.about import About
     from bot.channels.web import WebChannel
 
-    policy = app.settings.privacy
+    settings = app.settings
+    policy = settings.privacy
+    about = About(policy, settings.help_word, settings.partnership, settings.privacy_contact)
     # Long enough to carry on after a break (idle conversations live state_days), then to delete the answers
     # for as long as the round's key may live after it closes (key_days). Renewed on each use.
     return WebChannel(app.service, app.catalogue, cookie_days=policy.state_days + policy.key_days,
-                      public_url=app.settings.public_url, trust_proxy=app.settings.trust_proxy)
+                      public_url=settings.public_url, trust_proxy=settings.trust_proxy, about=about)
 
 
 def email_channel(app: App, web: WebChannel) -> EmailChannel:

@@ -44,6 +44,9 @@ class Settings:
     port: int = 8080
     public_url: str | None = None
     trust_proxy: bool = False  # the web chat's rate limits count X-Forwarded-For's last address (bot.channels.web)
+    # who stands behind the survey, as the /privacy and /terms pages name them (bot.channels.about); None: neutral words
+    partnership: str | None = None
+    privacy_contact: str | None = None
     log_level: str = "INFO"
     log_format: str = "text"
     auto_migrate: bool = True
@@ -128,6 +131,10 @@ class Settings:
             port=int(port_text),
             public_url=public_url.rstrip("/") if public_url else None,
             trust_proxy=trust_proxy == "true",
+            partnership=_line(get, "SURVEYBOT_PARTNERSHIP_NAME", 100, "your partnership's name, such as Anytown "
+                              "Safeguarding Children Partnership"),
+            privacy_contact=_line(get, "SURVEYBOT_PRIVACY_CONTACT", 200, "an email address, a web address or a phone "
+                                  "number for questions about privacy"),
             log_level=(get("SURVEYBOT_LOG_LEVEL") or "INFO").upper(),
             log_format=log_format,
             auto_migrate=auto == "true",
@@ -188,6 +195,14 @@ class Settings:
             raise SettingsError(f"cannot create or read the pepper file {path}: {exc.strerror}") from None
         except ValueError as exc:
             raise SettingsError(f"{path}: {exc}") from None
+
+
+def _line(get: Callable[[str], str | None], name: str, longest: int, what: str) -> str | None:
+    """A short line of text shown on a page: printable, one line, at most `longest` characters."""
+    text = get(name)
+    if text is not None and (len(text) > longest or not text.isprintable()):
+        raise SettingsError(f"{name} should be one line of at most {longest} characters: {what}")
+    return text
 
 
 def _privacy(get: Callable[[str], str | None]) -> Policy:

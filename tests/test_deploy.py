@@ -28,7 +28,7 @@ def settings_read() -> set[str]:
     source = (ROOT / "bot" / "config.py").read_text()
     return set(re.findall(r"""get\(\s*["']([A-Z][A-Z0-9_]+)["']""", source)) | set(
         re.findall(r"""whole\(\s*["']([A-Z][A-Z0-9_]+)["']""", source)) | set(
-        re.findall(r"""_seconds\(get,\s*["']([A-Z][A-Z0-9_]+)["']""", source))
+        re.findall(r"""(?:_seconds|_line)\(get,\s*["']([A-Z][A-Z0-9_]+)["']""", source))
 
 
 def settings_documented() -> set[str]:

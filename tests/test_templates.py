@@ -8,6 +8,7 @@ and the StrictUndefined ones fail if a template may print nothing for a value it
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -27,8 +28,8 @@ from jinja2 import StrictUndefined, UndefinedError
 from markupsafe import escape
 
 from bot import templates
+from bot.channels import about, webpage
 from bot.channels import web_words as words
-from bot.channels import webpage
 from bot.channels.email import message as mail
 from bot.channels.email.links import stop_page
 from bot.channels.teams.downloads import download_page
@@ -40,7 +41,7 @@ from bot.reporting.compare import compare
 from bot.reporting.figures import build_wave
 from bot.reporting.report import Report
 from bot.reporting.tally import add, new_tally
-from bot.services.policy import Thresholds
+from bot.services.policy import Policy, Thresholds
 from bot.services.safeguarding.checkin import CheckIn, Choice
 from bot.services.surveyfiles import load_survey_file
 from bot.services.yousaid import Board, ReplyView, ThemeView
@@ -180,6 +181,12 @@ def test_an_invitation_email_escapes_a_hostile_title_sender_and_words() -> None:
     assert plain is not None and HOSTILE in plain.get_content()  # plain text is not HTML: the words as written
 
 
+def about_page(name: str) -> str:
+    """A privacy or terms page, drawn with hostile settings and then with none (each branch of the template)."""
+    named = about.About(Policy(), "HELP", HOSTILE, HOSTILE)
+    return about.page(name, named, assets=ASSETS) + about.page(name, about.About(Policy()), assets=ASSETS)
+
+
 def draw_every_template(survey: Survey) -> dict[str, Callable[[], str]]:
     """Each template, drawn by the code that draws it in real use, with every optional part present."""
     prompts = [hostile_prompt(kind, options=("1", "2"), low_label="low", high_label="high", max_length=50)
@@ -190,6 +197,7 @@ def draw_every_template(survey: Survey) -> dict[str, Callable[[], str]]:
         "web/page.html": lambda: webpage.page("A survey", "/s/x", webpage.start_form("/s/x"), assets=ASSETS,
                                               get_help=True, open_=False),
         "web/message.html": lambda: webpage.message_page(words.NOT_FOUND_TITLE, words.BAD_REQUEST, assets=ASSETS),
+        **{path: functools.partial(about_page, name) for name, path in about.PAGES.items()},
         "email/invitation.html": lambda: hostile_email().get_body(("html",)).get_content(),  # type: ignore[union-attr]
         "email/unsubscribe.html": lambda: stop_page(HOSTILE, HOSTILE, "/u/x", done=False, assets=ASSETS)
         + stop_page(HOSTILE, HOSTILE, "/u/x", done=True, assets=ASSETS),

@@ -40,6 +40,7 @@ from urllib.parse import parse_qsl, urlsplit
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
+from bot.channels import about as about_pages
 from bot.channels import web_words as words
 from bot.channels import webpage
 from bot.channels.poster import poster_svg
@@ -52,6 +53,7 @@ from bot.engine.conversation import Ask, Notice, Update
 from bot.engine.survey import Audience
 from bot.server import PAGE_HEADERS, HttpServer
 from bot.services import notices
+from bot.services.policy import Policy
 from bot.services.port import ChatService
 from bot.services.safeguarding.checkin import CheckIn
 from bot.services.surveyfiles import SurveyCatalogue
@@ -91,8 +93,10 @@ class WebChannel:
     name = "web"
 
     def __init__(self, service: ChatService, catalogue: SurveyCatalogue, *, cookie_days: int,
-                 public_url: str | None = None, limits: Limits | None = None, trust_proxy: bool = False) -> None:
+                 public_url: str | None = None, limits: Limits | None = None, trust_proxy: bool = False,
+                 about: about_pages.About | None = None) -> None:
         self.service = service
+        self.about = about or about_pages.About(Policy())
         self.catalogue = catalogue
         self.public_url = public_url.rstrip("/") if public_url else None
         self.trust_proxy = trust_proxy
@@ -117,6 +121,8 @@ class WebChannel:
         server.add_route("POST", "/s/{code}/api", self.guarded(self.api, api=True))
         server.add_route("GET", "/s/{code}/qr.svg", self.guarded(self.qr, api=False))
         server.add_route("GET", "/web/{name}", self.guarded(self.asset, api=False))
+        for name in about_pages.PAGES:  # the Teams app's privacy and terms links point here
+            server.add_route("GET", f"/{name}", self.guarded(self.about_page, api=False))
 
     async def stop(self) -> None:
         """Nothing to close: every request finished its work before it was answered."""
@@ -191,6 +197,14 @@ class WebChannel:
         headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=31536000, immutable" if cached
                    else "no-cache"}
         return web.Response(body=self.static[name], content_type=STATIC[name], charset="utf-8", headers=headers)
+
+    async def about_page(self, request: web.Request) -> web.StreamResponse:
+        """/privacy or /terms: no cookie, nothing stored; a browser may keep it but asks again before showing it, so
+        a changed setting shows at once."""
+        self.limit(request, None)
+        html = about_pages.page(request.path.strip("/"), self.about, assets=self.assets())
+        return web.Response(text=html, content_type="text/html",
+                            headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
 
     def link_url(self, code: str) -> str:
         """The address to print or share: the public URL when one is set, else this server's own. Never the request's
