@@ -144,7 +144,8 @@ def start_bot(port: int, data: Path, database_url: str, telegram_fake: telegram_
            "TELEGRAM_BOT_TOKEN": telegram_fake.token, "TELEGRAM_API_URL": telegram_fake.base_url,
            "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook",
            "TELEGRAM_WEBHOOK_SECRET": telegram_webhook.SECRET,
-           "SLACK_BOT_TOKEN": slack_bench.TOKEN, "SLACK_SIGNING_SECRET": slack_bench.SECRET, "SLACK_API_URL": slack_api}
+           "SLACK_BOT_TOKEN": slack_bench.TOKEN, "SLACK_SIGNING_SECRET": slack_bench.SECRET, "SLACK_API_URL": slack_api,
+           "SLACK_EDITS_PER_MINUTE": "1000000"}  # the fake enforces no limits: as in bench/slack_bench.py
     env.pop("SLACK_APP_TOKEN", None)
     env.update(trace or {})
     return subprocess.Popen([sys.executable, __file__, "--serve-bot"], cwd=data, env=env, text=True)

@@ -221,7 +221,7 @@ def slack_channel(app: App) -> SlackChannel:
         raise SettingsError("SLACK_API_URL should be an http(s) URL, such as https://slack.com/api/")
     channel = SlackChannel(app.service, app.catalogue, bot_token=settings.slack_bot_token or "",
                            app_token=settings.slack_app_token, signing_secret=settings.slack_signing_secret,
-                           api_url=settings.slack_api_url)
+                           api_url=settings.slack_api_url, edits_per_minute=settings.slack_edits_per_minute)
     work = channel.work
     hand_admin(app, work)
     work.reports, work.report_commands = partial(respond, app), COMMANDS

@@ -59,6 +59,7 @@ class Settings:
     slack_app_token: str | None = _secret_field()
     slack_signing_secret: str | None = _secret_field()
     slack_api_url: str = "https://slack.com/api/"
+    slack_edits_per_minute: int = 50  # chat.update calls a minute per workspace (Slack's Tier 3)
     # Microsoft Teams (bot.channels.teams): the channel runs when SURVEYBOT_TEAMS_APP_ID is set (bot.app checks the
     # three together); the app id (not a secret) is also what `surveybot teams manifest` puts in the package
     teams_app_id: str | None = None
@@ -147,6 +148,7 @@ class Settings:
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
+            slack_edits_per_minute=_edits_per_minute(get("SLACK_EDITS_PER_MINUTE")),
             signing_key=get("SURVEYBOT_SIGNING_KEY"),
             **_teams(get),
             **_safeguarding(get),
@@ -324,6 +326,15 @@ def teams_settings(settings: Settings) -> tuple[str, str, str]:
         raise SettingsError("SURVEYBOT_TEAMS_TENANT_ID should be your organisation's directory (tenant) ID, a GUID "
                             "(Entra ID, Overview), where the bot is registered as a single-tenant app")
     return app_id.lower(), password, tenant.lower()
+
+
+def _edits_per_minute(text: str | None) -> int:
+    """How many Slack messages a minute the bot may redraw: Slack's Tier 3 (50) unless Slack granted more."""
+    if text is None:
+        return 50
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 1_000_000:
+        raise SettingsError("SLACK_EDITS_PER_MINUTE should be a whole number from 1 to 1000000 (Slack allows 50)")
+    return int(text)
 
 
 def _seconds(get: Callable[[str], str | None], name: str, default: int, least: int = 1) -> int:

@@ -12,21 +12,30 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from storage.sql import Conflict, Sql
+from storage.sql import AUDIT_CHAIN_LOCK, Conflict, Sql
 from storage.unit_of_work import ConversationRow, UnitOfWork
 
 # Both SQLite (3.35+) and PostgreSQL speak this SQL.
 CLAIM_EVENT = Sql(
     "INSERT INTO processed_event (key, seen_on) VALUES (:key, :today) ON CONFLICT (key) DO NOTHING RETURNING key")
 # PostgreSQL only (SQLite has no INSERT inside WITH): claim the event and read the conversation in one round trip,
-# and the response row this conversation's answers went to last (Store.responses), to check it still is that one.
-CLAIM_AND_READ = Sql(
+# with the response row this conversation's answers went to last (Store.responses), to check it still is that one, and
+# the key row of the conversation's round (storage.rounds.salt), which the step would otherwise ask for next.
+# `{lock}`: when the transaction does not hold the audit chain's lock yet, it is taken here (storage.sql.SqlUnit.audit):
+# the step's next statement then reads the chain's head with a snapshot taken after the lock was granted, as it must,
+# and the lock costs no round trip of its own.
+_CLAIM_AND_READ = (
     "WITH claimed AS (INSERT INTO processed_event (key, seen_on) VALUES (:key, :today) "
     "ON CONFLICT (key) DO NOTHING RETURNING key) "
     "SELECT (SELECT count(*) FROM claimed), c.survey_id, c.version, c.wave, c.state, c.revision, "
-    "r.respondent, r.survey_id, r.version, r.wave, r.completed "
+    "r.respondent, r.survey_id, r.version, r.wave, r.completed, "
+    "k.survey_id IS NOT NULL, k.salt, k.closes_on, k.min_group IS NOT NULL{lock} "
     "FROM (SELECT 1) AS one LEFT JOIN conversation c ON c.session = :session "
-    "LEFT JOIN response r ON r.id = :response_id")
+    "LEFT JOIN response r ON r.id = :response_id "
+    "LEFT JOIN survey_key k ON k.survey_id = c.survey_id AND k.wave = c.wave")
+CLAIM_AND_READ = Sql(_CLAIM_AND_READ.format(lock=""))
+CLAIM_READ_AND_LOCK = Sql(_CLAIM_AND_READ.format(
+    lock=", (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(:chain)) AS locked)"))
 SELECT_CONVERSATION = Sql("SELECT survey_id, version, wave, state, revision FROM conversation WHERE session = :session")
 UPDATE_CONVERSATION = Sql(
     "UPDATE conversation SET survey_id = :survey_id, version = :version, wave = :wave, state = :state, "
@@ -51,13 +60,23 @@ def claim_event(uow: UnitOfWork, key: str, today: date, reading: str | None = No
 
     `reading`: a conversation's session key the unit will read next. On PostgreSQL the claim reads it in the same
     statement (one round trip fewer on every answer), and `read` hands that row back; with it the response row that
-    conversation's answers last went to, which storage.responses.open_response then need not look up."""
+    conversation's answers last went to, which storage.responses.open_response then need not look up, and its round's
+    key row, which storage.rounds.salt then need not read; and the audit chain's lock, if the transaction has not
+    taken it yet (an answer appends to the chain: four round trips of a step become one)."""
     if reading is not None and not uow.on_sqlite():
         hint = uow.responses.get(reading)
-        found = uow.run(CLAIM_AND_READ, {"key": key, "today": today, "session": reading,
-                                         "response_id": hint}).fetchone()
-        uow.read_ahead = (reading, _conversation(found[1:6]))
-        uow.reading, uow.known = reading, (hint, found[6:]) if hint is not None else None
+        parameters: dict[str, Any] = {"key": key, "today": today, "session": reading, "response_id": hint}
+        learnt = uow.learnt
+        if learnt.chain_locked:
+            found = uow.run(CLAIM_AND_READ, parameters).fetchone()
+        else:
+            found = uow.run(CLAIM_READ_AND_LOCK, {**parameters, "chain": AUDIT_CHAIN_LOCK}).fetchone()
+            learnt.chain_locked = True
+        conversation = _conversation(found[1:6])
+        uow.read_ahead = (reading, conversation)
+        uow.reading, uow.known = reading, (hint, found[6:11]) if hint is not None else None
+        if conversation is not None and found[11]:  # the round's key row, as storage.rounds.salt reads it
+            learnt.salts.setdefault((conversation.survey_id, conversation.wave), tuple(found[12:15]))
         return bool(found[0])
     return uow.run(CLAIM_EVENT, {"key": key, "today": today}).fetchone() is not None
 

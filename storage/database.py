@@ -8,12 +8,14 @@ no alembic.ini has to be found at run time.
 
 from __future__ import annotations
 
+import select
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DisconnectionError, SQLAlchemyError
 
 from storage.files import create_owner_only
 
@@ -26,6 +28,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # equal to Alembic's own head, so a new migration cannot be forgotten here.
 HEAD = "0008_team_ref"
 MIGRATION_LOCK = 0x5355_524D  # "SURM": processes starting together on PostgreSQL migrate one at a time
+# A PostgreSQL connection back from the pool is pinged (a round trip) only when it sat idle longer than this, or when
+# its socket says the server has spoken or hung up meanwhile (see _check_out).
+IDLE_PING_SECONDS = 10.0
 
 
 class DatabaseError(Exception):
@@ -68,8 +73,8 @@ def connect(url: str) -> Engine:
         return engine
     try:
         # hide_parameters: an error's text never carries the values of a statement (answers, keys) into a log
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True,
-                             connect_args={"connect_timeout": 10})
+        engine = create_engine(url, pool_size=10, max_overflow=10, hide_parameters=True,
+                               connect_args={"connect_timeout": 10})
     except ImportError as exc:
         if parsed.get_backend_name() == "postgresql" and (exc.name or "").startswith("psycopg"):
             raise DatabaseError(f"DATABASE_URL {describe(url)} needs psycopg, which is not installed: "
@@ -77,6 +82,47 @@ def connect(url: str) -> Engine:
         raise DatabaseError(f"cannot use {describe(url)}: {exc}") from None
     except ArgumentError as exc:
         raise DatabaseError(f"cannot use {describe(url)}: {exc}") from None
+    event.listen(engine, "checkin", _checked_in)
+    event.listen(engine, "checkout", _check_out(engine))
+    return engine
+
+
+def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _check_out(engine: Engine) -> Any:
+    """A connection is checked before use, as SQLAlchemy's pool_pre_ping would, but without its round trip on every
+    transaction (a fifth of an answer's on PostgreSQL; BENCHMARKS.md, 7 December). A connection the server dropped
+    while it sat in the pool (a restart, pg_terminate_backend, an idle timeout) has its socket readable: the server's
+    last word and the hang-up are waiting there. Only then, or after IDLE_PING_SECONDS idle (a network that failed
+    silently says nothing), is it pinged; a failed ping makes the pool replace it (DisconnectionError)."""
+
+    def check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since < IDLE_PING_SECONDS and not _has_news(dbapi_connection):
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception:
+            alive = False
+        if not alive:
+            raise DisconnectionError("the database connection was closed")
+
+    return check
+
+
+def _has_news(dbapi_connection: Any) -> bool:
+    """Whether an idle connection has anything to read (it should have nothing) or is known to be closed: no round
+    trip, one poll of its socket."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return True
+    try:
+        watch = select.poll()
+        watch.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(watch.poll(0))
+    except (OSError, ValueError):
+        return True
 
 
 def _create_database_file(path: Path) -> None:

@@ -92,10 +92,11 @@ class Replies:
     def waiting(self) -> bool:
         return bool(self._sent)
 
-    def write(self, unit: SqlUnit, rows: list[Owed]) -> dict[str, str]:
+    def write(self, unit: SqlUnit, rows: list[Owed], commit: bool = False) -> dict[str, str]:
         """Write a transaction's pending rows (a newer one for a chat replaces its older one) and delete those sent
         meanwhile, in one statement where the database allows; returns the deletions taken, to give back (`undo`)
-        if the transaction does not commit."""
+        if the transaction does not commit. `commit`: these are the transaction's last writes, and its commit goes
+        with them (SqlUnit.run_then_commit: on PostgreSQL, the same round trip)."""
         # one row per chat (a statement cannot upsert a key twice), in the order of their keys: two processes
         # writing the same chats lock them in the same order, so they cannot deadlock
         newest = dict(sorted({row.session: row for row in rows}.items()))
@@ -112,9 +113,11 @@ class Replies:
                                        f"p{i}": row.payload, f"u{i}": row.until})
                 runs.append((_upsert(len(newest)), parameters))
             if len(runs) == 2 and unit.dialect == "postgresql":
-                unit.run(*joined(runs))  # the deletion touches no row the upsert does (sessions kept apart above)
-            else:
-                for statement, values in runs:
+                runs = [joined(runs)]  # the deletion touches no row the upsert does (sessions kept apart above)
+            for number, (statement, values) in enumerate(runs, 1):
+                if commit and number == len(runs):
+                    unit.run_then_commit(statement, values)
+                else:
                     unit.run(statement, values)
         except BaseException:
             self.undo(taken)

@@ -64,6 +64,14 @@ def _joined_text(statements: tuple[Sql, ...]) -> Sql:
     return joined
 
 
+@functools.lru_cache(maxsize=64)
+def _committing(statement: Sql) -> Sql:
+    """PostgreSQL's text for `run_then_commit`: the statement, then COMMIT, as one simple query."""
+    committing = Sql("")  # PostgreSQL's only: SQLite's commit costs no round trip
+    committing.postgresql = f"{statement.postgresql}; COMMIT"
+    return committing
+
+
 def joined(runs: list[tuple[Sql, dict[str, Any]]]) -> tuple[Sql, dict[str, Any]]:
     """Several statements as one (see SqlUnit.together): the last statement's result is the one returned."""
     statements = tuple(statement for statement, _ in runs)
@@ -166,6 +174,21 @@ class SqlUnit:
             statement, parameters = joined([*waiting, (statement, parameters or {})])
         self._execute(self._cursor, statement, parameters or {})
         return self._cursor
+
+    def run_then_commit(self, statement: Sql, parameters: dict[str, Any]) -> None:
+        """A transaction's last write, and its commit: on PostgreSQL in one round trip instead of two (both sent as
+        one simple query, so the values are bound in this process by psycopg's ClientCursor, quoting them itself).
+        The transaction is then over on the server, and the caller's own commit (the session's) finds nothing left
+        to do. If the write fails, the COMMIT in the same query is not run: the transaction is left failed, for the
+        caller to roll back as after any failed statement. Elsewhere (SQLite), the write alone; the caller commits."""
+        if self.on_sqlite():
+            self.run(statement, parameters)
+            return
+        from psycopg import ClientCursor  # the PostgreSQL driver, there whenever this runs on PostgreSQL
+
+        driver = self._cursor.connection if self._cursor is not None else self._driver()
+        with ClientCursor(driver) as cursor:
+            self._execute(cursor, _committing(statement), parameters)
 
     @contextmanager
     def together(self) -> Iterator[None]:

@@ -136,8 +136,8 @@ class Store:
                     if self._shared.spoilt:  # a unit failed and its caller carried on: commit none of it
                         raise BatchSpoilt()
                     if owed or self.replies.waiting:
-                        taken = self.replies.write(UnitOfWork(session, raw.cursor()), owed)
-                    session.commit()
+                        taken = self.replies.write(UnitOfWork(session, raw.cursor()), owed, commit=True)
+                    session.commit()  # on PostgreSQL, after the replies' write, already done (run_then_commit)
                     self.replies.committed(owed)
                 except BaseException:
                     session.rollback()
@@ -189,8 +189,8 @@ class Store:
                     yield work
                     owed = work.learnt.owed
                     if owed or work.flush_sent:
-                        taken = self.replies.write(work, owed)
-                    session.commit()
+                        taken = self.replies.write(work, owed, commit=True)
+                    session.commit()  # on PostgreSQL, after the replies' write, already done (run_then_commit)
                     self.replies.committed(owed)
                 except IntegrityError:
                     # another writer created the same row first (a response, an answer, the next audit link):

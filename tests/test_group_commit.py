@@ -316,3 +316,36 @@ def test_a_remembered_response_row_is_used_only_while_it_is_still_this_persons(
     service.reply(alice, "1", "first-again")  # the remembered row is gone: a new one is made
     after = answers_by_response()
     assert first not in after and after[second] == 1 and sorted(after.values()) == [1, 1]
+
+
+def pending_rows(store: Store) -> set[str]:
+    """Pending replies' tokens as a second connection sees them: only what is committed."""
+    with connect(str(store.engine.url)).connect() as other:
+        return {row[0] for row in other.execute(text("SELECT token FROM pending_reply"))}
+
+
+@pytest.mark.parametrize("opening", ["unit", "batch"])
+def test_the_pending_reply_is_written_with_the_commit_and_a_failed_write_commits_nothing(
+        store: Store, opening: str) -> None:
+    """The pending reply is a transaction's last write, and on PostgreSQL its commit goes in the same round trip
+    (SqlUnit.run_then_commit). Committed, it is there with the rest; if that write fails, nothing of the
+    transaction is (the COMMIT behind the failed statement never runs)."""
+    from storage.replies import Owed
+
+    until = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+    def step(key: str, payload: str) -> None:
+        with contextlib.ExitStack() as stack:
+            if opening == "batch":
+                stack.enter_context(store.batch())
+            uow = stack.enter_context(store.unit())
+            assert conversations.claim_event(uow, key, TODAY)
+            uow.owe(Owed(f"session-{key}", f"token-{key}", "slack", payload, until))
+
+    step("kept", "sealed reply")
+    assert claimed(store) == {"kept"} and pending_rows(store) == {"token-kept"}
+    with pytest.raises(Exception):  # noqa: B017  # whatever the driver calls a value it cannot store
+        step("refused", "a NUL \x00 no text column takes" if store.engine.dialect.name == "postgresql" else 1.5j)
+    assert claimed(store) == {"kept"} and pending_rows(store) == {"token-kept"}, "the failed step left nothing"
+    step("after", "sealed reply")  # and the connection it failed on serves the next step
+    assert claimed(store) == {"kept", "after"}

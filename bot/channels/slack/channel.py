@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.bounded import BoundedMap
 from bot.channels.port import Address, ChannelError
 from bot.channels.slack.blocks import alert_blocks, alert_text, invite_blocks, reply_blocks
+from bot.channels.slack.edits import EDITS_PER_MINUTE
 from bot.channels.slack.listeners import Listeners, bolt_app
 from bot.channels.slack.people import PEOPLE_KEPT, Person
 from bot.channels.slack.render import POSTS_PER_MINUTE, Renderer
@@ -60,7 +61,8 @@ class SlackChannel:
 
     def __init__(self, service: ChatService, catalogue: SurveyCatalogue, *, bot_token: str,
                  app_token: str | None = None, signing_secret: str | None = None,
-                 api_url: str = "https://slack.com/api/", posts_per_minute: float = POSTS_PER_MINUTE) -> None:
+                 api_url: str = "https://slack.com/api/", posts_per_minute: float = POSTS_PER_MINUTE,
+                 edits_per_minute: float = EDITS_PER_MINUTE) -> None:
         self.service = service
         self.catalogue = catalogue
         self._bot_token = bot_token
@@ -74,7 +76,8 @@ class SlackChannel:
         self._socket: AsyncSocketModeHandler | None = None
         self._closing = False
         people: BoundedMap[Address, Person] = BoundedMap(PEOPLE_KEPT)
-        self.renderer = Renderer(self.name, self._api, people, service.delivered, posts_per_minute)
+        self.renderer = Renderer(self.name, self._api, people, service.delivered, posts_per_minute,
+                                 edits_per_minute)
         self.work = Work(service, catalogue, self.renderer)  # what people's actions do; bot.app adds the admin side
         self.listeners = Listeners(self.work)
 
@@ -111,6 +114,7 @@ class SlackChannel:
             self._socket = None
         if self.work.tasks:
             await asyncio.wait(set(self.work.tasks), timeout=STOP_GRACE)
+        await self.renderer.edits.close()
         if self._session is not None:
             await self._session.close()
             self._session = None

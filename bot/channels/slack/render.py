@@ -9,12 +9,12 @@ it in the app's DM with them and answers with that DM's channel id, which is the
 the rest of what people.py keeps, and never logged). So a campaign needs no conversations.open (Tier 3, about 50 a
 minute: 40 minutes for 2,000 people) before its invitations; the call is left for what must name the DM itself (an
 ephemeral notice, a file) and is paced under its tier. Campaign messages are paced under chat.postMessage's own
-limits: one a second per person, and a workspace-wide rate (POSTS_PER_MINUTE).
+limits: one a second per person, and a workspace-wide rate (POSTS_PER_MINUTE). Redrawing a question already in the
+chat (chat.update, Tier 3) is best-effort and paced on its own, apart from the next question (edits.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -36,6 +36,7 @@ from bot.channels.slack.blocks import (
     prompt_blocks,
     say_blocks,
 )
+from bot.channels.slack.edits import EDITS_PER_MINUTE, Edits
 from bot.channels.slack.people import Drawn, Person
 from bot.channels.text import prompt_text
 from bot.engine.conversation import Answered, Ask, Finish, Notice, Say, Update
@@ -61,13 +62,15 @@ class Renderer:
     """Posts and redraws one workspace's messages, remembering (in `people`) where each person's questions are."""
 
     def __init__(self, name: str, api: Callable[[], AsyncWebClient], people: BoundedMap[Address, Person],
-                 delivered: Callable[[Outcome], None], posts_per_minute: float = POSTS_PER_MINUTE) -> None:
+                 delivered: Callable[[Outcome], None], posts_per_minute: float = POSTS_PER_MINUTE,
+                 edits_per_minute: float = EDITS_PER_MINUTE) -> None:
         self.name = name  # the channel's name, for the throttling metric
         self.api = api  # the started channel's Web API client (ChannelError before start)
         self.people = people
         self.delivered = delivered  # told once every effect of an outcome is sent (bot.services.pending)
         self.campaign_pacer = Pacer(overall=posts_per_minute / 60 * CAMPAIGN_SHARE, per_chat=1.0)
         self.open_pacer = Pacer(overall=OPENS_PER_MINUTE / 60 * CAMPAIGN_SHARE)
+        self.edits = Edits(self._edit, edits_per_minute)  # chat.update, paced apart from the next question
 
     def person(self, address: Address) -> Person:
         return self.people.get_or_make(address, Person)
@@ -79,27 +82,28 @@ class Renderer:
             return
         person = self.person(address)
         said = {e.text for e in outcome.effects if isinstance(e, Say)}
-        # Redrawing a question already in the chat (marking it answered) and posting what comes next are independent
-        # Web API calls, so they go out side by side; each kind keeps its own order.
-        redraws: list[Shown] = []
-        rest: list[Shown] = []
         for effect in outcome.effects:
-            turn = effect.turn if isinstance(effect, Answered) else (
-                effect.prompt.turn if isinstance(effect, Update) else None)
-            (redraws if turn is not None and turn in person.drawn else rest).append(effect)
-        done = await asyncio.gather(*(self._draw_all(address, person, effects, outcome.survey, said)
-                                      for effects in (redraws, rest) if effects), return_exceptions=True)
-        for failed in done:
-            if isinstance(failed, BaseException):
-                raise failed
+            if isinstance(effect, (Answered, Update)):
+                self._redraw(person, effect)  # queued, best-effort: never ahead of what comes next (edits.py)
+            else:
+                await self._draw(address, person, effect, outcome.survey, said)
         if any(isinstance(e, Finish) for e in outcome.effects):
             self.people.pop(address)  # nothing of a finished survey is needed: forgotten now, not when crowded out
         self.delivered(outcome)  # all sent: its pending reply can go (bot.services.pending)
 
-    async def _draw_all(self, address: Address, person: Person, effects: list[Shown], survey: Survey | None,
-                        said: set[str]) -> None:
-        for effect in effects:
-            await self._draw(address, person, effect, survey, said)
+    def _redraw(self, person: Person, effect: Answered | Update) -> None:
+        """A question already in the chat, marked answered or drawn with its ticks: handed to the paced queue."""
+        if isinstance(effect, Update):
+            drawn = person.drawn.get(effect.prompt.turn)
+            if drawn is not None:
+                self.edits.request(drawn, prompt_text(effect.prompt), prompt_blocks(effect.prompt))
+                person.remember(effect.prompt.turn, Drawn(drawn.channel, drawn.ts, effect.prompt))
+            return
+        drawn = person.drawn.get(effect.turn)
+        if drawn is None:
+            log.debug("could not mark a question answered: its message is not remembered (after a restart)")
+            return
+        self.edits.request(drawn, answered_text(effect), answered_blocks(effect))
 
     async def _draw(self, address: Address, person: Person, effect: Shown, survey: Survey | None,
                     said: set[str]) -> None:
@@ -109,17 +113,6 @@ class Renderer:
             prompt = effect.prompt
             posted = await self.post(address, prompt_text(prompt), prompt_blocks(prompt))
             person.remember(prompt.turn, Drawn(posted["channel"], posted["ts"], prompt))
-        elif isinstance(effect, Update):
-            drawn = person.drawn.get(effect.prompt.turn)
-            if drawn is not None:
-                await self.update(drawn, prompt_text(effect.prompt), prompt_blocks(effect.prompt))
-                person.remember(effect.prompt.turn, Drawn(drawn.channel, drawn.ts, effect.prompt))
-        elif isinstance(effect, Answered):
-            drawn = person.drawn.get(effect.turn)
-            if drawn is None:
-                log.debug("could not mark a question answered: its message is not remembered (after a restart)")
-                return
-            await self.update(drawn, answered_text(effect), answered_blocks(effect))
         elif isinstance(effect, Say):
             await self.post(address, effect.text, say_blocks(effect.text, survey))
         elif isinstance(effect, Notice) and effect.text not in said:
@@ -150,6 +143,12 @@ class Renderer:
         return {"channel": where, "ts": str(response.get("ts") or "")}
 
     async def update(self, drawn: Drawn, text: str, blocks: Blocks) -> None:
+        """A redraw made now, outside the queue (a check-in's buttons, an alert acknowledged: rare, and part of what
+        the press does); it uses the queue's budget all the same."""
+        self.edits.spent()
+        await self._edit(drawn, text, blocks)
+
+    async def _edit(self, drawn: Drawn, text: str, blocks: Blocks) -> None:
         await self.call("chat.update", self.api().chat_update(
             channel=drawn.channel, ts=drawn.ts, text=escape(text), blocks=blocks))
 
