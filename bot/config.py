@@ -103,7 +103,7 @@ class Settings:
         if mode not in ("development", "production"):
             raise SettingsError("SURVEYBOT_ENV should be `development` or `production`")
         port_text = get("SURVEYBOT_PORT") or "8080"
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
             raise SettingsError("SURVEYBOT_PORT should be a port number from 1 to 65535")
         public_url = get("SURVEYBOT_PUBLIC_URL")
         if public_url is not None and not public_url.startswith(("http://", "https://")):
@@ -214,7 +214,7 @@ def _privacy(get: Callable[[str], str | None]) -> Policy:
         text = get(name)
         if text is None:
             return default
-        if not text.isdigit() or int(text) < least:
+        if not (text.isascii() and text.isdigit()) or int(text) < least:
             raise SettingsError(f"{name} should be a whole number of at least {least}")
         return int(text)
 
@@ -342,7 +342,7 @@ def _seconds(get: Callable[[str], str | None], name: str, default: int, least: i
     text = get(name)
     if text is None:
         return default
-    if not text.isdigit() or not least <= int(text) <= 3600:
+    if not (text.isascii() and text.isdigit()) or not least <= int(text) <= 3600:
         raise SettingsError(f"{name} should be a whole number of seconds from {least} to 3600")
     return int(text)
 

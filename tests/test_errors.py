@@ -76,6 +76,24 @@ def test_no_documented_setting_is_reported_as_unused() -> None:
             assert name in str(exc)
 
 
+NUMBER_SETTINGS = ("SURVEYBOT_PORT", "SURVEYBOT_KEY_DAYS", "SURVEYBOT_MIN_GROUP", "SURVEYBOT_SWEEP_SECONDS",
+                   "SURVEYBOT_ALERT_WINDOW_SECONDS", "SURVEYBOT_LEADER_RETRY_SECONDS")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(NUMBER_SETTINGS),
+       st.one_of(st.text(max_size=6), st.sampled_from(["²", "٣", "１２", "3⁰", "+5", " 5", "5.0", "-1", "0"])))
+def test_a_number_setting_is_read_or_refused_by_name_whatever_is_typed(name: str, text: str) -> None:
+    """Unicode digits ("²", Arabic-Indic, full-width) pass str.isdigit() but not int(): each is one line naming the
+    setting, never a ValueError from deep inside."""
+    from bot.config import Settings, SettingsError
+
+    try:
+        Settings.from_env({name: text})
+    except SettingsError as exc:
+        assert name in str(exc) and "\n" not in str(exc)
+
+
 def test_a_busy_port_is_one_line_naming_the_address_and_the_setting(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

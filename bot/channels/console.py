@@ -72,7 +72,7 @@ class ConsoleChannel:
         """A number picking one of the check's buttons (the check is then over), or None."""
         check, self.check = self.check, None
         word = line.strip()
-        if check is None or not word.isdigit() or not 1 <= int(word) <= len(check.choices):
+        if check is None or not (word.isascii() and word.isdigit()) or not 1 <= int(word) <= len(check.choices):
             return None
         return checkin.decode(check.choices[int(word) - 1].data)
 
