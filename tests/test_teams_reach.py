@@ -48,6 +48,9 @@ async def teams(tmp_path: Path) -> AsyncIterator[FakeTeams]:
         yield fake
 
 
+BOT_LOG = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+: ")
+
+
 async def surveybot(monkeypatch: pytest.MonkeyPatch, bot: Bot, *args: str, **env: str | None) -> tuple[int, str]:
     """`surveybot ARGS` as an IT officer runs it beside the running bot (same database, same settings), in a thread
     of this process so the fakes in this event loop answer it: (exit status, everything it printed)."""
@@ -66,7 +69,9 @@ async def surveybot(monkeypatch: pytest.MonkeyPatch, bot: Bot, *args: str, **env
         out = io.StringIO()
         with redirect_stdout(out), redirect_stderr(out):
             status = main(list(args))
-        return status, out.getvalue()
+        # The running bot shares this process, so its own log lines (the scheduler's sweep...) can land in the same
+        # redirected stream; they are not the command's output, which is what the tests read.
+        return status, "".join(line for line in out.getvalue().splitlines(True) if not BOT_LOG.match(line))
 
     return await asyncio.to_thread(run)
 
