@@ -21,7 +21,7 @@ from bot.config import Settings, SettingsError
 from tests.live_bot import serving
 
 from . import test_web_browser
-from .test_web_browser import ARTIFACTS, PHONE, axe, settle
+from .test_web_browser import ARTIFACTS, AXE, PHONE, axe, need, settle
 
 browser = test_web_browser.browser  # the same real Chromium fixture
 PEPPER = "test-pepper-" + "a" * 40
@@ -79,6 +79,7 @@ async def test_the_pages_say_the_real_numbers_and_the_partnership_from_settings(
 @pytest.mark.parametrize("name", sorted(PAGES))
 async def test_each_page_fits_a_phone_works_by_keyboard_and_passes_axe(browser: Any, tmp_path: Path,
                                                                        name: str) -> None:
+    need(AXE.exists(), "axe-core is not installed (npm ci --prefix tests/web)")
     async with running(tmp_path, SURVEYBOT_PRIVACY_CONTACT="https://anytown.example.org/contact") as (_app, base):
         context = await browser.new_context(viewport=PHONE)
         page = await context.new_page()
