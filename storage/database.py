@@ -93,10 +93,11 @@ def _checked_in(_dbapi_connection: Any, record: Any) -> None:
 
 def _check_out(engine: Engine) -> Any:
     """A connection is checked before use, as SQLAlchemy's pool_pre_ping would, but without its round trip on every
-    transaction (a fifth of an answer's on PostgreSQL; BENCHMARKS.md, 7 December). A connection the server dropped
-    while it sat in the pool (a restart, pg_terminate_backend, an idle timeout) has its socket readable: the server's
-    last word and the hang-up are waiting there. Only then, or after IDLE_PING_SECONDS idle (a network that failed
-    silently says nothing), is it pinged; a failed ping makes the pool replace it (DisconnectionError)."""
+    transaction (a fifth of an answer's on PostgreSQL; BENCHMARKS.md, "6 December, night: the answer path on
+    PostgreSQL"). A connection the server dropped while it sat in the pool (a restart, pg_terminate_backend, an idle
+    timeout) has its socket readable: the server's last word and the hang-up are waiting there. Only then, or after
+    IDLE_PING_SECONDS idle (a network that failed silently says nothing), is it pinged; a failed ping makes the pool
+    replace it (DisconnectionError)."""
 
     def check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         since = record.info.get("idle_since")
