@@ -149,12 +149,9 @@ def import_slack_channel(core: Core, channel_id: str, tags: list[str], bot_token
     except OSError as exc:
         raise CampaignError(f"cannot reach Slack at {api_url}: {exc}") from None
     team, bot_user = str(me.get("team_id")), str(me.get("user_id"))
-    added = sum(core.service.register(Address("slack", team, member), tuple(tags))
-                for member in members if member != bot_user)
-    with core.store.unit() as uow:
-        uow.audit("contacts.imported", {"rows": len(members), "new": added, "from": "slack channel"},
-                  core.service.clock().date())
-    return len(members) - (bot_user in members), added
+    done = import_people(core, (Address("slack", team, member) for member in members if member != bot_user), tags,
+                         "slack channel")
+    return done.added + done.known, done.added
 
 
 @dataclass(frozen=True)
