@@ -4,9 +4,11 @@
 
 The baselines. The fair one is a minimal Bolt app that does, per press, what Slack makes every survey step do: it
 acks, then marks the pressed message answered (chat.update) and posts the next one (chat.postMessage), side by side,
-in a task as the channel does, with no storage and no survey; `/survey start` makes it post the first question. The
-ack-only app is kept for information: it makes none of the Web API calls, so it says what Bolt and the harness cost
-and nothing more.
+in a task as the channel does, with no storage and no survey; `/survey start` makes it post what the bot posts when
+a survey starts (the welcome, the privacy note and the first question, as the bot posted them in the warm-up round),
+one after another as the bot does, so over a person's whole survey both make the same Web API calls with messages
+of the same size. The ack-only app is kept for information: it makes none of the Web API calls, so it says what Bolt
+and the harness cost and nothing more.
 
 Four processes besides this one, all on 127.0.0.1: the fake Slack Web API (tests/fakes/slack_api.py), the real bot
 (`surveybot run` with SLACK_API_URL pointing at the fake), and the two minimal Bolt apps, each mounted the same way on
@@ -17,7 +19,7 @@ person must. A press counts once it is acknowledged AND its work is done (answer
 next question posted). People learn of their next question from the fake (GET /_fake/posted, which answers as
 soon as the bot posts something, as a Slack client is told), and a round's clock stops only once the fake has seen
 every pressed question marked answered. The fair app's people do the same: `/survey start`, then seven presses,
-each on the message it last posted, waiting for the next (the pressed question's own blocks, a real question of the
+each on the question it last posted, waiting for the next (the pressed question's own blocks, a real question of the
 survey, so both post messages of the same size). The ack-only app is sent the same number of presses per person,
 and a press counts once acknowledged, since acknowledging is all it does. The three apps take turns, a round of
 `--users` people each, so all meet the (shared) machine's load alike. Time-to-ack is measured at the client, from
@@ -110,8 +112,8 @@ async def serve_minimal(port: int, api_url: str) -> None:
 async def serve_fair(port: int, api_url: str, sample_file: Path) -> None:
     """A Bolt AsyncApp that does per press the two Web API calls a survey step makes, and nothing else: ack, then
     chat.update on the pressed message and chat.postMessage of the next, side by side, in a task (as the channel's
-    listeners hand their work on). `/survey start` posts the first question: the one in `sample_file`, a real question
-    of the survey the driver saw the bot post, so the messages are of the same size as the bot's."""
+    listeners hand their work on). `/survey start` posts, one after another, the messages the driver saw the bot post
+    when a survey started (`sample_file`), so the opening costs both apps the same calls."""
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
@@ -138,11 +140,14 @@ async def serve_fair(port: int, api_url: str, sample_file: Path) -> None:
         spawn(next_question(str(container.get("channel_id")), str(container.get("message_ts")),
                             body.get("message") or {}))
 
+    async def opening(channel: str) -> None:
+        for message in json.loads(sample_file.read_text()):
+            await client.chat_postMessage(channel=channel, text=str(message.get("text") or ""),
+                                          blocks=message.get("blocks") or [], unfurl_links=False, unfurl_media=False)
+
     async def on_start(ack: Any, command: dict[str, Any]) -> None:
         await ack()
-        sample = json.loads(sample_file.read_text())
-        spawn(client.chat_postMessage(channel=str(command.get("user_id")), text=str(sample.get("text") or ""),
-                                      blocks=sample.get("blocks") or [], unfurl_links=False, unfurl_media=False))
+        spawn(opening(str(command.get("user_id"))))
 
     bolt.action(re.compile(".*"))(on_press)
     bolt.command("/survey")(on_start)
@@ -214,6 +219,7 @@ class Harness:
     inbox: dict[str, asyncio.Queue[dict[str, Any]]] = field(default_factory=lambda: defaultdict(asyncio.Queue))
     dms: dict[str, str] = field(default_factory=dict)  # user -> their DM channel with the app
     sample: dict[str, Any] = field(default_factory=dict)  # the last question pressed
+    opening: list[dict[str, Any]] = field(default_factory=list)  # what the bot posted when a survey started
     cursor: int = 0
 
     async def post(self, url: str, body: str, content_type: str) -> tuple[int, float]:
@@ -286,12 +292,17 @@ async def person_on_bot(harness: Harness, url: str, user: str, thanks: str, acks
     assert status == 200
     presses = 0
     inbox = harness.inbox[user]
+    opening: list[dict[str, Any]] = []
     while True:
         async with asyncio.timeout(30):
             message = await inbox.get()
         if thanks in message.get("text", ""):
             return presses
         payload = press_for(user, harness.dms[user], message)
+        if not presses:
+            opening.append(message)
+            if payload is not None:
+                harness.opening = opening
         if payload is not None:
             harness.sample = message
             acks.append(await harness.press(url, payload))
@@ -299,18 +310,21 @@ async def person_on_bot(harness: Harness, url: str, user: str, thanks: str, acks
 
 
 async def person_on_fair(harness: Harness, url: str, user: str, acks: list[float]) -> int:
-    """`/survey start`, then PRESSES_PER_PERSON presses, each on the message the fair app last posted, waiting for
+    """`/survey start`, then PRESSES_PER_PERSON presses, each on the question the fair app last posted, waiting for
     the next, as a person on the bot does; the round waits for every pressed message to be marked too."""
     fields = slash_command_fields(user, text=f"start {SURVEY}", channel_id="C0BENCH")
     status, _ = await harness.post(url, urlencode(fields), "application/x-www-form-urlencoded")
     assert status == 200
     inbox = harness.inbox[user]
-    for _ in range(PRESSES_PER_PERSON):
+    presses = 0
+    while presses < PRESSES_PER_PERSON:
         async with asyncio.timeout(30):
             message = await inbox.get()
         payload = press_for(user, harness.dms[user], message)
-        assert payload is not None
+        if payload is None:  # the opening's welcome and privacy note, which ask nothing
+            continue
         acks.append(await harness.press(url, payload))
+        presses += 1
     async with asyncio.timeout(30):
         await inbox.get()  # the message after the last press, as the bot's thanks
     return PRESSES_PER_PERSON
@@ -461,7 +475,7 @@ async def run(users: int, rounds: int, database_url: str | None) -> None:
 
                 await play_round(Result("warm"), "WARMBOT", 5, on_bot)  # Bolt's auth.test, pools, the database
                 sample.update(harness.sample)  # a real question, so every app gets payloads of the same size
-                sample_file.write_text(json.dumps(sample))
+                sample_file.write_text(json.dumps([*harness.opening[:-1], sample]))  # the opening, then a question
                 await play_round(Result("warm"), "WARMMIN", 5, on_minimal)
                 await play_round(Result("warm"), "WARMFAIR", 5, on_fair, harness.marked)
                 watched = {"driver": os.getpid(), "fake Slack": fake.pid}
