@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -45,6 +45,17 @@ class ConversationRow:
     revision: int
 
 
+class Ahead(NamedTuple):
+    """A survey step's claim made at its batch's start (storage.conversations.claim_all), waiting for the step: the
+    session key it read for, whether the event was claimed, the response id it was read with, and the row read
+    (None when an earlier step of the batch has the same conversation, so the row may be out of date)."""
+
+    session: str
+    claimed: bool
+    hint: int | None
+    row: tuple[Any, ...] | None
+
+
 @dataclass
 class Transaction(Learnt):
     """What a transaction has learnt (storage.sql.Learnt), and what it must still write before its commit. A batch's
@@ -52,6 +63,7 @@ class Transaction(Learnt):
 
     salts: dict[tuple[str, int], tuple[Any, Any, bool]] = field(default_factory=dict)  # key rows read (rounds.salt)
     owed: list[Owed] = field(default_factory=list)  # pending replies, written just before the commit (storage.replies)
+    ahead: dict[str, Ahead] = field(default_factory=dict)  # a batch's claims made at its start, by event key
     # run once the transaction has committed, never if it rolls back (a batch spoilt and run again step by step
     # would otherwise count its steps twice): UnitOfWork.after_commit
     committed: list[Callable[[], None]] = field(default_factory=list)

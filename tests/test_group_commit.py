@@ -8,6 +8,7 @@ import contextlib
 import itertools
 import json
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from functools import partial
@@ -18,15 +19,16 @@ import pytest
 from sqlalchemy import event, text
 
 from bot.channels.port import Address
+from bot.engine import conversation as engine
 from bot.services.privacy import Keys
 from bot.services.service import Outcome, SurveyService, joins_group_commit
 from bot.services.surveyfiles import SurveyCatalogue
 from storage import conversations, rounds
-from storage.database import connect, upgrade
+from storage.database import connect, describe, upgrade
 from storage.sql import GENESIS, chain_hash
 from storage.unit_of_work import BATCH_LIMIT, BatchSpoilt, Conflict, Store
 
-from .conftest import PEPPER, Clock
+from .conftest import PEPPER, PG_ADMIN_URL, Clock, drop_postgres, postgres_url
 
 TODAY = date(2026, 11, 22)
 
@@ -349,3 +351,106 @@ def test_the_pending_reply_is_written_with_the_commit_and_a_failed_write_commits
     assert claimed(store) == {"kept"} and pending_rows(store) == {"token-kept"}, "the failed step left nothing"
     step("after", "sealed reply")  # and the connection it failed on serves the next step
     assert claimed(store) == {"kept", "after"}
+
+
+def last_prompt(outcome: Outcome) -> Any:
+    return [effect for effect in outcome.effects if isinstance(effect, engine.Ask)][-1].prompt
+
+
+async def test_steps_claimed_together_store_every_answer_once_in_order(
+        store: Store, catalogue: SurveyCatalogue, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL a batch's presses are claimed in one statement at its start (group_commit.claims_ahead,
+    conversations.claim_all). In one batch: everyone answers the first question, a redelivery of each press, and
+    each person's answer to the second question right behind their first, which must read the conversation as their
+    first press left it (read at the batch's start it would be a stale press, and the answer silently lost)."""
+    service = SurveyService(store, catalogue, Keys(PEPPER), clock)
+    service.publish_all()
+    made: list[int] = []
+    claim_all = conversations.claim_all
+    monkeypatch.setattr(conversations, "claim_all", lambda uow, claims: (made.append(len(claims)),
+                                                                         claim_all(uow, claims))[1])
+    people = [Address("telegram", "bot", str(2000 + n)) for n in range(8)]
+    first_turns = []
+    for n, who in enumerate(people):
+        service.begin(who, "sample", None, f"start-{n}")
+        first_turns.append(last_prompt(service.reply(who, "1", f"consent-{n}")).turn)
+    # what the second question's turn will be, from one more person taken through it alone
+    control = Address("telegram", "bot", "1999")
+    service.begin(control, "sample", None, "start-control")
+    shown = last_prompt(service.reply(control, "1", "consent-control"))
+    second_turn = last_prompt(service.handle(control, engine.Pick(shown.turn, 0), "first-control")).turn
+
+    service.database._executor = ThreadPoolExecutor(max_workers=1)  # one thread, held until every step is queued
+    hold = threading.Event()
+    service.database._executor.submit(hold.wait)
+    presses = []
+    for n, who in enumerate(people):
+        presses += [(who, engine.Pick(first_turns[n], 0), f"first-{n}"),
+                    (who, engine.Pick(first_turns[n], 0), f"first-{n}"),  # redelivered
+                    (who, engine.Pick(second_turn, 0), f"second-{n}")]
+    steps = [asyncio.ensure_future(service.call(service.handle, *press)) for press in presses]
+    await asyncio.sleep(0.05)  # every step queued behind the held thread: one batch
+    hold.set()
+    outcomes = await asyncio.gather(*steps)
+    duplicates = [outcome.duplicate for outcome in outcomes]
+    assert duplicates == [False, True, False] * len(people)
+    if store.engine.dialect.name == "postgresql":
+        assert made and made[0] == min(len(presses), BATCH_LIMIT), f"claims made together: {made}"
+    with store.engine.connect() as connection:
+        stored = connection.execute(text(
+            "SELECT question_id, count(*) FROM answer GROUP BY question_id ORDER BY question_id")).all()
+        events = connection.execute(text("SELECT count(*) FROM processed_event WHERE key IS NOT NULL")).scalar_one()
+    assert dict(stored) == {"agency": len(people) + 1, "aware": len(people)}, "an answer was lost or doubled"
+    assert events >= 2 * len(people)
+    service.close()
+
+
+@pytest.fixture
+def pg_store() -> Iterator[Store]:
+    """Claims are made ahead on PostgreSQL only (SQLite claims in this process, at no round trip's cost)."""
+    url = postgres_url()
+    if url is None:
+        pytest.skip(f"no PostgreSQL server reachable at {describe(PG_ADMIN_URL)}: claims are made ahead there only")
+    store = Store(connect(url))
+    try:
+        upgrade(store.engine)
+        yield store
+    finally:
+        store.engine.dispose()
+        drop_postgres(url)
+
+
+def test_a_claim_made_ahead_hands_a_later_step_of_the_same_person_a_fresh_read(pg_store: Store) -> None:
+    """conversations.claim_all (PostgreSQL): the batch's events are claimed at its start; each step's claim_event
+    then finds its own; a second step on one conversation reads it again (after the first saved it); an event seen
+    twice in the batch, or before it, is claimed once."""
+    store = pg_store
+    moment = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+    with store.unit() as uow:
+        conversations.save(uow, "s-alice", "sample", 1, 1, {"n": 0}, None, moment)
+        conversations.save(uow, "s-bob", "sample", 1, 1, {"n": 0}, None, moment)
+        assert conversations.claim_event(uow, "seen-before", TODAY)
+    claims = [conversations.Claim(key, session, TODAY) for key, session in (
+        ("a1", "s-alice"), ("b1", "s-bob"), ("a2", "s-alice"), ("a1", "s-alice"), ("seen-before", "s-bob"))]
+    with store.batch():
+        with store.unit() as uow:
+            conversations.claim_all(uow, claims)
+            assert uow.session.execute(text("SELECT count(*) FROM processed_event")).scalar_one() == 4
+        with store.unit() as uow:
+            assert conversations.claim_event(uow, "a1", TODAY, "s-alice")
+            alice = conversations.read(uow, "s-alice")
+            assert alice is not None and alice.state == {"n": 0}
+            conversations.save(uow, "s-alice", "sample", 1, 1, {"n": 1}, alice.revision, moment)
+        with store.unit() as uow:
+            assert conversations.claim_event(uow, "b1", TODAY, "s-bob")
+            bob = conversations.read(uow, "s-bob")
+            assert bob is not None and bob.state == {"n": 0}
+        with store.unit() as uow:
+            assert conversations.claim_event(uow, "a2", TODAY, "s-alice")
+            again = conversations.read(uow, "s-alice")
+            assert again is not None and again.state == {"n": 1} and again.revision == alice.revision + 1
+        with store.unit() as uow:
+            assert not conversations.claim_event(uow, "a1", TODAY, "s-alice"), "the same event twice in a batch"
+        with store.unit() as uow:
+            assert not conversations.claim_event(uow, "seen-before", TODAY, "s-bob"), "an event seen before"
+    assert claimed(store) == {"seen-before", "a1", "b1", "a2"}

@@ -28,7 +28,7 @@ from bot.services import pending
 from bot.services.campaigns import current_wave, rules_of
 from bot.services.care import Care
 from bot.services.contacts import Contacts
-from bot.services.group_commit import DatabaseThread, joins_group_commit
+from bot.services.group_commit import DatabaseThread, claims_ahead, joins_group_commit
 from bot.services.notices import notice
 from bot.services.policy import Policy, round_thresholds
 from bot.services.privacy import Keys
@@ -44,6 +44,7 @@ from storage import contacts as store_contacts
 from storage import conversations, rounds, survey_versions
 from storage import responses as store_responses
 from storage import yousaid as store_yousaid
+from storage.conversations import Claim
 from storage.database import DatabaseError
 from storage.results import digest
 from storage.sql import Conflict
@@ -198,7 +199,14 @@ class SurveyService(Care, Contacts):
         participation and conversation, as `begin` does); a no or a stop leaves no trace."""
         return self.begin(address, code, wave, None, first, True)
 
+    def _claim_of(self, address: Address, event: Event, event_key: str | None = None) -> Claim | None:
+        """The claim `handle` will make (group_commit.claims_ahead): its event's key and the person's session."""
+        if event_key is None:
+            return None
+        return Claim(self.keys.event(address.channel, event_key), self.keys.session(address), self.clock().date())
+
     @joins_group_commit
+    @claims_ahead(_claim_of)
     def handle(self, address: Address, event: Event, event_key: str | None = None) -> Outcome:
         """Apply what someone did to their open conversation."""
 
