@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -200,6 +201,34 @@ async def test_forged_and_stale_requests_get_401_and_do_nothing(http_bot: Bot, f
     rejected = [r for r in caplog.records if "bad or stale signature" in r.getMessage()]
     assert len(rejected) == 3
     assert "U0MALLORY" not in caplog.text and "forged words" not in caplog.text
+
+
+async def test_a_press_altered_after_signing_is_refused_and_the_real_one_recorded(http_bot: Bot) -> None:
+    """The payload Bolt reads is decoded apart from the body its signature covers (bot.channels.slack.forms): a body
+    changed after signing (another choice pressed) is refused, and the body as signed is what gets recorded."""
+    person = http_bot.person("U0ALTER")
+    await start_sample(person)
+    first = http_bot.fake.messages_in(person.dm)[-1]
+    found = {e["action_id"]: (b, e) for b, e in elements(first)}
+    police = next(key for key, (_, e) in found.items() if e.get("text", {}).get("text") == "Police")
+    health = next(key for key, (_, e) in found.items() if e.get("text", {}).get("text") == "Health")
+
+    def body_of(action: str) -> str:
+        block, element = found[action]
+        payload = block_actions_payload(person.user, person.dm, first["ts"], action, element.get("value"),
+                                        block_id=block["block_id"], message=first)
+        return urlencode({"payload": json.dumps(payload)})
+
+    signed, altered = body_of(police), body_of(health)
+    signer = SlackSigner(SECRET)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **signer.headers(signed)}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(http_bot.url, data=altered, headers=headers) as response:
+            assert response.status == 401
+        async with session.post(http_bot.url, data=signed, headers=headers) as response:
+            assert response.status == 200
+    await person.next_question()
+    assert [json.loads(value) for (value,) in http_bot.rows("SELECT value FROM answer")] == ["Police"]
 
 
 async def start_sample(person: Respondent) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -25,6 +25,7 @@ from bot.bounded import BoundedMap
 from bot.channels.port import Address, ChannelError
 from bot.channels.slack.blocks import alert_blocks, alert_text, invite_blocks, reply_blocks
 from bot.channels.slack.edits import EDITS_PER_MINUTE
+from bot.channels.slack.forms import bolt_request
 from bot.channels.slack.listeners import Listeners, bolt_app
 from bot.channels.slack.people import PEOPLE_KEPT, Person
 from bot.channels.slack.render import POSTS_PER_MINUTE, Renderer
@@ -154,7 +155,7 @@ class SlackChannel:
             self.service.refused("slack-signature")
             return web.Response(status=401)
         try:
-            bolt_request = await to_bolt_request(request)
+            incoming = await bolt_request(request)
         except UnicodeDecodeError:
             log.warning("rejected a Slack request whose body is not text")
             return web.Response(status=400)
@@ -163,7 +164,7 @@ class SlackChannel:
             # a list): not Slack's, so a plain 400 rather than a 500 and a traceback in the log for anyone to cause
             log.warning("rejected a Slack request whose body is not a Slack payload")
             return web.Response(status=400)
-        response = await self.bolt.async_dispatch(bolt_request)
+        response = await self.bolt.async_dispatch(incoming)
         if response.status == 401:
             log.warning("rejected a Slack request with a bad or stale signature")
             self.service.refused("slack-signature")
