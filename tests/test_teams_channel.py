@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import pytest
 
 from bot.app import App, build, make_channels
 from bot.channels.teams.channel import TeamsChannel
+from bot.channels.teams.connector import KEEP_SECONDS
 from bot.channels.teams.words import EDIT_HINT, FILE_HINT, HELP, PERSONAL_HINT, STALE_BUTTON, WELCOME
 from bot.config import Settings, SettingsError, secrets_of
 from bot.engine import messages as msg
@@ -94,6 +96,29 @@ async def start_sample(person: TeamsUser) -> Message:
         pass
     assert "Which agency?" in first.text
     return first
+
+
+# --- the Bot Connector client kept from turn to turn (bot.channels.teams.connector) -----------------------------------
+
+async def test_turns_share_a_kept_connector_client_until_it_is_due_to_be_made_again(bot: Bot) -> None:
+    """The SDK makes (and closes) a connector client every turn: a token from MSAL, a session, a new connection.
+    The channel keeps one for a few minutes instead: several turns' calls come over one or two connections, and
+    once the kept client is due to be made again (the clock moved on) the next turn's calls come over a new one."""
+    later = [0.0]  # how far the channel's clock is moved on
+    assert bot.channel.clients is not None
+    bot.channel.clients.clock = lambda: time.time() + later[0]
+    person = bot.teams.person()
+    first = await start_sample(person)
+    assert await person.press(first, f"a:{turn_of(first)}:p:0") in OK  # Police
+    aware = await person.next_question()
+    calls = [call for call in bot.teams.connector.calls if call.conversation == person.conversation]
+    assert len(calls) >= 5 and len({call.peer for call in calls}) <= 2, [c.peer for c in calls]  # three turns
+    before = {call.peer for call in bot.teams.connector.calls}
+    later[0] = KEEP_SECONDS + 1
+    assert await person.press(aware, f"a:{turn_of(aware)}:p:0") in OK
+    await person.next_question()
+    after = [call for call in bot.teams.connector.calls[len(calls):] if call.conversation == person.conversation]
+    assert after and {call.peer for call in after}.isdisjoint(before), "a client past its time was used"
 
 
 # --- every built-in survey, on SQLite and PostgreSQL ------------------------------------------------------------------

@@ -214,6 +214,7 @@ class Call:
     activity_id: str  # the message posted or updated
     body: Payload
     status: int
+    peer: tuple[str, int] | None = None  # the bot's end of the TCP connection the call came over
 
 
 @dataclass
@@ -329,8 +330,9 @@ class Connector:
         return None
 
     def _record(self, request: web.Request, conversation: str, activity_id: str, body: Payload, status: int) -> None:
+        peer = request.transport.get_extra_info("peername") if request.transport is not None else None
         self.calls.append(Call(len(self.calls), request.method, request.path, conversation, activity_id, body,
-                               status))
+                               status, tuple(peer[:2]) if peer else None))
 
     async def _create(self, request: web.Request) -> web.Response:
         body = await request.json()

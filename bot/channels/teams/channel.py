@@ -49,6 +49,7 @@ from bot.channels.pacing import Pacer
 from bot.channels.port import Address, ChannelError, Unreachable
 from bot.channels.teams import reading
 from bot.channels.teams.cards import alert_card, card_text, invite_card, reply_card
+from bot.channels.teams.connector import KeptConnectorClients
 from bot.channels.teams.downloads import PATH as DOWNLOADS
 from bot.channels.teams.downloads import Downloads
 from bot.channels.teams.render import Renderer
@@ -144,6 +145,7 @@ class TeamsChannel:
         self._password = password
         self.renderer = Renderer(service, pacer or Pacer(overall=OVERALL, per_chat=PER_CHAT))
         self.turns = Turns(service, self.renderer, tenant_id, default_survey)
+        self.clients: KeptConnectorClients | None = None  # the Bot Connector clients, kept from turn to turn
         self.adapter: CloudAdapter | None = None
         self.agent: AgentApplication[TurnState] | None = None
         self.validator: JwtTokenValidator | None = None
@@ -157,7 +159,8 @@ class TeamsChannel:
         config, connections = app_connections(self.app_id, self._password, self.tenant_id)
         await bot_token(connections)  # a wrong secret or tenant fails here with one line, not at the first message
         self.validator = JwtTokenValidator(config)
-        self.adapter = CloudAdapter(connection_manager=connections)
+        self.clients = KeptConnectorClients(connections)
+        self.adapter = CloudAdapter(connection_manager=connections, channel_service_client_factory=self.clients)
         self.adapter.on_turn_error = _raise
         self.agent = AgentApplication[TurnState](
             ApplicationOptions(bot_app_id=self.app_id, storage=NoStorage(), start_typing_timer=False,
@@ -192,6 +195,8 @@ class TeamsChannel:
         self._closing = True
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=10.0)
+        if self.clients is not None:
+            await self.clients.close()
 
     # --- inbound ------------------------------------------------------------------------------------------------------
     async def _http(self, request: web.Request) -> web.StreamResponse:
