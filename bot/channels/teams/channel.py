@@ -3,10 +3,11 @@ server (POST /api/messages), and the port's methods that campaigns, "we did" rep
 (invite, announce, resend).
 
 The SDK is used as it means to be: an AgentApplication whose routes are our handlers (bot.channels.teams.turns), its
-CloudAdapter for every turn and every proactive message, its JwtTokenValidator for every inbound request, and its
-MSAL connection manager for the bot's own token. Around the validator this module adds only what the SDK leaves to
-its host: which kind of refusal a 401 was (audited once a day per kind, as Slack's and Telegram's are), and a check
-that the activity's service URL is the one the token was issued for.
+CloudAdapter for every turn and every proactive message (given, where it takes one, the SDK's own client factory
+subclassed to keep the Bot Connector client from turn to turn: bot.channels.teams.connector), its JwtTokenValidator
+for every inbound request, and its MSAL connection manager for the bot's own token. Around the validator this
+module adds only what the SDK leaves to its host: which kind of refusal a 401 was (audited once a day per kind, as
+Slack's and Telegram's are), and a check that the activity's service URL is the one the token was issued for.
 """
 
 from __future__ import annotations
