@@ -3,9 +3,9 @@
 Every button press reaches us as `payload=<the interaction's JSON, percent-encoded>`: a press on a question of ten
 choices is about 3 KB with some 500 escapes. Bolt reads such a body with urllib.parse.parse_qsl, whose decoding is
 pure Python, one escape at a time: about a quarter of a millisecond a press, the single largest piece of our own
-share of a press on the event loop (BENCHMARKS.md, "Slack on PostgreSQL"). `unquote_form` gives the same text
-through the interpreter's C codecs, six times faster, and hands anything it cannot decode exactly as parse_qsl would
-(a stray "%", bytes that are not UTF-8, text that is not ASCII) back to parse_qsl.
+share of a press on the event loop (BENCHMARKS.md, "6 December, late"). `unquote_form` gives the same text through
+the interpreter's C codecs, six times faster, and hands anything it cannot decode exactly as parse_qsl would (a stray
+"%", bytes that are not UTF-8, text that is not ASCII) back to parse_qsl.
 
 `bolt_request` is slack_bolt's aiohttp adapter's `to_bolt_request` with that one change: Bolt is given the decoded
 JSON (which it reads with json.loads, as it reads any JSON body) and keeps the body as it came for its signature

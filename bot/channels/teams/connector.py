@@ -3,11 +3,12 @@
 The SDK's own factory (RestChannelServiceClientFactory) makes a new connector client for every turn: it asks MSAL for
 the bot's token, opens an aiohttp session, connects to the Bot Connector (over TLS, in production) and closes it all
 when the turn ends. A survey step makes two or three calls in its turn (the answered card updated, the next question
-sent), so that per-turn setup was about a tenth of the bot's CPU a press (BENCHMARKS.md, "Teams on PostgreSQL"), and a
-TLS handshake of latency in production. `KeptConnectorClients` is the SDK's factory, plugged in where the SDK takes one
-(CloudAdapter's `channel_service_client_factory`), that keeps one client per Bot Connector address for a few minutes,
-and never past its token's expiry; the SDK's per-turn close leaves a kept client open. Anything unusual (an anonymous
-or agentic request, a Copilot Studio connector, a token that is not a JWT) gets a client of its own, as before.
+sent), so that per-turn setup was about a tenth of the bot's CPU an answer (BENCHMARKS.md, "6 December, late"), and
+a TLS handshake of latency in production. `KeptConnectorClients` is the SDK's factory, plugged in where the SDK takes
+one (CloudAdapter's `channel_service_client_factory`), that keeps one client per Bot Connector address for a few
+minutes, and never past its token's expiry; the SDK's per-turn close leaves a kept client open. Anything unusual (an
+anonymous or agentic request, a Copilot Studio connector, a token that is not a JWT) gets a client of its own, as
+before.
 """
 
 from __future__ import annotations
