@@ -259,21 +259,15 @@ def import_team(app: App, team: str, tags: list[str]) -> tuple[Imported, int]:
     """`surveybot contacts import-teams`: a team the app was added to, found among those the channel kept; its
     roster read from Teams (bot.channels.teams.roster) before anything is stored; then its members made contacts
     with the tags, in one transaction. Returns what the import did and how many members were left out."""
-    from bot.channels.port import ChannelError
-    from bot.services.contact_book import CampaignError, find_team, import_people
+    from bot.services.contact_book import CampaignError
 
     if not app.settings.teams_app_id:
         raise CampaignError("SURVEYBOT_TEAMS_APP_ID is not set, so Teams cannot be asked who is in the team (see "
                             "the README's Microsoft Teams section)")
     app_id, password, tenant = teams_settings(app.settings)
-    reference = find_team(app, tenant, team)
-    from bot.channels.teams.roster import members  # the SDK, loaded only by the command that talks to Teams
+    from bot.channels.teams import roster  # the SDK, loaded only by the command that talks to Teams
 
-    try:
-        roster = asyncio.run(members(app_id, password, tenant, reference))
-    except ChannelError as exc:
-        raise CampaignError(str(exc)) from None
-    return import_people(app, roster.people, tags, "teams team"), roster.left_out
+    return asyncio.run(roster.import_team(app, team, tags, app_id, password, tenant))
 
 
 async def serve(app: App, channels: list[Channel], stop: asyncio.Event | None = None,

@@ -7,6 +7,7 @@ the report. On SQLite and PostgreSQL; no Teams id, object id, name, email or UPN
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import json
 import logging
@@ -16,23 +17,27 @@ from collections.abc import AsyncIterator
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.app import web_console
 from bot.cli import main
 from bot.engine import messages as msg
 from bot.reading import Reader
 from bot.reporting.outputs import export_survey
 from bot.services.broadcast import Broadcaster
 from bot.services.contact_book import team_id_of
-from bot.services.roles import Role, Roles
+from bot.services.roles import Role, Roles, parse_who
 from bot.services.surveyfiles import builtin_survey_dir
 from bot.services.yousaid import YouSaid, read_board
 from storage.models import Campaign
 from tests.conftest import SAMPLE, Clock
+from tests.consolekit import Browser, running_console
 from tests.fakes.teams_api import TENANT_ID, FakeTeams, Message, TeamsUser, fake_teams
 from tests.fakes.teams_respondent import Respondent
 from tests.test_teams_channel import OK, PEPPER, Bot, running_bot
@@ -148,6 +153,122 @@ async def test_import_teams_pages_through_the_roster_tags_everyone_once_and_keep
     never_shown(members, stored, said + again + more + listed, caplog.text)
     for team_words in (TEAM, TEAM_NAME, TEAM_NAME.lower()):
         assert team_words not in stored, "the team's id and name are kept only as keyed hashes and sealed"
+
+
+async def console_admin(bot: Bot) -> Browser:
+    """The business unit's administrator, signed in to the running bot's web console."""
+    who = parse_who("console:ada")
+    Roles(bot.app.store, bot.app.keys, bot.app.service.clock).grant(Role.ADMIN, who)
+    browser = Browser(bot.server.base_url, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)))
+    token = web_console(bot.app).access.link_for(who, "test")
+    async with browser.session.post(f"{browser.base}/admin/signin", data={"token": token},
+                                    allow_redirects=False) as response:
+        assert response.status == 303
+    return browser
+
+
+async def test_the_console_imports_a_team_as_the_command_does_and_never_shows_a_member(
+        teams: FakeTeams, tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The business unit has no terminal: the Contacts page imports a team by its name or link, with tags, through
+    the same roster reading and one-transaction import as `contacts import-teams`; a wrong team or no tags is a
+    400 naming the field, and nothing is imported."""
+    caplog.set_level(logging.DEBUG)
+    async with running_bot(teams, tmp_path, database_url) as bot:
+        members = [teams.person(name=f"Jess Console{n}") for n in range(4)]
+        await add_to_team(bot, members[0], members)
+        admin = await console_admin(bot)
+        before = bot.rows("SELECT id, tags FROM contact")  # whoever added the app may be known already
+        try:
+            page = await admin.get("/admin/contacts")
+            assert "Import a Microsoft Teams team" in page
+            await admin.post("/admin/contacts/import-team", {"team": "Anyshire Social Care (old)", "tags": "north"},
+                             status=400)
+            wrong_team = html.unescape(admin.last)
+            assert 'Team: no team "Anyshire Social Care (old)" is known to the bot' in wrong_team, wrong_team[-3000:]
+            await admin.post("/admin/contacts/import-team", {"team": TEAM_NAME, "tags": ""}, on="/admin/contacts",
+                             status=400)
+            assert "Tags: give at least one tag" in admin.last
+            await admin.post("/admin/contacts/import-team", {"team": TEAM_NAME, "tags": "Not A Tag!"},
+                             on="/admin/contacts", status=400)
+            assert bot.rows("SELECT id, tags FROM contact") == before and bot.audited("contacts.imported") == []
+            response = await admin.post("/admin/contacts/import-team", {"team": f"  {TEAM_NAME.upper()} ",
+                                                                        "tags": "social-care; north"},
+                                        on="/admin/contacts")
+            done = html.unescape(await admin.get(response.headers["Location"]))
+            new = 4 - len(before)
+            assert (f"Imported 4 member(s) of the team: {new} new, {4 - new} already here. 2 left out (bots, or "
+                    "guests from another organisation).") in done
+            assert set(contacts(bot)) == {m.aad for m in members}
+            assert all(tags == ["north", "social-care"] for tags in contacts(bot).values())
+            response = await admin.post("/admin/contacts/import-team", {"team": TEAM_LINK, "tags": "leads"},
+                                        on="/admin/contacts")
+            again = await admin.get(response.headers["Location"])
+            assert "Imported 4 member(s) of the team: 0 new, 4 already here." in again
+            assert [(s["rows"], s["new"], s["from"]) for s in bot.audited("contacts.imported")] == [
+                (4, new, "teams team"), (4, 0, "teams team")]
+        finally:
+            await admin.close()
+    never_shown(members, page, wrong_team, done, again, caplog.text)
+
+
+async def test_the_console_offers_no_team_import_without_teams(tmp_path: Path) -> None:
+    async with running_console(tmp_path / "data", f"sqlite:///{tmp_path / 'console.db'}") as site:
+        admin = await site.signed_in("console:ada", Role.ADMIN)
+        try:
+            assert "Import a Microsoft Teams team" not in await admin.get("/admin/contacts")
+            await admin.post("/admin/contacts/import-team", {"team": TEAM_NAME, "tags": "x"}, status=404)
+        finally:
+            await admin.close()
+
+
+async def test_a_team_is_imported_by_keyboard_at_phone_size_and_axe_finds_nothing(
+        teams: FakeTeams, tmp_path: Path) -> None:
+    from .consolekit import chromium
+    from .test_web_browser import PHONE, axe, tab_to
+
+    async with running_bot(teams, tmp_path) as bot:
+        members = [teams.person(name=f"Kai Keyboard{n}") for n in range(3)]
+        await add_to_team(bot, members[0], members)
+        who = parse_who("console:ada")
+        Roles(bot.app.store, bot.app.keys, bot.app.service.clock).grant(Role.ADMIN, who)
+        link = web_console(bot.app).access.link_for(who, "test")
+        async with chromium() as browser:
+            context = await browser.new_context(viewport=PHONE, bypass_csp=True)
+            context.set_default_timeout(10_000)
+            page = await context.new_page()
+
+            async def press(wanted: Any) -> None:
+                await tab_to(page, wanted, limit=80)
+                async with page.expect_navigation():
+                    await page.keyboard.press("Enter")
+
+            async def check() -> None:
+                assert await axe(page) == []
+                width = await page.evaluate("() => document.documentElement.scrollWidth")
+                assert width <= PHONE["width"]
+
+            await page.goto(f"{bot.server.base_url}/admin/signin/{link}")
+            await press(lambda now: now["text"] == "Sign in")
+            await press(lambda now: now["tag"] == "a" and now["text"] == "Contacts")
+            await check()
+            await tab_to(page, lambda now: now["id"] == "team", limit=80)
+            await page.keyboard.type("no such team")
+            await tab_to(page, lambda now: now["id"] == "tags", limit=5)
+            await page.keyboard.type("north")
+            await press(lambda now: now["text"] == "Import the team")
+            assert await page.get_by_role("alert").is_visible()
+            assert await page.locator("#team").get_attribute("aria-invalid") == "true"
+            await check()
+            await tab_to(page, lambda now: now["id"] == "team", limit=80)
+            await page.keyboard.press("Control+A")
+            await page.keyboard.type(TEAM_NAME)
+            await tab_to(page, lambda now: now["id"] == "tags", limit=5)
+            await page.keyboard.type("north")
+            await press(lambda now: now["text"] == "Import the team")
+            assert await page.get_by_text("Imported 3 member(s) of the team:").is_visible()
+            await check()
+            await context.close()
+        assert len(contacts(bot)) == 3
 
 
 @pytest.mark.parametrize("refusal", [401, 403, 404])

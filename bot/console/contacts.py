@@ -1,12 +1,14 @@
-"""The console's Contacts section (/admin/contacts): import a contacts CSV, see who can be reached by channel, tag and
-opt-out, and change a contact's tags. For the business unit (Action.CHANGE_CONTACTS: the admin role).
+"""The console's Contacts section (/admin/contacts): import a contacts CSV, or the members of a Microsoft Teams team
+the app was added to, see who can be reached by channel, tag and opt-out, and change a contact's tags. For the
+business unit (Action.CHANGE_CONTACTS: the admin role).
 
-The work is the same use cases as `surveybot contacts import|list|tag` (bot.services.contact_book), so it is
-checked, all or nothing, and audited exactly as there. What is never on screen: a platform id, an email address or
-a name. A contact is shown by its number, channel, tags and state, as `contacts list` prints it; the uploaded file's
-name is shown, never its content. A bad line's message names the file and line as the command line does, but what
-it quotes from the line (a WHO or a tag, between backticks) is replaced by "the value": the person has the file open
-to look, and the screen is seen by whoever stands behind them.
+The work is the same use cases as `surveybot contacts import|import-teams|list|tag` (bot.services.contact_book,
+bot.channels.teams.roster), so it is checked, all or nothing, and audited exactly as there. What is never on screen:
+a platform id, an email address or a name. A contact is shown by its number, channel, tags and state, as `contacts
+list` prints it; the uploaded file's name is shown, never its content; a team's members are counted, never listed.
+A bad line's message names the file and line as the command line does, but what it quotes from the line (a WHO or a
+tag, between backticks) is replaced by "the value": the person has the file open to look, and the screen is seen by
+whoever stands behind them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from bot.config import teams_settings
 from bot.console.site import FORM, PREFIX, Console, Refusal
 from bot.services import contact_book
 from bot.services.console_access import Person
@@ -56,6 +59,29 @@ def register(console: Console) -> None:
         finally:
             upload.file.close()  # aiohttp's spooled copy of the upload
         return console.see_other(f"{HOME}?done=imported&rows={rows}&new={added}")
+
+    @console.form(f"{HOME}/import-team", Action.CHANGE_CONTACTS)
+    async def import_team(request: web.Request, person: Person) -> web.StreamResponse:
+        settings = console.core.settings
+        if not settings.teams_app_id:
+            raise Refusal(404, "Microsoft Teams is not set up for this bot, so there is no team to import.")
+        fields = request[FORM]
+        typed = {name: " ".join(str(fields.get(name, "")).split())[:300] for name in ("team", "tags")}
+        wrong = "tags"
+        try:
+            tags = parse_tags(typed["tags"], "Tags")
+            if not tags:
+                raise CampaignError("Tags: give at least one tag, so a campaign can invite the team's members")
+            wrong = "team"
+            from bot.channels.teams.roster import import_team as imported  # the SDK: loaded when Teams is used
+
+            done, left_out = await imported(console.core, typed["team"], tags, *teams_settings(settings))
+        except CampaignError as problem:
+            said = str(problem)
+            said = "Team:" + said[len("TEAM:"):] if said.startswith("TEAM:") else plain(said)
+            return await _listing(console, request, person, status=400, team_problem=said.replace("`", "\""),
+                                  typed={**typed, wrong: typed[wrong] if wrong == "team" else ""}, wrong=wrong)
+        return console.see_other(f"{HOME}?done=team&new={done.added}&known={done.known}&left={left_out}")
 
     @console.page(HOME + r"/{contact:[0-9]{1,9}}", Action.CHANGE_CONTACTS)
     async def contact(request: web.Request, person: Person) -> web.StreamResponse:
@@ -145,7 +171,8 @@ def _number(text: str | None) -> int | None:
 
 
 async def _listing(console: Console, request: web.Request, person: Person, *, status: int = 200,
-                   problem: str | None = None) -> web.Response:
+                   problem: str | None = None, team_problem: str | None = None,
+                   typed: dict[str, str] | None = None, wrong: str = "") -> web.Response:
     query = request.query
     tag = query.get("tag") or None
     if tag is not None and not contact_book.TAG.match(tag):
@@ -168,10 +195,15 @@ async def _listing(console: Console, request: web.Request, person: Person, *, st
     rows, added = _number(query.get("rows")), _number(query.get("new"))
     if query.get("done") == "imported" and rows is not None and added is not None and added <= rows:
         done = f"Imported {rows} contact(s): {added} new, {rows - added} updated."
+    known, left = _number(query.get("known")), _number(query.get("left"))
+    if query.get("done") == "team" and added is not None and known is not None and left is not None:
+        done = (f"Imported {added + known} member(s) of the team: {added} new, {known} already here." + (
+            f" {left} left out (bots, or guests from another organisation)." if left else ""))
     return console.render(
         person, "contacts/list.html", status=status, current=HOME, problem=problem, done=done, tag=tag,
         total=len(everyone), matching=len(shown), contacts=shown[(page - 1) * PAGE_SIZE:page * PAGE_SIZE],
-        page=page, pages=pages, channel_names=CHANNEL_NAMES, day=day,
+        page=page, pages=pages, channel_names=CHANNEL_NAMES, day=day, teams=bool(console.core.settings.teams_app_id),
+        team_problem=team_problem, typed=typed or {"team": "", "tags": ""}, wrong=wrong,
         channels=sorted(Counter(row["channel"] for row in everyone).items()),
         opted_out=sum(row["opted_out"] for row in everyone),
         unreachable=sum(row["unreachable"] and not row["opted_out"] for row in everyone),

@@ -1,5 +1,6 @@
-"""Who is in a team the app was added to, for `surveybot contacts import-teams`: the team's roster, page by page,
-through the Agents SDK's own connector client (GET {serviceUrl}/v3/conversations/{team id}/pagedmembers).
+"""Who is in a team the app was added to, for `surveybot contacts import-teams` and the console's Contacts page: the
+team's roster, page by page, through the Agents SDK's own connector client (GET {serviceUrl}/v3/conversations/{team
+id}/pagedmembers), and `import_team`, which makes the members contacts.
 
 Each member becomes an Address as bot.channels.teams.reading makes one for someone who writes (their Entra object
 id, their Teams user id in the route), with no personal chat yet: the channel makes it at the first invitation
@@ -23,6 +24,8 @@ from bot.channels.port import Address, ChannelError
 from bot.channels.teams import reading
 from bot.channels.teams.channel import app_connections, bot_token, quiet_sdk_logs
 from bot.channels.teams.render import MAX_RETRY_AFTER, SEND_ATTEMPTS, retry_after
+from bot.services.contact_book import CampaignError, Imported, find_team, import_people
+from bot.services.core import Core
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 500  # the most Teams gives in one page
@@ -40,6 +43,21 @@ class Roster:
 
     people: tuple[Address, ...]
     left_out: int
+
+
+async def import_team(core: Core, team: str, tags: list[str], app_id: str, password: str,
+                      tenant: str) -> tuple[Imported, int]:
+    """A team the app was added to, found among those the channel kept (by name, id or link); its roster read from
+    Teams before anything is stored; then its members made contacts with the tags, in one transaction. Returns what
+    the import did and how many members were left out. The database's part runs off the event loop (the console
+    calls this in the running bot). Every refusal is a CampaignError line."""
+    reference = await asyncio.to_thread(find_team, core, tenant, team)
+    try:
+        roster = await members(app_id, password, tenant, reference)
+    except ChannelError as exc:
+        raise CampaignError(str(exc)) from None
+    done = await asyncio.to_thread(import_people, core, roster.people, tags, "teams team")
+    return done, roster.left_out
 
 
 async def members(app_id: str, password: str, tenant: str, team: Address, page_size: int = PAGE_SIZE) -> Roster:
