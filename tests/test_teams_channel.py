@@ -100,25 +100,33 @@ async def start_sample(person: TeamsUser) -> Message:
 
 # --- the Bot Connector client kept from turn to turn (bot.channels.teams.connector) -----------------------------------
 
-async def test_turns_share_a_kept_connector_client_until_it_is_due_to_be_made_again(bot: Bot) -> None:
+async def test_turns_share_a_kept_connector_client_until_it_is_due_to_be_made_again(teams: FakeTeams,
+                                                                                    tmp_path: Path) -> None:
     """The SDK makes (and closes) a connector client every turn: a token from MSAL, a session, a new connection.
     The channel keeps one for a few minutes instead: several turns' calls come over one or two connections, and
-    once the kept client is due to be made again (the clock moved on) the next turn's calls come over a new one."""
+    once the kept client is due to be made again (the clock moved on) the next turn's calls come over a new one.
+    When the bot stops, every client it kept is closed, the one replaced too."""
     later = [0.0]  # how far the channel's clock is moved on
-    assert bot.channel.clients is not None
-    bot.channel.clients.clock = lambda: time.time() + later[0]
-    person = bot.teams.person()
-    first = await start_sample(person)
-    assert await person.press(first, f"a:{turn_of(first)}:p:0") in OK  # Police
-    aware = await person.next_question()
-    calls = [call for call in bot.teams.connector.calls if call.conversation == person.conversation]
-    assert len(calls) >= 5 and len({call.peer for call in calls}) <= 2, [c.peer for c in calls]  # three turns
-    before = {call.peer for call in bot.teams.connector.calls}
-    later[0] = KEEP_SECONDS + 1
-    assert await person.press(aware, f"a:{turn_of(aware)}:p:0") in OK
-    await person.next_question()
-    after = [call for call in bot.teams.connector.calls[len(calls):] if call.conversation == person.conversation]
-    assert after and {call.peer for call in after}.isdisjoint(before), "a client past its time was used"
+    async with running_bot(teams, tmp_path) as bot:
+        clients = bot.channel.clients
+        assert clients is not None
+        clients.clock = lambda: time.time() + later[0]
+        person = bot.teams.person()
+        first = await start_sample(person)
+        assert await person.press(first, f"a:{turn_of(first)}:p:0") in OK  # Police
+        aware = await person.next_question()
+        calls = [call for call in bot.teams.connector.calls if call.conversation == person.conversation]
+        assert len(calls) >= 5 and len({call.peer for call in calls}) <= 2, [c.peer for c in calls]  # three turns
+        before = {call.peer for call in bot.teams.connector.calls}
+        sessions = [kept.client.client for kept in clients._kept.values()]  # what the factory holds (private)
+        later[0] = KEEP_SECONDS + 1
+        assert await person.press(aware, f"a:{turn_of(aware)}:p:0") in OK
+        await person.next_question()
+        after = [call for call in bot.teams.connector.calls[len(calls):] if call.conversation == person.conversation]
+        assert after and {call.peer for call in after}.isdisjoint(before), "a client past its time was used"
+        sessions += [kept.client.client for kept in clients._kept.values()]
+        assert len(sessions) == 2 and not any(session.closed for session in sessions), "closed while in use"
+    assert all(session.closed for session in sessions), "a kept or replaced client was left open at stop"
 
 
 # --- every built-in survey, on SQLite and PostgreSQL ------------------------------------------------------------------

@@ -56,8 +56,8 @@ class KeptConnectorClients(RestChannelServiceClientFactory):
         super().__init__(connection_manager)
         self.clock = clock
         self._kept: dict[tuple[str, str, tuple[str, ...]], _Kept] = {}
-        self._retiring: set[asyncio.Task[None]] = set()
-        self._timers: set[asyncio.TimerHandle] = set()
+        self._retired: dict[KeptConnectorClient, asyncio.TimerHandle] = {}  # replaced, to be closed a little later
+        self._retiring: set[asyncio.Task[None]] = set()  # being closed
 
     async def create_connector_client(self, context: TurnContext | None, claims_identity: ClaimsIdentity,
                                       service_url: str, audience: str, scopes: list[str] | None = None,
@@ -87,22 +87,21 @@ class KeptConnectorClients(RestChannelServiceClientFactory):
         loop = asyncio.get_running_loop()
 
         def release() -> None:
-            self._timers.discard(timer)
+            self._retired.pop(client, None)
             task = loop.create_task(client.release())
             self._retiring.add(task)
             task.add_done_callback(self._retiring.discard)
 
-        timer = loop.call_later(RETIRE_SECONDS, release)
-        self._timers.add(timer)
+        self._retired[client] = loop.call_later(RETIRE_SECONDS, release)
 
     async def close(self) -> None:
-        """Close every client kept or retiring (the channel is stopping and its turns are done)."""
-        for timer in self._timers:
+        """Close every client kept, replaced or being closed (the channel is stopping and its turns are done)."""
+        clients = [kept.client for kept in self._kept.values()] + list(self._retired)
+        for timer in self._retired.values():
             timer.cancel()
-        self._timers.clear()
-        kept, self._kept = list(self._kept.values()), {}
+        self._kept, self._retired = {}, {}
         with contextlib.suppress(Exception):
-            await asyncio.gather(*(k.client.release() for k in kept), *self._retiring)
+            await asyncio.gather(*(client.release() for client in clients), *self._retiring)
 
 
 def _unusual(context: TurnContext | None) -> bool:
