@@ -37,6 +37,7 @@ UPSERT_ANSWER = Sql(
     "VALUES (:response_id, :question_id, :value, :today) "
     "ON CONFLICT (response_id, question_id) DO UPDATE SET value = excluded.value, answered_on = excluded.answered_on")
 DROP_ANSWER = Sql("DELETE FROM answer WHERE response_id = :response_id AND question_id = :question_id")
+ANSWERS_OF = Sql("SELECT question_id, value FROM answer WHERE response_id = :response_id")
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,9 @@ def erase(uow: UnitOfWork, response: Response) -> int:
 
 
 def answers_of(uow: UnitOfWork, response: ResponseRef | Response) -> dict[str, Any]:
-    rows = uow.session.exec(select(Answer).where(Answer.response_id == response.id))
-    return {row.question_id: json.loads(row.value) for row in rows}
+    """A response's answers by question, as stored (read on the answer path when a survey is completed)."""
+    rows = uow.run(ANSWERS_OF, {"response_id": response.id}).fetchall()
+    return {question_id: json.loads(value) for question_id, value in rows}
 
 
 def completed_rows(uow: UnitOfWork, survey_id: str, batch: int = 1000) -> Iterator[tuple[Response, dict[str, Any]]]:
