@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
@@ -59,6 +60,24 @@ def sample() -> Survey:
 def catalogue(sample: Survey) -> SurveyCatalogue:
     builtin = SurveyCatalogue.from_dirs([builtin_survey_dir()]).all()
     return SurveyCatalogue([sample, *builtin])
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """A `surveybot` command run in this process (bot.cli.main, bot.logs.configure) puts its handler on the root
+    logger, bound to that test's standard error. Left there, a later test's background thread logging through it
+    writes to a capture that is closed by then ("--- Logging error ---" in the run's output). Each test leaves the
+    root logger with the handlers of ours and the level it found."""
+    root = logging.getLogger()
+    before, level = [h for h in root.handlers if getattr(h, "surveybot", False)], root.level
+    yield
+    for handler in list(root.handlers):
+        if getattr(handler, "surveybot", False) and handler not in before:
+            root.removeHandler(handler)
+    for handler in before:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
 
 
 def postgres_url() -> str | None:
