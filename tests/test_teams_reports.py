@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import re
+import string
 import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -258,6 +259,24 @@ def test_a_ticket_reads_back_as_itself(kind: str, survey: str, wave: int | None,
     token = (base64.urlsafe_b64encode(payload).decode().rstrip("=") + "."
              + base64.urlsafe_b64encode(b"s" * 32).decode().rstrip("="))
     assert parse(token) == (ticket, payload, b"s" * 32)
+
+
+@given(st.binary(min_size=32, max_size=32), st.sampled_from(range(64)), st.booleans())
+def test_a_link_changed_in_any_character_of_either_part_is_no_link(signature: bytes, letter: int,
+                                                                    in_payload: bool) -> None:
+    """Base64 ignores the unused bits of a part's last character, so "...B", "...C" and "...D" can decode to the
+    same bytes: a link changed that way must not read as the same signed bytes (only the spelling the bot writes is
+    read), so its signature check (Links.read) refuses it like any other change."""
+    ticket = Ticket(Request("csv", "sample", 1, None), hashlib.sha256(b"x").hexdigest(), 2**30)
+    parts = [base64.urlsafe_b64encode(ticket.pack()).decode().rstrip("="),
+             base64.urlsafe_b64encode(signature).decode().rstrip("=")]
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    which = 0 if in_payload else 1
+    changed = parts[which][:-1] + alphabet[letter]
+    assert parse(".".join(parts)) is not None
+    if changed != parts[which]:
+        read = parse(".".join([changed, parts[1]] if in_payload else [parts[0], changed]))
+        assert read is None or read[1 if in_payload else 2] != (ticket.pack() if in_payload else signature)
 
 
 # --- safeguarding alerts in a Teams channel ---------------------------------------------------------------------------

@@ -103,12 +103,15 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes | None:
+    """The bytes of a part, only in the one spelling `_b64` gives them: base64 ignores a last character's unused
+    bits, so "…B", "…C" and "…D" can decode alike, and a link changed that way must be refused like any other."""
     if not _PART.fullmatch(text) or len(text) % 4 == 1:
         return None
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         return None
+    return decoded if _b64(decoded) == text else None
 
 
 def _number(value: object, least: int, most: int = LARGEST) -> bool:
