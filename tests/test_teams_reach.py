@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -32,12 +31,12 @@ from bot.reading import Reader
 from bot.reporting.outputs import export_survey
 from bot.services.broadcast import Broadcaster
 from bot.services.contact_book import team_id_of
-from bot.services.roles import Role, Roles, parse_who
+from bot.services.roles import Role, Roles
 from bot.services.surveyfiles import builtin_survey_dir
 from bot.services.yousaid import YouSaid, read_board
 from storage.models import Campaign
 from tests.conftest import SAMPLE, Clock
-from tests.consolekit import Browser, running_console
+from tests.consolekit import RunningConsole, running_console
 from tests.fakes.teams_api import TENANT_ID, FakeTeams, Message, TeamsUser, fake_teams
 from tests.fakes.teams_respondent import Respondent
 from tests.test_teams_channel import OK, PEPPER, Bot, running_bot
@@ -155,16 +154,9 @@ async def test_import_teams_pages_through_the_roster_tags_everyone_once_and_keep
         assert team_words not in stored, "the team's id and name are kept only as keyed hashes and sealed"
 
 
-async def console_admin(bot: Bot) -> Browser:
-    """The business unit's administrator, signed in to the running bot's web console."""
-    who = parse_who("console:ada")
-    Roles(bot.app.store, bot.app.keys, bot.app.service.clock).grant(Role.ADMIN, who)
-    browser = Browser(bot.server.base_url, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)))
-    token = web_console(bot.app).access.link_for(who, "test")
-    async with browser.session.post(f"{browser.base}/admin/signin", data={"token": token},
-                                    allow_redirects=False) as response:
-        assert response.status == 303
-    return browser
+def console_of(bot: Bot) -> RunningConsole:
+    """The running bot's web console, as the console's own tests drive it (tests/consolekit.py)."""
+    return RunningConsole(bot.app, web_console(bot.app), bot.server.base_url, bot.app.service.clock)
 
 
 async def test_the_console_imports_a_team_as_the_command_does_and_never_shows_a_member(
@@ -176,7 +168,7 @@ async def test_the_console_imports_a_team_as_the_command_does_and_never_shows_a_
     async with running_bot(teams, tmp_path, database_url) as bot:
         members = [teams.person(name=f"Jess Console{n}") for n in range(4)]
         await add_to_team(bot, members[0], members)
-        admin = await console_admin(bot)
+        admin = await console_of(bot).signed_in("console:ada", Role.ADMIN)
         before = bot.rows("SELECT id, tags FROM contact")  # whoever added the app may be known already
         try:
             page = await admin.get("/admin/contacts")
@@ -229,9 +221,9 @@ async def test_a_team_is_imported_by_keyboard_at_phone_size_and_axe_finds_nothin
     async with running_bot(teams, tmp_path) as bot:
         members = [teams.person(name=f"Kai Keyboard{n}") for n in range(3)]
         await add_to_team(bot, members[0], members)
-        who = parse_who("console:ada")
-        Roles(bot.app.store, bot.app.keys, bot.app.service.clock).grant(Role.ADMIN, who)
-        link = web_console(bot.app).access.link_for(who, "test")
+        site = console_of(bot)
+        site.grant(Role.ADMIN, "console:ada")
+        link = site.link("console:ada")
         async with chromium() as browser:
             context = await browser.new_context(viewport=PHONE, bypass_csp=True)
             context.set_default_timeout(10_000)
